@@ -1,0 +1,53 @@
+# fashionrec — PGXS build.  `make test` and `make demo` are the two commands a
+# user needs; see README.md.
+
+EXTENSION   = fashionrec
+EXTVERSION  = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big  = $(EXTENSION)
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+
+# The install script is assembled from one fragment per concept (src/sql/NN_*.sql).
+SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+DATA        = $(filter-out $(DATA_built),$(wildcard $(EXTENSION)--*--*.sql))
+
+REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+
+BLAS_CFLAGS := $(shell pkg-config --cflags openblas lapacke 2>/dev/null)
+BLAS_LIBS   := $(shell pkg-config --libs openblas lapacke 2>/dev/null || echo -lopenblas -llapacke)
+
+PG_CPPFLAGS = -Isrc $(BLAS_CFLAGS) -DFR_VERSION=\"$(EXTVERSION)\"
+PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare $(FR_WERROR)
+SHLIB_LINK  = $(BLAS_LIBS) -lm
+
+EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out test/unit/*.t test/unit/*.o
+
+PG_CONFIG ?= $(shell command -v pg_config 2>/dev/null || echo /usr/lib/postgresql/15/bin/pg_config)
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(DATA_built): $(SQL_PARTS) $(EXTENSION).control
+	@{ echo '-- fashionrec $(EXTVERSION): generated from src/sql/*.sql by make; edit those.'; \
+	   printf '%s\n' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit'; \
+	   for f in $(SQL_PARTS); do echo; echo "-- ---- $$f"; cat $$f; done; } > $@
+
+# ---- kernel unit tests: the PostgreSQL-free kernels, run with prove -----------
+# Kernels are the sources that include no PostgreSQL header (directly or via model.h/fashionrec.h).
+KERNEL_SRCS = $(shell grep -L -E '#include "(postgres|model|fashionrec)\.h"' src/*.c)
+UNIT_TESTS  = $(patsubst %.c,%.t,$(wildcard test/unit/test_*.c))
+
+test/unit/%.t: test/unit/%.c test/unit/kernel_stub.c $(KERNEL_SRCS) $(wildcard src/*.h)
+	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Isrc -Itest/unit $(BLAS_CFLAGS) \
+	    $(FR_SANITIZE) -o $@ $< test/unit/kernel_stub.c $(KERNEL_SRCS) $(BLAS_LIBS) -lm
+
+unit: $(UNIT_TESTS)
+	prove -v $(UNIT_TESTS) 2>&1 | tail -n 40
+
+test: ; @bash test/run-tests.sh
+demo: ; @bash test/demo.sh
+demo-stop: ; @bash test/demo.sh stop
+bench: ; @bash test/bench/run.sh
+
+.PHONY: unit test demo demo-stop bench

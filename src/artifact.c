@@ -1,0 +1,155 @@
+/*
+ * artifact.c — a trained model's arrays, stored in fashionrec.artifact.
+ *
+ * An artifact is one named array (factors, neighbour lists, id maps) stored
+ * as raw bytes in bytea chunks of at most FR_CHUNK_BYTES, so a model loads
+ * with a handful of rows and memcpy()s rather than one row per number.  The
+ * column is STORAGE EXTERNAL: floats do not compress, and skipping pglz makes
+ * loading a plain read.  Bytes are in the server's native layout, like every
+ * other PostgreSQL data file: a dump restored on another architecture with a
+ * different endianness would have to retrain.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+
+#include "model.h"
+
+#define FR_CHUNK_BYTES ((size_t) 64 * 1024 * 1024)
+
+static size_t
+dtype_size(FrDtype dtype)
+{
+	switch (dtype)
+	{
+		case FR_F32:
+		case FR_I32:
+			return 4;
+		case FR_F64:
+		case FR_I64:
+			return 8;
+	}
+	elog(ERROR, "unknown artifact dtype %d", (int) dtype);
+	return 0;
+}
+
+void
+fr_artifact_put(int64 model_id, const char *name, FrDtype dtype,
+				int64 nrows, int32 ncols, const void *data)
+{
+	size_t		total = mul_size(mul_size((size_t) nrows, (size_t) ncols), dtype_size(dtype));
+	size_t		offset = 0;
+	int32		chunk = 0;
+	Oid			argtypes[7] = {INT8OID, TEXTOID, INT4OID, CHAROID, INT8OID, INT4OID, BYTEAOID};
+
+	SPI_connect();
+	do
+	{
+		size_t		len = Min(total - offset, FR_CHUNK_BYTES);
+		bytea	   *bytes = palloc(VARHDRSZ + len);
+		Datum		values[7];
+		int			rc;
+
+		SET_VARSIZE(bytes, VARHDRSZ + len);
+		if (len > 0)
+			memcpy(VARDATA(bytes), (const char *) data + offset, len);
+		values[0] = Int64GetDatum(model_id);
+		values[1] = CStringGetTextDatum(name);
+		values[2] = Int32GetDatum(chunk);
+		values[3] = CharGetDatum((char) dtype);
+		values[4] = Int64GetDatum(nrows);
+		values[5] = Int32GetDatum(ncols);
+		values[6] = PointerGetDatum(bytes);
+		rc = SPI_execute_with_args("INSERT INTO fashionrec.artifact"
+								   " (model_id, name, chunk, dtype, nrows, ncols, data)"
+								   " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+								   7, argtypes, values, NULL, false, 0);
+		if (rc != SPI_OK_INSERT)
+			elog(ERROR, "could not store artifact \"%s\": %s", name, SPI_result_code_string(rc));
+		pfree(bytes);
+		offset += len;
+		chunk++;
+	} while (offset < total);
+	SPI_finish();
+}
+
+void *
+fr_artifact_get(int64 model_id, const char *name, FrDtype dtype,
+				int64 *nrows_out, int32 *ncols_out, bool missing_ok)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	char	   *result = NULL;
+	size_t		total = 0;
+	size_t		offset = 0;
+	int64		nrows = 0;
+	int32		ncols = 0;
+	int			rc;
+
+	values[0] = Int64GetDatum(model_id);
+	values[1] = CStringGetTextDatum(name);
+
+	SPI_connect();
+	rc = SPI_execute_with_args("SELECT dtype, nrows, ncols, data FROM fashionrec.artifact"
+							   " WHERE model_id = $1 AND name = $2 ORDER BY chunk",
+							   2, argtypes, values, NULL, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "could not read artifact \"%s\": %s", name, SPI_result_code_string(rc));
+
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		if (missing_ok)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model %lld has no artifact \"%s\"", (long long) model_id, name),
+				 errhint("The model's stored data is incomplete; train it again.")));
+	}
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char		stored_dtype = DatumGetChar(SPI_getbinval(tup, desc, 1, &isnull));
+		bytea	   *bytes;
+		size_t		len;
+
+		if (i == 0)
+		{
+			nrows = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+			ncols = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+			if (stored_dtype != (char) dtype || nrows < 0 || ncols < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("artifact \"%s\" of model %lld has an unexpected type",
+								name, (long long) model_id)));
+			total = mul_size(mul_size((size_t) nrows, (size_t) ncols), dtype_size(dtype));
+			result = MemoryContextAllocExtended(caller, total ? total : 1, MCXT_ALLOC_HUGE);
+		}
+		bytes = DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull));
+		len = VARSIZE_ANY_EXHDR(bytes);
+		if (isnull || offset + len > total)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("artifact \"%s\" of model %lld is larger than its dimensions",
+							name, (long long) model_id)));
+		memcpy(result + offset, VARDATA_ANY(bytes), len);
+		offset += len;
+	}
+	SPI_finish();
+
+	if (offset != total)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("artifact \"%s\" of model %lld is truncated", name, (long long) model_id)));
+	if (nrows_out)
+		*nrows_out = nrows;
+	if (ncols_out)
+		*ncols_out = ncols;
+	return result;
+}

@@ -1,0 +1,148 @@
+/*
+ * csr.c — building and transposing interaction matrices.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "csr.h"
+
+size_t
+fr_csr_bytes(int32_t nrows, int64_t nnz)
+{
+	size_t		bytes = fr_mul_size((size_t) nrows + 1, sizeof(int64_t));
+
+	return fr_add_size(bytes, fr_mul_size((size_t) nnz,
+										  sizeof(int32_t) + sizeof(float)));
+}
+
+/* Sort one row's entries by column: rows are short, insertion sort on long
+ * ones would be quadratic, so use an index sort through qsort when needed. */
+typedef struct ColEntry
+{
+	int32_t		col;
+	int64_t		src;			/* position in the input triples */
+} ColEntry;
+
+static int
+col_entry_cmp(const void *a, const void *b)
+{
+	const ColEntry *x = a;
+	const ColEntry *y = b;
+
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->src < y->src ? -1 : (x->src > y->src);
+}
+
+void
+fr_csr_from_coo(FrCsr *out, int32_t nrows, int32_t ncols, int64_t n,
+				const int32_t *rows, const int32_t *cols,
+				const float *vals, const double *times, double **times_out)
+{
+	int64_t    *start = fr_alloc(fr_mul_size((size_t) nrows + 1, sizeof(int64_t)));
+	int64_t    *fill;
+	ColEntry   *entries = fr_alloc(fr_mul_size((size_t) (n > 0 ? n : 1), sizeof(ColEntry)));
+	int64_t		nnz = 0;
+
+	/* counting sort of the triples by row */
+	for (int64_t i = 0; i < n; i++)
+		start[rows[i] + 1]++;
+	for (int32_t r = 0; r < nrows; r++)
+		start[r + 1] += start[r];
+	fill = fr_alloc(fr_mul_size((size_t) nrows + 1, sizeof(int64_t)));
+	memcpy(fill, start, sizeof(int64_t) * ((size_t) nrows + 1));
+	for (int64_t i = 0; i < n; i++)
+	{
+		int64_t		pos = fill[rows[i]]++;
+
+		entries[pos].col = cols[i];
+		entries[pos].src = i;
+	}
+	fr_free(fill);
+
+	out->nrows = nrows;
+	out->ncols = ncols;
+	out->indptr = fr_alloc(fr_mul_size((size_t) nrows + 1, sizeof(int64_t)));
+
+	/* first pass: sort each row and count distinct columns */
+	for (int32_t r = 0; r < nrows; r++)
+	{
+		int64_t		lo = start[r],
+					hi = start[r + 1];
+
+		if ((r & 4095) == 0)
+			fr_check_interrupts();
+		qsort(entries + lo, hi - lo, sizeof(ColEntry), col_entry_cmp);
+		for (int64_t j = lo; j < hi; j++)
+			if (j == lo || entries[j].col != entries[j - 1].col)
+				nnz++;
+	}
+
+	out->nnz = nnz;
+	out->indices = fr_alloc(fr_mul_size((size_t) (nnz > 0 ? nnz : 1), sizeof(int32_t)));
+	out->values = fr_alloc(fr_mul_size((size_t) (nnz > 0 ? nnz : 1), sizeof(float)));
+	if (times_out)
+		*times_out = times ? fr_alloc(fr_mul_size((size_t) (nnz > 0 ? nnz : 1), sizeof(double))) : NULL;
+
+	/* second pass: merge duplicates, summing weights and keeping the latest time */
+	nnz = 0;
+	for (int32_t r = 0; r < nrows; r++)
+	{
+		out->indptr[r] = nnz;
+		for (int64_t j = start[r]; j < start[r + 1]; j++)
+		{
+			int64_t		src = entries[j].src;
+			float		v = vals ? vals[src] : 1.0f;
+
+			if (j == start[r] || entries[j].col != entries[j - 1].col)
+			{
+				out->indices[nnz] = entries[j].col;
+				out->values[nnz] = v;
+				if (times_out && times)
+					(*times_out)[nnz] = times[src];
+				nnz++;
+			}
+			else
+			{
+				out->values[nnz - 1] += v;
+				if (times_out && times && times[src] > (*times_out)[nnz - 1])
+					(*times_out)[nnz - 1] = times[src];
+			}
+		}
+	}
+	out->indptr[nrows] = nnz;
+	fr_free(entries);
+	fr_free(start);
+}
+
+void
+fr_csr_transpose(const FrCsr *in, FrCsr *out)
+{
+	int64_t    *fill;
+	size_t		nnz_alloc = (size_t) (in->nnz > 0 ? in->nnz : 1);
+
+	out->nrows = in->ncols;
+	out->ncols = in->nrows;
+	out->nnz = in->nnz;
+	out->indptr = fr_alloc(fr_mul_size((size_t) in->ncols + 1, sizeof(int64_t)));
+	out->indices = fr_alloc(fr_mul_size(nnz_alloc, sizeof(int32_t)));
+	out->values = fr_alloc(fr_mul_size(nnz_alloc, sizeof(float)));
+
+	for (int64_t j = 0; j < in->nnz; j++)
+		out->indptr[in->indices[j] + 1]++;
+	for (int32_t c = 0; c < in->ncols; c++)
+		out->indptr[c + 1] += out->indptr[c];
+
+	fill = fr_alloc(fr_mul_size((size_t) in->ncols + 1, sizeof(int64_t)));
+	memcpy(fill, out->indptr, sizeof(int64_t) * ((size_t) in->ncols + 1));
+	/* walking rows in order keeps each output row sorted by column */
+	for (int32_t r = 0; r < in->nrows; r++)
+		for (int64_t j = in->indptr[r]; j < in->indptr[r + 1]; j++)
+		{
+			int64_t		pos = fill[in->indices[j]]++;
+
+			out->indices[pos] = r;
+			out->values[pos] = in->values[j];
+		}
+	fr_free(fill);
+}

@@ -1,0 +1,108 @@
+/*
+ * fashionrec.c — module entry: settings and version.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "fashionrec.h"
+#include "fashionrec.h"
+#include "linalg.h"
+
+PG_MODULE_MAGIC;
+
+int			fr_blas_threads = 1;
+int			fr_max_memory_kb = 1024 * 1024;	/* 1 GB */
+int			fr_cache_models = 8;
+int			fr_max_k = 10000;
+
+void		_PG_init(void);
+static void assign_blas_threads(int newval, void *extra);
+
+void
+_PG_init(void)
+{
+	DefineCustomIntVariable("fashionrec.blas_threads",
+							"Threads OpenBLAS may use for training and batch scoring.",
+							"A backend is one process serving one session; more than one "
+							"thread only pays for large matrices. Serving paths use one.",
+							&fr_blas_threads,
+							1, 1, 64,
+							PGC_USERSET, 0,
+							NULL, assign_blas_threads, NULL);
+
+	DefineCustomIntVariable("fashionrec.max_memory",
+							"Memory a training may allocate; larger trainings are refused before they start.",
+							NULL,
+							&fr_max_memory_kb,
+							1024 * 1024, 1024, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("fashionrec.cache_models",
+							"Model versions each backend keeps loaded in memory.",
+							"The least recently used version is dropped when the cache is full.",
+							&fr_cache_models,
+							8, 1, 1000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("fashionrec.max_k",
+							"Largest k a serving function accepts.",
+							NULL,
+							&fr_max_k,
+							10000, 1, 10000000,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+#if PG_VERSION_NUM >= 150000
+	MarkGUCPrefixReserved("fashionrec");
+#else
+	EmitWarningsOnPlaceholders("fashionrec");
+#endif
+}
+
+/*
+ * OpenBLAS starts with one thread per core; a backend must not, so the
+ * setting is applied at load and whenever it changes.
+ */
+static void
+assign_blas_threads(int newval, void *extra)
+{
+	fr_linalg_set_threads(newval);
+}
+
+PG_FUNCTION_INFO_V1(fashionrec_version);
+Datum
+fashionrec_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(FR_VERSION));
+}
+
+#if PG_VERSION_NUM < 150000
+/* InitMaterializedSRF() as PostgreSQL 15 has it, for 13 and 14. */
+void
+fr_init_materialized_srf(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext old;
+	TupleDesc	desc;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		!(rsinfo->allowedModes & SFRM_Materialize))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setDesc = CreateTupleDescCopy(desc);
+	rsinfo->setResult = tuplestore_begin_heap(true, false, work_mem);
+	MemoryContextSwitchTo(old);
+}
+#endif

@@ -1,0 +1,179 @@
+/*
+ * linalg.c — the one door to OpenBLAS and LAPACKE (see linalg.h).
+ *
+ * A PostgreSQL backend is single-threaded and ereport() longjmps, so no
+ * PostgreSQL call may happen on a BLAS thread: nothing here calls back into
+ * the server, and failures are raised with fr_fail() after BLAS returned, on
+ * the backend's own thread.
+ */
+#include <cblas.h>
+#include <lapacke.h>
+#include <limits.h>
+
+#include "kernel.h"
+#include "linalg.h"
+
+/* Not in every cblas.h (the reference one lacks it); OpenBLAS exports it. */
+extern void openblas_set_num_threads(int num_threads);
+
+static int	blas_threads = 0;	/* 0: not set yet, OpenBLAS uses all cores */
+
+void
+fr_linalg_set_threads(int threads)
+{
+	if (threads < 1)
+		threads = 1;
+	if (threads != blas_threads)
+	{
+		openblas_set_num_threads(threads);
+		blas_threads = threads;
+	}
+}
+
+int
+fr_linalg_threads(void)
+{
+	return blas_threads;
+}
+
+static void
+check_dims(const char *what, long m, long n)
+{
+	if (m < 0 || n < 0 || m > INT_MAX || n > INT_MAX)
+		fr_fail(FR_FAIL_LIMIT, "%s: dimension %ld x %ld out of range", what, m, n);
+}
+
+static void
+check_lapack(const char *what, lapack_int info)
+{
+	if (info < 0)
+		fr_fail(FR_FAIL_INTERNAL, "%s: argument %d had an illegal value", what, (int) -info);
+	if (info > 0)
+		fr_fail(FR_FAIL_NUMERIC, "%s failed to converge or found a singular matrix (info %d)",
+				what, (int) info);
+}
+
+void
+fr_sgemm(bool trans_a, bool trans_b, int m, int n, int k,
+		 float alpha, const float *a, int lda,
+		 const float *b, int ldb, float beta, float *c, int ldc)
+{
+	check_dims("sgemm", m, n);
+	if (m == 0 || n == 0)
+		return;
+	cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+				trans_b ? CblasTrans : CblasNoTrans,
+				m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void
+fr_sgemv(bool trans, int m, int n, float alpha, const float *a,
+		 int lda, const float *x, float beta, float *y)
+{
+	if (m == 0 || n == 0)
+		return;
+	cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans,
+				m, n, alpha, a, lda, x, 1, beta, y, 1);
+}
+
+void
+fr_ssyrk_ata(int n, int k, float alpha, const float *a, int lda,
+			 float beta, float *c)
+{
+	if (n == 0)
+		return;
+	/* upper triangle of C = A^T A, then mirrored so callers see a full matrix */
+	cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, n, k, alpha, a, lda, beta, c, n);
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < i; j++)
+			c[(long) i * n + j] = c[(long) j * n + i];
+}
+
+float
+fr_sdot(int n, const float *x, const float *y)
+{
+	return cblas_sdot(n, x, 1, y, 1);
+}
+
+void
+fr_saxpy(int n, float alpha, const float *x, float *y)
+{
+	cblas_saxpy(n, alpha, x, 1, y, 1);
+}
+
+float
+fr_snrm2(int n, const float *x)
+{
+	return cblas_snrm2(n, x, 1);
+}
+
+bool
+fr_sposv(int n, int nrhs, float *a, float *b)
+{
+	lapack_int	info = LAPACKE_sposv(LAPACK_ROW_MAJOR, 'U', n, nrhs, a, n, b, nrhs);
+
+	if (info < 0)
+		check_lapack("sposv", info);
+	return info == 0;
+}
+
+bool
+fr_dposv(int n, int nrhs, double *a, double *b)
+{
+	lapack_int	info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', n, nrhs, a, n, b, nrhs);
+
+	if (info < 0)
+		check_lapack("dposv", info);
+	return info == 0;
+}
+
+void
+fr_spd_inverse(int n, float *a)
+{
+	check_lapack("spotrf", LAPACKE_spotrf(LAPACK_ROW_MAJOR, 'U', n, a, n));
+	check_lapack("spotri", LAPACKE_spotri(LAPACK_ROW_MAJOR, 'U', n, a, n));
+	for (long i = 0; i < n; i++)
+		for (long j = 0; j < i; j++)
+			a[i * n + j] = a[j * n + i];
+}
+
+void
+fr_dspd_inverse(int n, double *a)
+{
+	check_lapack("dpotrf", LAPACKE_dpotrf(LAPACK_ROW_MAJOR, 'U', n, a, n));
+	check_lapack("dpotri", LAPACKE_dpotri(LAPACK_ROW_MAJOR, 'U', n, a, n));
+	for (long i = 0; i < n; i++)
+		for (long j = 0; j < i; j++)
+			a[i * n + j] = a[j * n + i];
+}
+
+void
+fr_sorthonormalize(int m, int n, float *a)
+{
+	float	   *tau;
+
+	if (n > m)
+		fr_fail(FR_FAIL_INTERNAL, "orthonormalize: %d columns exceed %d rows", n, m);
+	if (n == 0)
+		return;
+	tau = fr_alloc(fr_mul_size(n, sizeof(float)));
+	check_lapack("sgeqrf", LAPACKE_sgeqrf(LAPACK_ROW_MAJOR, m, n, a, n, tau));
+	check_lapack("sorgqr", LAPACKE_sorgqr(LAPACK_ROW_MAJOR, m, n, n, a, n, tau));
+	fr_free(tau);
+}
+
+void
+fr_ssyevd(int n, float *a, float *w)
+{
+	check_lapack("ssyevd", LAPACKE_ssyevd(LAPACK_ROW_MAJOR, 'V', 'U', n, a, n, w));
+}
+
+void
+fr_sgesdd(int m, int n, float *a, float *s, float *u, float *vt)
+{
+	int			r = m < n ? m : n;
+
+	check_dims("sgesdd", m, n);
+	check_lapack("sgesdd", LAPACKE_sgesdd(LAPACK_ROW_MAJOR, 'S', m, n, a, n,
+										  s, u, r, vt, n));
+}

@@ -1,0 +1,249 @@
+/*
+ * model.c — finding the version to serve, and the per-backend model cache.
+ *
+ * Which version serves is read from fashionrec.model on every call, under
+ * the statement's snapshot: after a transaction that activates a version
+ * commits, every session's next call sees it, with no invalidation message
+ * needed.  What is cached is keyed by the model row's id, and a version's
+ * artifacts never change after its training committed, so a cached entry can
+ * never be stale — only unused, and the least recently used one is dropped
+ * when the cache holds fashionrec.cache_models versions.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "fashionrec.h"
+#include "model.h"
+
+typedef struct CacheSlot
+{
+	FrModel    *model;
+	uint64		last_used;
+} CacheSlot;
+
+static CacheSlot *cache = NULL;
+static int	cache_len = 0;
+static uint64 cache_clock = 0;
+static SPIPlanPtr lookup_plan = NULL;
+
+static FrModel *
+load_model(int64 model_id, const char *name, int32 version, const char *algorithm)
+{
+	const FrAlgorithm *algo = fr_algorithm_lookup(algorithm, false);
+	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "fashionrec model",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	FrModel    *model = palloc0(sizeof(FrModel));
+	double		started = fr_now();
+	int64		n;
+
+	model->model_id = model_id;
+	model->version = version;
+	strlcpy(model->name, name, NAMEDATALEN);
+	model->algo = algo;
+	model->cxt = cxt;
+
+	PG_TRY();
+	{
+		model->user_ids = fr_artifact_get(model_id, "user_ids", FR_I64, &n, NULL, false);
+		model->n_users = (int32) n;
+		model->item_ids = fr_artifact_get(model_id, "item_ids", FR_I64, &n, NULL, false);
+		model->n_items = (int32) n;
+		model->seen_indptr = fr_artifact_get(model_id, "seen_indptr", FR_I64, &n, NULL, false);
+		if (n != (int64) model->n_users + 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("model \"%s\" version %d has inconsistent artifacts", name, version)));
+		model->seen_indices = fr_artifact_get(model_id, "seen_indices", FR_I32, &n, NULL, false);
+		model->item_popularity = fr_artifact_get(model_id, "item_popularity", FR_F32, &n, NULL, false);
+		model->state = algo->load ? algo->load(model) : NULL;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(old);
+	model->load_ms = (fr_now() - started) * 1000.0;
+	return model;
+}
+
+static void
+cache_evict_to(int size)
+{
+	while (cache_len > size)
+	{
+		int			oldest = 0;
+
+		for (int i = 1; i < cache_len; i++)
+			if (cache[i].last_used < cache[oldest].last_used)
+				oldest = i;
+		MemoryContextDelete(cache[oldest].model->cxt);
+		cache[oldest] = cache[--cache_len];
+	}
+}
+
+static FrModel *
+cache_get(int64 model_id)
+{
+	for (int i = 0; i < cache_len; i++)
+		if (cache[i].model->model_id == model_id)
+		{
+			cache[i].last_used = ++cache_clock;
+			return cache[i].model;
+		}
+	return NULL;
+}
+
+static void
+cache_put(FrModel *model)
+{
+	if (cache == NULL)
+		cache = MemoryContextAllocZero(TopMemoryContext, sizeof(CacheSlot) * 1000);
+	cache_evict_to(Max(fr_cache_models - 1, 0));
+	cache[cache_len].model = model;
+	cache[cache_len].last_used = ++cache_clock;
+	cache_len++;
+}
+
+/* No row: say whether the model, the version or an active version is missing. */
+static void
+report_missing(const char *name, int32 version, bool has_version)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	bool		exists;
+
+	SPI_execute_with_args("SELECT 1 FROM fashionrec.model WHERE name = $1 LIMIT 1",
+						  1, argtypes, values, NULL, true, 1);
+	exists = SPI_processed > 0;
+	if (!exists)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" does not exist", name),
+				 errhint("Train it with fashionrec.train('%s', ...); SELECT * FROM fashionrec.models lists the models.", name)));
+	if (has_version)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model \"%s\" has no version %d", name, version),
+				 errhint("SELECT * FROM fashionrec.models WHERE name = '%s' lists its versions.", name)));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("model \"%s\" has no active version", name),
+			 errhint("Activate one with fashionrec.activate('%s', version).", name)));
+}
+
+FrModel *
+fr_model_open(const char *name, int32 version)
+{
+	bool		has_version = version > 0;
+	Datum		values[2];
+	char		nulls[2] = {' ', has_version ? ' ' : 'n'};
+	int64		model_id;
+	int32		found_version;
+	char	   *algorithm;
+	FrModel    *model;
+	bool		isnull;
+	MemoryContext caller = CurrentMemoryContext;
+
+	SPI_connect();
+	if (lookup_plan == NULL)
+	{
+		Oid			argtypes[2] = {TEXTOID, INT4OID};
+		SPIPlanPtr	plan = SPI_prepare("SELECT id, version, algorithm FROM fashionrec.model"
+									   " WHERE name = $1 AND status <> 'training'"
+									   " AND CASE WHEN $2 IS NULL THEN active ELSE version = $2 END",
+									   2, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare model lookup: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		lookup_plan = plan;
+	}
+	values[0] = CStringGetTextDatum(name);
+	values[1] = Int32GetDatum(version);
+	if (SPI_execute_plan(lookup_plan, values, nulls, true, 2) != SPI_OK_SELECT)
+		elog(ERROR, "model lookup failed");
+	if (SPI_processed == 0)
+		report_missing(name, version, has_version);
+
+	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	found_version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	algorithm = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
+
+	model = cache_get(model_id);
+	if (model == NULL)
+	{
+		model = load_model(model_id, name, found_version, algorithm);
+		cache_put(model);
+	}
+	SPI_finish();
+	return model;
+}
+
+static int32
+find_id(const int64 *ids, int32 n, int64 id)
+{
+	int32		lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else if (ids[mid] > id)
+			hi = mid - 1;
+		else
+			return mid;
+	}
+	return -1;
+}
+
+int32
+fr_model_user_index(const FrModel *model, int64 user_id)
+{
+	return find_id(model->user_ids, model->n_users, user_id);
+}
+
+int32
+fr_model_item_index(const FrModel *model, int64 item_id)
+{
+	return find_id(model->item_ids, model->n_items, item_id);
+}
+
+/*
+ * fashionrec.cache_info() returns table(model_id bigint, name text, version int,
+ *     algorithm text, load_ms float8): what this backend holds.
+ */
+PG_FUNCTION_INFO_V1(fashionrec_cache_info);
+Datum
+fashionrec_cache_info(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < cache_len; i++)
+	{
+		FrModel    *m = cache[i].model;
+		Datum		values[5];
+		bool		nulls[5] = {0};
+
+		values[0] = Int64GetDatum(m->model_id);
+		values[1] = CStringGetTextDatum(m->name);
+		values[2] = Int32GetDatum(m->version);
+		values[3] = CStringGetTextDatum(m->algo->name);
+		values[4] = Float8GetDatum(m->load_ms);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

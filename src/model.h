@@ -1,0 +1,154 @@
+/*
+ * model.h — what every recommendation algorithm plugs into.
+ *
+ * An algorithm is a table of callbacks (FrAlgorithm).  train() turns the
+ * interaction matrix into named binary artifacts stored in the registry;
+ * load() turns those artifacts back into in-memory state for serving; the
+ * score_* callbacks fill a dense score vector over all items, which the
+ * serving path (recommend.c) filters and ranks.  Everything generic —
+ * reading the source, id maps, "seen" items, popularity fallback, caching,
+ * versions — lives outside the algorithm files.
+ *
+ * Indices: users and items are dense int32 indices into the sorted bigint id
+ * arrays of the model (index i <-> id ids[i]).
+ */
+#ifndef FR_MODEL_H
+#define FR_MODEL_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+#include "csr.h"
+
+/* ---- parameters ------------------------------------------------------- */
+
+typedef enum FrParamType
+{
+	FR_PARAM_INT,				/* int32 field */
+	FR_PARAM_REAL,				/* double field */
+	FR_PARAM_BOOL,				/* bool field */
+	FR_PARAM_CHOICE,			/* int32 field: index into choices[] */
+	FR_PARAM_TEXT				/* char * field, palloc'd */
+} FrParamType;
+
+typedef struct FrParamSpec
+{
+	const char *key;
+	FrParamType type;
+	size_t		offset;			/* offsetof() in the algorithm's params struct */
+	double		min;			/* inclusive bounds for INT and REAL */
+	double		max;
+	const char *const *choices; /* NULL-terminated, for CHOICE */
+} FrParamSpec;
+
+/* ---- training --------------------------------------------------------- */
+
+typedef struct FrTrainData
+{
+	int32		n_users;
+	int32		n_items;
+	int64	   *user_ids;		/* ascending; index = dense user index */
+	int64	   *item_ids;		/* ascending; index = dense item index */
+	FrCsr		ui;				/* users x items, duplicate rows summed */
+	FrCsr		iu;				/* items x users */
+	double	   *times;			/* latest epoch seconds per ui entry, or NULL */
+	double		max_time;		/* latest time in the data (0 without times) */
+	float		min_weight;		/* observed range of the summed weights */
+	float		max_weight;
+	int64		rows_read;
+} FrTrainData;
+
+typedef struct FrAlgorithm FrAlgorithm;
+
+typedef struct FrTrainJob
+{
+	int64		model_id;
+	const FrAlgorithm *algo;
+	const FrTrainData *data;
+	const void *params;			/* the algorithm's parsed params struct */
+	JsonbParseState *info;		/* algorithm facts for the registry (e.g. final loss) */
+} FrTrainJob;
+
+/* ---- serving ---------------------------------------------------------- */
+
+typedef struct FrModel
+{
+	int64		model_id;
+	int32		version;
+	char		name[NAMEDATALEN];
+	const FrAlgorithm *algo;
+	MemoryContext cxt;			/* everything below lives here */
+	int32		n_users;
+	int32		n_items;
+	int64	   *user_ids;
+	int64	   *item_ids;
+	int64	   *seen_indptr;	/* training items of each user: CSR without values */
+	int32	   *seen_indices;
+	float	   *item_popularity;	/* summed training weight per item: the cold-start fallback */
+	void	   *state;			/* what algo->load returned */
+	double		load_ms;
+} FrModel;
+
+struct FrAlgorithm
+{
+	const char *name;
+	const char *summary;
+	const FrParamSpec *param_specs; /* terminated by an entry with key NULL */
+	size_t		params_size;
+	const void *param_defaults; /* a params struct holding the defaults */
+	bool		predicts_ratings;	/* evaluate() reports RMSE/MAE */
+	bool		allows_negative_weights;
+
+	/* bytes the training will allocate beyond the loaded data */
+	size_t		(*estimate_memory) (const FrTrainData *data, const void *params);
+	/* fit and store artifacts with fr_artifact_put() */
+	void		(*train) (FrTrainJob *job);
+	/* read artifacts with fr_artifact_get() in CurrentMemoryContext */
+	void	   *(*load) (FrModel *model);
+	/* scores[n_items] for a known user */
+	void		(*score_user) (const FrModel *model, int32 user, float *scores);
+	/* scores[n_items] for an ad-hoc history (fold-in); NULL if unsupported */
+	void		(*score_items) (const FrModel *model, const int32 *items,
+								const float *weights, int n, float *scores);
+	/* scores[n_items] of similarity to one item; NULL if unsupported */
+	void		(*score_similar) (const FrModel *model, int32 item, float *scores);
+	/* one predicted score or rating; NULL means score_user's value */
+	float		(*predict) (const FrModel *model, int32 user, int32 item);
+};
+
+/* algorithms.c */
+extern const FrAlgorithm *fr_algorithm_lookup(const char *name, bool missing_ok);
+extern const char *fr_algorithm_names(void);
+
+/* params.c: fills out (params_size bytes, defaults first), errors name the key */
+extern void fr_params_parse(Jsonb *params, const char *algorithm,
+							const FrParamSpec *specs, void *out,
+							const FrParamSpec *extra_specs, void *extra_out);
+extern void fr_info_add_real(FrTrainJob *job, const char *key, double value);
+extern void fr_info_add_int(FrTrainJob *job, const char *key, int64 value);
+
+/* artifact.c: named binary arrays of a model version */
+typedef enum FrDtype
+{
+	FR_F32 = 'f',
+	FR_F64 = 'd',
+	FR_I32 = 'i',
+	FR_I64 = 'l'
+} FrDtype;
+
+extern void fr_artifact_put(int64 model_id, const char *name, FrDtype dtype,
+							int64 nrows, int32 ncols, const void *data);
+/* palloc'd in CurrentMemoryContext; nrows and ncols may be NULL; errors if absent unless missing_ok */
+extern void *fr_artifact_get(int64 model_id, const char *name, FrDtype dtype,
+							 int64 *nrows, int32 *ncols, bool missing_ok);
+
+/* model.c: cached models */
+extern FrModel *fr_model_open(const char *name, int32 version);
+extern int32 fr_model_user_index(const FrModel *model, int64 user_id);
+extern int32 fr_model_item_index(const FrModel *model, int64 item_id);
+
+/* budget checks against fashionrec.max_memory */
+extern void fr_check_memory(size_t bytes, const char *what);
+
+#endif							/* FR_MODEL_H */

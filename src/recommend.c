@@ -1,0 +1,396 @@
+/*
+ * recommend.c — the serving functions: recommend, similar_items,
+ * recommend_for_items, predict.
+ *
+ * Each one opens the model (model.c: the active or a named version, cached),
+ * asks the algorithm for a dense score vector over the model's items, and
+ * selects the top k with topk.c after the filters: items the user already
+ * has, an exclusion list, and an optional candidate list that restricts the
+ * ranking to exactly those items.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "fashionrec.h"
+#include "model.h"
+#include "topk.h"
+
+static char *
+arg_name(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name must not be NULL")));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+static int
+arg_k(FunctionCallInfo fcinfo, int argno)
+{
+	int			k;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("k must not be NULL")));
+	k = PG_GETARG_INT32(argno);
+	if (k <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be positive, got %d", k)));
+	if (k > fr_max_k)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("k = %d exceeds fashionrec.max_k (%d)", k, fr_max_k),
+				 errhint("Raise fashionrec.max_k if you really need that many.")));
+	return k;
+}
+
+static int32
+arg_version(FunctionCallInfo fcinfo, int argno)
+{
+	int32		version;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return 0;
+	version = PG_GETARG_INT32(argno);
+	if (version <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("version must be positive, got %d", version)));
+	return version;
+}
+
+/* A one-dimensional bigint[] without NULLs as a C array. */
+static int64 *
+bigint_array(ArrayType *arr, const char *what, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int64	   *out;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array", what)));
+	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, n);
+	out = palloc(sizeof(int64) * Max(*n, 1));
+	for (int i = 0; i < *n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULLs", what)));
+		out[i] = DatumGetInt64(elems[i]);
+	}
+	return out;
+}
+
+/* Item ids to distinct model indices; ids the model does not know are dropped. */
+static int32 *
+item_indices(const FrModel *model, const int64 *ids, int n, int *n_out, uint8 *seen_buf)
+{
+	int32	   *idx = palloc(sizeof(int32) * Max(n, 1));
+	int			m = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		int32		j = fr_model_item_index(model, ids[i]);
+
+		if (j >= 0 && !seen_buf[j])
+		{
+			seen_buf[j] = 1;
+			idx[m++] = j;
+		}
+	}
+	for (int i = 0; i < m; i++)
+		seen_buf[idx[i]] = 0;
+	*n_out = m;
+	return idx;
+}
+
+static void
+emit_topk(FunctionCallInfo fcinfo, const FrModel *model, const float *scores,
+		  const int32 *subset, int n_subset, const uint8 *skip, int k)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32	   *items = palloc(sizeof(int32) * k);
+	float	   *best = palloc(sizeof(float) * k);
+	int			n = fr_topk(scores, model->n_items, subset, n_subset, skip, k, items, best);
+
+	for (int r = 0; r < n; r++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {0};
+
+		values[0] = Int64GetDatum(model->item_ids[items[r]]);
+		values[1] = Float4GetDatum(best[r]);
+		values[2] = Int32GetDatum(r + 1);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/* Mark the excluded items, and build the candidate subset (or NULL = all). */
+static int32 *
+apply_filters(FunctionCallInfo fcinfo, const FrModel *model, uint8 *skip,
+			  int candidates_arg, int exclude_arg, int *n_subset)
+{
+	int32	   *subset = NULL;
+	uint8	   *scratch = palloc0(Max(model->n_items, 1));
+
+	*n_subset = 0;
+	if (exclude_arg >= 0 && PG_NARGS() > exclude_arg && !PG_ARGISNULL(exclude_arg))
+	{
+		int			n,
+					m;
+		int64	   *ids = bigint_array(PG_GETARG_ARRAYTYPE_P(exclude_arg), "exclude", &n);
+		int32	   *idx = item_indices(model, ids, n, &m, scratch);
+
+		for (int i = 0; i < m; i++)
+			skip[idx[i]] = 1;
+	}
+	if (candidates_arg >= 0 && PG_NARGS() > candidates_arg && !PG_ARGISNULL(candidates_arg))
+	{
+		int			n;
+		int64	   *ids = bigint_array(PG_GETARG_ARRAYTYPE_P(candidates_arg), "candidates", &n);
+
+		subset = item_indices(model, ids, n, n_subset, scratch);
+	}
+	return subset;
+}
+
+/*
+ * recommend(name, user_id, k, exclude_seen, candidates, version, exclude)
+ */
+PG_FUNCTION_INFO_V1(fashionrec_recommend);
+Datum
+fashionrec_recommend(PG_FUNCTION_ARGS)
+{
+	char	   *name = arg_name(fcinfo, 0);
+	int			k = arg_k(fcinfo, 2);
+	bool		exclude_seen = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
+	int32		version = arg_version(fcinfo, 5);
+	FrModel    *model;
+	int32		user = -1;
+	float	   *scores;
+	uint8	   *skip;
+	int32	   *subset;
+	int			n_subset;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("user_id must not be NULL"),
+				 errhint("For an anonymous visitor use fashionrec.recommend_for_items() with the items of the session.")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	model = fr_model_open(name, version);
+	user = fr_model_user_index(model, PG_GETARG_INT64(1));
+
+	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	skip = palloc0(Max(model->n_items, 1));
+	if (user >= 0)
+	{
+		model->algo->score_user(model, user, scores);
+		if (exclude_seen)
+			for (int64 j = model->seen_indptr[user]; j < model->seen_indptr[user + 1]; j++)
+				skip[model->seen_indices[j]] = 1;
+	}
+	else
+	{
+		/* unknown user: the model's own popularity is the documented fallback */
+		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
+	}
+	subset = apply_filters(fcinfo, model, skip, 4, 6, &n_subset);
+	emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
+	return (Datum) 0;
+}
+
+/*
+ * similar_items(name, item_id, k, candidates, version)
+ */
+PG_FUNCTION_INFO_V1(fashionrec_similar_items);
+Datum
+fashionrec_similar_items(PG_FUNCTION_ARGS)
+{
+	char	   *name = arg_name(fcinfo, 0);
+	int			k = arg_k(fcinfo, 2);
+	int32		version = arg_version(fcinfo, 4);
+	FrModel    *model;
+	int32		item;
+	float	   *scores;
+	uint8	   *skip;
+	int32	   *subset;
+	int			n_subset;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("item_id must not be NULL")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	model = fr_model_open(name, version);
+	if (model->algo->score_similar == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("algorithm \"%s\" of model \"%s\" has no notion of item similarity",
+						model->algo->name, name),
+				 errhint("Use a model trained with als, itemknn, ease, svd or a content algorithm.")));
+	item = fr_model_item_index(model, PG_GETARG_INT64(1));
+	if (item < 0)
+		return (Datum) 0;		/* an item the model never saw: no neighbours */
+
+	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	skip = palloc0(Max(model->n_items, 1));
+	model->algo->score_similar(model, item, scores);
+	skip[item] = 1;
+	subset = apply_filters(fcinfo, model, skip, 3, -1, &n_subset);
+	emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
+	return (Datum) 0;
+}
+
+/*
+ * recommend_for_items(name, item_ids, k, weights, exclude_given, candidates, version)
+ */
+PG_FUNCTION_INFO_V1(fashionrec_recommend_for_items);
+Datum
+fashionrec_recommend_for_items(PG_FUNCTION_ARGS)
+{
+	char	   *name = arg_name(fcinfo, 0);
+	int			k = arg_k(fcinfo, 2);
+	bool		exclude_given = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
+	int32		version = arg_version(fcinfo, 6);
+	FrModel    *model;
+	int64	   *ids;
+	int			n_ids;
+	float	   *given_weights = NULL;
+	int32	   *items;
+	float	   *weights;
+	int			n = 0;
+	float	   *scores;
+	uint8	   *skip;
+	int32	   *subset;
+	int			n_subset;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("item_ids must not be NULL"),
+				 errhint("Pass an empty array for a visitor with no history.")));
+	ids = bigint_array(PG_GETARG_ARRAYTYPE_P(1), "item_ids", &n_ids);
+	if (!PG_ARGISNULL(3))
+	{
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(3);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			nw;
+
+		if (ARR_NDIM(arr) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("weights must be a one-dimensional array")));
+		deconstruct_array(arr, FLOAT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &nw);
+		if (nw != n_ids)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("weights has %d elements but item_ids has %d", nw, n_ids),
+					 errhint("Give one weight per item, or NULL for equal weights.")));
+		given_weights = palloc(sizeof(float) * Max(nw, 1));
+		for (int i = 0; i < nw; i++)
+		{
+			if (nulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("weights must not contain NULLs")));
+			given_weights[i] = DatumGetFloat4(elems[i]);
+			if (!isfinite(given_weights[i]) || given_weights[i] < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("weights must be finite and non-negative, got %g", given_weights[i])));
+		}
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	model = fr_model_open(name, version);
+
+	/* known items only; repeated items add their weights */
+	items = palloc(sizeof(int32) * Max(n_ids, 1));
+	weights = palloc(sizeof(float) * Max(n_ids, 1));
+	for (int i = 0; i < n_ids; i++)
+	{
+		int32		j = fr_model_item_index(model, ids[i]);
+		float		w = given_weights ? given_weights[i] : 1.0f;
+		int			found = -1;
+
+		if (j < 0)
+			continue;
+		for (int m = 0; m < n; m++)
+			if (items[m] == j)
+				found = m;
+		if (found >= 0)
+			weights[found] += w;
+		else
+		{
+			items[n] = j;
+			weights[n++] = w;
+		}
+	}
+
+	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	skip = palloc0(Max(model->n_items, 1));
+	if (n > 0 && model->algo->score_items)
+		model->algo->score_items(model, items, weights, n, scores);
+	else if (n > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("algorithm \"%s\" of model \"%s\" cannot fold in a list of items",
+						model->algo->name, name)));
+	else
+		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
+	if (exclude_given)
+		for (int i = 0; i < n; i++)
+			skip[items[i]] = 1;
+	subset = apply_filters(fcinfo, model, skip, 5, -1, &n_subset);
+	emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
+	return (Datum) 0;
+}
+
+/*
+ * predict(name, user_id, item_id, version) returns real; NULL for an unknown
+ * user or item.
+ */
+PG_FUNCTION_INFO_V1(fashionrec_predict);
+Datum
+fashionrec_predict(PG_FUNCTION_ARGS)
+{
+	char	   *name = arg_name(fcinfo, 0);
+	int32		version = arg_version(fcinfo, 3);
+	FrModel    *model;
+	int32		user,
+				item;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	model = fr_model_open(name, version);
+	user = fr_model_user_index(model, PG_GETARG_INT64(1));
+	item = fr_model_item_index(model, PG_GETARG_INT64(2));
+	if (user < 0 || item < 0)
+		PG_RETURN_NULL();
+	if (model->algo->predict)
+		PG_RETURN_FLOAT4(model->algo->predict(model, user, item));
+	else
+	{
+		float	   *scores = palloc_extended(mul_size(model->n_items, sizeof(float)), MCXT_ALLOC_HUGE);
+
+		model->algo->score_user(model, user, scores);
+		PG_RETURN_FLOAT4(scores[item]);
+	}
+}

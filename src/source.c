@@ -1,0 +1,504 @@
+/*
+ * source.c — interactions from a table, a view or a SELECT, into CSR.
+ *
+ * The source is read through an SPI cursor in batches, under the caller's
+ * own privileges and read-only (a data-modifying statement is refused), with
+ * the id, weight and time columns cast by PostgreSQL itself so that any
+ * integer id type, any numeric weight and any date/time type work.  Ids are
+ * mapped to dense indices in ascending id order, which lets the serving path
+ * find an id by binary search in the stored id array with no hash table.
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/timestamp.h"
+
+#include "fashionrec.h"
+#include "source.h"
+
+#define FETCH_ROWS 10000
+
+const FrParamSpec fr_source_param_specs[] = {
+	{"user_column", FR_PARAM_TEXT, offsetof(FrSourceParams, user_column)},
+	{"item_column", FR_PARAM_TEXT, offsetof(FrSourceParams, item_column)},
+	{"weight_column", FR_PARAM_TEXT, offsetof(FrSourceParams, weight_column)},
+	{"time_column", FR_PARAM_TEXT, offsetof(FrSourceParams, time_column)},
+	{"min_user_interactions", FR_PARAM_INT, offsetof(FrSourceParams, min_user_interactions), 1, 1000000},
+	{"min_item_interactions", FR_PARAM_INT, offsetof(FrSourceParams, min_item_interactions), 1, 1000000},
+	{NULL}
+};
+
+const FrSourceParams fr_source_param_defaults = {
+	.min_user_interactions = 1,
+	.min_item_interactions = 1,
+};
+
+/* A bare name (possibly schema-qualified) rather than a query? */
+static bool
+source_is_query(const char *source)
+{
+	static const char *const words[] = {"select", "with", "values", "table", "("};
+	const char *p = source;
+
+	while (*p && isspace((unsigned char) *p))
+		p++;
+	for (int i = 0; i < lengthof(words); i++)
+	{
+		size_t		len = strlen(words[i]);
+
+		if (pg_strncasecmp(p, words[i], len) == 0 &&
+			(words[i][0] == '(' || p[len] == '\0' || !isalnum((unsigned char) p[len]) ))
+			return true;
+	}
+	return false;
+}
+
+/* The source as a query text. */
+static char *
+source_query(const char *source)
+{
+	Oid			relid;
+
+	if (source == NULL || *source == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source must not be empty"),
+				 errhint("Give a table or view name, or a SELECT returning (user, item[, weight][, time]).")));
+	if (source_is_query(source))
+		return pstrdup(source);
+
+	/* regclassin resolves the name with search_path and errors 42P01 if absent */
+	relid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(source)));
+	return psprintf("SELECT * FROM %s",
+					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											   get_rel_name(relid)));
+}
+
+static int
+find_column(TupleDesc desc, const char *name, int position, bool required, const char *role)
+{
+	if (name)
+	{
+		for (int i = 0; i < desc->natts; i++)
+			if (!TupleDescAttr(desc, i)->attisdropped &&
+				strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
+				return i;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("source has no column \"%s\" for the %s", name, role)));
+	}
+	if (position < desc->natts)
+		return position;
+	if (required)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source has %d columns, the %s is expected in column %d",
+						desc->natts, role, position + 1),
+				 errhint("Return (user, item[, weight][, time]) or name the columns in params, e.g. '{\"user_column\": \"customer_id\"}'.")));
+	return -1;
+}
+
+static bool
+is_integer_type(Oid t)
+{
+	return t == INT2OID || t == INT4OID || t == INT8OID;
+}
+
+static bool
+is_number_type(Oid t)
+{
+	return is_integer_type(t) || t == FLOAT4OID || t == FLOAT8OID || t == NUMERICOID;
+}
+
+static bool
+is_time_type(Oid t)
+{
+	return t == TIMESTAMPTZOID || t == TIMESTAMPOID || t == DATEOID;
+}
+
+/*
+ * Wrap the source in a query returning (int8, int8, float8, float8 epoch),
+ * with NULL for absent weight/time columns.
+ */
+static char *
+typed_query(const char *query, const FrSourceParams *params, FrSourceStats *stats)
+{
+	Portal		portal;
+	TupleDesc	desc;
+	int			ucol,
+				icol,
+				wcol,
+				tcol;
+	Oid			utype,
+				itype;
+	StringInfoData buf;
+
+	portal = SPI_cursor_open_with_args(NULL, query, 0, NULL, NULL, NULL, true, 0);
+	desc = CreateTupleDescCopy(portal->tupDesc);
+	SPI_cursor_close(portal);
+
+	ucol = find_column(desc, params->user_column, 0, true, "user id");
+	icol = find_column(desc, params->item_column, 1, true, "item id");
+	utype = TupleDescAttr(desc, ucol)->atttypid;
+	itype = TupleDescAttr(desc, icol)->atttypid;
+	if (!is_integer_type(utype) || !is_integer_type(itype))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("user and item ids must be integers, got %s and %s",
+						format_type_be(utype), format_type_be(itype)),
+				 errhint("Cast them in the source query, or map text keys to bigint ids first.")));
+
+	/* weight and time: named, or by position when the column has a fitting type */
+	wcol = find_column(desc, params->weight_column, 2, params->weight_column != NULL, "weight");
+	if (wcol >= 0 && !is_number_type(TupleDescAttr(desc, wcol)->atttypid))
+	{
+		if (params->weight_column)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("weight column \"%s\" must be numeric, got %s", params->weight_column,
+							format_type_be(TupleDescAttr(desc, wcol)->atttypid))));
+		wcol = -1;
+	}
+	tcol = find_column(desc, params->time_column, wcol >= 0 ? 3 : 2,
+					   params->time_column != NULL, "time");
+	if (tcol >= 0 && (tcol == wcol || tcol == ucol || tcol == icol))
+		tcol = params->time_column ? tcol : -1;
+	if (tcol >= 0 && !is_time_type(TupleDescAttr(desc, tcol)->atttypid) &&
+		!is_number_type(TupleDescAttr(desc, tcol)->atttypid))
+	{
+		if (params->time_column)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("time column \"%s\" must be a date, timestamp or epoch number, got %s",
+							params->time_column,
+							format_type_be(TupleDescAttr(desc, tcol)->atttypid))));
+		tcol = -1;
+	}
+
+	stats->has_weight = wcol >= 0;
+	stats->has_time = tcol >= 0;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "SELECT s.%s::pg_catalog.int8, s.%s::pg_catalog.int8, ",
+					 quote_identifier(NameStr(TupleDescAttr(desc, ucol)->attname)),
+					 quote_identifier(NameStr(TupleDescAttr(desc, icol)->attname)));
+	if (wcol >= 0)
+		appendStringInfo(&buf, "s.%s::pg_catalog.float8, ",
+						 quote_identifier(NameStr(TupleDescAttr(desc, wcol)->attname)));
+	else
+		appendStringInfoString(&buf, "NULL::pg_catalog.float8, ");
+	if (tcol >= 0 && is_time_type(TupleDescAttr(desc, tcol)->atttypid))
+		appendStringInfo(&buf, "pg_catalog.date_part('epoch', s.%s)::pg_catalog.float8",
+						 quote_identifier(NameStr(TupleDescAttr(desc, tcol)->attname)));
+	else if (tcol >= 0)
+		appendStringInfo(&buf, "s.%s::pg_catalog.float8",
+						 quote_identifier(NameStr(TupleDescAttr(desc, tcol)->attname)));
+	else
+		appendStringInfoString(&buf, "NULL::pg_catalog.float8");
+	appendStringInfo(&buf, " FROM (%s\n) AS s", query);
+	return buf.data;
+}
+
+typedef struct Coo
+{
+	int64		n;
+	int64		cap;
+	int64	   *users;
+	int64	   *items;
+	float	   *weights;
+	double	   *times;
+} Coo;
+
+static void
+coo_grow(Coo *coo, bool with_times)
+{
+	int64		cap = coo->cap ? coo->cap * 2 : 65536;
+	size_t		bytes = mul_size(cap, 2 * sizeof(int64) + sizeof(float) +
+								 (with_times ? sizeof(double) : 0));
+
+	fr_check_memory(bytes, "reading the source");
+	if (coo->cap == 0)
+	{
+		coo->users = palloc_extended(cap * sizeof(int64), MCXT_ALLOC_HUGE);
+		coo->items = palloc_extended(cap * sizeof(int64), MCXT_ALLOC_HUGE);
+		coo->weights = palloc_extended(cap * sizeof(float), MCXT_ALLOC_HUGE);
+		if (with_times)
+			coo->times = palloc_extended(cap * sizeof(double), MCXT_ALLOC_HUGE);
+	}
+	else
+	{
+		coo->users = repalloc_huge(coo->users, cap * sizeof(int64));
+		coo->items = repalloc_huge(coo->items, cap * sizeof(int64));
+		coo->weights = repalloc_huge(coo->weights, cap * sizeof(float));
+		if (with_times)
+			coo->times = repalloc_huge(coo->times, cap * sizeof(double));
+	}
+	coo->cap = cap;
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : (x > y);
+}
+
+/* Sorted distinct ids; *n in: count of ids, out: distinct count. */
+static int64 *
+distinct_ids(const int64 *ids, int64 *n)
+{
+	int64	   *sorted = palloc_extended(mul_size(Max(*n, 1), sizeof(int64)), MCXT_ALLOC_HUGE);
+	int64		m = 0;
+
+	memcpy(sorted, ids, *n * sizeof(int64));
+	qsort(sorted, *n, sizeof(int64), cmp_int64);
+	for (int64 i = 0; i < *n; i++)
+		if (i == 0 || sorted[i] != sorted[m - 1])
+			sorted[m++] = sorted[i];
+	*n = m;
+	return sorted;
+}
+
+static int32
+id_index(const int64 *ids, int64 n, int64 id)
+{
+	int64		lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else if (ids[mid] > id)
+			hi = mid - 1;
+		else
+			return (int32) mid;
+	}
+	return -1;
+}
+
+/* Drop rows whose user or item has fewer than the minimum rows (one pass). */
+static void
+apply_min_counts(Coo *coo, const FrSourceParams *params, FrSourceStats *stats)
+{
+	int64		nu = coo->n,
+				ni = coo->n;
+	int64	   *uids,
+			   *iids;
+	int32	   *ucount,
+			   *icount;
+	int64		kept = 0;
+
+	if (params->min_user_interactions <= 1 && params->min_item_interactions <= 1)
+		return;
+	uids = distinct_ids(coo->users, &nu);
+	iids = distinct_ids(coo->items, &ni);
+	ucount = palloc_extended(mul_size(Max(nu, 1), sizeof(int32)), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	icount = palloc_extended(mul_size(Max(ni, 1), sizeof(int32)), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (int64 r = 0; r < coo->n; r++)
+	{
+		ucount[id_index(uids, nu, coo->users[r])]++;
+		icount[id_index(iids, ni, coo->items[r])]++;
+	}
+	for (int64 u = 0; u < nu; u++)
+		stats->dropped_users += ucount[u] < params->min_user_interactions;
+	for (int64 i = 0; i < ni; i++)
+		stats->dropped_items += icount[i] < params->min_item_interactions;
+	for (int64 r = 0; r < coo->n; r++)
+	{
+		if (ucount[id_index(uids, nu, coo->users[r])] < params->min_user_interactions ||
+			icount[id_index(iids, ni, coo->items[r])] < params->min_item_interactions)
+			continue;
+		coo->users[kept] = coo->users[r];
+		coo->items[kept] = coo->items[r];
+		coo->weights[kept] = coo->weights[r];
+		if (coo->times)
+			coo->times[kept] = coo->times[r];
+		kept++;
+	}
+	coo->n = kept;
+	pfree(uids);
+	pfree(iids);
+	pfree(ucount);
+	pfree(icount);
+}
+
+void
+fr_source_read(const char *source, const FrSourceParams *params,
+			   FrTrainData *data, FrSourceStats *stats)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *query = source_query(source);
+	Portal		portal;
+	Coo			coo = {0};
+	double		future = (double) (GetCurrentTimestamp() / USECS_PER_SEC) +
+		(POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY + 60.0;
+	int64		n;
+	int32	   *rows;
+	int32	   *cols;
+	int64		nusers,
+				nitems;
+
+	memset(stats, 0, sizeof(*stats));
+	memset(data, 0, sizeof(*data));
+
+	SPI_connect();
+	query = typed_query(query, params, stats);
+	portal = SPI_cursor_open_with_args(NULL, query, 0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		unull,
+						inull,
+						wnull,
+						tnull;
+			Datum		u = SPI_getbinval(tup, desc, 1, &unull);
+			Datum		i = SPI_getbinval(tup, desc, 2, &inull);
+			Datum		w = SPI_getbinval(tup, desc, 3, &wnull);
+			Datum		t = SPI_getbinval(tup, desc, 4, &tnull);
+			double		weight = 1.0;
+
+			stats->rows++;
+			if (unull || inull)
+			{
+				stats->null_ids++;
+				continue;
+			}
+			if (stats->has_weight)
+			{
+				if (wnull)
+				{
+					stats->null_weights++;
+					continue;
+				}
+				weight = DatumGetFloat8(w);
+				if (!isfinite(weight) || fabs(weight) > FLT_MAX)
+				{
+					stats->nonfinite_weights++;
+					continue;
+				}
+				if (weight < 0)
+					stats->negative_weights++;
+			}
+			if (coo.n == coo.cap)
+			{
+				MemoryContext old = MemoryContextSwitchTo(caller);
+
+				coo_grow(&coo, stats->has_time);
+				MemoryContextSwitchTo(old);
+			}
+			coo.users[coo.n] = DatumGetInt64(u);
+			coo.items[coo.n] = DatumGetInt64(i);
+			coo.weights[coo.n] = (float) weight;
+			if (stats->has_time)
+			{
+				double		epoch = tnull ? 0.0 : DatumGetFloat8(t);
+
+				if (tnull)
+					stats->null_times++;
+				else if (epoch > future)
+					stats->future_times++;
+				coo.times[coo.n] = epoch;
+			}
+			coo.n++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+	SPI_finish();
+
+	apply_min_counts(&coo, params, stats);
+
+	/* dense indices in ascending id order */
+	nusers = nitems = coo.n;
+	data->user_ids = distinct_ids(coo.users, &nusers);
+	data->item_ids = distinct_ids(coo.items, &nitems);
+	if (nusers > PG_INT32_MAX - 1 || nitems > PG_INT32_MAX - 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct users or items")));
+	data->n_users = (int32) nusers;
+	data->n_items = (int32) nitems;
+	data->rows_read = stats->rows;
+
+	n = coo.n;
+	rows = palloc_extended(mul_size(Max(n, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
+	cols = palloc_extended(mul_size(Max(n, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
+	for (int64 r = 0; r < n; r++)
+	{
+		rows[r] = id_index(data->user_ids, nusers, coo.users[r]);
+		cols[r] = id_index(data->item_ids, nitems, coo.items[r]);
+		if ((r & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	pfree(coo.users);
+	pfree(coo.items);
+
+	fr_check_memory(mul_size(fr_csr_bytes(data->n_users, n), 3), "building the interaction matrix");
+	fr_csr_from_coo(&data->ui, data->n_users, data->n_items, n, rows, cols,
+					coo.weights, coo.times, coo.times ? &data->times : NULL);
+	pfree(rows);
+	pfree(cols);
+	if (coo.weights)
+		pfree(coo.weights);
+	if (coo.times)
+		pfree(coo.times);
+	fr_csr_transpose(&data->ui, &data->iu);
+
+	stats->duplicate_pairs = n - data->ui.nnz;
+	data->min_weight = data->max_weight = data->ui.nnz ? data->ui.values[0] : 0;
+	for (int64 j = 0; j < data->ui.nnz; j++)
+	{
+		data->min_weight = Min(data->min_weight, data->ui.values[j]);
+		data->max_weight = Max(data->max_weight, data->ui.values[j]);
+		if (data->times && data->times[j] > data->max_time)
+			data->max_time = data->times[j];
+	}
+}
+
+/* FNV-1a over a byte range, continuing from h. */
+static uint64
+fnv1a(uint64 h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		h ^= b[i];
+		h *= UINT64CONST(0x100000001b3);
+	}
+	return h;
+}
+
+uint64
+fr_data_checksum(const FrTrainData *data)
+{
+	uint64		h = UINT64CONST(0xcbf29ce484222325);
+
+	h = fnv1a(h, data->user_ids, sizeof(int64) * data->n_users);
+	h = fnv1a(h, data->item_ids, sizeof(int64) * data->n_items);
+	h = fnv1a(h, data->ui.indptr, sizeof(int64) * ((size_t) data->n_users + 1));
+	h = fnv1a(h, data->ui.indices, sizeof(int32) * data->ui.nnz);
+	h = fnv1a(h, data->ui.values, sizeof(float) * data->ui.nnz);
+	return h;
+}

@@ -1,0 +1,111 @@
+/*
+ * topk.c — partial selection with a bounded min-heap: O(n log k) and one
+ * pass over the scores, which for serving is the cost that matters.
+ */
+#include <math.h>
+
+#include "kernel.h"
+#include "topk.h"
+
+typedef struct Entry
+{
+	float		score;
+	int32_t		item;
+} Entry;
+
+/* a ranks below b: lower score, or equal score and higher item index */
+static inline int
+worse(const Entry *a, const Entry *b)
+{
+	return a->score < b->score || (a->score == b->score && a->item > b->item);
+}
+
+static void
+sift_down(Entry *heap, int n, int i)
+{
+	for (;;)
+	{
+		int			l = 2 * i + 1,
+					r = l + 1,
+					m = i;
+		Entry		t;
+
+		if (l < n && worse(&heap[l], &heap[m]))
+			m = l;
+		if (r < n && worse(&heap[r], &heap[m]))
+			m = r;
+		if (m == i)
+			return;
+		t = heap[i];
+
+		heap[i] = heap[m];
+		heap[m] = t;
+		i = m;
+	}
+}
+
+static void
+sift_up(Entry *heap, int i)
+{
+	while (i > 0)
+	{
+		int			p = (i - 1) / 2;
+		Entry		t;
+
+		if (!worse(&heap[i], &heap[p]))
+			return;
+		t = heap[i];
+
+		heap[i] = heap[p];
+		heap[p] = t;
+		i = p;
+	}
+}
+
+int
+fr_topk(const float *scores, int32_t n_items,
+		const int32_t *subset, int32_t n_subset,
+		const uint8_t *skip, int k,
+		int32_t *out_items, float *out_scores)
+{
+	int32_t		n = subset ? n_subset : n_items;
+	Entry	   *heap;
+	int			size = 0;
+
+	if (k <= 0 || n <= 0)
+		return 0;
+	heap = fr_alloc(fr_mul_size((size_t) k, sizeof(Entry)));
+
+	for (int32_t j = 0; j < n; j++)
+	{
+		Entry		e;
+
+		e.item = subset ? subset[j] : j;
+		if (e.item < 0 || e.item >= n_items || (skip && skip[e.item]))
+			continue;
+		e.score = scores[e.item];
+		if (isnan(e.score))
+			continue;
+		if (size < k)
+		{
+			heap[size] = e;
+			sift_up(heap, size++);
+		}
+		else if (worse(&heap[0], &e))
+		{
+			heap[0] = e;
+			sift_down(heap, size, 0);
+		}
+	}
+
+	/* pop worst-first into the output from the back */
+	for (int i = size - 1; i >= 0; i--)
+	{
+		out_items[i] = heap[0].item;
+		out_scores[i] = heap[0].score;
+		heap[0] = heap[i];
+		sift_down(heap, i, 0);
+	}
+	fr_free(heap);
+	return size;
+}

@@ -1,0 +1,87 @@
+# Shared by run-tests.sh and demo.sh: dependencies, build, a private cluster.
+# shellcheck shell=bash
+
+PG_MAJOR=${PG_MAJOR:-15}
+FR_PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libopenblas-dev liblapacke-dev
+  pkg-config make gcc postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl
+  postgresql-$PG_MAJOR-cron"
+
+fr_log() { printf '\n== %s\n' "$*"; }
+
+# Install what is missing with apt-get when we are root; otherwise say what to install.
+fr_install_deps() {
+    local missing=() p
+    for p in $FR_PACKAGES ${FR_EXTRA_PACKAGES:-}; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})" >&2
+        return 1
+    fi
+    fr_log "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+fr_setup_paths() {
+    PG_BINDIR=$(/usr/lib/postgresql/$PG_MAJOR/bin/pg_config --bindir)
+    export PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
+    export PATH="$PG_BINDIR:$PATH"
+}
+
+fr_build_install() {
+    fr_log "building fashionrec"
+    make -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" ${FR_MAKE_FLAGS:-} >/dev/null || return 1
+    if [ "$(id -u)" -eq 0 ] || [ -w "$($PG_CONFIG --pkglibdir)" ]; then
+        make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || return 1
+    else
+        sudo make -s install PG_CONFIG="$PG_CONFIG" >/dev/null || return 1
+    fi
+}
+
+# Run a command as the cluster's OS user (postgres when we are root: PostgreSQL refuses root).
+fr_as_owner() {
+    if [ "$(id -u)" -eq 0 ]; then
+        su postgres -s /bin/bash -c "$(printf '%q ' "$@")"
+    else
+        "$@"
+    fi
+}
+
+fr_free_port() {
+    local port
+    for port in $(seq "${1:-55432}" 65000); do
+        if ! (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && [ ! -e "/tmp/.s.PGSQL.$port" ]; then
+            echo "$port"; return 0
+        fi
+    done
+    return 1
+}
+
+# fr_start_cluster DIR PORT: initdb if needed, start with pg_cron preloaded.
+fr_start_cluster() {
+    local dir=$1 port=$2
+    mkdir -p "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+        fr_as_owner initdb -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null || return 1
+        cat >> "$dir/data/postgresql.conf" <<CONF
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$dir'
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+fsync = off
+max_worker_processes = 16
+CONF
+    fi
+    fr_as_owner pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
+        cat "$dir/server.log" >&2; return 1; }
+}
+
+fr_stop_cluster() {
+    local dir=$1
+    [ -f "$dir/data/postmaster.pid" ] && fr_as_owner pg_ctl -D "$dir/data" -m fast -w stop >/dev/null 2>&1
+    return 0
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# make test: build, install, and run every suite on a throwaway cluster.
+#   pg_regress  sql/*.sql against expected/*.out
+#   pg_prove    test/pgtap/*.sql (pgTAP)
+#   prove       test/unit/*.t (kernels without a server)
+# FR_REGRESS="als ease" runs only those regression files (and skips the rest).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. test/lib.sh
+
+fr_install_deps || exit 1
+fr_setup_paths
+fr_build_install || { echo "build failed" >&2; exit 1; }
+
+TMP=$(mktemp -d /tmp/fashionrec-test.XXXXXX)
+[ "$(id -u)" -eq 0 ] && chmod 755 "$TMP"
+PORT=$(fr_free_port $((55432 + RANDOM % 5000)))
+cleanup() { fr_stop_cluster "$TMP"; rm -rf "$TMP"; }
+trap cleanup EXIT
+
+fr_log "starting a throwaway cluster in $TMP on port $PORT"
+fr_start_cluster "$TMP" "$PORT" || exit 1
+export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
+
+passed=0 failed=0
+suite() { if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi; }
+
+run_regress() {
+    local tests=${FR_REGRESS:-}
+    fr_log "pg_regress"
+    rm -rf results regression.diffs regression.out
+    if [ -n "$tests" ]; then
+        make -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS="$tests"
+    else
+        make -s installcheck PG_CONFIG="$PG_CONFIG"
+    fi
+    local rc=$?
+    if [ $rc -ne 0 ] && [ -f regression.diffs ]; then
+        echo "---- regression.diffs"; cat regression.diffs
+    fi
+    return $rc
+}
+
+run_pgtap() {
+    local files=(test/pgtap/*.sql)
+    [ -e "${files[0]}" ] || return 0
+    fr_log "pg_prove"
+    psql -qX -d postgres -c 'DROP DATABASE IF EXISTS fashionrec_tap' -c 'CREATE DATABASE fashionrec_tap' >/dev/null &&
+    psql -qX -d fashionrec_tap -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION fashionrec' >/dev/null &&
+    pg_prove -d fashionrec_tap "${files[@]}"
+}
+
+run_unit() {
+    local srcs=(test/unit/test_*.c)
+    [ -e "${srcs[0]}" ] || return 0
+    fr_log "kernel unit tests"
+    make -s PG_CONFIG="$PG_CONFIG" $(printf '%s\n' "${srcs[@]}" | sed 's/\.c$/.t/') >/dev/null &&
+    prove test/unit/*.t
+}
+
+suite run_regress
+if [ -z "${FR_REGRESS:-}" ]; then
+    suite run_pgtap
+    suite run_unit
+fi
+
+echo
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
