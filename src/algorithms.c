@@ -6,14 +6,27 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 
+#include "fashionrec.h"
 #include "model.h"
 
 extern const FrAlgorithm fr_popularity_algorithm;
+extern const FrAlgorithm fr_ease_algorithm;
+extern const FrAlgorithm fr_svd_algorithm;
+extern const FrAlgorithm fr_itemknn_algorithm;
+extern const FrAlgorithm fr_als_algorithm;
 
 static const FrAlgorithm *const algorithms[] = {
 	&fr_popularity_algorithm,
+	&fr_ease_algorithm,
+	&fr_svd_algorithm,
+	&fr_itemknn_algorithm,
+	&fr_als_algorithm,
 };
 
 const FrAlgorithm *
@@ -39,4 +52,39 @@ fr_algorithm_names(void)
 	for (int i = 0; i < lengthof(algorithms); i++)
 		appendStringInfo(&buf, "%s%s", i ? ", " : "", algorithms[i]->name);
 	return buf.data;
+}
+
+/*
+ * fashionrec.algorithms() returns table(name text, summary text,
+ *     predicts_ratings boolean, parameters text[])
+ */
+PG_FUNCTION_INFO_V1(fashionrec_algorithms);
+Datum
+fashionrec_algorithms(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < lengthof(algorithms); i++)
+	{
+		const FrAlgorithm *a = algorithms[i];
+		Datum		values[4];
+		bool		nulls[4] = {0};
+		int			n = 0;
+		Datum	   *keys;
+
+		for (const FrParamSpec *s = a->param_specs; s && s->key; s++)
+			n++;
+		keys = palloc(sizeof(Datum) * Max(n, 1));
+		n = 0;
+		for (const FrParamSpec *s = a->param_specs; s && s->key; s++)
+			keys[n++] = CStringGetTextDatum(s->key);
+
+		values[0] = CStringGetTextDatum(a->name);
+		values[1] = CStringGetTextDatum(a->summary);
+		values[2] = BoolGetDatum(a->predicts_ratings);
+		values[3] = PointerGetDatum(construct_array(keys, n, TEXTOID, -1, false, TYPALIGN_INT));
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -68,6 +68,8 @@ popularity_load(FrModel *model)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("popularity model \"%s\" has %lld scores for %d items",
 						model->name, (long long) n, model->n_items)));
+	/* unknown users get the same (possibly recency-weighted) ranking as everyone */
+	model->item_popularity = scores;
 	return scores;
 }
 

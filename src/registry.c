@@ -27,8 +27,8 @@ fr_check_memory(size_t bytes, const char *what)
 	if (bytes > budget)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%s needs about %zu MB, more than fashionrec.max_memory (%zu MB)",
-						what, bytes / (1024 * 1024), budget / (1024 * 1024)),
+				 errmsg("%s needs about %.1f MB, more than fashionrec.max_memory (%.1f MB)",
+						what, bytes / 1048576.0, budget / 1048576.0),
 				 errhint("Raise fashionrec.max_memory (SET fashionrec.max_memory = '4GB'), "
 						 "or train on less data or with smaller parameters.")));
 }

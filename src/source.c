@@ -18,6 +18,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/plancache.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/timestamp.h"
@@ -125,6 +126,23 @@ is_time_type(Oid t)
 	return t == TIMESTAMPTZOID || t == TIMESTAMPOID || t == DATEOID;
 }
 
+static void
+foreach_query_must_read(List *queries)
+{
+	ListCell   *lc;
+
+	foreach(lc, queries)
+	{
+		Query	   *q = lfirst_node(Query, lc);
+
+		if (q->commandType != CMD_SELECT || q->hasModifyingCTE || q->utilityStmt != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("source must be a read-only query returning rows"),
+					 errhint("Give a table or view name, or a SELECT (no INSERT, UPDATE, DELETE or data-modifying WITH).")));
+	}
+}
+
 /*
  * Wrap the source in a query returning (int8, int8, float8, float8 epoch),
  * with NULL for absent weight/time columns.
@@ -132,6 +150,8 @@ is_time_type(Oid t)
 static char *
 typed_query(const char *query, const FrSourceParams *params, FrSourceStats *stats)
 {
+	SPIPlanPtr	plan;
+	List	   *plansources;
 	Portal		portal;
 	TupleDesc	desc;
 	int			ucol,
@@ -142,9 +162,20 @@ typed_query(const char *query, const FrSourceParams *params, FrSourceStats *stat
 				itype;
 	StringInfoData buf;
 
-	portal = SPI_cursor_open_with_args(NULL, query, 0, NULL, NULL, NULL, true, 0);
+	/* one read-only query: training must never change the data it reads */
+	plan = SPI_prepare(query, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare source query: %s", SPI_result_code_string(SPI_result));
+	plansources = SPI_plan_get_plan_sources(plan);
+	if (list_length(plansources) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source must be a single query")));
+	foreach_query_must_read(((CachedPlanSource *) linitial(plansources))->query_list);
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 	desc = CreateTupleDescCopy(portal->tupDesc);
 	SPI_cursor_close(portal);
+	SPI_freeplan(plan);
 
 	ucol = find_column(desc, params->user_column, 0, true, "user id");
 	icol = find_column(desc, params->item_column, 1, true, "item id");
@@ -187,24 +218,28 @@ typed_query(const char *query, const FrSourceParams *params, FrSourceStats *stat
 	stats->has_weight = wcol >= 0;
 	stats->has_time = tcol >= 0;
 
+	/*
+	 * Columns are renamed c1..cN by position in the alias list, so unnamed
+	 * ("?column?") and repeated names in the source do not matter.
+	 */
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "SELECT s.%s::pg_catalog.int8, s.%s::pg_catalog.int8, ",
-					 quote_identifier(NameStr(TupleDescAttr(desc, ucol)->attname)),
-					 quote_identifier(NameStr(TupleDescAttr(desc, icol)->attname)));
+	appendStringInfo(&buf, "SELECT s.c%d::pg_catalog.int8 AS user_id, s.c%d::pg_catalog.int8 AS item_id, ",
+					 ucol + 1, icol + 1);
 	if (wcol >= 0)
-		appendStringInfo(&buf, "s.%s::pg_catalog.float8, ",
-						 quote_identifier(NameStr(TupleDescAttr(desc, wcol)->attname)));
+		appendStringInfo(&buf, "s.c%d::pg_catalog.float8 AS weight, ", wcol + 1);
 	else
-		appendStringInfoString(&buf, "NULL::pg_catalog.float8, ");
+		appendStringInfoString(&buf, "1::pg_catalog.float8 AS weight, ");
 	if (tcol >= 0 && is_time_type(TupleDescAttr(desc, tcol)->atttypid))
-		appendStringInfo(&buf, "pg_catalog.date_part('epoch', s.%s)::pg_catalog.float8",
-						 quote_identifier(NameStr(TupleDescAttr(desc, tcol)->attname)));
+		appendStringInfo(&buf, "pg_catalog.date_part('epoch', s.c%d)::pg_catalog.float8", tcol + 1);
 	else if (tcol >= 0)
-		appendStringInfo(&buf, "s.%s::pg_catalog.float8",
-						 quote_identifier(NameStr(TupleDescAttr(desc, tcol)->attname)));
+		appendStringInfo(&buf, "s.c%d::pg_catalog.float8", tcol + 1);
 	else
 		appendStringInfoString(&buf, "NULL::pg_catalog.float8");
-	appendStringInfo(&buf, " FROM (%s\n) AS s", query);
+	appendStringInfoString(&buf, " AS event_epoch");
+	appendStringInfo(&buf, " FROM (%s\n) AS s(", query);
+	for (int i = 0; i < desc->natts; i++)
+		appendStringInfo(&buf, "%sc%d", i ? ", " : "", i + 1);
+	appendStringInfoChar(&buf, ')');
 	return buf.data;
 }
 
@@ -261,7 +296,8 @@ distinct_ids(const int64 *ids, int64 *n)
 	int64	   *sorted = palloc_extended(mul_size(Max(*n, 1), sizeof(int64)), MCXT_ALLOC_HUGE);
 	int64		m = 0;
 
-	memcpy(sorted, ids, *n * sizeof(int64));
+	if (*n > 0)
+		memcpy(sorted, ids, *n * sizeof(int64));
 	qsort(sorted, *n, sizeof(int64), cmp_int64);
 	for (int64 i = 0; i < *n; i++)
 		if (i == 0 || sorted[i] != sorted[m - 1])
@@ -451,8 +487,11 @@ fr_source_read(const char *source, const FrSourceParams *params,
 		if ((r & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	pfree(coo.users);
-	pfree(coo.items);
+	if (coo.cap > 0)
+	{
+		pfree(coo.users);
+		pfree(coo.items);
+	}
 
 	fr_check_memory(mul_size(fr_csr_bytes(data->n_users, n), 3), "building the interaction matrix");
 	fr_csr_from_coo(&data->ui, data->n_users, data->n_items, n, rows, cols,
@@ -501,4 +540,28 @@ fr_data_checksum(const FrTrainData *data)
 	h = fnv1a(h, data->ui.indices, sizeof(int32) * data->ui.nnz);
 	h = fnv1a(h, data->ui.values, sizeof(float) * data->ui.nnz);
 	return h;
+}
+
+/*
+ * fashionrec.source_query(source text, params jsonb) returns text: the query
+ * train() reads, with columns (user_id bigint, item_id bigint, weight float8,
+ * event_epoch float8), for SQL code that needs the same view of a source.
+ */
+PG_FUNCTION_INFO_V1(fashionrec_source_query);
+Datum
+fashionrec_source_query(PG_FUNCTION_ARGS)
+{
+	char	   *source = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Jsonb	   *params = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	FrSourceParams source_params = fr_source_param_defaults;
+	FrSourceStats stats;
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *query;
+
+	fr_params_parse(params, "source", fr_source_param_specs, &source_params, NULL, NULL);
+	query = source_query(source);
+	SPI_connect();
+	query = MemoryContextStrdup(caller, typed_query(query, &source_params, &stats));
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(query));
 }

@@ -28,15 +28,21 @@ suite() { if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi;
 run_regress() {
     local tests=${FR_REGRESS:-}
     fr_log "pg_regress"
-    rm -rf results regression.diffs regression.out
+    # each run writes its own output directory, so runs may overlap;
+    # the results are copied to ./results afterwards for reading
+    local out=$TMP/regress opts="--inputdir=. --load-extension=fashionrec --outputdir=$TMP/regress"
+    mkdir -p "$out"
+    [ "$(id -u)" -eq 0 ] && chmod 777 "$TMP" "$out"
     if [ -n "$tests" ]; then
-        make -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS="$tests"
+        make -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS="$tests" REGRESS_OPTS="$opts"
     else
-        make -s installcheck PG_CONFIG="$PG_CONFIG"
+        make -s installcheck PG_CONFIG="$PG_CONFIG" REGRESS_OPTS="$opts"
     fi
     local rc=$?
-    if [ $rc -ne 0 ] && [ -f regression.diffs ]; then
-        echo "---- regression.diffs"; cat regression.diffs
+    mkdir -p results && cp -f "$out"/results/*.out results/ 2>/dev/null
+    if [ $rc -ne 0 ] && [ -f "$out/regression.diffs" ]; then
+        echo "---- regression.diffs"; cat "$out/regression.diffs"
+        cp -f "$out/regression.diffs" regression.diffs
     fi
     return $rc
 }

@@ -80,6 +80,11 @@ BEGIN
     SELECT m.status INTO v_status FROM fashionrec.model m
      WHERE m.name = activate.name AND m.version = activate.version FOR UPDATE;
     IF NOT FOUND THEN
+        IF NOT EXISTS (SELECT FROM fashionrec.model m WHERE m.name = activate.name) THEN
+            RAISE EXCEPTION 'model "%" does not exist', activate.name
+                  USING ERRCODE = '42704',
+                        HINT = 'SELECT * FROM fashionrec.models lists the models.';
+        END IF;
         RAISE EXCEPTION 'model "%" has no version %', activate.name, activate.version
               USING ERRCODE = '42704',
                     HINT = 'SELECT * FROM fashionrec.models lists the versions.';
@@ -213,14 +218,14 @@ BEGIN
     -- trainings of one name queue up, so each gets the next version number
     PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('fashionrec.train'),
                                              pg_catalog.hashtext(train.name));
-    SELECT pg_catalog.coalesce(pg_catalog.max(m.version), 0) + 1 INTO v_version
+    SELECT COALESCE(pg_catalog.max(m.version), 0) + 1 INTO v_version
       FROM fashionrec.model m WHERE m.name = train.name;
     INSERT INTO fashionrec.model (name, version, algorithm, params, source)
-    VALUES (train.name, v_version, train.algorithm, pg_catalog.coalesce(train.params, '{}'), train.source)
+    VALUES (train.name, v_version, train.algorithm, COALESCE(train.params, '{}'), train.source)
     RETURNING id INTO v_id;
 
     v_result := fashionrec._train_artifacts(v_id, train.algorithm, train.source,
-                                            pg_catalog.coalesce(train.params, '{}'));
+                                            COALESCE(train.params, '{}'));
 
     UPDATE fashionrec.model m
        SET status = 'ready',
