@@ -102,3 +102,23 @@ SELECT fashionrec.drop_model('shop-pop');
 SELECT fashionrec.drop_model('shop-recent');
 SELECT fashionrec.drop_model('m');
 SELECT count(*) AS artifacts_left FROM fashionrec.artifact;
+
+-- popularity per context: what is popular within each season of the interactions
+CREATE TABLE seasonal (customer int, product int, season text);
+INSERT INTO seasonal VALUES (1, 10, 'summer'), (2, 10, 'summer'), (3, 11, 'summer'),
+  (1, 12, 'winter'), (2, 12, 'winter'), (3, 12, 'winter'), (4, 11, 'winter'), (4, 11, NULL);
+SELECT fashionrec.train('seasonal', 'popularity', 'seasonal', '{"context_column": "season"}');
+SELECT info FROM fashionrec.models WHERE name = 'seasonal';
+SELECT item_id, score, rank FROM fashionrec.recommend('seasonal', 99, 3, context => 'summer');
+SELECT item_id, score, rank FROM fashionrec.recommend('seasonal', 99, 3, context => 'winter');
+-- user 4 saw item 11: excluded in context too
+SELECT item_id, score, rank FROM fashionrec.recommend('seasonal', 4, 3, context => 'winter');
+-- an unknown context falls back to overall popularity
+SELECT item_id, score, rank FROM fashionrec.recommend('seasonal', 99, 3, context => 'autumn');
+-- only popularity uses contexts
+SELECT fashionrec.train('m2', 'itemknn', 'seasonal', '{"context_column": "season"}');
+SELECT fashionrec.train('m2', 'popularity', 'seasonal', '{"context_column": "nope"}');
+SELECT fashionrec.train('ctx-m', 'popularity', 'SELECT customer, product FROM seasonal');
+SELECT * FROM fashionrec.recommend('ctx-m', 1, context => 'summer');
+SELECT fashionrec.drop_model('seasonal');
+SELECT fashionrec.drop_model('ctx-m');

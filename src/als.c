@@ -359,8 +359,7 @@ solve_row_exact(int k, const float *y, const float *gram,
 	}
 	if (!fr_sposv(k, 1, a, b))
 		fr_fail(FR_FAIL_NUMERIC,
-				"ALS system of a row with %lld entries is not positive definite; increase regularization",
-				(long long) n);
+				"als: the least-squares system of a row is singular; use a regularization above 0");
 	memcpy(x, b, sizeof(float) * k);
 }
 

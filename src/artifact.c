@@ -30,6 +30,8 @@ dtype_size(FrDtype dtype)
 		case FR_F64:
 		case FR_I64:
 			return 8;
+		case FR_BYTES:
+			return 1;
 	}
 	elog(ERROR, "unknown artifact dtype %d", (int) dtype);
 	return 0;

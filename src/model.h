@@ -67,6 +67,8 @@ typedef struct FrTrainJob
 	const FrAlgorithm *algo;
 	const FrTrainData *data;
 	const void *params;			/* the algorithm's parsed params struct */
+	const char *source_query;	/* the normalised source (source.c), for a second pass */
+	bool		has_context;	/* source_query has a "context" column */
 	JsonbParseState *info;		/* algorithm facts for the registry (e.g. final loss) */
 } FrTrainJob;
 
@@ -99,6 +101,7 @@ struct FrAlgorithm
 	const void *param_defaults; /* a params struct holding the defaults */
 	bool		predicts_ratings;	/* evaluate() reports RMSE/MAE */
 	bool		allows_negative_weights;
+	bool		uses_context;	/* accepts the context_column source parameter */
 
 	/* bytes the training will allocate beyond the loaded data */
 	size_t		(*estimate_memory) (const FrTrainData *data, const void *params);
@@ -113,6 +116,11 @@ struct FrAlgorithm
 								const float *weights, int n, float *scores);
 	/* scores[n_items] of similarity to one item; NULL if unsupported */
 	void		(*score_similar) (const FrModel *model, int32 item, float *scores);
+	/*
+	 * scores[n_items] for a context value (e.g. a season) instead of the
+	 * user's; false when the model has no such context.  NULL if unsupported.
+	 */
+	bool		(*score_context) (const FrModel *model, const char *context, float *scores);
 	/* one predicted score or rating; NULL means score_user's value */
 	float		(*predict) (const FrModel *model, int32 user, int32 item);
 };
@@ -134,7 +142,8 @@ typedef enum FrDtype
 	FR_F32 = 'f',
 	FR_F64 = 'd',
 	FR_I32 = 'i',
-	FR_I64 = 'l'
+	FR_I64 = 'l',
+	FR_BYTES = 'b'
 } FrDtype;
 
 extern void fr_artifact_put(int64 model_id, const char *name, FrDtype dtype,

@@ -168,7 +168,7 @@ apply_filters(FunctionCallInfo fcinfo, const FrModel *model, uint8 *skip,
 }
 
 /*
- * recommend(name, user_id, k, exclude_seen, candidates, version, exclude)
+ * recommend(name, user_id, k, exclude_seen, candidates, version, exclude, context)
  */
 PG_FUNCTION_INFO_V1(fashionrec_recommend);
 Datum
@@ -197,18 +197,25 @@ fashionrec_recommend(PG_FUNCTION_ARGS)
 
 	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	skip = palloc0(Max(model->n_items, 1));
-	if (user >= 0)
-	{
+	if (!PG_ARGISNULL(7) && model->algo->score_context == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("algorithm \"%s\" of model \"%s\" does not use a context",
+						model->algo->name, name),
+				 errhint("Train a \"popularity\" model with a \"context_column\", or filter with candidates.")));
+	if (!PG_ARGISNULL(7) &&
+		model->algo->score_context(model, text_to_cstring(PG_GETARG_TEXT_PP(7)), scores))
+		;						/* an unknown context falls through to the plain scores */
+	else if (user >= 0)
 		model->algo->score_user(model, user, scores);
-		if (exclude_seen)
-			for (int64 j = model->seen_indptr[user]; j < model->seen_indptr[user + 1]; j++)
-				skip[model->seen_indices[j]] = 1;
-	}
 	else
 	{
 		/* unknown user: the model's own popularity is the documented fallback */
 		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
 	}
+	if (user >= 0 && exclude_seen)
+		for (int64 j = model->seen_indptr[user]; j < model->seen_indptr[user + 1]; j++)
+			skip[model->seen_indices[j]] = 1;
 	subset = apply_filters(fcinfo, model, skip, 4, 6, &n_subset);
 	emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
 	return (Datum) 0;

@@ -158,6 +158,11 @@ fashionrec_train_artifacts(PG_FUNCTION_ARGS)
 	algo_params = palloc0(algo->params_size);
 	parse_all_params(algo, params, algo_params, &source_params);
 
+	if (source_params.context_column && !algo->uses_context)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm \"%s\" does not use \"context_column\"", algo->name),
+				 errhint("Context columns are for \"popularity\" (popularity within a season, gender, ...).")));
 	fr_source_read(source, &source_params, &data, &stats);
 	check_training_data(algo, &data, &stats);
 	ereport(NOTICE,
@@ -173,6 +178,8 @@ fashionrec_train_artifacts(PG_FUNCTION_ARGS)
 	job.algo = algo;
 	job.data = &data;
 	job.params = algo_params;
+	job.has_context = source_params.context_column != NULL;
+	job.source_query = job.has_context ? fr_source_typed_query(source, &source_params) : NULL;
 	pushJsonbValue(&job.info, WJB_BEGIN_OBJECT, NULL);
 	algo->train(&job);
 	info = pushJsonbValue(&job.info, WJB_END_OBJECT, NULL);

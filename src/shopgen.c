@@ -707,6 +707,8 @@ typedef struct Text
 	size_t		len;
 } Text;
 
+static void text_add(Text *t, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+
 static void
 text_add(Text *t, const char *fmt,...)
 {

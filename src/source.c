@@ -33,6 +33,7 @@ const FrParamSpec fr_source_param_specs[] = {
 	{"item_column", FR_PARAM_TEXT, offsetof(FrSourceParams, item_column)},
 	{"weight_column", FR_PARAM_TEXT, offsetof(FrSourceParams, weight_column)},
 	{"time_column", FR_PARAM_TEXT, offsetof(FrSourceParams, time_column)},
+	{"context_column", FR_PARAM_TEXT, offsetof(FrSourceParams, context_column)},
 	{"min_user_interactions", FR_PARAM_INT, offsetof(FrSourceParams, min_user_interactions), 1, 1000000},
 	{"min_item_interactions", FR_PARAM_INT, offsetof(FrSourceParams, min_item_interactions), 1, 1000000},
 	{NULL}
@@ -236,6 +237,9 @@ typed_query(const char *query, const FrSourceParams *params, FrSourceStats *stat
 	else
 		appendStringInfoString(&buf, "NULL::pg_catalog.float8");
 	appendStringInfoString(&buf, " AS event_epoch");
+	if (params->context_column)
+		appendStringInfo(&buf, ", s.c%d::pg_catalog.text AS context",
+						 find_column(desc, params->context_column, 0, true, "context") + 1);
 	appendStringInfo(&buf, " FROM (%s\n) AS s(", query);
 	for (int i = 0; i < desc->natts; i++)
 		appendStringInfo(&buf, "%sc%d", i ? ", " : "", i + 1);
@@ -542,6 +546,19 @@ fr_data_checksum(const FrTrainData *data)
 	return h;
 }
 
+char *
+fr_source_typed_query(const char *source, const FrSourceParams *params)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	FrSourceStats stats;
+	char	   *query = source_query(source);
+
+	SPI_connect();
+	query = MemoryContextStrdup(caller, typed_query(query, params, &stats));
+	SPI_finish();
+	return query;
+}
+
 /*
  * fashionrec.source_query(source text, params jsonb) returns text: the query
  * train() reads, with columns (user_id bigint, item_id bigint, weight float8,
@@ -554,14 +571,7 @@ fashionrec_source_query(PG_FUNCTION_ARGS)
 	char	   *source = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Jsonb	   *params = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
 	FrSourceParams source_params = fr_source_param_defaults;
-	FrSourceStats stats;
-	MemoryContext caller = CurrentMemoryContext;
-	char	   *query;
 
 	fr_params_parse(params, "source", fr_source_param_specs, &source_params, NULL, NULL);
-	query = source_query(source);
-	SPI_connect();
-	query = MemoryContextStrdup(caller, typed_query(query, &source_params, &stats));
-	SPI_finish();
-	PG_RETURN_TEXT_P(cstring_to_text(query));
+	PG_RETURN_TEXT_P(cstring_to_text(fr_source_typed_query(source, &source_params)));
 }

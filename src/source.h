@@ -13,6 +13,7 @@ typedef struct FrSourceParams
 	char	   *item_column;	/* NULL: second column */
 	char	   *weight_column;	/* NULL: third column if numeric, else 1 */
 	char	   *time_column;	/* NULL: fourth column if a time, else none */
+	char	   *context_column; /* NULL: none; else returned as text column "context" */
 	int32		min_user_interactions;
 	int32		min_item_interactions;
 } FrSourceParams;
@@ -46,5 +47,8 @@ extern void fr_source_read(const char *source, const FrSourceParams *params,
 
 /* A 64-bit fingerprint of the interaction matrix, independent of row order. */
 extern uint64 fr_data_checksum(const FrTrainData *data);
+
+/* The normalised query fr_source_read() reads (user_id, item_id, weight, event_epoch[, context]). */
+extern char *fr_source_typed_query(const char *source, const FrSourceParams *params);
 
 #endif							/* FR_SOURCE_H */

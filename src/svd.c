@@ -116,8 +116,8 @@ fr_svd_fit(const FrCsr *ui, const FrCsr *iu, const FrSvdOptions *opt,
 		fr_svd_project(iu, q, l, z);	/* X^T Q */
 		/* ||Q^T X||_F^2 / ||X||_F^2: how much of X the subspace holds */
 		captured = frobenius2(z, (size_t) n * l);
-		fr_progress("svd: power iteration %d of %d, captured %.6f of the energy, %.1f s",
-					it + 1, opt->power_iterations,
+		fr_progress("svd: power iteration %d of %d, the %d-dimensional sketch holds %.6f of the energy, %.1f s",
+					it + 1, opt->power_iterations, l,
 					total > 0 ? captured / total : 0.0, fr_now() - started);
 		fr_sorthonormalize(n, l, z);
 		fr_svd_project(ui, z, l, q);	/* X Z */

@@ -64,9 +64,15 @@ run_unit() {
     prove test/unit/*.t
 }
 
+run_dump_restore() {
+    fr_log "pg_dump / pg_restore"
+    bash test/dump-restore.sh
+}
+
 suite run_regress
 if [ -z "${FR_REGRESS:-}" ]; then
     suite run_pgtap
+    suite run_dump_restore
     suite run_unit
 fi
 

@@ -7,12 +7,13 @@ CREATE FUNCTION fashionrec.recommend(name text, user_id bigint, k integer DEFAUL
                                      exclude_seen boolean DEFAULT true,
                                      candidates bigint[] DEFAULT NULL,
                                      version integer DEFAULT NULL,
-                                     exclude bigint[] DEFAULT NULL)
+                                     exclude bigint[] DEFAULT NULL,
+                                     context text DEFAULT NULL)
     RETURNS TABLE (item_id bigint, score real, rank integer)
     AS 'MODULE_PATHNAME', 'fashionrec_recommend'
     LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
-COMMENT ON FUNCTION fashionrec.recommend(text, bigint, integer, boolean, bigint[], integer, bigint[]) IS
-    'Top-k items for a user; unknown users get the model''s popularity ranking. candidates restricts the ranking to those items, exclude removes items';
+COMMENT ON FUNCTION fashionrec.recommend(text, bigint, integer, boolean, bigint[], integer, bigint[], text) IS
+    'Top-k items for a user; unknown users get the model''s popularity ranking. candidates restricts the ranking to those items, exclude removes items, context picks a context ranking of a popularity model';
 
 CREATE FUNCTION fashionrec.similar_items(name text, item_id bigint, k integer DEFAULT 10,
                                          candidates bigint[] DEFAULT NULL,

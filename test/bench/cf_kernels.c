@@ -3,7 +3,9 @@
  * outside the server, with the protocol of reference_cf.py, so a kernel
  * change can be checked against the numpy reference in seconds.
  *
- *   make test/bench/cf_kernels && ./test/bench/cf_kernels [u.data]
+ *   cc -O2 -Isrc -o /tmp/cf_kernels test/bench/cf_kernels.c test/unit/kernel_stub.c \
+ *      src/csr.c src/rng.c src/linalg.c src/knn.c src/ease.c src/svd.c \
+ *      -lopenblas -llapacke -lm && /tmp/cf_kernels [u.data]
  *
  * Prints "model<TAB>ndcg<TAB>precision<TAB>seconds".  Exits 0 without output
  * rows when the data file is absent.
@@ -288,7 +290,7 @@ main(int argc, char **argv)
 		evaluate("itemknn-bm25", score_knn, fr_now() - t0);
 	}
 	{
-		FrSvdOptions opt = {64, 20, 4, 42};
+		FrSvdOptions opt = {64, 40, 4, 42};	/* the defaults of svd_model.c */
 
 		t0 = fr_now();
 		svd_k = fr_svd_rank(n_users, n_items, &opt);

@@ -34,6 +34,14 @@ static const double B_TOP3[3][3] = {
 };
 
 static void
+csr_free(FrCsr *m)
+{
+	fr_free(m->indptr);
+	fr_free(m->indices);
+	fr_free(m->values);
+}
+
+static void
 build(FrCsr *ui, FrCsr *iu)
 {
 	int32_t		rows[30],
@@ -164,8 +172,12 @@ main(void)
 		free(cols);
 		free(b2);
 		free(g);
+		csr_free(&ui2);
+		csr_free(&iu2);
 	}
 
 	free(b);
+	csr_free(&ui);
+	csr_free(&iu);
 	return done_testing();
 }

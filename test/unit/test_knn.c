@@ -32,6 +32,14 @@ pair_cmp(const void *a, const void *b)
 }
 
 static void
+csr_free(FrCsr *m)
+{
+	fr_free(m->indptr);
+	fr_free(m->indices);
+	fr_free(m->values);
+}
+
+static void
 to_csr(FrCsr *ui, FrCsr *iu)
 {
 	static int32_t rows[NU * NI],
@@ -202,12 +210,14 @@ main(void)
 		}
 
 		opt.shrinkage = 3.0;
+		csr_free(&sim);
 		fr_knn_fit(&ui, &iu, &opt, &sim);
 		err = compare(&opt, &sim, &bad);
 		ok(err >= 0 && err < 1e-5, "cosine with shrinkage 3: lists match brute force (error %g, item %d)", err, bad);
 
 		opt.shrinkage = 0.0;
 		opt.neighbors = 1000;
+		csr_free(&sim);
 		fr_knn_fit(&ui, &iu, &opt, &sim);
 		err = compare(&opt, &sim, &bad);
 		ok(err >= 0 && err < 1e-5, "neighbours beyond the catalogue keep every co-occurring item (error %g, item %d)", err, bad);
@@ -215,11 +225,13 @@ main(void)
 	{
 		FrKnnOptions opt = {5, FR_KNN_BM25, 0.0, 1.2, 0.75};
 
+		csr_free(&sim);
 		fr_knn_fit(&ui, &iu, &opt, &sim);
 		err = compare(&opt, &sim, &bad);
 		ok(err >= 0 && err < 1e-4, "bm25 k1 1.2 b 0.75: lists match brute force (error %g, item %d)", err, bad);
 		opt.bm25_k1 = 100;
 		opt.bm25_b = 0.2;
+		csr_free(&sim);
 		fr_knn_fit(&ui, &iu, &opt, &sim);
 		err = compare(&opt, &sim, &bad);
 		ok(err >= 0 && err < 1e-4, "bm25 k1 100 b 0.2: lists match brute force (error %g, item %d)", err, bad);
@@ -234,6 +246,9 @@ main(void)
 			X[u][1] = X[u][2] = X[u][3] = (u < 5);
 		}
 		X[20][4] = 1;			/* an item sharing no user */
+		csr_free(&ui);
+		csr_free(&iu);
+		csr_free(&sim);
 		to_csr(&ui, &iu);
 		{
 			FrKnnOptions opt = {2, FR_KNN_COSINE, 0.0, 1.2, 0.75};
@@ -246,5 +261,8 @@ main(void)
 		}
 	}
 
+	csr_free(&sim);
+	csr_free(&ui);
+	csr_free(&iu);
 	return done_testing();
 }

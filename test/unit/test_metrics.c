@@ -23,7 +23,8 @@ rank(const int64_t *rec, int64_t n_rec, const int64_t *rel_in, int64_t n_rel,
 	int64_t		rel[64];
 	FrRankMetrics m;
 
-	memcpy(rel, rel_in, n_rel * sizeof(int64_t));
+	if (n_rel > 0)
+		memcpy(rel, rel_in, n_rel * sizeof(int64_t));
 	n_rel = fr_sort_unique_ids(rel, n_rel);
 	*defined = fr_rank_metrics(rec, n_rec, rel, n_rel, k, &m);
 	return m;

@@ -50,6 +50,14 @@ random_orthonormal(FrRng *rng, int rows, int cols, double *a)
 }
 
 static void
+csr_free(FrCsr *m)
+{
+	fr_free(m->indptr);
+	fr_free(m->indices);
+	fr_free(m->values);
+}
+
+static void
 dense_to_csr(const double *x, int rows, int cols, FrCsr *ui, FrCsr *iu)
 {
 	int32_t    *ri = malloc(sizeof(int32_t) * rows * cols);
@@ -238,10 +246,14 @@ main(void)
 		}
 		free(y);
 		free(yd);
+		csr_free(&yu);
+		csr_free(&yi);
 	}
 
 	free(a);
 	free(c);
 	free(x);
+	csr_free(&ui);
+	csr_free(&iu);
 	return done_testing();
 }
