@@ -357,7 +357,7 @@ solve_row_exact(int k, const float *y, const float *gram,
 		else
 			fr_sgemm(true, false, k, k, nc, 1.0f, ys, k, yc, k, 1.0f, a, k);
 	}
-	if (!fr_sposv(k, 1, a, b))
+	if (!fr_sposv_sym(k, a, b))
 		fr_fail(FR_FAIL_NUMERIC,
 				"als: the least-squares system of a row is singular; use a regularization above 0");
 	memcpy(x, b, sizeof(float) * k);

@@ -118,6 +118,17 @@ fr_sposv(int n, int nrhs, float *a, float *b)
 }
 
 bool
+fr_sposv_sym(int n, float *a, float *b)
+{
+	/* symmetric: the row-major matrix is its column-major self */
+	lapack_int	info = LAPACKE_sposv_work(LAPACK_COL_MAJOR, 'L', n, 1, a, n, b, n);
+
+	if (info < 0)
+		check_lapack("sposv", info);
+	return info == 0;
+}
+
+bool
 fr_dposv(int n, int nrhs, double *a, double *b)
 {
 	lapack_int	info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', n, nrhs, a, n, b, nrhs);

@@ -44,6 +44,13 @@ extern float fr_snrm2(int n, const float *x);
 extern bool fr_sposv(int n, int nrhs, float *a, float *b);
 extern bool fr_dposv(int n, int nrhs, double *a, double *b);
 
+/*
+ * fr_sposv for one right-hand side and a symmetric A given in full (both
+ * triangles), without LAPACKE's row-major copies: for the many small
+ * per-row solves of ALS and MF, where those copies cost more than the solve.
+ */
+extern bool fr_sposv_sym(int n, float *a, float *b);
+
 /* In-place inverse of a symmetric positive definite matrix (full matrix written). */
 extern void fr_spd_inverse(int n, float *a);
 extern void fr_dspd_inverse(int n, double *a);

@@ -162,7 +162,6 @@ solve_row(int k, double reg, double bias_reg, float mean,
 
 	memset(a, 0, sizeof(float) * dp * dp);
 	memset(b, 0, sizeof(float) * dp);
-	memset(z, 0, sizeof(float) * dp * MF_CHUNK);
 	for (int64_t lo = 0; lo < n; lo += MF_CHUNK)
 	{
 		int			nc = (int) (n - lo < MF_CHUNK ? n - lo : MF_CHUNK);
@@ -175,6 +174,8 @@ solve_row(int k, double reg, double bias_reg, float mean,
 
 			zt[0] = 1.0f;
 			memcpy(zt + 1, other_factors + (size_t) c * k, sizeof(float) * k);
+			for (int l = d; l < dp; l++)
+				zt[l] = 0.0f;
 			for (int l = 0; l < d; l++)
 				b[l] += target * zt[l];
 		}
@@ -187,7 +188,7 @@ solve_row(int k, double reg, double bias_reg, float mean,
 	s[0] += (float) (n * bias_reg);
 	for (int l = 1; l < d; l++)
 		s[(size_t) l * d + l] += (float) (n * reg);
-	if (!fr_sposv(d, 1, s, b))
+	if (!fr_sposv_sym(d, s, b))
 		fr_fail(FR_FAIL_NUMERIC,
 				"mf: the ridge system of a row is singular; use regularization and bias_regularization above 0");
 	*bias = b[0];

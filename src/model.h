@@ -68,6 +68,7 @@ typedef struct FrTrainJob
 	const FrTrainData *data;
 	const void *params;			/* the algorithm's parsed params struct */
 	const char *source_query;	/* the normalised source (source.c), for a second pass */
+	void	   *items;			/* what read_items() returned, for item-source algorithms */
 	bool		has_context;	/* source_query has a "context" column */
 	JsonbParseState *info;		/* algorithm facts for the registry (e.g. final loss) */
 } FrTrainJob;
@@ -103,6 +104,16 @@ struct FrAlgorithm
 	bool		allows_negative_weights;
 	bool		uses_context;	/* accepts the context_column source parameter */
 
+	/*
+	 * Item-source algorithms (content models) read a source of item features
+	 * rather than interactions: read_items() returns the sorted item ids —
+	 * the model's items, the catalog — and keeps what it read in the state it
+	 * returns, which train() finds in job->items.  Interactions, for user
+	 * profiles and "seen" items, come from the optional "interactions"
+	 * parameter, restricted to those items.  NULL for interaction algorithms.
+	 */
+	void	   *(*read_items) (const char *source, const void *params,
+							   int64 **item_ids, int32 *n_items);
 	/* bytes the training will allocate beyond the loaded data */
 	size_t		(*estimate_memory) (const FrTrainData *data, const void *params);
 	/* fit and store artifacts with fr_artifact_put() */

@@ -66,12 +66,27 @@ check_training_data(const FrAlgorithm *algo, const FrTrainData *data,
 				 errmsg("source has %lld negative weights, which algorithm \"%s\" cannot use",
 						(long long) stats->negative_weights, algo->name),
 				 errhint("Implicit-feedback algorithms need weights >= 0; use \"mf\" for signed ratings.")));
-	if (data->ui.nnz == 0)
+	if (data->ui.nnz == 0 && algo->read_items == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("source has no usable interactions"),
 				 errdetail("%lld rows were read.", (long long) stats->rows),
 				 errhint("Check the source query and min_user_interactions/min_item_interactions.")));
+}
+
+/* A content model without interactions: its items and no users. */
+static void
+empty_data(FrTrainData *data, FrSourceStats *stats, int64 *item_ids, int32 n_items)
+{
+	memset(data, 0, sizeof(*data));
+	memset(stats, 0, sizeof(*stats));
+	data->n_items = n_items;
+	data->item_ids = item_ids;
+	data->ui.ncols = n_items;
+	data->ui.indptr = palloc0(sizeof(int64));
+	data->ui.indices = palloc0(sizeof(int32));
+	data->ui.values = palloc0(sizeof(float));
+	fr_csr_transpose(&data->ui, &data->iu);
 }
 
 /* Artifacts every model has, whatever its algorithm. */
@@ -163,7 +178,27 @@ fashionrec_train_artifacts(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("algorithm \"%s\" does not use \"context_column\"", algo->name),
 				 errhint("Context columns are for \"popularity\" (popularity within a season, gender, ...).")));
-	fr_source_read(source, &source_params, &data, &stats);
+	if (algo->read_items)
+	{
+		int64	   *universe;
+		int32		n_universe;
+
+		job.items = algo->read_items(source, algo_params, &universe, &n_universe);
+		if (source_params.interactions)
+			fr_source_read(source_params.interactions, &source_params, &data, &stats,
+						   universe, n_universe);
+		else
+			empty_data(&data, &stats, universe, n_universe);
+	}
+	else
+	{
+		if (source_params.interactions)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("algorithm \"%s\" reads interactions from its source; \"interactions\" is for content algorithms",
+							algo->name)));
+		fr_source_read(source, &source_params, &data, &stats, NULL, 0);
+	}
 	check_training_data(algo, &data, &stats);
 	ereport(NOTICE,
 			(errmsg("read %lld rows: %d users, %d items, %lld interactions in %.1f s",
@@ -246,7 +281,7 @@ fashionrec_validate(PG_FUNCTION_ARGS)
 								 ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(work);
 	fr_params_parse(params, "validate", fr_source_param_specs, &source_params, NULL, NULL);
-	fr_source_read(source, &source_params, &data, &stats);
+	fr_source_read(source, &source_params, &data, &stats, NULL, 0);
 
 #define CHECK(nm, cnt, bad, dt) \
 	(checks[n].name = (nm), checks[n].count = (cnt), \

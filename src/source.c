@@ -34,6 +34,7 @@ const FrParamSpec fr_source_param_specs[] = {
 	{"weight_column", FR_PARAM_TEXT, offsetof(FrSourceParams, weight_column)},
 	{"time_column", FR_PARAM_TEXT, offsetof(FrSourceParams, time_column)},
 	{"context_column", FR_PARAM_TEXT, offsetof(FrSourceParams, context_column)},
+	{"interactions", FR_PARAM_TEXT, offsetof(FrSourceParams, interactions)},
 	{"min_user_interactions", FR_PARAM_INT, offsetof(FrSourceParams, min_user_interactions), 1, 1000000},
 	{"min_item_interactions", FR_PARAM_INT, offsetof(FrSourceParams, min_item_interactions), 1, 1000000},
 	{NULL}
@@ -378,7 +379,8 @@ apply_min_counts(Coo *coo, const FrSourceParams *params, FrSourceStats *stats)
 
 void
 fr_source_read(const char *source, const FrSourceParams *params,
-			   FrTrainData *data, FrSourceStats *stats)
+			   FrTrainData *data, FrSourceStats *stats,
+			   const int64 *item_universe, int32 n_universe)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	char	   *query = source_query(source);
@@ -471,8 +473,33 @@ fr_source_read(const char *source, const FrSourceParams *params,
 
 	/* dense indices in ascending id order */
 	nusers = nitems = coo.n;
+	if (item_universe)
+	{
+		/* the items are given (a catalog): interactions with others are dropped */
+		int64		kept = 0;
+
+		for (int64 r = 0; r < coo.n; r++)
+		{
+			if (id_index(item_universe, n_universe, coo.items[r]) < 0)
+			{
+				stats->outside_items++;
+				continue;
+			}
+			coo.users[kept] = coo.users[r];
+			coo.items[kept] = coo.items[r];
+			coo.weights[kept] = coo.weights[r];
+			if (coo.times)
+				coo.times[kept] = coo.times[r];
+			kept++;
+		}
+		coo.n = nusers = kept;
+		nitems = n_universe;
+		data->item_ids = palloc_extended(mul_size(Max(nitems, 1), sizeof(int64)), MCXT_ALLOC_HUGE);
+		memcpy(data->item_ids, item_universe, sizeof(int64) * nitems);
+	}
+	else
+		data->item_ids = distinct_ids(coo.items, &nitems);
 	data->user_ids = distinct_ids(coo.users, &nusers);
-	data->item_ids = distinct_ids(coo.items, &nitems);
 	if (nusers > PG_INT32_MAX - 1 || nitems > PG_INT32_MAX - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

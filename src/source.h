@@ -14,6 +14,7 @@ typedef struct FrSourceParams
 	char	   *weight_column;	/* NULL: third column if numeric, else 1 */
 	char	   *time_column;	/* NULL: fourth column if a time, else none */
 	char	   *context_column; /* NULL: none; else returned as text column "context" */
+	char	   *interactions;	/* for item-source algorithms: an interaction source */
 	int32		min_user_interactions;
 	int32		min_item_interactions;
 } FrSourceParams;
@@ -34,16 +35,20 @@ typedef struct FrSourceStats
 	int64		duplicate_pairs;
 	int64		dropped_users;	/* below min_user_interactions */
 	int64		dropped_items;
+	int64		outside_items;	/* rows whose item is not in the given item universe */
 	bool		has_weight;
 	bool		has_time;
 } FrSourceStats;
 
 /*
  * Read the source into *data (allocated in CurrentMemoryContext).  Rows with
- * NULL ids or unusable weights are skipped and counted in *stats.
+ * NULL ids or unusable weights are skipped and counted in *stats.  With an
+ * item universe (sorted ids), the items are exactly those and interactions
+ * with other items are dropped; without, the items are those interacted with.
  */
 extern void fr_source_read(const char *source, const FrSourceParams *params,
-						   FrTrainData *data, FrSourceStats *stats);
+						   FrTrainData *data, FrSourceStats *stats,
+						   const int64 *item_universe, int32 n_universe);
 
 /* A 64-bit fingerprint of the interaction matrix, independent of row order. */
 extern uint64 fr_data_checksum(const FrTrainData *data);
