@@ -20,6 +20,7 @@ extern const FrAlgorithm fr_ease_algorithm;
 extern const FrAlgorithm fr_svd_algorithm;
 extern const FrAlgorithm fr_itemknn_algorithm;
 extern const FrAlgorithm fr_als_algorithm;
+extern const FrAlgorithm fr_mf_algorithm;
 
 static const FrAlgorithm *const algorithms[] = {
 	&fr_popularity_algorithm,
@@ -27,6 +28,7 @@ static const FrAlgorithm *const algorithms[] = {
 	&fr_svd_algorithm,
 	&fr_itemknn_algorithm,
 	&fr_als_algorithm,
+	&fr_mf_algorithm,
 };
 
 const FrAlgorithm *

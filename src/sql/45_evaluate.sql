@@ -304,7 +304,8 @@ BEGIN
     END IF;
     RETURN QUERY
         SELECT t.v, t.p, t.s, t.v = v_best_version
-          FROM pg_catalog.unnest(v_versions, v_params, v_scores) AS t(v, p, s);
+          FROM ROWS FROM (pg_catalog.unnest(v_versions), pg_catalog.unnest(v_params),
+                         pg_catalog.unnest(v_scores)) AS t(v, p, s);
 END
 $$;
 COMMENT ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean) IS
