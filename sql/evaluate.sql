@@ -26,8 +26,8 @@ SELECT model, model_version, users, round(precision_at_k::numeric, 4) AS p, roun
 SELECT (SELECT ndcg_at_k FROM fashionrec.evaluate('taste-knn', 'taste_test', 5))
      > 2 * (SELECT ndcg_at_k FROM fashionrec.evaluate('taste-pop', 'taste_test', 5)) AS knn_beats_popularity;
 -- the history and the metrics view
-SELECT name, version, k, round(ndcg::numeric, 4) AS ndcg FROM fashionrec.model_metrics ORDER BY name;
-SELECT count(*) AS evaluations FROM fashionrec.evaluation;
+SELECT name, version, k, round(ndcg::numeric, 4) AS ndcg FROM fashionrec.model_metrics WHERE name LIKE 'taste-%' ORDER BY name;
+SELECT count(*) AS evaluations FROM fashionrec.evaluation e JOIN fashionrec.model m ON m.id = e.model_id WHERE m.name LIKE 'taste-%';
 
 -- the same metrics computed by hand from recommend() and the metric functions
 SELECT round(avg(fashionrec.ndcg_at_k(r.recs, t.rel, 5))::numeric, 4) AS ndcg_by_hand

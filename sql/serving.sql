@@ -88,4 +88,42 @@ SELECT item_id AS other_after_commit
 SELECT dblink_disconnect('other');
 DROP EXTENSION dblink;
 
-SELECT fashionrec.drop_model(name) FROM (VALUES ('pop'), ('ties'), ('inactive')) v(name);
+-- batch: recommend_all equals recommend() user by user
+SELECT fashionrec.train('knn', 'itemknn', 'buys') AS version;
+SELECT count(*) AS rows, count(DISTINCT user_id) AS users FROM fashionrec.recommend_all('knn', 3);
+SELECT count(*) AS mismatches
+  FROM (SELECT user_id, item_id, rank FROM fashionrec.recommend_all('knn', 3)
+        EXCEPT
+        SELECT u, r.item_id, r.rank FROM generate_series(1, 20) u, LATERAL fashionrec.recommend('knn', u, 3) r) d;
+-- a chosen list of users; an unknown one gets the popularity list
+SELECT * FROM fashionrec.recommend_all('knn', 2, users => ARRAY[3, 424242]::bigint[]);
+SELECT * FROM fashionrec.recommend_all('knn', 0);
+SELECT * FROM fashionrec.recommend_all('knn', 2, users => ARRAY[NULL]::bigint[]);
+
+-- refresh_user: a purchase after training changes the next recommendations
+SELECT item_id FROM fashionrec.recommend('knn', 3, 3);
+INSERT INTO buys VALUES (3, 4, 1), (3, 7, 1);
+SELECT fashionrec.refresh_user('knn', 3) AS items_now;
+SELECT item_id FROM fashionrec.recommend('knn', 3, 3);
+-- the refreshed history is what the fold-in of the same items gives
+SELECT (SELECT array_agg(item_id ORDER BY rank) FROM fashionrec.recommend('knn', 3, 3))
+     = (SELECT array_agg(item_id ORDER BY rank) FROM fashionrec.recommend_for_items('knn',
+          (SELECT array_agg(product ORDER BY product) FROM (SELECT DISTINCT product FROM buys WHERE customer = 3) p), 3,
+          weights => (SELECT array_agg(w ORDER BY product) FROM (SELECT product, sum(qty)::real w FROM buys WHERE customer = 3 GROUP BY 1) p)))
+       AS refresh_is_fold_in;
+-- a customer who did not exist at training time
+INSERT INTO buys VALUES (777, 2, 1);
+SELECT fashionrec.refresh_user('knn', 777) AS items_now;
+SELECT count(*) AS recs_for_new_customer FROM fashionrec.recommend('knn', 777, 3) WHERE item_id <> 2;
+SELECT fashionrec.refresh_user('knn', NULL);
+SELECT fashionrec.refresh_user('no-such-model', 1);
+-- a new version starts from its own training data
+SELECT fashionrec.train('knn', 'itemknn', 'buys', activate => true) AS version;
+SELECT count(*) AS refreshed_rows_for_active FROM fashionrec.user_refresh r
+  JOIN fashionrec.model m ON m.id = r.model_id WHERE m.name = 'knn' AND m.active;
+
+-- embeddings need a factor model
+SELECT fashionrec.user_embedding('pop', 1);
+SELECT fashionrec.item_embedding('knn', 1);
+
+SELECT fashionrec.drop_model(name) FROM (VALUES ('pop'), ('ties'), ('inactive'), ('knn')) v(name);

@@ -14,7 +14,6 @@
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/array.h"
-#include "utils/builtins.h"
 
 #include "metrics.h"
 

@@ -134,6 +134,24 @@ struct FrAlgorithm
 	bool		(*score_context) (const FrModel *model, const char *context, float *scores);
 	/* one predicted score or rating; NULL means score_user's value */
 	float		(*predict) (const FrModel *model, int32 user, int32 item);
+
+	/*
+	 * The user's or item's dense vector (factor models, embeddings): with out
+	 * NULL returns the dimension only; 0 when there is none.  NULL if the
+	 * algorithm has no embeddings.
+	 */
+	int32		(*embedding) (const FrModel *model, bool of_user, int32 index, float *out);
+	/*
+	 * scores[i] for the n given items only, of a known user: candidate lists
+	 * without scoring the catalog.  NULL: score_user is used.
+	 */
+	void		(*score_user_items) (const FrModel *model, int32 user,
+									 const int32 *items, int n, float *scores);
+	/*
+	 * scores[n x n_items] for a block of known users at once (batch, one GEMM
+	 * for factor models).  NULL: score_user once per user.
+	 */
+	void		(*score_users) (const FrModel *model, const int32 *users, int n, float *scores);
 };
 
 /* algorithms.c */

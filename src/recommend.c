@@ -13,7 +13,9 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -168,6 +170,63 @@ apply_filters(FunctionCallInfo fcinfo, const FrModel *model, uint8 *skip,
 }
 
 /*
+ * The user's history as stored by refresh_user() for this model version:
+ * known item indices and weights; returns -1 when there is none.
+ */
+static int
+refreshed_history(const FrModel *model, int64 user_id, int32 **items, float **weights)
+{
+	static SPIPlanPtr plan = NULL;
+	MemoryContext caller = CurrentMemoryContext;
+	Datum		values[2] = {Int64GetDatum(model->model_id), Int64GetDatum(user_id)};
+	int			n = -1;
+
+	SPI_connect();
+	if (plan == NULL)
+	{
+		Oid			argtypes[2] = {INT8OID, INT8OID};
+		SPIPlanPtr	p = SPI_prepare("SELECT item_ids, weights FROM fashionrec.user_refresh"
+									" WHERE model_id = $1 AND user_id = $2", 2, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "could not prepare refresh lookup: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		plan = p;
+	}
+	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "refresh lookup failed");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(caller);
+		ArrayType  *ids = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0],
+															 SPI_tuptable->tupdesc, 1, &isnull));
+		ArrayType  *ws = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0],
+															SPI_tuptable->tupdesc, 2, &isnull));
+		int			n_ids;
+		int64	   *id_values = bigint_array(ids, "item_ids", &n_ids);
+		float	   *w_values = (float *) ARR_DATA_PTR(ws);
+
+		*items = palloc(sizeof(int32) * Max(n_ids, 1));
+		*weights = palloc(sizeof(float) * Max(n_ids, 1));
+		n = 0;
+		for (int i = 0; i < n_ids && i < ArrayGetNItems(ARR_NDIM(ws), ARR_DIMS(ws)); i++)
+		{
+			int32		j = fr_model_item_index(model, id_values[i]);
+
+			if (j >= 0)
+			{
+				(*items)[n] = j;
+				(*weights)[n++] = w_values[i];
+			}
+		}
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return n;
+}
+
+/*
  * recommend(name, user_id, k, exclude_seen, candidates, version, exclude, context)
  */
 PG_FUNCTION_INFO_V1(fashionrec_recommend);
@@ -179,24 +238,33 @@ fashionrec_recommend(PG_FUNCTION_ARGS)
 	bool		exclude_seen = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
 	int32		version = arg_version(fcinfo, 5);
 	FrModel    *model;
-	int32		user = -1;
+	int64		user_id;
+	int32		user;
 	float	   *scores;
 	uint8	   *skip;
 	int32	   *subset;
 	int			n_subset;
+	int32	   *refreshed = NULL;
+	float	   *refreshed_weights = NULL;
+	int			n_refreshed = -1;
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("user_id must not be NULL"),
 				 errhint("For an anonymous visitor use fashionrec.recommend_for_items() with the items of the session.")));
+	user_id = PG_GETARG_INT64(1);
 
 	InitMaterializedSRF(fcinfo, 0);
 	model = fr_model_open(name, version);
-	user = fr_model_user_index(model, PG_GETARG_INT64(1));
+	user = fr_model_user_index(model, user_id);
+	if (model->algo->score_items)
+		n_refreshed = refreshed_history(model, user_id, &refreshed, &refreshed_weights);
 
 	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	skip = palloc0(Max(model->n_items, 1));
+	subset = apply_filters(fcinfo, model, skip, 4, 6, &n_subset);
+
 	if (!PG_ARGISNULL(7) && model->algo->score_context == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -206,17 +274,32 @@ fashionrec_recommend(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(7) &&
 		model->algo->score_context(model, text_to_cstring(PG_GETARG_TEXT_PP(7)), scores))
 		;						/* an unknown context falls through to the plain scores */
-	else if (user >= 0)
+	else if (n_refreshed > 0)
+		model->algo->score_items(model, refreshed, refreshed_weights, n_refreshed, scores);
+	else if (user >= 0 && n_refreshed < 0 && subset && model->algo->score_user_items &&
+			 n_subset < model->n_items / 4)
+	{
+		/* few candidates: score only those */
+		float	   *part = palloc(sizeof(float) * Max(n_subset, 1));
+
+		model->algo->score_user_items(model, user, subset, n_subset, part);
+		for (int i = 0; i < n_subset; i++)
+			scores[subset[i]] = part[i];
+	}
+	else if (user >= 0 && n_refreshed < 0)
 		model->algo->score_user(model, user, scores);
 	else
 	{
 		/* unknown user: the model's own popularity is the documented fallback */
 		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
 	}
-	if (user >= 0 && exclude_seen)
+
+	if (exclude_seen && n_refreshed >= 0)
+		for (int i = 0; i < n_refreshed; i++)
+			skip[refreshed[i]] = 1;
+	else if (exclude_seen && user >= 0)
 		for (int64 j = model->seen_indptr[user]; j < model->seen_indptr[user + 1]; j++)
 			skip[model->seen_indices[j]] = 1;
-	subset = apply_filters(fcinfo, model, skip, 4, 6, &n_subset);
 	emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
 	return (Datum) 0;
 }
@@ -400,4 +483,157 @@ fashionrec_predict(PG_FUNCTION_ARGS)
 		model->algo->score_user(model, user, scores);
 		PG_RETURN_FLOAT4(scores[item]);
 	}
+}
+
+/*
+ * recommend_all(name, k, users, exclude_seen, version) returns
+ * table(user_id bigint, item_id bigint, score real, rank int): top k for many
+ * users at once (e-mail campaigns), scored in blocks of users.
+ */
+PG_FUNCTION_INFO_V1(fashionrec_recommend_all);
+Datum
+fashionrec_recommend_all(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name = arg_name(fcinfo, 0);
+	int			k = arg_k(fcinfo, 1);
+	bool		exclude_seen = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
+	int32		version = arg_version(fcinfo, 4);
+	FrModel    *model;
+	int64	   *user_ids;
+	int			n_users;
+	int32	   *users;
+	int			block;
+	float	   *scores;
+	uint8	   *skip;
+	int32	   *items = palloc(sizeof(int32) * k);
+	float	   *best = palloc(sizeof(float) * k);
+	double		started = fr_now(),
+				reported = started;
+
+	InitMaterializedSRF(fcinfo, 0);
+	model = fr_model_open(name, version);
+
+	if (PG_ARGISNULL(2))
+	{
+		n_users = model->n_users;
+		user_ids = model->user_ids;
+	}
+	else
+		user_ids = bigint_array(PG_GETARG_ARRAYTYPE_P(2), "users", &n_users);
+	users = palloc(sizeof(int32) * Max(n_users, 1));
+	for (int i = 0; i < n_users; i++)
+		users[i] = PG_ARGISNULL(2) ? i : fr_model_user_index(model, user_ids[i]);
+
+	/* about 32 MB of scores per block */
+	block = Max(1, Min(1024, (int) ((size_t) 8 * 1024 * 1024 / Max(model->n_items, 1))));
+	scores = palloc_extended(mul_size(mul_size(block, Max(model->n_items, 1)), sizeof(float)),
+							 MCXT_ALLOC_HUGE);
+	skip = palloc0(Max(model->n_items, 1));
+
+	for (int start = 0; start < n_users; start += block)
+	{
+		int			n = Min(block, n_users - start);
+		int			known = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		/* known users of the block scored together, unknown ones get popularity */
+		for (int b = 0; b < n && users[start + b] >= 0; b++)
+			known++;
+		if (known == n && model->algo->score_users)
+			model->algo->score_users(model, users + start, n, scores);
+		else
+			for (int b = 0; b < n; b++)
+			{
+				float	   *row = scores + (size_t) b * model->n_items;
+
+				if (users[start + b] >= 0)
+					model->algo->score_user(model, users[start + b], row);
+				else
+					memcpy(row, model->item_popularity, sizeof(float) * model->n_items);
+			}
+
+		for (int b = 0; b < n; b++)
+		{
+			int32		u = users[start + b];
+			int			got;
+
+			if (exclude_seen && u >= 0)
+				for (int64 j = model->seen_indptr[u]; j < model->seen_indptr[u + 1]; j++)
+					skip[model->seen_indices[j]] = 1;
+			got = fr_topk(scores + (size_t) b * model->n_items, model->n_items, NULL, 0,
+						  skip, k, items, best);
+			if (exclude_seen && u >= 0)
+				for (int64 j = model->seen_indptr[u]; j < model->seen_indptr[u + 1]; j++)
+					skip[model->seen_indices[j]] = 0;
+			for (int r = 0; r < got; r++)
+			{
+				Datum		values[4];
+				bool		nulls[4] = {0};
+
+				values[0] = Int64GetDatum(user_ids[start + b]);
+				values[1] = Int64GetDatum(model->item_ids[items[r]]);
+				values[2] = Float4GetDatum(best[r]);
+				values[3] = Int32GetDatum(r + 1);
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			}
+		}
+		if (fr_now() - reported >= 10.0)
+		{
+			reported = fr_now();
+			ereport(NOTICE,
+					(errmsg("recommend_all: %d of %d users in %.1f s",
+							start + n, n_users, reported - started)));
+		}
+	}
+	return (Datum) 0;
+}
+
+static Datum
+embedding_datum(FunctionCallInfo fcinfo, bool of_user)
+{
+	char	   *name = arg_name(fcinfo, 0);
+	int32		version = arg_version(fcinfo, 2);
+	FrModel    *model;
+	int32		index;
+	int32		dim;
+	float	   *vec;
+	Datum	   *elems;
+
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	model = fr_model_open(name, version);
+	dim = model->algo->embedding ? model->algo->embedding(model, of_user, 0, NULL) : 0;
+	if (dim <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("algorithm \"%s\" of model \"%s\" has no %s embeddings",
+						model->algo->name, name, of_user ? "user" : "item"),
+				 errhint("Factor models (als, mf, svd) and embedding models have them.")));
+	index = of_user ? fr_model_user_index(model, PG_GETARG_INT64(1))
+		: fr_model_item_index(model, PG_GETARG_INT64(1));
+	if (index < 0)
+		PG_RETURN_NULL();
+	vec = palloc(sizeof(float) * dim);
+	model->algo->embedding(model, of_user, index, vec);
+	elems = palloc(sizeof(Datum) * dim);
+	for (int i = 0; i < dim; i++)
+		elems[i] = Float4GetDatum(vec[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, dim, FLOAT4OID, 4, true, TYPALIGN_INT));
+}
+
+/* user_embedding(name, user_id, version) returns real[]; NULL for an unknown user */
+PG_FUNCTION_INFO_V1(fashionrec_user_embedding);
+Datum
+fashionrec_user_embedding(PG_FUNCTION_ARGS)
+{
+	return embedding_datum(fcinfo, true);
+}
+
+/* item_embedding(name, item_id, version) returns real[]; NULL for an unknown item */
+PG_FUNCTION_INFO_V1(fashionrec_item_embedding);
+Datum
+fashionrec_item_embedding(PG_FUNCTION_ARGS)
+{
+	return embedding_datum(fcinfo, false);
 }

@@ -48,8 +48,8 @@ static const FrParamSpec svd_specs[] = {
 
 static const SvdParams svd_defaults = {
 	.factors = 64,
-	.oversampling = 40,
-	.power_iterations = 4,
+	.oversampling = 64,
+	.power_iterations = 7,
 	.seed = 42,
 	.normalization = SVD_NORM_NONE,
 	.popularity_exponent = 0.25,

@@ -5,9 +5,10 @@
 -- disk when it must.  docs/evaluation.md defines each method exactly.
 
 -- Raised from inside the split query when a method that orders by time meets
--- a row without one.  VOLATILE so the planner never folds it into a constant.
+-- a row without one.  VOLATILE so the planner never folds it into a constant;
+-- PARALLEL SAFE so it does not keep the split's sort out of parallel workers.
 CREATE FUNCTION fashionrec._split_null_time(method text) RETURNS double precision
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -24,7 +25,7 @@ COMMENT ON FUNCTION fashionrec._split_null_time(text) IS
 -- t timestamptz, tk float8): ids, weight (1 without a weight column),
 -- time, and the time as epoch seconds for ordering and hashing.  The epoch
 -- is what train() sees; it does not depend on the session's time zone, and
--- float8 keeps microseconds apart until 2106 while sorting twice as fast as
+-- float8 keeps microseconds apart until 2106 and sorts faster than
 -- numeric.  Rows with a NULL id are left out, as train() leaves them out.
 -- Column choice follows source.c.
 CREATE FUNCTION fashionrec._split_source(source text, params jsonb,

@@ -48,3 +48,83 @@ CREATE FUNCTION fashionrec.cache_info()
     LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION fashionrec.cache_info() IS
     'Model versions loaded in this backend''s cache, with their load time';
+
+CREATE FUNCTION fashionrec.recommend_all(name text, k integer DEFAULT 10, users bigint[] DEFAULT NULL,
+                                         exclude_seen boolean DEFAULT true,
+                                         version integer DEFAULT NULL)
+    RETURNS TABLE (user_id bigint, item_id bigint, score real, rank integer)
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_all'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec.recommend_all(text, integer, bigint[], boolean, integer) IS
+    'Top-k items for many users (all the model knows when users is NULL), scored in blocks: for nightly batches, INSERT ... SELECT';
+
+CREATE FUNCTION fashionrec.user_embedding(name text, user_id bigint, version integer DEFAULT NULL)
+    RETURNS real[]
+    AS 'MODULE_PATHNAME', 'fashionrec_user_embedding'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec.user_embedding(text, bigint, integer) IS
+    'A user''s latent vector in a factor model (castable to pgvector''s vector); NULL for an unknown user';
+
+CREATE FUNCTION fashionrec.item_embedding(name text, item_id bigint, version integer DEFAULT NULL)
+    RETURNS real[]
+    AS 'MODULE_PATHNAME', 'fashionrec_item_embedding'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec.item_embedding(text, bigint, integer) IS
+    'An item''s latent vector in a factor or embedding model (castable to pgvector''s vector); NULL for an unknown item';
+
+-- refresh_user(): a user's current history, folded in at serving time, so a
+-- purchase changes the next recommendations without retraining.  Stored per
+-- model version: a newly trained version starts from its own training data.
+CREATE TABLE fashionrec.user_refresh (
+    model_id     bigint NOT NULL REFERENCES fashionrec.model (id) ON DELETE CASCADE,
+    user_id      bigint NOT NULL,
+    item_ids     bigint[] NOT NULL,
+    weights      real[] NOT NULL
+                 CHECK (pg_catalog.array_length(weights, 1) IS NOT DISTINCT FROM pg_catalog.array_length(item_ids, 1)
+                        AND pg_catalog.array_position(weights, NULL) IS NULL),
+    refreshed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (model_id, user_id)
+);
+COMMENT ON TABLE fashionrec.user_refresh IS
+    'Histories stored by refresh_user(), folded in by recommend() instead of the training history';
+SELECT pg_catalog.pg_extension_config_dump('fashionrec.user_refresh', '');
+
+CREATE FUNCTION fashionrec.refresh_user(name text, user_id bigint, source text DEFAULT NULL)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    v_model  fashionrec.model%ROWTYPE;
+    v_query  text;
+    v_items  bigint[];
+    v_weights real[];
+BEGIN
+    IF refresh_user.name IS NULL OR refresh_user.user_id IS NULL THEN
+        RAISE EXCEPTION 'name and user_id must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    SELECT m.* INTO v_model FROM fashionrec.model m WHERE m.name = refresh_user.name AND m.active;
+    IF NOT FOUND THEN
+        PERFORM fashionrec.recommend(refresh_user.name, 0, 1);    -- words the error
+    END IF;
+    IF COALESCE(refresh_user.source, v_model.source) IS NULL THEN
+        RAISE EXCEPTION 'model "%" has no source to read the user''s history from', refresh_user.name
+              USING ERRCODE = '22023', HINT = 'Pass source => ''...''.';
+    END IF;
+    v_query := fashionrec.source_query(COALESCE(refresh_user.source, v_model.source),
+                                       fashionrec._column_params(v_model.params));
+    EXECUTE pg_catalog.format(
+        'SELECT pg_catalog.array_agg(h.item_id ORDER BY h.item_id), pg_catalog.array_agg(h.w ORDER BY h.item_id)
+           FROM (SELECT s.item_id, pg_catalog.sum(s.weight)::real AS w FROM (%s) s
+                  WHERE s.user_id = $1 AND s.item_id IS NOT NULL GROUP BY s.item_id) h
+          WHERE h.w > 0', v_query)
+      INTO v_items, v_weights
+      USING refresh_user.user_id;
+    INSERT INTO fashionrec.user_refresh AS r (model_id, user_id, item_ids, weights)
+    VALUES (v_model.id, refresh_user.user_id, COALESCE(v_items, '{}'), COALESCE(v_weights, '{}'))
+    ON CONFLICT ON CONSTRAINT user_refresh_pkey DO UPDATE
+       SET item_ids = EXCLUDED.item_ids, weights = EXCLUDED.weights, refreshed_at = pg_catalog.now();
+    RETURN COALESCE(pg_catalog.array_length(v_items, 1), 0);
+END
+$$;
+COMMENT ON FUNCTION fashionrec.refresh_user(text, bigint, text) IS
+    'Re-read one user''s history from the model''s source (or the given one) so recommend() folds it in without retraining; returns the number of items';

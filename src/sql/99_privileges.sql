@@ -18,7 +18,7 @@ BEGIN
           FROM pg_catalog.pg_proc p
          WHERE p.pronamespace = 'fashionrec'::regnamespace
            AND p.proname IN ('train', '_train_artifacts', 'activate', 'rollback', 'archive',
-                             'drop_model', 'evaluate', 'cross_validate', 'tune')
+                             'drop_model', 'evaluate', 'cross_validate', 'tune', 'refresh_user')
     LOOP
         EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO fashionrec_trainer', f);

@@ -290,7 +290,7 @@ main(int argc, char **argv)
 		evaluate("itemknn-bm25", score_knn, fr_now() - t0);
 	}
 	{
-		FrSvdOptions opt = {64, 40, 4, 42};	/* the defaults of svd_model.c */
+		FrSvdOptions opt = {64, 64, 7, 42};	/* the defaults of svd_model.c */
 
 		t0 = fr_now();
 		svd_k = fr_svd_rank(n_users, n_items, &opt);
