@@ -17,10 +17,13 @@ REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
 
 BLAS_CFLAGS := $(shell pkg-config --cflags openblas lapacke 2>/dev/null)
 BLAS_LIBS   := $(shell pkg-config --libs openblas lapacke 2>/dev/null || echo -lopenblas -llapacke)
+# image decoding (src/image.c): libpng and libjpeg-turbo
+IMAGE_CFLAGS := $(shell pkg-config --cflags libpng 2>/dev/null)
+IMAGE_LIBS  := $(shell pkg-config --libs libpng 2>/dev/null || echo -lpng) -ljpeg
 
-PG_CPPFLAGS = -Isrc $(BLAS_CFLAGS) -DFR_VERSION=\"$(EXTVERSION)\"
+PG_CPPFLAGS = -Isrc $(BLAS_CFLAGS) $(IMAGE_CFLAGS) -DFR_VERSION=\"$(EXTVERSION)\"
 PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare $(FR_WERROR)
-SHLIB_LINK  = $(BLAS_LIBS) -lm
+SHLIB_LINK  = $(BLAS_LIBS) $(IMAGE_LIBS) -lm
 
 EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out test/unit/*.t test/unit/*.o
 
@@ -46,8 +49,8 @@ KERNEL_SRCS = $(shell grep -L -E '#include "(postgres|model|fashionrec)\.h"' src
 UNIT_TESTS  = $(patsubst %.c,%.t,$(wildcard test/unit/test_*.c))
 
 test/unit/%.t: test/unit/%.c test/unit/kernel_stub.c $(KERNEL_SRCS) $(wildcard src/*.h)
-	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Isrc -Itest/unit $(BLAS_CFLAGS) \
-	    $(FR_SANITIZE) -o $@ $< test/unit/kernel_stub.c $(KERNEL_SRCS) $(BLAS_LIBS) -lm
+	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Isrc -Itest/unit $(BLAS_CFLAGS) $(IMAGE_CFLAGS) \
+	    $(FR_SANITIZE) -o $@ $< test/unit/kernel_stub.c $(KERNEL_SRCS) $(BLAS_LIBS) $(IMAGE_LIBS) -lm
 
 unit: $(UNIT_TESTS)
 	prove -v $(UNIT_TESTS) 2>&1 | tail -n 40

@@ -12,6 +12,7 @@ INSERT INTO ease_data VALUES
   (6, 102, 1), (6, 104, 1);
 
 SET client_min_messages = warning;  -- progress NOTICEs carry timings
+\set SHOW_CONTEXT never
 SELECT fashionrec.train('ease-shop', 'ease', 'SELECT u, i, w FROM ease_data', '{"lambda": 2}');
 SELECT algorithm, params, info FROM fashionrec.model WHERE name = 'ease-shop';
 
@@ -64,7 +65,10 @@ SELECT fashionrec.train('ease-bad', 'ease', 'ease_data', '{"lambda": 0}');
 SELECT fashionrec.train('ease-bad', 'ease', 'ease_data', '{"lambda": "high"}');
 SELECT fashionrec.train('ease-bad', 'ease', 'ease_data', '{"max_items": 2.5}');
 SELECT fashionrec.train('ease-bad', 'ease', 'ease_data', '{"max_items": -1}');
+-- (terse: the hint lists every parameter, source ones included)
+\set VERBOSITY terse
 SELECT fashionrec.train('ease-bad', 'ease', 'ease_data', '{"lamda": 10}');
+\set VERBOSITY default
 SELECT count(*) AS bad_models FROM fashionrec.model WHERE name = 'ease-bad';
 
 -- memory budget: 2000 items need a 2000 x 2000 float matrix (15.3 MB); with 2 MB the training is

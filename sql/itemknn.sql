@@ -3,6 +3,7 @@
 -- sqrt(users of i * users of j); users per item: 101: 3, 102: 4, 103: 3,
 -- 104: 3, 105: 2.  Expected values checked against numpy.
 SET client_min_messages = warning;  -- progress NOTICEs carry timings
+\set SHOW_CONTEXT never
 CREATE TABLE knn_data (u bigint, i bigint);
 INSERT INTO knn_data VALUES
   (1, 101), (1, 102), (1, 105),
@@ -80,7 +81,10 @@ SELECT fashionrec.train('knn-bad', 'itemknn', 'knn_data', '{"similarity": "jacca
 SELECT fashionrec.train('knn-bad', 'itemknn', 'knn_data', '{"shrinkage": -1}');
 SELECT fashionrec.train('knn-bad', 'itemknn', 'knn_data', '{"bm25_b": 1.5}');
 SELECT fashionrec.train('knn-bad', 'itemknn', 'knn_data', '{"bm25_k1": -0.1}');
+-- (terse: the hint lists every parameter, source ones included)
+\set VERBOSITY terse
 SELECT fashionrec.train('knn-bad', 'itemknn', 'knn_data', '{"k": 10}');
+\set VERBOSITY default
 SELECT count(*) AS bad_models FROM fashionrec.model WHERE name = 'knn-bad';
 
 -- memory budget: 3000 items x 1000 neighbours do not fit in 2 MB, 3000 x 20 do

@@ -3,6 +3,7 @@
 -- (singular values 3.4005, 2.2559, 1.4894, 1.1746, 0.8658); with 5 items
 -- the random sketch spans every direction, so the randomized result is exact.
 SET client_min_messages = warning;  -- progress NOTICEs carry timings
+\set SHOW_CONTEXT never
 CREATE TABLE svd_data (u bigint, i bigint);
 INSERT INTO svd_data VALUES
   (1, 201), (1, 202), (1, 203),
@@ -45,6 +46,18 @@ SELECT item_id, round(score::numeric, 4) AS score, rank
 SELECT item_id, round(score::numeric, 4) AS score, rank
   FROM fashionrec.recommend_for_items('svd-shop', ARRAY[201, 202], k => 3);
 
+-- embeddings: x_u V for the user, the row of V for the item; their dot product is the score
+SELECT array_length(fashionrec.item_embedding('svd-shop', 203), 1) AS dim,
+       round((SELECT sum(a * b)
+                FROM unnest(fashionrec.user_embedding('svd-shop', 2),
+                            fashionrec.item_embedding('svd-shop', 203)) t(a, b))::numeric, 4) AS dot;
+-- batch scoring (one GEMM per block of users) gives the same lists
+SELECT user_id, item_id, round(score::numeric, 4) AS score, rank
+  FROM fashionrec.recommend_all('svd-shop', 2, users => ARRAY[2, 7]);
+-- a single candidate is scored on its own
+SELECT item_id, round(score::numeric, 4) AS score
+  FROM fashionrec.recommend('svd-shop', 7, candidates => ARRAY[203]);
+
 -- normalisations change the subspace, not how users are projected:
 -- user 2 with item normalisation (0.6245 for 203), user normalisation (0.6527)
 SELECT fashionrec.train('svd-item', 'svd', 'svd_data', '{"factors": 2, "normalization": "item"}');
@@ -81,7 +94,10 @@ SELECT fashionrec.train('svd-bad', 'svd', 'svd_data', '{"normalization": "zscore
 SELECT fashionrec.train('svd-bad', 'svd', 'svd_data', '{"normalization": 1}');
 SELECT fashionrec.train('svd-bad', 'svd', 'svd_data', '{"popularity_exponent": 3}');
 SELECT fashionrec.train('svd-bad', 'svd', 'svd_data', '{"seed": -5}');
+-- (terse: the hint lists every parameter, source ones included)
+\set VERBOSITY terse
 SELECT fashionrec.train('svd-bad', 'svd', 'svd_data', '{"rank": 8}');
+\set VERBOSITY default
 SELECT count(*) AS bad_models FROM fashionrec.model WHERE name = 'svd-bad';
 
 -- memory budget: 20000 factors' worth of sketch over 3000 items does not fit in 2 MB

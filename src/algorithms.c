@@ -21,6 +21,9 @@ extern const FrAlgorithm fr_svd_algorithm;
 extern const FrAlgorithm fr_itemknn_algorithm;
 extern const FrAlgorithm fr_als_algorithm;
 extern const FrAlgorithm fr_mf_algorithm;
+extern const FrAlgorithm fr_embedding_algorithm;
+extern const FrAlgorithm fr_tfidf_algorithm;
+extern const FrAlgorithm fr_attributes_algorithm;
 
 static const FrAlgorithm *const algorithms[] = {
 	&fr_popularity_algorithm,
@@ -29,6 +32,9 @@ static const FrAlgorithm *const algorithms[] = {
 	&fr_itemknn_algorithm,
 	&fr_als_algorithm,
 	&fr_mf_algorithm,
+	&fr_embedding_algorithm,
+	&fr_tfidf_algorithm,
+	&fr_attributes_algorithm,
 };
 
 const FrAlgorithm *

@@ -6,12 +6,15 @@
  *     (G + Y_u^T (C_u - I) Y_u) x_u = Y_u^T C_u p_u,   G = Y^T Y + lambda I
  *
  * G is formed once per half-sweep with BLAS syrk, so a row only pays for its
- * own observed entries.  The conjugate-gradient solver runs rows in blocks of
- * ALS_BLOCK so that the dense G * p products of a whole block become one
- * sgemm; the sparse corrections are short dot/axpy loops over the rows' item
- * vectors, written so the compiler vectorises them.  Everything runs on the
- * calling thread in a fixed order (BLAS may use its own threads), so a seed
- * gives the same factors on every run.
+ * own observed entries.  The conjugate-gradient solver advances a block of
+ * ALS_BLOCK rows step by step: the dense G * p products of the block run in
+ * one register-blocked loop, and the sparse corrections are dot/axpy loops
+ * over each row's item vectors, four entries at a time.  These loops are
+ * written on 8-lane vector types and compiled for AVX2+FMA as well as
+ * baseline x86-64.  The exact solver builds each row's matrix with syrk and
+ * solves it with LAPACK.  The kernel's own loops run on the calling thread
+ * in a fixed order (BLAS may use its threads), so a seed gives the same
+ * factors on every run on the same machine.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -20,7 +23,7 @@
 #include "als.h"
 #include "linalg.h"
 
-/* rows of a CG block: one sgemm of ALS_BLOCK x k x k per CG step */
+/* rows advanced together by CG: their work vectors stay in cache */
 #define ALS_BLOCK 128
 /* item vectors gathered at once when a Cholesky row builds its matrix */
 #define ALS_CHUNK 256
@@ -49,24 +52,14 @@
  */
 typedef float v8sf __attribute__((vector_size(32)));
 
-/* a v8sf never crosses a real call: every helper below is always_inline */
-#pragma GCC diagnostic ignored "-Wpsabi"
+/*
+ * Unaligned loads and stores as plain expressions, not functions returning
+ * a vector (which draws ABI diagnostics on non-AVX builds).
+ */
+typedef float v8sf_u __attribute__((vector_size(32), aligned(4), may_alias));
 
-static inline __attribute__((always_inline)) v8sf
-v8_load(const float *p)
-{
-	v8sf		v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-/* macro, and v8_sum by pointer: a v8sf argument draws a GCC ABI note */
-#define v8_store(p, v) \
-	do { \
-		v8sf		v8_store_tmp = (v); \
-		memcpy((p), &v8_store_tmp, sizeof(v8sf)); \
-	} while (0)
+#define v8_load(p) (*(const v8sf_u *) (p))
+#define v8_store(p, v) (*(v8sf_u *) (p) = (v))
 
 static inline __attribute__((always_inline)) float
 v8_sum(const v8sf *v)
@@ -171,9 +164,10 @@ row_update(int k, const float *y, const int32_t *idx, const float *a,
 
 /*
  * Q = scale * P G for nb rows of P (G symmetric k x k): the dense part of
- * the CG products.  Written out rather than sgemm because at these sizes
- * (a block of rows times a 64 x 64 gram) a BLAS call that dispatches to a
- * generic kernel costs more than it saves.
+ * the CG products.  Written out rather than sgemm: at these sizes (128 rows
+ * times a 64 x 64 gram) and with an OpenBLAS that does not recognise the CPU
+ * (0.3.21 on the development machine falls back to its SSE3 kernels) sgemm
+ * was a fifth of the fit time; this loop is several times faster.
  */
 static inline __attribute__((always_inline)) void
 gram_product(int nb, int k, float scale, const float *pm, const float *g, float *qm)
@@ -304,11 +298,20 @@ fr_als_workspace_bytes(const FrAlsOptions *opt, int32_t n_users, int32_t n_items
 
 	/* c - 1 and c * p for ui and iu */
 	floats = fr_mul_size(4, (size_t) nnz);
-	/* gram, two loss grams, a row system */
+	/* gram, X^T X, Y^T Y, a row system */
 	floats = fr_add_size(floats, fr_mul_size(4 * k + 1, k + 1));
 	/* CG block (R, P, AP) or Cholesky gather buffers */
 	floats = fr_add_size(floats, fr_mul_size(3 * ALS_BLOCK + 2 * ALS_CHUNK, k));
 	return fr_add_size(fr_mul_size(floats, sizeof(float)), ALS_BLOCK * sizeof(float));
+}
+
+/* gram = yty + lambda I */
+static void
+add_ridge(int k, const float *yty, double regularization, float *gram)
+{
+	memcpy(gram, yty, sizeof(float) * k * k);
+	for (int a = 0; a < k; a++)
+		gram[(size_t) a * k + a] += (float) regularization;
 }
 
 void
@@ -321,8 +324,8 @@ fr_als_gram(int n, int factors, const float *y, double regularization, float *gr
 
 /*
  * Exact solve of one row: A = G + sum (c-1) y y^T built chunk by chunk with
- * sgemm on gathered item vectors, then Cholesky.  a (k*k), b (k), yc and ys
- * (ALS_CHUNK*k) are scratch.
+ * syrk (sgemm where a c - 1 is negative) on gathered item vectors, then
+ * Cholesky.  a (k*k), b (k), yc and ys (ALS_CHUNK*k) are scratch.
  */
 static void
 solve_row_exact(int k, const float *y, const float *gram,
@@ -393,8 +396,8 @@ solve_cholesky(int k, const FrCsr *m, const float *cm1, const float *cp,
 
 /*
  * A few conjugate-gradient steps per row, warm-started from the current x
- * (Takács et al. 2011): each step costs one G * p (shared sgemm over the
- * block) plus one pass over the row's entries.
+ * (Takács et al. 2011): each step costs one G * p plus one pass over the
+ * row's entries.
  */
 ALS_SIMD static void
 solve_cg(int k, int steps, const FrCsr *m, const float *cm1, const float *cp,
@@ -469,20 +472,19 @@ solve_cg(int k, int steps, const FrCsr *m, const float *cm1, const float *cp,
 
 /*
  * Training loss of als.h, normalised by the total confidence of all pairs
- * as `implicit` does.  sum_u x_u^T (Y^T Y) x_u is <X^T X, Y^T Y>, so only
- * observed entries need a pass.
+ * as `implicit` does.  sum_u x_u^T (Y^T Y) x_u is <X^T X, Y^T Y>, so given
+ * the two grams (which the sweeps need anyway) only observed entries need
+ * a pass.
  */
 ALS_SIMD static double
 als_loss(const FrAlsOptions *opt, const FrCsr *ui, const float *cm1, const float *cp,
-		 const float *x, const float *y, float *xtx, float *yty)
+		 const float *x, const float *y, const float *xtx, const float *yty)
 {
 	int			k = opt->factors;
 	double		loss = 0.0,
 				total_conf = 0.0,
 				norms = 0.0;
 
-	fr_ssyrk_ata(k, ui->nrows, 1.0f, x, k, 0.0f, xtx);
-	fr_ssyrk_ata(k, ui->ncols, 1.0f, y, k, 0.0f, yty);
 	for (int a = 0; a < k * k; a++)
 		loss += (double) xtx[a] * yty[a];
 	for (int a = 0; a < k; a++)
@@ -518,7 +520,8 @@ fr_als_fit(const FrAlsOptions *opt, const FrCsr *ui, const FrCsr *iu,
 	float	   *iu_cm1 = fr_alloc(fr_mul_size(nnz, sizeof(float)));
 	float	   *iu_cp = fr_alloc(fr_mul_size(nnz, sizeof(float)));
 	float	   *gram = fr_alloc(fr_mul_size((size_t) k * k, sizeof(float)));
-	float	   *gram2 = fr_alloc(fr_mul_size((size_t) k * k, sizeof(float)));
+	float	   *xtx = fr_alloc(fr_mul_size((size_t) k * k, sizeof(float)));
+	float	   *yty = fr_alloc(fr_mul_size((size_t) k * k, sizeof(float)));
 	float	   *work;
 	size_t		work_floats;
 	FrRng		rng;
@@ -547,11 +550,13 @@ fr_als_fit(const FrAlsOptions *opt, const FrCsr *ui, const FrCsr *iu,
 	for (size_t a = 0; a < (size_t) ui->ncols * k; a++)
 		item_factors[a] = (float) (0.01 * fr_rng_normal(&rng));
 
+	/* X^T X of the start; afterwards each sweep leaves the grams it made */
+	fr_ssyrk_ata(k, ui->nrows, 1.0f, user_factors, k, 0.0f, xtx);
 	for (int it = 0; it < opt->iterations; it++)
 	{
 		fr_check_interrupts();
 
-		fr_als_gram(ui->nrows, k, user_factors, opt->regularization, gram);
+		add_ridge(k, xtx, opt->regularization, gram);
 		if (opt->solver == FR_ALS_CG)
 			solve_cg(k, opt->cg_steps, iu, iu_cm1, iu_cp, user_factors, gram,
 					 item_factors, work);
@@ -559,7 +564,8 @@ fr_als_fit(const FrAlsOptions *opt, const FrCsr *ui, const FrCsr *iu,
 			solve_cholesky(k, iu, iu_cm1, iu_cp, user_factors, gram,
 						   item_factors, work);
 
-		fr_als_gram(ui->ncols, k, item_factors, opt->regularization, gram);
+		fr_ssyrk_ata(k, ui->ncols, 1.0f, item_factors, k, 0.0f, yty);
+		add_ridge(k, yty, opt->regularization, gram);
 		if (opt->solver == FR_ALS_CG)
 			solve_cg(k, opt->cg_steps, ui, ui_cm1, ui_cp, item_factors, gram,
 					 user_factors, work);
@@ -567,7 +573,8 @@ fr_als_fit(const FrAlsOptions *opt, const FrCsr *ui, const FrCsr *iu,
 			solve_cholesky(k, ui, ui_cm1, ui_cp, item_factors, gram,
 						   user_factors, work);
 
-		loss = als_loss(opt, ui, ui_cm1, ui_cp, user_factors, item_factors, gram, gram2);
+		fr_ssyrk_ata(k, ui->nrows, 1.0f, user_factors, k, 0.0f, xtx);
+		loss = als_loss(opt, ui, ui_cm1, ui_cp, user_factors, item_factors, xtx, yty);
 		if (losses)
 			losses[it] = loss;
 		fr_progress("als iteration %d of %d: loss %.6f, %.3f s",
@@ -575,7 +582,8 @@ fr_als_fit(const FrAlsOptions *opt, const FrCsr *ui, const FrCsr *iu,
 	}
 
 	fr_free(work);
-	fr_free(gram2);
+	fr_free(yty);
+	fr_free(xtx);
 	fr_free(gram);
 	fr_free(iu_cp);
 	fr_free(iu_cm1);

@@ -110,7 +110,6 @@ als_train(FrTrainJob *job)
 	float	   *items;
 	double		fold[FOLD_N];
 	double		loss;
-	double		start = fr_now();
 
 	als_options(job->params, &opt);
 	users = fr_alloc(mul_size(mul_size(data->n_users, opt.factors), sizeof(float)));
@@ -124,7 +123,6 @@ als_train(FrTrainJob *job)
 	fr_artifact_put(job->model_id, "item_factors", FR_F32, data->n_items, opt.factors, items);
 	fr_artifact_put(job->model_id, "als_fold_in", FR_F64, FOLD_N, 1, fold);
 	fr_info_add_real(job, "final_loss", loss);
-	fr_info_add_real(job, "fit_seconds", fr_now() - start);
 }
 
 static void *

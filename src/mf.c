@@ -38,24 +38,14 @@
 
 typedef float v8sf __attribute__((vector_size(32)));
 
-/* a v8sf never crosses a real call: the helpers below are always_inline */
-#pragma GCC diagnostic ignored "-Wpsabi"
+/*
+ * Unaligned loads and stores as plain expressions, not functions returning
+ * a vector (which draws ABI diagnostics on non-AVX builds).
+ */
+typedef float v8sf_u __attribute__((vector_size(32), aligned(4), may_alias));
 
-static inline __attribute__((always_inline)) v8sf
-v8_load(const float *p)
-{
-	v8sf		v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-/* macro: a v8sf argument draws a GCC ABI note */
-#define v8_store(p, v) \
-	do { \
-		v8sf		v8_store_tmp = (v); \
-		memcpy((p), &v8_store_tmp, sizeof(v8sf)); \
-	} while (0)
+#define v8_load(p) (*(const v8sf_u *) (p))
+#define v8_store(p, v) (*(v8sf_u *) (p) = (v))
 
 /*
  * a += sum over t < nz of z_t z_t^T, upper triangle (what the Cholesky

@@ -196,7 +196,7 @@ static const Article articles[] = {
 	{70, 13, 0, 10, 7}, {65, 0, 35}, {0, 25, 70, 5}, 10, 60},
 	{"Track Pants", AP, "Bottomwear", "track pants", N_PAIR, F_ACTIVE, PAL_INNER, M_STRETCH, 6,
 	{71, 28, 1}, {38, 0, 62}, {25, 25, 20, 30}, 15, 75},
-	{"Leggings", AP, "Bottomwear", "leggings", N_PAIR, F_BOTTOM, PAL_APPAREL, M_STRETCH, 4,
+	{"Leggings", AP, "Bottomwear", "leggings", N_PAIR, F_ACTIVE, PAL_APPAREL, M_STRETCH, 4,
 	{0, 86, 0, 2, 12}, {80, 0, 2, 18}, {25, 25, 25, 25}, 8, 40},
 	{"Skirts", AP, "Bottomwear", "skirt", N_ONE, F_DRESS, PAL_APPAREL, M_LIGHT, 3,
 	{0, 81, 0, 0, 19}, {78, 10, 0, 9, 3}, {5, 25, 55, 15}, 15, 90},
@@ -425,7 +425,7 @@ static const Family families[NFAMILIES] = {
 			  "Comes with a cushioned insole and a non-slip sole.",
 			  "Has a comfortable toe-post design and a lightweight sole.",
 			  "Set on a stable base with a padded insole."),
-		WORDS("Pair them with a summer dress.",
+		WORDS("Pair them with linen shorts or a summer dress.",
 	"Wear them with shorts or cropped jeans.")},
 	[F_WATCH] = {K_WATCH, false, false,
 		WORDS("analogue", "chronograph", "digital", "minimalist", "multifunction"),
@@ -528,10 +528,25 @@ static const Words band_sentences[NBANDS] = {
 		  "Luxurious quality with meticulous attention to detail."),
 };
 
-static const Words care_apparel = WORDS("Machine wash cold with similar colours.",
-										"Hand wash separately in cold water.",
-										"Dry clean recommended.",
-										"Machine wash gentle; do not tumble dry.");
+/* accessories wear a season lightly */
+static const Words season_accents[NSEASONS] = {
+	[S_WINTER] = WORDS("A finishing touch for winter outfits."),
+	[S_SPRING] = WORDS("A fresh accent for spring outfits."),
+	[S_SUMMER] = WORDS("A bright accent for summer outfits."),
+	[S_FALL] = WORDS("A warm accent for fall outfits."),
+};
+
+static const Words care_everyday = WORDS("Machine wash cold with similar colours.",
+										 "Machine wash gentle; do not tumble dry.",
+										 "Hand wash separately in cold water.");
+static const Words care_delicate = WORDS("Dry clean recommended.",
+										 "Hand wash separately in cold water.");
+
+/* jewellery metal that agrees with its colour */
+static const Words metal_gold = WORDS("gold-plated brass", "18k gold-plated silver", "gold-tone alloy");
+static const Words metal_silver = WORDS("sterling silver", "oxidised silver", "silver-plated brass");
+static const Words metal_steel = WORDS("stainless steel", "brushed steel");
+static const Words metal_other = WORDS("enamel-coated alloy", "resin", "beaded alloy");
 static const Words care_leather = WORDS("Wipe clean with a soft dry cloth.",
 										"Store in a dust bag to keep its shape.");
 
@@ -795,6 +810,10 @@ product_text(uint64_t seed, int64_t index, FrShopProduct *p)
 	brand = pick_word(&rng, brands);
 	style = pick_word(&rng, &f->styles);
 	material = pick_word(&rng, &materials[a->material]);
+	if (f->kind == K_JEWEL)
+		material = pick_word(&rng, p->colour == C_GOLD ? &metal_gold :
+							 p->colour == C_SILVER ? &metal_silver :
+							 p->colour == C_STEEL ? &metal_steel : &metal_other);
 	if (f->apparel)
 		pattern = &patterns[fr_rng_below(&rng, LEN(patterns))];
 	lower_copy(colour, sizeof(colour), colour_names[p->colour]);
@@ -862,12 +881,15 @@ product_text(uint64_t seed, int64_t index, FrShopProduct *p)
 	text_add(&t, " %s", pick_word(&rng, &f->details));
 	text_add(&t, " %s", pick_word(&rng, &usage_sentences[p->usage]));
 	if (a->family != F_BEAUTY)
-		text_add(&t, " %s", pick_word(&rng, &season_sentences[p->season]));
+		text_add(&t, " %s", pick_word(&rng, f->apparel || a->family == F_SHOE || a->family == F_SANDAL
+									  ? &season_sentences[p->season] : &season_accents[p->season]));
 	if (f->pairings.n > 0 && fr_rng_uniform(&rng) < 0.6)
 		text_add(&t, " %s", pick_word(&rng, &f->pairings));
 	text_add(&t, " %s", pick_word(&rng, &band_sentences[p->band]));
 	if (f->apparel)
-		text_add(&t, " %s", pick_word(&rng, &care_apparel));
+		text_add(&t, " %s", pick_word(&rng, p->usage == U_FORMAL || p->usage == U_ETHNIC ||
+									  p->usage == U_PARTY || p->band == 2
+									  ? &care_delicate : &care_everyday));
 	else if (f->leather_care)
 		text_add(&t, " %s", pick_word(&rng, &care_leather));
 }
@@ -1428,8 +1450,7 @@ struct FrShopEventGen
 	int64_t		session_id;
 	int			stage;
 	int32_t		product;
-	bool		boosted;		/* preferred or repeat: converts better */
-	bool		repeat;
+	bool		repeat;			/* the current product was bought before */
 	int32_t		bought[HISTORY];
 	int			n_bought;
 	int32_t		viewed[HISTORY];
@@ -1486,7 +1507,6 @@ fr_shop_events_begin(const FrShopWorld *w, int64_t n_events)
 	for (int64_t c = 0; c < nc; c++)
 	{
 		FrShopCustomer cust;
-		double		x;
 
 		if ((c & 0xFFFF) == 0)
 			fr_check_interrupts();
@@ -1496,8 +1516,7 @@ fr_shop_events_begin(const FrShopWorld *w, int64_t n_events)
 		if (c > 0 && g->first[c] < g->first[c - 1])
 			g->first[c] = g->first[c - 1];
 		fr_shop_customer(w, c, &cust);
-		x = run + cust.activity;
-		run = x;
+		run += cust.activity;
 	}
 	g->first[nc] = n_events;
 
@@ -1719,6 +1738,9 @@ fr_shop_events_next(FrShopEventGen *g, FrShopEvent *ev)
 		fr_check_interrupts();
 		start_customer(g, c);
 	}
+	/* one customer may hold all the events: check now and then, not only per customer */
+	if ((g->next_index & 0xFFF) == 0)
+		fr_check_interrupts();
 	if (g->session_left == 0)
 		start_session(g);
 
@@ -1732,8 +1754,9 @@ fr_shop_events_next(FrShopEventGen *g, FrShopEvent *ev)
 		ev->type = FR_SHOP_VIEW;
 		g->viewed[g->n_viewed % HISTORY] = g->product;
 		g->n_viewed++;
-		g->boosted = g->repeat || is_preferred(&g->cust, w->products[g->product].article);
-		p_cart = g->repeat ? 0.5 : g->boosted ? 0.3 : 0.15;
+		/* repeats and preferred types convert better */
+		p_cart = g->repeat ? 0.5 :
+			is_preferred(&g->cust, w->products[g->product].article) ? 0.3 : 0.15;
 		g->stage = fr_rng_uniform(&g->rng) < p_cart ? STAGE_CART : STAGE_BROWSE;
 	}
 	else if (g->stage == STAGE_CART)

@@ -13,6 +13,7 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -32,7 +33,8 @@ check_sizes(int32 customers, int32 products, int64 events)
 	if (customers < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("customers must be at least 1, not %d", customers)));
+				 errmsg("customers must be at least 1, not %d", customers),
+				 errhint("customers is how many customers to make, e.g. 2000.")));
 	if (customers > FR_SHOP_MAX_CUSTOMERS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -43,7 +45,8 @@ check_sizes(int32 customers, int32 products, int64 events)
 	if (products < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("products must be at least 1, not %d", products)));
+				 errmsg("products must be at least 1, not %d", products),
+				 errhint("products is how many products to make, e.g. 500.")));
 	if (products > FR_SHOP_MAX_PRODUCTS)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -122,6 +125,8 @@ fashionrec_shop_products(PG_FUNCTION_ARGS)
 	st = funcctx->user_fctx;
 	if (funcctx->call_cntr >= (uint64) st->n)
 		SRF_RETURN_DONE(funcctx);
+	/* INSERT ... SELECT does not check between rows by itself */
+	CHECK_FOR_INTERRUPTS();
 
 	p = &st->product;
 	fr_shop_product(st->seed, (int64) funcctx->call_cntr, true, p);
@@ -191,6 +196,7 @@ fashionrec_shop_customers(PG_FUNCTION_ARGS)
 	st = funcctx->user_fctx;
 	if (funcctx->call_cntr >= (uint64) st->n)
 		SRF_RETURN_DONE(funcctx);
+	CHECK_FOR_INTERRUPTS();
 
 	c = &st->cust;
 	fr_shop_customer(st->world, (int64) funcctx->call_cntr, c);
@@ -227,6 +233,7 @@ fashionrec_shop_preferences(PG_FUNCTION_ARGS)
 		st->pref = 0;
 		fr_shop_customer(st->world, st->customer, &st->cust);
 	}
+	CHECK_FOR_INTERRUPTS();
 	pref = &st->cust.prefs[st->pref++];
 	values[0] = Int64GetDatum(st->cust.customer_id);
 	values[1] = CStringGetTextDatum(pref->article_type);

@@ -261,7 +261,7 @@ typedef struct Coo
 static void
 coo_grow(Coo *coo, bool with_times)
 {
-	int64		cap = coo->cap ? coo->cap * 2 : 65536;
+	int64		cap = coo->cap ? coo->cap * 2 : 1024;
 	size_t		bytes = mul_size(cap, 2 * sizeof(int64) + sizeof(float) +
 								 (with_times ? sizeof(double) : 0));
 

@@ -57,14 +57,9 @@ fr_svd_project(const FrCsr *a, const float *v, int32_t k, float *out)
 
 		if ((r & 4095) == 0)
 			fr_check_interrupts();
+		/* BLAS's axpy is vectorised, PGXS's -O2 loop would not be */
 		for (int64_t p = a->indptr[r]; p < a->indptr[r + 1]; p++)
-		{
-			const float *src = v + (size_t) a->indices[p] * k;
-			float		w = a->values[p];
-
-			for (int32_t c = 0; c < k; c++)
-				dst[c] += w * src[c];
-		}
+			fr_saxpy(k, a->values[p], v + (size_t) a->indices[p] * k, dst);
 	}
 }
 

@@ -253,6 +253,48 @@ svd_predict(const FrModel *model, int32 user, int32 item)
 				   st->item_factors + (size_t) item * st->k);
 }
 
+/*
+ * Vectors whose dot product is the score: x_u V for a user, the row of V
+ * for an item.
+ */
+static int32
+svd_embedding(const FrModel *model, bool of_user, int32 index, float *out)
+{
+	const SvdState *st = model->state;
+
+	if (out)
+		memcpy(out, (of_user ? st->user_factors : st->item_factors) + (size_t) index * st->k,
+			   sizeof(float) * st->k);
+	return st->k;
+}
+
+static void
+svd_score_user_items(const FrModel *model, int32 user, const int32 *items,
+					 int n, float *scores)
+{
+	const SvdState *st = model->state;
+	const float *p = st->user_factors + (size_t) user * st->k;
+
+	for (int i = 0; i < n; i++)
+		scores[i] = fr_sdot(st->k, p, st->item_factors + (size_t) items[i] * st->k);
+}
+
+/* a block of users in one GEMM: scores (n x items) = P_block V^T */
+static void
+svd_score_users(const FrModel *model, const int32 *users, int n, float *scores)
+{
+	const SvdState *st = model->state;
+	float	   *block = palloc_extended(mul_size(mul_size((size_t) Max(n, 1), (size_t) st->k),
+												 sizeof(float)), MCXT_ALLOC_HUGE);
+
+	for (int b = 0; b < n; b++)
+		memcpy(block + (size_t) b * st->k, st->user_factors + (size_t) users[b] * st->k,
+			   sizeof(float) * st->k);
+	fr_sgemm(false, true, n, model->n_items, st->k, 1.0f, block, st->k,
+			 st->item_factors, st->k, 0.0f, scores, model->n_items);
+	pfree(block);
+}
+
 const FrAlgorithm fr_svd_algorithm = {
 	.name = "svd",
 	.summary = "PureSVD: truncated SVD of the interactions by randomized range finding, factors",
@@ -266,4 +308,7 @@ const FrAlgorithm fr_svd_algorithm = {
 	.score_items = svd_score_items,
 	.score_similar = svd_score_similar,
 	.predict = svd_predict,
+	.embedding = svd_embedding,
+	.score_user_items = svd_score_user_items,
+	.score_users = svd_score_users,
 };

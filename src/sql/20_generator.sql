@@ -83,7 +83,7 @@ BEGIN
     IF target_schema = 'fashionrec' THEN
         RAISE EXCEPTION 'target_schema must not be the extension''s own schema'
             USING ERRCODE = '22023',
-                  DETAIL = 'Schema fashionrec holds the extension''s catalog; DROP EXTENSION would not remove a shop there.',
+                  DETAIL = 'Schema fashionrec holds the extension''s catalog and functions; keep data apart from it.',
                   HINT = 'Pick another schema, e.g. target_schema => ''shop''.';
     END IF;
 

@@ -47,6 +47,14 @@ planted(FrCsr *ui, FrCsr *iu, int hold_out)
 	fr_csr_transpose(ui, iu);
 }
 
+static void
+free_csr(FrCsr *m)
+{
+	fr_free(m->indptr);
+	fr_free(m->indices);
+	fr_free(m->values);
+}
+
 static FrAlsOptions
 options(int factors, FrAlsSolver solver)
 {
@@ -191,6 +199,8 @@ test_planted(void)
 	free(y2);
 	free(gram);
 	free(xf);
+	free_csr(&ui);
+	free_csr(&iu);
 }
 
 static void
@@ -231,12 +241,16 @@ test_determinism(void)
 		   "user and item without interactions get zero factors");
 		ok(isfinite(xs[0]) && fabs(dotk(xs, ys + 4, 4) - 1.0) < 0.2,
 		   "a single observed pair is fitted (score %.3f)", dotk(xs, ys + 4, 4));
+		free_csr(&a);
+		free_csr(&at);
 	}
 
 	free(x1);
 	free(y1);
 	free(x2);
 	free(y2);
+	free_csr(&ui);
+	free_csr(&iu);
 }
 
 /* ---- MovieLens 100k, temporal split (the benchmark's protocol) --------- */
@@ -397,6 +411,8 @@ test_movielens(void)
 	free(y);
 	free(s);
 	free(rel);
+	free_csr(&ui);
+	free_csr(&iu);
 }
 
 int

@@ -81,6 +81,14 @@ planted(Planted *p)
 	fr_csr_transpose(&p->ui, &p->iu);
 }
 
+static void
+free_csr(FrCsr *m)
+{
+	fr_free(m->indptr);
+	fr_free(m->indices);
+	fr_free(m->values);
+}
+
 static FrMfOptions
 options(FrMfSolver solver)
 {
@@ -255,6 +263,8 @@ test_planted(void)
 
 	free_factors(&f);
 	free_factors(&g);
+	free_csr(&p.ui);
+	free_csr(&p.iu);
 }
 
 /* biases alone: r = mean + b_u + b_i exactly, recovered up to the shrinkage */
@@ -287,6 +297,8 @@ test_biases(void)
 	o.iterations = 30;
 	alloc_factors(&f, 3, 2, o.factors);
 	fr_mf_fit(&o, &ui, &iu, &f, NULL);
+	free_csr(&ui);
+	free_csr(&iu);
 	ok_near(f.mean, 3.0, 1e-6, "mean of the ratings");
 	ok(fabs(fr_mf_predict(&f, 2, 0, 0) - 4.5) < 0.01 && fabs(fr_mf_predict(&f, 2, 2, 1) - 1.5) < 0.01,
 	   "additive ratings reproduced (%.4f, want 4.5; %.4f, want 1.5)",
@@ -302,11 +314,15 @@ test_biases(void)
 	   "row and column without ratings get zero bias and factors");
 	ok_near(fr_mf_predict(&g, 2, 1, 1), 4.0, 1e-6, "their prediction is the mean");
 	v2[0] = -2.0f;
+	free_csr(&one);
+	free_csr(&one_t);
 	fr_csr_from_coo(&one, 2, 2, 1, r2, c2, v2, NULL, NULL);
 	fr_csr_transpose(&one, &one_t);
 	fr_mf_fit(&o, &one, &one_t, &g, NULL);
 	ok_near(fr_mf_predict(&g, 2, 0, 0), -2.0, 1e-3, "a negative rating is fitted");
 	free_factors(&g);
+	free_csr(&one);
+	free_csr(&one_t);
 }
 
 /* ---- MovieLens 100k u1..u5 ---------------------------------------------- */
@@ -402,6 +418,8 @@ test_movielens(void)
 		sum += sqrt(sse / nt);
 		folds++;
 		free_factors(&f);
+		free_csr(&ui);
+		free_csr(&iu);
 		free(u);
 		free(i);
 		free(r);

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Serving benchmark: recommend() under pgbench at 1 and 2 clients on an ALS
+# model with ITEMS items x 64 factors, full catalog and 500 candidates;
+# recommend_all throughput; cold load of the model in a new backend.  Printed
+# beside the machine's own yardsticks measured in the same run (blas_peak.c):
+# memory copy bandwidth (the bound for scanning the item factors) and OpenBLAS
+# sgemm GFLOP/s.
+#
+#   bash test/bench/serving.sh            (ITEMS=100000 USERS=50000 SECONDS_PER_RUN=20)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+
+ITEMS=${ITEMS:-100000}
+USERS=${USERS:-50000}
+EVENTS=${EVENTS:-2000000}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
+FACTORS=${FACTORS:-64}
+
+fr_install_deps
+fr_setup_paths
+fr_build_install
+
+TMP=$(mktemp -d /tmp/fashionrec-bench.XXXXXX)
+chmod 755 "$TMP"
+PORT=$(fr_free_port $((57432 + RANDOM % 3000)))
+trap 'fr_stop_cluster "$TMP"; rm -rf "$TMP"' EXIT
+fr_start_cluster "$TMP" "$PORT"
+export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
+psql -qX -d postgres -c 'CREATE DATABASE bench' >/dev/null
+
+cc -O2 $(pkg-config --cflags openblas) -o "$TMP/blas_peak" test/bench/blas_peak.c $(pkg-config --libs openblas)
+read -r _ SGEMM < <("$TMP/blas_peak" 1 | grep sgemm)
+read -r _ COPY < <("$TMP/blas_peak" 1 | grep copy)
+
+echo "== model: ALS $FACTORS factors over $ITEMS items, $USERS users, $EVENTS events"
+psql -qX -v ON_ERROR_STOP=1 -d bench <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION fashionrec;
+SET fashionrec.max_memory = '4GB';
+-- power-law popularity over the catalog, every item seen at least once
+CREATE TABLE buys AS
+SELECT (random() * $USERS)::bigint + 1 AS u,
+       least($ITEMS, 1 + floor($ITEMS * power(random(), 3)))::bigint AS i
+  FROM generate_series(1, $EVENTS)
+UNION ALL SELECT (g % $USERS) + 1, g FROM generate_series(1, $ITEMS) g;
+SELECT fashionrec.train('bench', 'als', 'buys', '{"factors": $FACTORS, "iterations": 3}') IS NOT NULL;
+SELECT items, interactions, seconds FROM fashionrec.models WHERE name = 'bench';
+SQL
+
+FACTOR_BYTES=$((ITEMS * FACTORS * 4))
+BOUND_MS=$(awk -v b="$FACTOR_BYTES" -v c="$COPY" 'BEGIN { printf "%.2f", b / (c / 2 * 1e9) * 1000 }')
+
+cold=$(psql -qXAt -d bench -c "SELECT count(*) FROM fashionrec.recommend('bench', 1, 10)" \
+             -c "SELECT round(load_ms::numeric, 1) FROM fashionrec.cache_info() WHERE name = 'bench'" | tail -1)
+
+cat > "$TMP/full.sql" <<SQL
+\set u random(1, $USERS)
+SELECT * FROM fashionrec.recommend('bench', :u, 10);
+SQL
+psql -qXAt -d bench -c "CREATE TABLE cand AS SELECT array_agg(g::bigint) AS ids FROM generate_series(1, $ITEMS, $((ITEMS / 500))) g" >/dev/null
+cat > "$TMP/cand.sql" <<SQL
+\set u random(1, $USERS)
+SELECT r.* FROM cand, fashionrec.recommend('bench', :u, 10, candidates => cand.ids) r;
+SQL
+
+run() {   # script clients -> "tps p50 p99"
+    local log=$TMP/log.$1.$2
+    rm -rf "$log"; mkdir -p "$log"
+    (cd "$log" && pgbench -n -c "$2" -j "$2" -T "$SECONDS_PER_RUN" -M prepared -l -f "$TMP/$1.sql" bench > out.txt 2>&1)
+    local tps
+    tps=$(awk '/^tps/ { print $3; exit }' "$log/out.txt")
+    cat "$log"/pgbench_log.* | awk '{ print $3 / 1000.0 }' | sort -n > "$log/lat"
+    local n
+    n=$(wc -l < "$log/lat")
+    printf '%s %s %s\n' "$tps" "$(sed -n "$(( (n + 1) / 2 ))p" "$log/lat")" "$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$log/lat")"
+}
+
+printf '\n%-34s %8s %10s %10s\n' "recommend(), k = 10" TPS "p50 ms" "p99 ms"
+for script in full cand; do
+    for c in 1 2; do
+        read -r tps p50 p99 < <(run "$script" "$c")
+        label=$([ "$script" = full ] && echo "full catalog" || echo "500 candidates")
+        printf '%-34s %8.0f %10.2f %10.2f\n' "$label, $c client(s)" "$tps" "$p50" "$p99"
+    done
+done
+
+printf '\nbound: %s MB of item factors / %s GB/s read bandwidth (half the copy figure) = %s ms per full scoring\n' \
+    "$(awk -v b="$FACTOR_BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')" "$(awk -v c="$COPY" 'BEGIN { printf "%.1f", c / 2 }')" "$BOUND_MS"
+echo "cold load of the model in a new backend: $cold ms"
+
+batch_users=$(( USERS < 100000 ? USERS : 100000 ))
+secs=$(psql -qXAt -d bench -c '\timing on' -c "SELECT count(*) FROM fashionrec.recommend_all('bench', 10, users => ARRAY(SELECT g::bigint FROM generate_series(1, $batch_users) g))" \
+        | awk '/^Time/ { print $2 / 1000 }')
+gflops=$(awk -v u="$batch_users" -v i="$ITEMS" -v f="$FACTORS" -v s="$secs" 'BEGIN { printf "%.1f", 2 * u * i * f / s / 1e9 }')
+echo "recommend_all for $batch_users users: $secs s, $gflops GFLOP/s of scoring (OpenBLAS sgemm peak here: $SGEMM GFLOP/s, 1 thread)"
