@@ -45,7 +45,9 @@ SELECT item_id, round(score::numeric, 4) AS score, rank FROM recommend('txt', 11
 -- 12 only bought an item outside the catalog: an unknown user, who gets the
 -- popularity fallback (items 1, 3, 4 were bought once)
 SELECT item_id, round(score::numeric, 4) AS score, rank FROM recommend('txt', 12, k => 3);
-SELECT round(predict('txt', 10, 2)::numeric, 4) AS predicted, predict('txt', 10, 5) AS not_similar;
+-- predict: the cosine of profile and item, 0 when they share no term
+SELECT round(predict('txt', 10, 2)::numeric, 4) AS predicted, predict('txt', 10, 5) AS not_similar,
+       predict('txt', 10, 999) AS unknown_item;
 
 -- fold-in: items 5 and 2.  x5 = (steel, watch) 0.707107 each; the profile is
 -- (x5 + x2) / sqrt 2, so item 1 = 2 * (0.535506 / sqrt 2) * 0.577350 = 0.4372.
@@ -111,8 +113,12 @@ SELECT (SELECT array_agg(round(score::numeric, 4)) FROM similar_items('both-json
 INSERT INTO products VALUES (7, 'Red summer dress with belt', 'Red', 'Dress', 'Summer');
 SELECT count(*) AS new_item_similar FROM similar_items('txt', 7);
 SELECT count(*) AS new_item_listed FROM similar_items('txt', 1) WHERE item_id = 7;
-SELECT train('txt', 'tfidf', 'SELECT id, title FROM products', '{"interactions": "SELECT customer, product FROM buys"}');
+-- version 2, trained on the grown catalog and activated, knows item 7
+-- (red, summer, dress, belt): the closest to item 1
+SELECT train('txt', 'tfidf', 'SELECT id, title FROM products', '{"interactions": "SELECT customer, product FROM buys"}',
+             activate => true);
 SELECT item_id, rank FROM similar_items('txt', 1, k => 2);
+SELECT count(*) AS version_1_still_without FROM similar_items('txt', 7, version => 1);
 
 -- invalid sources and parameters
 SELECT train('bad', 'tfidf', 'products', '{"attribute_columns": "size"}');

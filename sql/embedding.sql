@@ -61,6 +61,17 @@ SELECT item_id, round(score::numeric, 4) AS score, rank FROM fashionrec.similar_
 SELECT fashionrec.train('emb-num', 'embedding', 'SELECT item::int, v::numeric[] FROM vecs');
 SELECT item_id, round(score::numeric, 4) AS score FROM fashionrec.similar_items('emb-num', 101, k => 1);
 
+-- a domain over real[], and a type with its own cast to real[] (as pgvector's vector has)
+CREATE DOMAIN unit3 AS real[] CHECK (array_length(VALUE, 1) = 3);
+SELECT fashionrec.train('emb-domain', 'embedding', 'SELECT item, v::unit3 FROM vecs');
+CREATE TYPE pair AS (x real, y real);
+CREATE FUNCTION pair_to_real(pair) RETURNS real[] LANGUAGE sql IMMUTABLE AS 'SELECT ARRAY[$1.x, $1.y]';
+CREATE CAST (pair AS real[]) WITH FUNCTION pair_to_real(pair);
+SELECT fashionrec.train('emb-pair', 'embedding',
+                        $$VALUES (1, ROW(1, 0)::pair), (2, ROW(3, 4)::pair), (3, ROW(0, 1)::pair)$$);
+-- 1 . (3, 4)/5 = 0.6, 1 . (0, 1) = 0
+SELECT item_id, round(score::numeric, 4) AS score FROM fashionrec.similar_items('emb-pair', 1);
+
 -- a colour model: colour histograms of product images as the vectors
 CREATE FUNCTION swatch_on_white(fg text) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
   SELECT fashionrec.encode_png(12, 12, string_agg(

@@ -99,6 +99,11 @@ SELECT count(*) AS bad_models FROM fashionrec.model WHERE name = 'mf-bad';
 SELECT fashionrec.train('mf-singular', 'mf', 'SELECT 1, 2, 4.0',
        '{"factors": 2, "regularization": 0, "bias_regularization": 0}');
 
+-- too large a learning rate makes SGD diverge: an error, no model
+SELECT fashionrec.train('mf-diverged', 'mf', 'mf_ratings',
+       '{"solver": "sgd", "learning_rate": 1, "epochs": 50}');
+SELECT count(*) AS diverged_models FROM fashionrec.model WHERE name = 'mf-diverged';
+
 -- memory budget: 1000 factors for 3000 users and items do not fit in 2 MB
 SET fashionrec.max_memory = '2MB';
 SELECT fashionrec.train('mf-big', 'mf',

@@ -13,9 +13,9 @@ SET search_path = fashionrec, public;
 CREATE TABLE docs (id int, body text);
 INSERT INTO docs VALUES (1, 'red dress red'), (2, 'blue dress'), (3, 'red shoes');
 
--- an svec with its values rounded, for output that does not depend on libm
+-- an svec with its values rounded to 5 places: float4 output is not meant to be read digit by digit
 CREATE FUNCTION show(v svec) RETURNS text LANGUAGE sql IMMUTABLE STRICT AS $$
-  SELECT coalesce(string_agg(i || ':' || round(x::float8::numeric, 6), ',' ORDER BY i), '') || '/' || dims(v)
+  SELECT coalesce(string_agg(i || ':' || round(x::float8::numeric, 5), ',' ORDER BY i), '') || '/' || dims(v)
     FROM unnest(v::real[]) WITH ORDINALITY AS t(x, i) WHERE x <> 0
 $$;
 
@@ -32,9 +32,9 @@ SELECT show(tfidf(v, to_tsvector('english', 'green dress'))) AS dress_only,
   FROM vocab;
 -- no positions (strip): every lexeme counts once -> doc 1 = (0.707107, 0.707107)
 SELECT show(tfidf(v, strip(to_tsvector('english', 'red dress red')))) AS stripped FROM vocab;
--- the vectors are unit length; cosine distance of docs 1 and 3: 1 - 0.894427 * 0.605349
+-- the vectors are unit length; cosine distance of docs 1 and 3: 1 - 0.894427 * 0.605349 = 0.4586
 SELECT round((tfidf(v, to_tsvector('english', 'red dress red')) <=>
-              tfidf(v, to_tsvector('english', 'red shoes')))::numeric, 6) AS cosine_1_3
+              tfidf(v, to_tsvector('english', 'red shoes')))::numeric, 4) AS cosine_1_3
   FROM vocab;
 
 -- options (scikit-learn's meanings)

@@ -35,7 +35,8 @@
  * baseline x86-64 (SSE2).  On x86-64 GCC/clang, compile them twice and let
  * the loader pick the AVX2+FMA copy when the CPU has it.
  */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+/* -DFR_NO_SIMD_CLONES builds the baseline copy only, to test it */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) && !defined(FR_NO_SIMD_CLONES)
 #if __has_attribute(target_clones)
 #define ALS_SIMD __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
@@ -66,6 +67,34 @@ v8_sum(const v8sf *v)
 {
 	return (((*v)[0] + (*v)[4]) + ((*v)[1] + (*v)[5])) +
 		(((*v)[2] + (*v)[6]) + ((*v)[3] + (*v)[7]));
+}
+
+/*
+ * The four lane sums of d0..d3 at once: two rounds of pairwise shuffles
+ * and adds instead of four separate horizontal reductions.
+ */
+#if defined(__clang__)
+#define V8_SHUFFLE(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
+#else
+typedef int v8si __attribute__((vector_size(32)));
+
+#define V8_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (v8si) {__VA_ARGS__})
+#endif
+
+static inline __attribute__((always_inline)) void
+v8_sum4(const v8sf *d0, const v8sf *d1, const v8sf *d2, const v8sf *d3, float *s)
+{
+	v8sf		e01 = V8_SHUFFLE(*d0, *d1, 0, 8, 2, 10, 4, 12, 6, 14) +
+		V8_SHUFFLE(*d0, *d1, 1, 9, 3, 11, 5, 13, 7, 15);
+	v8sf		e23 = V8_SHUFFLE(*d2, *d3, 0, 8, 2, 10, 4, 12, 6, 14) +
+		V8_SHUFFLE(*d2, *d3, 1, 9, 3, 11, 5, 13, 7, 15);
+	v8sf		f = V8_SHUFFLE(e01, e23, 0, 1, 8, 9, 4, 5, 12, 13) +
+		V8_SHUFFLE(e01, e23, 2, 3, 10, 11, 6, 7, 14, 15);
+
+	s[0] = f[0] + f[4];
+	s[1] = f[1] + f[5];
+	s[2] = f[2] + f[6];
+	s[3] = f[3] + f[7];
 }
 
 static inline __attribute__((always_inline)) float
@@ -118,7 +147,8 @@ row_update(int k, const float *y, const int32_t *idx, const float *a,
 					d1 = {0},
 					d2 = {0},
 					d3 = {0};
-		float		s0,
+		float		sum[4],
+					s0,
 					s1,
 					s2,
 					s3;
@@ -133,10 +163,11 @@ row_update(int k, const float *y, const int32_t *idx, const float *a,
 			d2 += v8_load(y2 + l) * pv;
 			d3 += v8_load(y3 + l) * pv;
 		}
-		s0 = v8_sum(&d0);
-		s1 = v8_sum(&d1);
-		s2 = v8_sum(&d2);
-		s3 = v8_sum(&d3);
+		v8_sum4(&d0, &d1, &d2, &d3, sum);
+		s0 = sum[0];
+		s1 = sum[1];
+		s2 = sum[2];
+		s3 = sum[3];
 		for (int t = l; t < k; t++)
 		{
 			s0 += y0[t] * p[t];
@@ -575,6 +606,9 @@ fr_als_fit(const FrAlsOptions *opt, const FrCsr *ui, const FrCsr *iu,
 
 		fr_ssyrk_ata(k, ui->nrows, 1.0f, user_factors, k, 0.0f, xtx);
 		loss = als_loss(opt, ui, ui_cm1, ui_cp, user_factors, item_factors, xtx, yty);
+		if (!isfinite(loss))
+			fr_fail(FR_FAIL_NUMERIC,
+					"als: the fit diverged (non-finite loss); raise regularization");
 		if (losses)
 			losses[it] = loss;
 		fr_progress("als iteration %d of %d: loss %.6f, %.3f s",

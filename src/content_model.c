@@ -986,6 +986,19 @@ content_score_similar(const FrModel *model, int32 item, float *scores)
 						   st->rows.indices + lo, st->rows.values + lo, model->n_items, scores);
 }
 
+/* the cosine of the user's profile and the item; 0, not NaN, when they share nothing */
+static float
+content_predict(const FrModel *model, int32 user, int32 item)
+{
+	float	   *scores = palloc_extended(mul_size(model->n_items, sizeof(float)), MCXT_ALLOC_HUGE);
+	float		s;
+
+	content_score_user(model, user, scores);
+	s = isnan(scores[item]) ? 0.0f : scores[item];
+	pfree(scores);
+	return s;
+}
+
 const FrAlgorithm fr_tfidf_algorithm = {
 	.name = "tfidf",
 	.summary = "content: TF-IDF over product text (PostgreSQL text search), optional attribute columns; cosine similarity",
@@ -998,6 +1011,7 @@ const FrAlgorithm fr_tfidf_algorithm = {
 	.score_user = content_score_user,
 	.score_items = content_score_items,
 	.score_similar = content_score_similar,
+	.predict = content_predict,
 };
 
 const FrAlgorithm fr_attributes_algorithm = {
@@ -1012,4 +1026,5 @@ const FrAlgorithm fr_attributes_algorithm = {
 	.score_user = content_score_user,
 	.score_items = content_score_items,
 	.score_similar = content_score_similar,
+	.predict = content_predict,
 };

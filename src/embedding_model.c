@@ -159,7 +159,8 @@ typed_query(const char *query)
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("item ids must be integers, got %s", format_type_be(idtype)),
 				 errhint("The first column is the item id; cast it or map text keys to bigint ids first.")));
-	elemtype = get_element_type(vectype);
+	/* a domain over real[] is a real[] */
+	elemtype = get_element_type(getBaseType(vectype));
 	if (elemtype != FLOAT8OID && elemtype != FLOAT4OID && elemtype != NUMERICOID &&
 		!is_integer_type(elemtype))
 	{
@@ -358,17 +359,47 @@ embedding_read_items(const char *source, const void *params_in,
 					 errmsg("embedding source has item %lld more than once", (long long) ids[order[i]]),
 					 errhint("Give each item one vector, e.g. SELECT DISTINCT ON (item_id) ... ORDER BY item_id, computed_at DESC.")));
 
+	/* rows into id order in place, following the permutation's cycles */
+	{
+		float	   *tmp = palloc(sizeof(float) * dim);
+		bool	   *done = palloc_extended(n, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		size_t		row = sizeof(float) * dim;
+
+		for (int64 start = 0; start < n; start++)
+		{
+			int64		j = start;
+
+			if (done[start])
+				continue;
+			memcpy(tmp, vecs + start * dim, row);
+			for (;;)
+			{
+				int64		k = order[j];
+
+				done[j] = true;
+				if (k == start)
+				{
+					memcpy(vecs + j * dim, tmp, row);
+					break;
+				}
+				memcpy(vecs + j * dim, vecs + k * dim, row);
+				j = k;
+			}
+		}
+		pfree(tmp);
+		pfree(done);
+	}
+
 	e = palloc0(sizeof(Embeddings));
 	e->n = (int32) n;
 	e->dim = dim;
-	e->vectors = palloc_extended(mul_size(n, mul_size(dim, sizeof(float))), MCXT_ALLOC_HUGE);
+	e->vectors = vecs;
 	*item_ids = palloc_extended(mul_size(n, sizeof(int64)), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < n; i++)
 	{
 		float	   *dst = e->vectors + i * dim;
 
 		(*item_ids)[i] = ids[order[i]];
-		memcpy(dst, vecs + (int64) order[i] * dim, sizeof(float) * dim);
 		if (params->normalize)
 		{
 			float		norm = fr_snrm2(dim, dst);
@@ -386,7 +417,6 @@ embedding_read_items(const char *source, const void *params_in,
 			CHECK_FOR_INTERRUPTS();
 	}
 	pfree(ids);
-	pfree(vecs);
 	pfree(order);
 	*n_items = (int32) n;
 	return e;

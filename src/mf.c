@@ -27,7 +27,8 @@
  * the server is built for baseline x86-64: on x86-64 GCC/clang, compile
  * them twice and let the loader pick the AVX2+FMA copy when the CPU has it.
  */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+/* -DFR_NO_SIMD_CLONES builds the baseline copy only, to test it */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) && !defined(FR_NO_SIMD_CLONES)
 #if __has_attribute(target_clones)
 #define MF_SIMD __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
@@ -318,6 +319,9 @@ fr_mf_fit(const FrMfOptions *opt, const FrCsr *ui, const FrCsr *iu,
 					 out->user_bias, out->user_factors, work);
 		}
 		err = train_rmse(opt, ui, out);
+		if (!isfinite(err))
+			fr_fail(FR_FAIL_NUMERIC, "mf: the fit diverged (non-finite training error); %s",
+					opt->solver == FR_MF_SGD ? "lower learning_rate" : "raise regularization");
 		if (rmse)
 			rmse[it] = err;
 		fr_progress("mf iteration %d of %d: training rmse %.6f, %.3f s",
