@@ -1,4 +1,6 @@
 -- Registry: train, versions, activation, rollback, archive, drop, validate.
+-- progress notices carry timings; keep the output stable
+SET client_min_messages = warning;
 
 CREATE TABLE interactions (customer_id int, article_id bigint, qty numeric, at timestamptz);
 INSERT INTO interactions VALUES

@@ -218,6 +218,45 @@ als_predict(const FrModel *model, int32 user, int32 item)
 				   st->item_factors + (size_t) item * k);
 }
 
+static int32
+als_embedding(const FrModel *model, bool of_user, int32 index, float *out)
+{
+	const AlsState *st = model->state;
+	int			k = st->opt.factors;
+
+	if (out)
+		memcpy(out, (of_user ? st->user_factors : st->item_factors) + (size_t) index * k,
+			   sizeof(float) * k);
+	return k;
+}
+
+/* a few candidates: one dot product each instead of a pass over the catalog */
+static void
+als_score_user_items(const FrModel *model, int32 user, const int32 *items, int n, float *scores)
+{
+	const AlsState *st = model->state;
+	int			k = st->opt.factors;
+	const float *x = st->user_factors + (size_t) user * k;
+
+	for (int i = 0; i < n; i++)
+		scores[i] = fr_sdot(k, x, st->item_factors + (size_t) items[i] * k);
+}
+
+/* a block of users in one GEMM: scores = X_block Y^T */
+static void
+als_score_users(const FrModel *model, const int32 *users, int n, float *scores)
+{
+	const AlsState *st = model->state;
+	int			k = st->opt.factors;
+	float	   *x = palloc(sizeof(float) * (size_t) n * k);
+
+	for (int b = 0; b < n; b++)
+		memcpy(x + (size_t) b * k, st->user_factors + (size_t) users[b] * k, sizeof(float) * k);
+	fr_sgemm(false, true, n, model->n_items, k, 1.0f, x, k, st->item_factors, k,
+			 0.0f, scores, model->n_items);
+	pfree(x);
+}
+
 const FrAlgorithm fr_als_algorithm = {
 	.name = "als",
 	.summary = "implicit-feedback matrix factorisation by alternating least squares (Hu, Koren & Volinsky 2008), CG or Cholesky solves",
@@ -233,4 +272,7 @@ const FrAlgorithm fr_als_algorithm = {
 	.score_items = als_score_items,
 	.score_similar = als_score_similar,
 	.predict = als_predict,
+	.embedding = als_embedding,
+	.score_user_items = als_score_user_items,
+	.score_users = als_score_users,
 };

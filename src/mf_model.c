@@ -241,6 +241,19 @@ mf_predict(const FrModel *model, int32 user, int32 item)
 	return Min(Max(r, st->min_rating), st->max_rating);
 }
 
+/* the latent factors only; biases are not part of the embedding */
+static int32
+mf_embedding(const FrModel *model, bool of_user, int32 index, float *out)
+{
+	const MfState *st = model->state;
+	int			k = st->opt.factors;
+
+	if (out)
+		memcpy(out, (of_user ? st->f.user_factors : st->f.item_factors) + (size_t) index * k,
+			   sizeof(float) * k);
+	return k;
+}
+
 const FrAlgorithm fr_mf_algorithm = {
 	.name = "mf",
 	.summary = "explicit-rating biased matrix factorisation (mean + biases + factors) by ALS or SGD; predicts ratings",
@@ -256,4 +269,5 @@ const FrAlgorithm fr_mf_algorithm = {
 	.score_items = mf_score_items,
 	.score_similar = mf_score_similar,
 	.predict = mf_predict,
+	.embedding = mf_embedding,
 };
