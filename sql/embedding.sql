@@ -61,6 +61,15 @@ SELECT item_id, round(score::numeric, 4) AS score, rank FROM fashionrec.similar_
 SELECT fashionrec.train('emb-num', 'embedding', 'SELECT item::int, v::numeric[] FROM vecs');
 SELECT item_id, round(score::numeric, 4) AS score FROM fashionrec.similar_items('emb-num', 101, k => 1);
 
+-- rows in any order give the same model: (item * 5) % 7 reads them as one 6-cycle
+SELECT array_agg(item ORDER BY (item * 5) % 7) AS read_order FROM vecs;
+SELECT fashionrec.train('emb-shuffled', 'embedding', 'SELECT item, v FROM vecs ORDER BY (item * 5) % 7');
+SELECT count(*) AS differences
+  FROM vecs, LATERAL (SELECT * FROM fashionrec.similar_items('emb', item)
+                      EXCEPT SELECT * FROM fashionrec.similar_items('emb-shuffled', item)) d;
+SELECT count(*) AS same_vectors FROM vecs
+ WHERE fashionrec.item_embedding('emb', item) = fashionrec.item_embedding('emb-shuffled', item);
+
 -- a domain over real[], and a type with its own cast to real[] (as pgvector's vector has)
 CREATE DOMAIN unit3 AS real[] CHECK (array_length(VALUE, 1) = 3);
 SELECT fashionrec.train('emb-domain', 'embedding', 'SELECT item, v::unit3 FROM vecs');

@@ -371,6 +371,16 @@ fr_tfidf_weigh(int32_t n, const double *tf, const int64_t *df, int64_t n_docs,
 
 /* ---- vocabulary blob ----------------------------------------------------------- */
 
+uint32_t
+fr_vocab_slots(int32_t n_terms)
+{
+	uint32_t	slots = 8;
+
+	while (slots < 2 * (uint32_t) (n_terms > 0 ? n_terms : 0))
+		slots *= 2;
+	return slots;
+}
+
 size_t
 fr_vocab_bytes(int32_t n_terms, int64_t strings_len)
 {
@@ -378,6 +388,7 @@ fr_vocab_bytes(int32_t n_terms, int64_t strings_len)
 
 	size = fr_add_size(size, fr_mul_size((size_t) n_terms, sizeof(int64_t)));
 	size = fr_add_size(size, fr_mul_size((size_t) n_terms + 1, sizeof(int32_t)));
+	size = fr_add_size(size, fr_mul_size(fr_vocab_slots(n_terms), sizeof(int32_t)));
 	return fr_add_size(size, (size_t) strings_len);
 }
 
@@ -389,7 +400,8 @@ fr_vocab_view(const void *blob, FrVocab *v)
 	v->h = blob;
 	v->df = (const int64_t *) (p + sizeof(FrVocabHeader));
 	v->offsets = (const int32_t *) (v->df + v->h->n_terms);
-	v->strings = (const char *) (v->offsets + v->h->n_terms + 1);
+	v->slots = v->offsets + v->h->n_terms + 1;
+	v->strings = (const char *) (v->slots + v->h->hash_slots);
 }
 
 void *
@@ -402,7 +414,9 @@ fr_vocab_build(const FrTermTable *t, const int32_t *feature, int32_t n_features,
 	FrVocab		v;
 	char	   *strings;
 	int32_t    *offsets;
+	int32_t    *slots;
 	int64_t    *df;
+	uint32_t	mask;
 
 	for (int32_t id = 0; id < t->n_terms; id++)
 		if (feature[id] >= 0)
@@ -423,27 +437,54 @@ fr_vocab_build(const FrTermTable *t, const int32_t *feature, int32_t n_features,
 	h->use_idf = opt->use_idf;
 	h->smooth_idf = opt->smooth_idf;
 	h->l2_norm = opt->l2_norm;
+	h->hash_slots = fr_vocab_slots(n_features);
 	fr_vocab_view(h, &v);
 	df = (int64_t *) v.df;
 	offsets = (int32_t *) v.offsets;
+	slots = (int32_t *) v.slots;
 	strings = (char *) v.strings;
+	mask = h->hash_slots - 1;
 	offsets[0] = 0;
 	for (int32_t f = 0; f < n_features; f++)
 	{
 		int32_t		id = by_feature[f];
+		uint32_t	s = term_hash(t->text + t->offsets[id], t->lengths[id]) & mask;
 
 		df[f] = t->df[id];
 		memcpy(strings + offsets[f], t->text + t->offsets[id], t->lengths[id]);
 		offsets[f + 1] = offsets[f] + t->lengths[id];
+		while (slots[s] != 0)
+			s = (s + 1) & mask;
+		slots[s] = f + 1;
 	}
 	fr_free(by_feature);
 	return h;
+}
+
+int32_t
+fr_vocab_find(const FrVocab *v, const char *s, int32_t len)
+{
+	uint32_t	mask = v->h->hash_slots - 1;
+	uint32_t	slot = term_hash(s, len) & mask;
+
+	for (;;)
+	{
+		int32_t		f = v->slots[slot] - 1;
+
+		if (f < 0)
+			return -1;
+		if (v->offsets[f + 1] - v->offsets[f] == len &&
+			memcmp(v->strings + v->offsets[f], s, len) == 0)
+			return f;
+		slot = (slot + 1) & mask;
+	}
 }
 
 const char *
 fr_vocab_check(const void *blob, size_t len, FrVocab *v)
 {
 	const FrVocabHeader *h = blob;
+	int32_t		used = 0;
 
 	if (len < sizeof(FrVocabHeader))
 		return "it is shorter than its header";
@@ -453,12 +494,13 @@ fr_vocab_check(const void *blob, size_t len, FrVocab *v)
 		return "its format marker is wrong";
 	if (h->n_terms < 1 || h->strings_len < h->n_terms || h->strings_len > (int64_t) FR_VOCAB_MAX_BYTES)
 		return "its term count or text length is impossible";
+	if (h->hash_slots != fr_vocab_slots(h->n_terms))
+		return "its hash index has the wrong size";
 	if (fr_vocab_bytes(h->n_terms, h->strings_len) != len)
 		return "its length does not match its term count";
 	if (h->n_docs < 1)
 		return "it counts no documents";
-	if (h->sublinear_tf > 1 || h->use_idf > 1 || h->smooth_idf > 1 || h->l2_norm > 1 ||
-		h->reserved != 0)
+	if (h->sublinear_tf > 1 || h->use_idf > 1 || h->smooth_idf > 1 || h->l2_norm > 1)
 		return "its option flags are invalid";
 	fr_vocab_view(blob, v);
 	if (v->offsets[0] != 0 || v->offsets[h->n_terms] != h->strings_len)
@@ -478,29 +520,19 @@ fr_vocab_check(const void *blob, size_t len, FrVocab *v)
 								 v->strings + a, b - a) >= 0)
 			return "its terms are not in strictly ascending byte order";
 	}
-	return NULL;
-}
-
-int32_t
-fr_vocab_find(const FrVocab *v, const char *s, int32_t len, int32_t from)
-{
-	int32_t		lo = from,
-				hi = v->h->n_terms - 1;
-
-	while (lo <= hi)
+	/* exactly n used slots (so probing always meets a free one), each term found */
+	for (uint32_t s = 0; s < h->hash_slots; s++)
 	{
-		int32_t		mid = lo + (hi - lo) / 2;
-		int32_t		a = v->offsets[mid];
-		int			c = fr_term_cmp(v->strings + a, v->offsets[mid + 1] - a, s, len);
-
-		if (c < 0)
-			lo = mid + 1;
-		else if (c > 0)
-			hi = mid - 1;
-		else
-			return mid;
+		if (v->slots[s] < 0 || v->slots[s] > h->n_terms)
+			return "its hash index points outside the terms";
+		used += v->slots[s] != 0;
 	}
-	return -1;
+	if (used != h->n_terms)
+		return "its hash index does not hold every term once";
+	for (int32_t i = 0; i < h->n_terms; i++)
+		if (fr_vocab_find(v, v->strings + v->offsets[i], v->offsets[i + 1] - v->offsets[i]) != i)
+			return "its hash index does not find a term";
+	return NULL;
 }
 
 void

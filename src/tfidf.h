@@ -118,7 +118,13 @@ extern void fr_tfidf_weigh(int32_t n, const double *tf, const int64_t *df,
  *   FrVocabHeader
  *   int64  df[n_terms]
  *   int32  offsets[n_terms + 1]       into the strings, offsets[0] = 0
+ *   int32  slots[hash_slots]          hash index: feature + 1, 0 when free
  *   char   strings[strings_len]       the terms, strictly ascending byte order
+ *
+ * The hash index (open addressing, linear probing, FNV-1a, at most half
+ * full) makes a look-up one or two probes instead of a binary search; it is
+ * rebuilt by every way in, never read from outside, and fr_vocab_check()
+ * verifies it term by term.
  */
 #define FR_VOCAB_MAGIC 0x31564652	/* "FRV1" */
 #define FR_VOCAB_MAX_BYTES ((size_t) 0x3fffff00)	/* under PostgreSQL's 1 GB datum limit */
@@ -133,7 +139,7 @@ typedef struct FrVocabHeader
 	uint8_t		use_idf;
 	uint8_t		smooth_idf;
 	uint8_t		l2_norm;
-	uint32_t	reserved;		/* 0 */
+	uint32_t	hash_slots;		/* fr_vocab_slots(n_terms) */
 } FrVocabHeader;
 
 /* A read-only view of a checked blob. */
@@ -142,8 +148,12 @@ typedef struct FrVocab
 	const FrVocabHeader *h;
 	const int64_t *df;
 	const int32_t *offsets;
+	const int32_t *slots;
 	const char *strings;
 } FrVocab;
+
+/* Hash slots for n terms: a power of two >= 2n, at least 8. */
+extern uint32_t fr_vocab_slots(int32_t n_terms);
 
 extern size_t fr_vocab_bytes(int32_t n_terms, int64_t strings_len);
 
@@ -163,8 +173,8 @@ extern const char *fr_vocab_check(const void *blob, size_t len, FrVocab *v);
 /* A view of a blob known to be good (fr_vocab_check passed on it before). */
 extern void fr_vocab_view(const void *blob, FrVocab *v);
 
-/* Feature index of a term, or -1; only looks at indices >= from. */
-extern int32_t fr_vocab_find(const FrVocab *v, const char *s, int32_t len, int32_t from);
+/* Feature index of a term, or -1. */
+extern int32_t fr_vocab_find(const FrVocab *v, const char *s, int32_t len);
 
 /* The options a vocabulary transforms with. */
 extern void fr_vocab_options(const FrVocab *v, FrTfidfOptions *opt);

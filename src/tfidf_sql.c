@@ -776,9 +776,13 @@ fashionrec_tfidf(PG_FUNCTION_ARGS)
 	char	   *lexemes = STRPTR(tsv);
 	FrVocab		v;
 	FrTfidfOptions opt;
-	Match	   *m = palloc(sizeof(Match) * Max(tsv->size, 1));
-	double	   *tf = palloc(sizeof(double) * Max(tsv->size, 1));
-	int64	   *df = palloc(sizeof(int64) * Max(tsv->size, 1));
+	Match		m_local[64];
+	double		tf_local[64];
+	int64		df_local[64];
+	bool		small = tsv->size <= 64;
+	Match	   *m = small ? m_local : palloc(sizeof(Match) * tsv->size);
+	double	   *tf = small ? tf_local : palloc(sizeof(double) * tsv->size);
+	int64	   *df = small ? df_local : palloc(sizeof(int64) * tsv->size);
 	int32		n = 0;
 	bool		sorted = true;
 	FrSvec	   *out;
@@ -787,7 +791,7 @@ fashionrec_tfidf(PG_FUNCTION_ARGS)
 	fr_vocab_options(&v, &opt);
 	for (int32 i = 0; i < tsv->size; i++)
 	{
-		int32		f = fr_vocab_find(&v, lexemes + we[i].pos, we[i].len, 0);
+		int32		f = fr_vocab_find(&v, lexemes + we[i].pos, we[i].len);
 		int			npos;
 
 		if (f < 0)

@@ -736,6 +736,51 @@ test_garbage(void)
 		}
 	}
 	ok(ok_count == 0, "200 random bodies behind JPEG/PNG magic are refused (%d accepted)", ok_count);
+
+	/*
+	 * Every single-byte corruption of a valid PNG and JPEG: whatever the
+	 * status, a decoded image has the size its header declares (run under
+	 * valgrind or ASan, this is the crash and leak test of the decoders).
+	 */
+	{
+		uint8_t    *rgb = solid(24, 16, 200, 16, 46);
+		uint8_t    *png;
+		size_t		png_len;
+		Buf			jpg = write_jpeg(24, 16, rgb, 80, false);
+		int			inconsistent = 0,
+					decoded = 0;
+
+		fr_image_encode_png(rgb, 24, 16, &png, &png_len, msg);
+		for (int which = 0; which < 2; which++)
+		{
+			uint8_t    *data = which ? jpg.data : png;
+			size_t		len = which ? jpg.len : png_len;
+
+			for (size_t pos = 0; pos < len; pos++)
+			{
+				FrImageInfo info;
+				FrImageStatus st;
+
+				data[pos] ^= 0xA5;
+				st = fr_image_decode(data, len, 0, &im, msg);
+				if (st == FR_IMAGE_OK)
+				{
+					decoded++;
+					inconsistent += fr_image_probe(data, len, &info, msg) != FR_IMAGE_OK ||
+						info.width != im.width || info.height != im.height;
+					fr_free(im.rgb);
+				}
+				else if (st != FR_IMAGE_CORRUPT && st != FR_IMAGE_UNSUPPORTED && st != FR_IMAGE_TOO_LARGE)
+					inconsistent++;
+				data[pos] ^= 0xA5;
+			}
+		}
+		ok(inconsistent == 0, "%zu single-byte corruptions: valid statuses, consistent sizes (%d decoded anyway)",
+		   png_len + jpg.len, decoded);
+		fr_free(png);
+		free(jpg.data);
+		free(rgb);
+	}
 }
 
 int

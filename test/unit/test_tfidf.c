@@ -234,13 +234,14 @@ test_vocab(void)
 	opt.sublinear_tf = true;
 	fr_tfidf_select(t, 3, &opt, feature);
 	blob = fr_vocab_build(t, feature, 4, 3, &opt, &size);
-	ok(size == fr_vocab_bytes(4, 4 + 5 + 3 + 4), "blob size: header, df, offsets, 16 bytes of terms");
+	ok(size == fr_vocab_bytes(4, 4 + 5 + 3 + 4) && size == 32 + 4 * 8 + 5 * 4 + 8 * 4 + 16,
+	   "blob size: header, df, offsets, 8 hash slots, 16 bytes of terms");
 	ok(fr_vocab_check(blob, size, &v) == NULL, "a built vocabulary passes the check");
 	ok(v.h->n_terms == 4 && v.h->n_docs == 3 && v.df[1] == 2 && v.df[3] == 1, "counts kept");
-	ok(fr_vocab_find(&v, "blue", 4, 0) == 0 && fr_vocab_find(&v, "shoe", 4, 0) == 3 &&
-	   fr_vocab_find(&v, "red", 3, 0) == 2 && fr_vocab_find(&v, "re", 2, 0) == -1 &&
-	   fr_vocab_find(&v, "zzz", 3, 0) == -1 && fr_vocab_find(&v, "blue", 4, 1) == -1,
-	   "binary search finds terms, misses others, honours the lower bound");
+	ok(fr_vocab_find(&v, "blue", 4) == 0 && fr_vocab_find(&v, "shoe", 4) == 3 &&
+	   fr_vocab_find(&v, "red", 3) == 2 && fr_vocab_find(&v, "re", 2) == -1 &&
+	   fr_vocab_find(&v, "zzz", 3) == -1 && fr_vocab_find(&v, "reds", 4) == -1,
+	   "the hash index finds the terms and nothing else");
 	fr_vocab_options(&v, &back);
 	ok(back.sublinear_tf && back.smooth_idf && back.use_idf && back.l2_norm, "options travel with the blob");
 
@@ -265,7 +266,18 @@ test_vocab(void)
 	DAMAGE("text length mismatch", h->strings_len = 15);
 	DAMAGE("no documents", h->n_docs = 0);
 	DAMAGE("flag out of range", h->l2_norm = 2);
-	DAMAGE("reserved word set", h->reserved = 1);
+	DAMAGE("hash index of the wrong size", h->hash_slots = 16);
+	DAMAGE("hash slot out of range", ((int32_t *) v.slots)[0] = 9);
+	DAMAGE("hash slot negative", ((int32_t *) v.slots)[0] = -1);
+	DAMAGE("hash index full (no free slot)", for (int s = 0; s < 8; s++) ((int32_t *) v.slots)[s] = 1 + s % 4);
+	DAMAGE("hash index emptied", memset((void *) v.slots, 0, 8 * sizeof(int32_t)));
+	DAMAGE("hash index moved", {
+		int32_t *sl = (int32_t *) v.slots;
+		int32_t keep = sl[7];
+
+		memmove(sl + 1, sl, 7 * sizeof(int32_t));
+		sl[0] = keep;
+	});
 	DAMAGE("df above documents", df[2] = 4);
 	DAMAGE("df zero", df[0] = 0);
 	DAMAGE("first offset not 0", offsets[0] = 1);
