@@ -776,7 +776,7 @@ typedef struct FeatureValue
 {
 	int32		feature;
 	double		tf;
-	int64		df;
+	double		idf;
 } FeatureValue;
 
 static int
@@ -802,7 +802,8 @@ content_train(FrTrainJob *job)
 	FrCsr		out = {0};
 	FeatureValue *row;
 	double	   *tf;
-	int64	   *df;
+	double	   *idf;
+	double	   *term_idf;
 	int32		longest = 0;
 	int32		empty = 0;
 	void	   *vocab;
@@ -851,7 +852,10 @@ content_train(FrTrainJob *job)
 	out.values = palloc_extended(mul_size(Max(docs->nnz, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	row = palloc(sizeof(FeatureValue) * Max(longest, 1));
 	tf = palloc(sizeof(double) * Max(longest, 1));
-	df = palloc(sizeof(int64) * Max(longest, 1));
+	idf = palloc(sizeof(double) * Max(longest, 1));
+	term_idf = palloc_extended(mul_size(t->n_terms, sizeof(double)), MCXT_ALLOC_HUGE);
+	for (int32 term = 0; term < t->n_terms; term++)
+		term_idf[term] = fr_tfidf_idf(t->df[term], items->n_items, &opt);
 	out.indptr[0] = 0;
 	for (int32 i = 0; i < docs->nrows; i++)
 	{
@@ -867,7 +871,7 @@ content_train(FrTrainJob *job)
 			row[n].feature = feature[term];
 			row[n].tf = items->is_attribute[term] ? docs->values[p]
 				: fr_tfidf_tf(docs->values[p], &opt);
-			row[n].df = t->df[term];
+			row[n].idf = term_idf[term];
 			n++;
 		}
 		qsort(row, n, sizeof(FeatureValue), feature_value_cmp);
@@ -875,9 +879,9 @@ content_train(FrTrainJob *job)
 		{
 			out.indices[base + k] = row[k].feature;
 			tf[k] = row[k].tf;
-			df[k] = row[k].df;
+			idf[k] = row[k].idf;
 		}
-		fr_tfidf_weigh(n, tf, df, items->n_items, &opt, out.values + base);
+		fr_tfidf_weigh(n, tf, idf, &opt, out.values + base);
 		out.nnz += n;
 		out.indptr[i + 1] = out.nnz;
 		empty += (n == 0);

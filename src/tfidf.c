@@ -347,7 +347,7 @@ fr_tfidf_idf(int64_t df, int64_t n_docs, const FrTfidfOptions *opt)
 }
 
 void
-fr_tfidf_weigh(int32_t n, const double *tf, const int64_t *df, int64_t n_docs,
+fr_tfidf_weigh(int32_t n, const double *tf, const double *idf,
 			   const FrTfidfOptions *opt, float *out)
 {
 	double		local[64];
@@ -358,7 +358,7 @@ fr_tfidf_weigh(int32_t n, const double *tf, const int64_t *df, int64_t n_docs,
 	/* the norm of the double values, then one rounding to float */
 	for (int32_t i = 0; i < n; i++)
 	{
-		w[i] = tf[i] * fr_tfidf_idf(df[i], n_docs, opt);
+		w[i] = tf[i] * idf[i];
 		sum += w[i] * w[i];
 	}
 	if (opt->l2_norm && sum > 0)
@@ -386,7 +386,7 @@ fr_vocab_bytes(int32_t n_terms, int64_t strings_len)
 {
 	size_t		size = sizeof(FrVocabHeader);
 
-	size = fr_add_size(size, fr_mul_size((size_t) n_terms, sizeof(int64_t)));
+	size = fr_add_size(size, fr_mul_size((size_t) n_terms, sizeof(int64_t) + sizeof(double)));
 	size = fr_add_size(size, fr_mul_size((size_t) n_terms + 1, sizeof(int32_t)));
 	size = fr_add_size(size, fr_mul_size(fr_vocab_slots(n_terms), sizeof(int32_t)));
 	return fr_add_size(size, (size_t) strings_len);
@@ -399,7 +399,8 @@ fr_vocab_view(const void *blob, FrVocab *v)
 
 	v->h = blob;
 	v->df = (const int64_t *) (p + sizeof(FrVocabHeader));
-	v->offsets = (const int32_t *) (v->df + v->h->n_terms);
+	v->idf = (const double *) (v->df + v->h->n_terms);
+	v->offsets = (const int32_t *) (v->idf + v->h->n_terms);
 	v->slots = v->offsets + v->h->n_terms + 1;
 	v->strings = (const char *) (v->slots + v->h->hash_slots);
 }
@@ -416,6 +417,7 @@ fr_vocab_build(const FrTermTable *t, const int32_t *feature, int32_t n_features,
 	int32_t    *offsets;
 	int32_t    *slots;
 	int64_t    *df;
+	double	   *idf;
 	uint32_t	mask;
 
 	for (int32_t id = 0; id < t->n_terms; id++)
@@ -440,6 +442,7 @@ fr_vocab_build(const FrTermTable *t, const int32_t *feature, int32_t n_features,
 	h->hash_slots = fr_vocab_slots(n_features);
 	fr_vocab_view(h, &v);
 	df = (int64_t *) v.df;
+	idf = (double *) v.idf;
 	offsets = (int32_t *) v.offsets;
 	slots = (int32_t *) v.slots;
 	strings = (char *) v.strings;
@@ -451,6 +454,7 @@ fr_vocab_build(const FrTermTable *t, const int32_t *feature, int32_t n_features,
 		uint32_t	s = term_hash(t->text + t->offsets[id], t->lengths[id]) & mask;
 
 		df[f] = t->df[id];
+		idf[f] = fr_tfidf_idf(df[f], n_docs, opt);
 		memcpy(strings + offsets[f], t->text + t->offsets[id], t->lengths[id]);
 		offsets[f + 1] = offsets[f] + t->lengths[id];
 		while (slots[s] != 0)
@@ -485,6 +489,7 @@ fr_vocab_check(const void *blob, size_t len, FrVocab *v)
 {
 	const FrVocabHeader *h = blob;
 	int32_t		used = 0;
+	FrTfidfOptions opt;
 
 	if (len < sizeof(FrVocabHeader))
 		return "it is shorter than its header";
@@ -516,6 +521,8 @@ fr_vocab_check(const void *blob, size_t len, FrVocab *v)
 			return "a term contains a zero byte";
 		if (v->df[i] < 1 || v->df[i] > h->n_docs)
 			return "a document frequency is outside 1 .. documents";
+		if (v->idf[i] != fr_tfidf_idf(v->df[i], h->n_docs, (fr_vocab_options(v, &opt), &opt)))
+			return "an idf does not follow from its document frequency";
 		if (i > 0 && fr_term_cmp(v->strings + v->offsets[i - 1], a - v->offsets[i - 1],
 								 v->strings + a, b - a) >= 0)
 			return "its terms are not in strictly ascending byte order";

@@ -101,12 +101,12 @@ extern double fr_tfidf_tf(double count, const FrTfidfOptions *opt);
 extern double fr_tfidf_idf(int64_t df, int64_t n_docs, const FrTfidfOptions *opt);
 
 /*
- * One document's values: out[i] = tf[i] * idf(df[i]) (tf already through
- * fr_tfidf_tf or a caller's own weight), then scaled to unit L2 norm when
- * opt->l2_norm.
+ * One document's values: out[i] = tf[i] * idf[i] (tf already through
+ * fr_tfidf_tf, or a caller's own weight; idf from fr_tfidf_idf), then scaled
+ * to unit L2 norm when opt->l2_norm.
  */
-extern void fr_tfidf_weigh(int32_t n, const double *tf, const int64_t *df,
-						   int64_t n_docs, const FrTfidfOptions *opt, float *out);
+extern void fr_tfidf_weigh(int32_t n, const double *tf, const double *idf,
+						   const FrTfidfOptions *opt, float *out);
 
 /* ---- vocabulary blob ------------------------------------------------------------ */
 
@@ -117,14 +117,15 @@ extern void fr_tfidf_weigh(int32_t n, const double *tf, const int64_t *df,
  *
  *   FrVocabHeader
  *   int64  df[n_terms]
+ *   float8 idf[n_terms]               fr_tfidf_idf(df), so tfidf() takes no logarithm
  *   int32  offsets[n_terms + 1]       into the strings, offsets[0] = 0
  *   int32  slots[hash_slots]          hash index: feature + 1, 0 when free
  *   char   strings[strings_len]       the terms, strictly ascending byte order
  *
- * The hash index (open addressing, linear probing, FNV-1a, at most half
- * full) makes a look-up one or two probes instead of a binary search; it is
- * rebuilt by every way in, never read from outside, and fr_vocab_check()
- * verifies it term by term.
+ * The idf column and the hash index (open addressing, linear probing,
+ * FNV-1a, at most half full, so a look-up is one or two probes instead of a
+ * binary search) are derived data: every way in rebuilds them, and
+ * fr_vocab_check() verifies them term by term.
  */
 #define FR_VOCAB_MAGIC 0x31564652	/* "FRV1" */
 #define FR_VOCAB_MAX_BYTES ((size_t) 0x3fffff00)	/* under PostgreSQL's 1 GB datum limit */
@@ -147,6 +148,7 @@ typedef struct FrVocab
 {
 	const FrVocabHeader *h;
 	const int64_t *df;
+	const double *idf;
 	const int32_t *offsets;
 	const int32_t *slots;
 	const char *strings;

@@ -778,11 +778,11 @@ fashionrec_tfidf(PG_FUNCTION_ARGS)
 	FrTfidfOptions opt;
 	Match		m_local[64];
 	double		tf_local[64];
-	int64		df_local[64];
+	double		idf_local[64];
 	bool		small = tsv->size <= 64;
 	Match	   *m = small ? m_local : palloc(sizeof(Match) * tsv->size);
 	double	   *tf = small ? tf_local : palloc(sizeof(double) * tsv->size);
-	int64	   *df = small ? df_local : palloc(sizeof(int64) * tsv->size);
+	double	   *idf = small ? idf_local : palloc(sizeof(double) * tsv->size);
 	int32		n = 0;
 	bool		sorted = true;
 	FrSvec	   *out;
@@ -812,9 +812,9 @@ fashionrec_tfidf(PG_FUNCTION_ARGS)
 	{
 		out->indices[i] = m[i].index;
 		tf[i] = fr_tfidf_tf(m[i].tf, &opt);
-		df[i] = v.df[m[i].index];
+		idf[i] = v.idf[m[i].index];
 	}
-	fr_tfidf_weigh(n, tf, df, v.h->n_docs, &opt, FR_SVEC_VALUES(out));
+	fr_tfidf_weigh(n, tf, idf, &opt, FR_SVEC_VALUES(out));
 	PG_RETURN_POINTER(out);
 }
 
@@ -843,7 +843,7 @@ fashionrec_tfidf_terms(PG_FUNCTION_ARGS)
 		values[1] = PointerGetDatum(cstring_to_text_with_len(v.strings + v.offsets[i],
 															 v.offsets[i + 1] - v.offsets[i]));
 		values[2] = Int64GetDatum(v.df[i]);
-		values[3] = Float8GetDatum(fr_tfidf_idf(v.df[i], v.h->n_docs, &opt));
+		values[3] = Float8GetDatum(v.idf[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;

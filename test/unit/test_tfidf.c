@@ -171,7 +171,7 @@ test_weights(void)
 {
 	FrTfidfOptions opt = fr_tfidf_defaults;
 	double		tf[2] = {1, 2};
-	int64_t		df[2] = {2, 2};
+	double		idf[2] = {log(4.0 / 3) + 1, log(4.0 / 3) + 1};
 	float		out[2];
 
 	ok_near(fr_tfidf_idf(1, 3, &opt), log(2.0) + 1, 1e-15, "smooth idf, df 1 of 3");
@@ -186,19 +186,19 @@ test_weights(void)
 	ok_near(fr_tfidf_tf(3, &opt), 1 + log(3.0), 1e-15, "sublinear tf");
 	opt = fr_tfidf_defaults;
 
-	fr_tfidf_weigh(2, tf, df, 3, &opt, out);
+	fr_tfidf_weigh(2, tf, idf, &opt, out);
 	ok(fabs(out[0] - 1 / sqrt(5.0)) < 1e-7 && fabs(out[1] - 2 / sqrt(5.0)) < 1e-7,
 	   "doc 'red dress red' = (1, 2) / sqrt 5");
 	opt.l2_norm = false;
-	fr_tfidf_weigh(2, tf, df, 3, &opt, out);
+	fr_tfidf_weigh(2, tf, idf, &opt, out);
 	ok(fabs(out[1] - 2 * (log(4.0 / 3) + 1)) < 1e-6, "norm none keeps tf * idf");
 	out[0] = 42;
-	fr_tfidf_weigh(0, tf, df, 3, &opt, out);
+	fr_tfidf_weigh(0, tf, idf, &opt, out);
 	ok(out[0] == 42, "an empty document writes nothing");
 	{
 		/* more entries than the stack buffer */
 		double		many_tf[100];
-		int64_t		many_df[100];
+		double		many_idf[100];
 		float		many_out[100];
 		double		sum = 0;
 
@@ -206,9 +206,9 @@ test_weights(void)
 		for (int i = 0; i < 100; i++)
 		{
 			many_tf[i] = 1 + i % 3;
-			many_df[i] = 1 + i % 5;
+			many_idf[i] = fr_tfidf_idf(1 + i % 5, 10, &opt);
 		}
-		fr_tfidf_weigh(100, many_tf, many_df, 10, &opt, many_out);
+		fr_tfidf_weigh(100, many_tf, many_idf, &opt, many_out);
 		for (int i = 0; i < 100; i++)
 			sum += (double) many_out[i] * many_out[i];
 		ok_near(sum, 1, 1e-6, "100 entries: unit length");
@@ -234,10 +234,11 @@ test_vocab(void)
 	opt.sublinear_tf = true;
 	fr_tfidf_select(t, 3, &opt, feature);
 	blob = fr_vocab_build(t, feature, 4, 3, &opt, &size);
-	ok(size == fr_vocab_bytes(4, 4 + 5 + 3 + 4) && size == 32 + 4 * 8 + 5 * 4 + 8 * 4 + 16,
-	   "blob size: header, df, offsets, 8 hash slots, 16 bytes of terms");
+	ok(size == fr_vocab_bytes(4, 4 + 5 + 3 + 4) && size == 32 + 4 * 8 + 4 * 8 + 5 * 4 + 8 * 4 + 16,
+	   "blob size: header, df, idf, offsets, 8 hash slots, 16 bytes of terms");
 	ok(fr_vocab_check(blob, size, &v) == NULL, "a built vocabulary passes the check");
 	ok(v.h->n_terms == 4 && v.h->n_docs == 3 && v.df[1] == 2 && v.df[3] == 1, "counts kept");
+	ok(v.idf[0] == log(2.0) + 1 && v.idf[1] == log(4.0 / 3) + 1, "idf stored with the counts");
 	ok(fr_vocab_find(&v, "blue", 4) == 0 && fr_vocab_find(&v, "shoe", 4) == 3 &&
 	   fr_vocab_find(&v, "red", 3) == 2 && fr_vocab_find(&v, "re", 2) == -1 &&
 	   fr_vocab_find(&v, "zzz", 3) == -1 && fr_vocab_find(&v, "reds", 4) == -1,
@@ -280,6 +281,8 @@ test_vocab(void)
 	});
 	DAMAGE("df above documents", df[2] = 4);
 	DAMAGE("df zero", df[0] = 0);
+	DAMAGE("idf not from df", ((double *) v.idf)[2] += 1e-12);
+	DAMAGE("df changed under its idf", df[2] = 1);
 	DAMAGE("first offset not 0", offsets[0] = 1);
 	DAMAGE("last offset short", offsets[4] = 15);
 	DAMAGE("offsets backwards", offsets[2] = offsets[1] - 1);
