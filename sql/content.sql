@@ -147,6 +147,14 @@ SELECT train('bad', 'tfidf', 'SELECT id, title FROM products', '{"interactions":
 SELECT count(*) AS bad_models FROM model WHERE name = 'bad';
 SELECT count(*) AS products_kept FROM products;
 
+-- the memory budget (fashionrec.max_memory) covers reading the catalog:
+-- 40000 items x 2 attributes do not fit in 1.2 MB, 300 do
+SET fashionrec.max_memory = '1200kB';
+SELECT train('big', 'attributes', 'SELECT i, i % 7 AS a, i % 11 AS b FROM generate_series(1, 40000) i');
+SELECT train('big', 'attributes', 'SELECT i, i % 7 AS a, i % 11 AS b FROM generate_series(1, 300) i');
+RESET fashionrec.max_memory;
+SELECT info->'features' AS features FROM model WHERE name = 'big';
+
 -- NULLs and empty catalogs
 SELECT train('bad', 'tfidf', 'SELECT NULL::bigint, title FROM products');
 SELECT train('bad', 'tfidf', 'SELECT id, title FROM products WHERE false');

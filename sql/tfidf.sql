@@ -146,6 +146,13 @@ RESET max_parallel_workers_per_gather;
 SELECT (SELECT count(*) FROM tfidf_terms(v)) AS terms, v::text LIKE '{"documents": 20000,%' AS all_documents
   FROM serial_vocab;
 
+-- the memory budget covers the aggregate's term table: 40000 distinct terms
+-- do not fit in 1 MB, 2000 do
+SET fashionrec.max_memory = '1MB';
+SELECT tfidf_fit(to_tsvector('simple', 'w' || i)) IS NOT NULL AS fitted FROM generate_series(1, 40000) i;
+SELECT tfidf_fit(to_tsvector('simple', 'w' || i)) IS NOT NULL AS fitted FROM generate_series(1, 2000) i;
+RESET fashionrec.max_memory;
+
 -- NULL and empty input
 SELECT tfidf_fit(to_tsvector('english', body)) IS NULL AS no_rows FROM docs WHERE false;
 SELECT tfidf_fit(NULL::tsvector) IS NULL AS only_nulls FROM docs;

@@ -390,7 +390,7 @@ reader_add(Reader *r, int32 term, float value)
 {
 	if (r->n_ent == r->ent_cap)
 	{
-		int64		cap = r->ent_cap ? r->ent_cap * 2 : 65536;
+		int64		cap = r->ent_cap ? r->ent_cap * 2 : 8192;
 
 		if (r->ent_cap == 0)
 		{
@@ -414,7 +414,7 @@ reader_new_row(Reader *r, int64 id)
 {
 	if (r->n_rows + 1 >= r->rows_cap)
 	{
-		int64		cap = r->rows_cap ? r->rows_cap * 2 : 16384;
+		int64		cap = r->rows_cap ? r->rows_cap * 2 : 4096;
 
 		if (r->rows_cap == 0)
 		{

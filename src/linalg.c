@@ -86,11 +86,8 @@ fr_sgemm(bool trans_a, bool trans_b, int m, int n, int k,
 
 typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
 
-static inline float
-lane_sum(v8f v)
-{
-	return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
+/* a macro, not a function: clang refuses a v8f argument in the non-AVX clone */
+#define lane_sum(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
 
 MATVEC_CLONES
 static void

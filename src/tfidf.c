@@ -40,6 +40,32 @@ term_hash(const char *s, int32_t len)
 	return h;
 }
 
+/*
+ * Equality of two short byte strings of one length: a libc memcmp call costs
+ * more than the comparison itself for lexemes of a few bytes.
+ */
+static inline bool
+same_bytes(const char *a, const char *b, int32_t len)
+{
+	while (len >= 8)
+	{
+		uint64_t	x,
+					y;
+
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+		a += 8;
+		b += 8;
+		len -= 8;
+	}
+	while (len-- > 0)
+		if (*a++ != *b++)
+			return false;
+	return true;
+}
+
 static void *
 grow(void *old, size_t old_bytes, size_t new_bytes)
 {
@@ -137,7 +163,7 @@ fr_terms_find(const FrTermTable *t, const char *s, int32_t len)
 		if (id < 0)
 			return -1;
 		if (t->hashes[id] == h && t->lengths[id] == len &&
-			memcmp(t->text + t->offsets[id], s, len) == 0)
+			same_bytes(t->text + t->offsets[id], s, len))
 			return id;
 		slot = (slot + 1) & t->mask;
 	}
@@ -156,7 +182,7 @@ fr_terms_intern(FrTermTable *t, const char *s, int32_t len)
 		if (id < 0)
 			break;
 		if (t->hashes[id] == h && t->lengths[id] == len &&
-			memcmp(t->text + t->offsets[id], s, len) == 0)
+			same_bytes(t->text + t->offsets[id], s, len))
 			return id;
 		slot = (slot + 1) & t->mask;
 	}
@@ -478,7 +504,7 @@ fr_vocab_find(const FrVocab *v, const char *s, int32_t len)
 		if (f < 0)
 			return -1;
 		if (v->offsets[f + 1] - v->offsets[f] == len &&
-			memcmp(v->strings + v->offsets[f], s, len) == 0)
+			same_bytes(v->strings + v->offsets[f], s, len))
 			return f;
 		slot = (slot + 1) & mask;
 	}
@@ -508,6 +534,7 @@ fr_vocab_check(const void *blob, size_t len, FrVocab *v)
 	if (h->sublinear_tf > 1 || h->use_idf > 1 || h->smooth_idf > 1 || h->l2_norm > 1)
 		return "its option flags are invalid";
 	fr_vocab_view(blob, v);
+	fr_vocab_options(v, &opt);
 	if (v->offsets[0] != 0 || v->offsets[h->n_terms] != h->strings_len)
 		return "its term offsets do not cover the text";
 	for (int32_t i = 0; i < h->n_terms; i++)
@@ -521,7 +548,7 @@ fr_vocab_check(const void *blob, size_t len, FrVocab *v)
 			return "a term contains a zero byte";
 		if (v->df[i] < 1 || v->df[i] > h->n_docs)
 			return "a document frequency is outside 1 .. documents";
-		if (v->idf[i] != fr_tfidf_idf(v->df[i], h->n_docs, (fr_vocab_options(v, &opt), &opt)))
+		if (v->idf[i] != fr_tfidf_idf(v->df[i], h->n_docs, &opt))
 			return "an idf does not follow from its document frequency";
 		if (i > 0 && fr_term_cmp(v->strings + v->offsets[i - 1], a - v->offsets[i - 1],
 								 v->strings + a, b - a) >= 0)

@@ -175,6 +175,7 @@ typedef struct FitState
 	FrTfidfOptions opt;
 	bool		has_options;	/* opt was set (by a row or a partial state) */
 	Jsonb	   *options_raw;	/* the jsonb opt came from, to compare later rows */
+	int32		checked_terms;	/* term count at the last memory check */
 } FitState;
 
 static FitState *
@@ -218,12 +219,15 @@ same_options(const FrTfidfOptions *a, const FrTfidfOptions *b)
 		a->l2_norm == b->l2_norm;
 }
 
+/* a look at fashionrec.max_memory each time the table grew by 1024 terms */
 static void
-budget(const FitState *st)
+budget(FitState *st)
 {
-	/* only when the table grew into a new power of two is it worth a look */
-	if ((st->terms->n_terms & 1023) == 0)
+	if (st->terms->n_terms - st->checked_terms >= 1024)
+	{
 		fr_check_memory(fr_terms_bytes(st->terms), "tfidf_fit");
+		st->checked_terms = st->terms->n_terms;
+	}
 }
 
 /* tfidf_fit_trans(internal, tsvector [, jsonb]) */
@@ -275,9 +279,9 @@ fashionrec_tfidf_fit_trans(PG_FUNCTION_ARGS)
 
 		st->terms->df[id]++;
 		st->terms->tf[id] += npos > 0 ? npos : 1;
-		budget(st);
 	}
 	MemoryContextSwitchTo(old);
+	budget(st);
 	st->n_docs++;
 	PG_RETURN_POINTER(st);
 }

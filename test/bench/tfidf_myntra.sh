@@ -106,7 +106,7 @@ SELECT round(best_ms('SELECT count(to_tsvector(''english'', t)) FROM ($src) s(t)
 SQL
 )
     $PY test/bench/tfidf_reference.py "$TMP/tokens_$corpus.csv" "$TMP/vectors_$corpus.csv" \
-        "$TMP/terms_$corpus.csv" "$REPEATS" > "$TMP/ref_$corpus.tsv"
+        "$TMP/terms_$corpus.csv" "$REPEATS" $([ "$corpus" = styles ] && echo 500) > "$TMP/ref_$corpus.tsv"
     ref() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$TMP/ref_$corpus.tsv"; }
     sk_ms=$(awk -v s="$(ref sklearn_seconds)" 'BEGIN { printf "%.1f", s * 1000 }')
     speedup=$(awk -v a="$sk_ms" -v b="$fittf_ms" 'BEGIN { printf "%.2fx", a / b }')
@@ -117,6 +117,7 @@ done
 
 # ---- 2. similar_items latency among the 44k styles ----------------------------
 fr_log "similar_items over the styles"
+SCIPY_MS=$(awk -F'\t' '$1 == "scipy_similar_ms" { print $2 }' "$TMP/ref_styles.tsv")
 Q <<'SQL'
 SET client_min_messages = warning;
 SELECT fashionrec.train('styles-text', 'tfidf', 'SELECT id, name FROM styles') \gset
@@ -145,7 +146,7 @@ BEGIN
 END
 $$;
 SQL
-Q <<'SQL'
+Q -v scipy_ms="$SCIPY_MS" <<'SQL'
 SET max_parallel_workers_per_gather = 0;
 SELECT count(*) FROM fashionrec.similar_items('styles-text', 15970, 10) \gset
 SELECT 'model load (first call, ms): ' || round(load_ms::numeric, 1) FROM fashionrec.cache_info() WHERE name = 'styles-text';
@@ -167,6 +168,7 @@ SELECT format('same top-10 as the scan for %s of 50 items', count(*) FILTER (WHE
                                               AND NOT (v.vec OPERATOR(fashionrec.<=>) q.vec)::text = 'NaN'
                                             ORDER BY (v.vec OPERATOR(fashionrec.<=>) q.vec)::real, v.id LIMIT 10) t) b
           FROM (SELECT id FROM sample ORDER BY id LIMIT 50) s) c;
+SELECT format('scipy reference, X @ x.T then top 10 (ms per query, 500 queries): %s', :'scipy_ms');
 SELECT format('training seconds: text %s, attributes %s, text+attributes %s',
               (SELECT round(training_seconds::numeric, 2) FROM fashionrec.model WHERE name = 'styles-text'),
               (SELECT round(training_seconds::numeric, 2) FROM fashionrec.model WHERE name = 'styles-attr'),

@@ -2,15 +2,17 @@
 """scikit-learn's TfidfVectorizer on the tokens PostgreSQL produced, next to
 fashionrec's tfidf_fit()/tfidf() output (test/bench/tfidf_myntra.sh).
 
-    tfidf_reference.py TOKENS.csv VECTORS.csv TERMS.csv REPEATS
+    tfidf_reference.py TOKENS.csv VECTORS.csv TERMS.csv REPEATS [SIMILAR_QUERIES]
 
 TOKENS.csv   id, lexemes joined by U+001F, each repeated once per position
 VECTORS.csv  id, fashionrec's svec text ({i:v,...}/dim, 1-based)
 TERMS.csv    feature, term (fashionrec's vocabulary)
 
 Prints tab-separated key/value lines: the best fit_transform time over
-REPEATS runs, whether the vocabularies are identical, and the largest
-absolute difference between the two matrices.
+REPEATS runs, whether the vocabularies are identical, the largest absolute
+difference between the two matrices, and with SIMILAR_QUERIES the mean time
+of a "more like this" query in scipy (one sparse matrix-vector product over
+all rows, then the top 10).
 """
 import csv
 import sys
@@ -50,6 +52,7 @@ def parse_svec(text):
 
 def main():
     tokens_path, vectors_path, terms_path, repeats = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+    similar_queries = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     ids, docs = read_tokens(tokens_path)
 
     best = float("inf")
@@ -88,6 +91,17 @@ def main():
     print(f"vocabulary_equal\t{'yes' if vocab_equal and dim_ok else 'NO'}")
     print(f"rows_compared\t{compared}")
     print(f"max_abs_diff\t{max_diff:.3g}")
+
+    if similar_queries:
+        # "more like this" with scipy: one sparse product against every row, then the top 10
+        rows = np.random.default_rng(0).choice(X.shape[0], similar_queries, replace=False)
+        t0 = time.perf_counter()
+        for r in rows:
+            s = (X @ X[r].T).toarray().ravel()
+            s[r] = -np.inf
+            top = np.argpartition(-s, 10)[:10]
+            top = top[np.argsort(-s[top], kind="stable")]
+        print(f"scipy_similar_ms\t{(time.perf_counter() - t0) * 1000 / similar_queries:.3f}")
 
 
 if __name__ == "__main__":
