@@ -58,6 +58,6 @@ unit: $(UNIT_TESTS)
 test: ; @bash test/run-tests.sh
 demo: ; @bash test/demo.sh
 demo-stop: ; @bash test/demo.sh stop
-bench: ; @bash test/bench/run.sh
+reference: ; @bash test/gen-reference.sh
 
-.PHONY: unit test demo demo-stop bench
+.PHONY: unit test demo demo-stop reference

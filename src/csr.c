@@ -6,6 +6,26 @@
 
 #include "csr.h"
 
+int64_t
+fr_find_id(const int64_t *ids, int64_t n, int64_t id)
+{
+	int64_t		lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int64_t		mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else if (ids[mid] > id)
+			hi = mid - 1;
+		else
+			return mid;
+	}
+	return -1;
+}
+
 size_t
 fr_csr_bytes(int32_t nrows, int64_t nnz)
 {

@@ -32,6 +32,9 @@ extern void fr_csr_from_coo(FrCsr *out, int32_t nrows, int32_t ncols, int64_t n,
 
 extern void fr_csr_transpose(const FrCsr *in, FrCsr *out);
 
+/* Position of id in the ascending array ids[n], or -1. */
+extern int64_t fr_find_id(const int64_t *ids, int64_t n, int64_t id);
+
 /* Bytes needed by a CSR matrix with these dimensions (for memory budgets). */
 extern size_t fr_csr_bytes(int32_t nrows, int64_t nnz);
 

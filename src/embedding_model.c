@@ -36,6 +36,7 @@
 #include "fashionrec.h"
 #include "linalg.h"
 #include "model.h"
+#include "source.h"
 
 /* pgvector's limit for an indexed vector; more is surely a mistake */
 #define EMBEDDING_MAX_DIMENSION 16000
@@ -66,39 +67,6 @@ typedef struct Embeddings
 
 /* ---- reading the source ------------------------------------------------- */
 
-/*
- * The source as a query: a table or view name, or a read-only query.  The
- * same rule as the interaction sources (source.c), whose helpers are
- * private to that file.
- */
-static char *
-source_query(const char *source)
-{
-	static const char *const words[] = {"select", "with", "values", "table", "("};
-	const char *p = source;
-	Oid			relid;
-
-	if (source == NULL || *source == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("source must not be empty"),
-				 errhint("Give a table or view name, or a SELECT returning (item_id, vector).")));
-	while (*p && isspace((unsigned char) *p))
-		p++;
-	for (int i = 0; i < lengthof(words); i++)
-	{
-		size_t		len = strlen(words[i]);
-
-		if (pg_strncasecmp(p, words[i], len) == 0 &&
-			(words[i][0] == '(' || p[len] == '\0' || !isalnum((unsigned char) p[len])))
-			return pstrdup(source);
-	}
-	relid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(source)));
-	return psprintf("SELECT * FROM %s",
-					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											   get_rel_name(relid)));
-}
-
 static bool
 is_integer_type(Oid t)
 {
@@ -113,39 +81,13 @@ is_integer_type(Oid t)
 static char *
 typed_query(const char *query)
 {
-	SPIPlanPtr	plan;
-	List	   *plansources;
-	ListCell   *lc;
-	Portal		portal;
 	TupleDesc	desc;
 	Oid			idtype,
 				vectype,
 				elemtype;
 	StringInfoData buf;
 
-	plan = SPI_prepare(query, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare embedding source: %s", SPI_result_code_string(SPI_result));
-	plansources = SPI_plan_get_plan_sources(plan);
-	if (list_length(plansources) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("source must be a single query")));
-	/* training must never change the data it reads */
-	foreach(lc, ((CachedPlanSource *) linitial(plansources))->query_list)
-	{
-		Query	   *q = lfirst_node(Query, lc);
-
-		if (q->commandType != CMD_SELECT || q->hasModifyingCTE || q->utilityStmt != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("source must be a read-only query returning rows"),
-					 errhint("Give a table or view name, or a SELECT (no INSERT, UPDATE, DELETE or data-modifying WITH).")));
-	}
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	desc = CreateTupleDescCopy(portal->tupDesc);
-	SPI_cursor_close(portal);
-	SPI_freeplan(plan);
+	desc = fr_source_describe(query);
 
 	if (desc->natts < 2)
 		ereport(ERROR,
@@ -266,7 +208,7 @@ embedding_read_items(const char *source, const void *params_in,
 {
 	const EmbeddingParams *params = params_in;
 	MemoryContext caller = CurrentMemoryContext;
-	char	   *query = source_query(source);
+	char	   *query = fr_source_sql(source);
 	Portal		portal;
 	int64		n = 0,
 				cap = 0;

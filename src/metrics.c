@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "csr.h"
 #include "metrics.h"
 
 static int
@@ -32,25 +33,6 @@ fr_sort_unique_ids(int64_t *ids, int64_t n)
 		if (ids[i] != ids[m])
 			ids[++m] = ids[i];
 	return m + 1;
-}
-
-/* index of id in the sorted array, or -1 */
-static int64_t
-find_id(const int64_t *ids, int64_t n, int64_t id)
-{
-	int64_t		lo = 0;
-	int64_t		hi = n;
-
-	while (lo < hi)
-	{
-		int64_t		mid = lo + (hi - lo) / 2;
-
-		if (ids[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (lo < n && ids[lo] == id) ? lo : -1;
 }
 
 bool
@@ -88,7 +70,7 @@ fr_rank_metrics(const int64_t *recommended, int64_t n_recommended,
 
 		if ((i & 0xFFFFF) == 0xFFFFF)
 			fr_check_interrupts();
-		j = find_id(relevant, n_relevant, recommended[i]);
+		j = fr_find_id(relevant, n_relevant, recommended[i]);
 		if (j < 0 || found[j])
 			continue;
 		found[j] = true;

@@ -19,6 +19,7 @@
 
 #include "fashionrec.h"
 #include "model.h"
+#include "stats.h"
 
 typedef struct CacheSlot
 {
@@ -184,41 +185,24 @@ fr_model_open(const char *name, int32 version)
 	{
 		model = load_model(model_id, name, found_version, algorithm);
 		cache_put(model);
+		fr_stats_note_model(model, true);
 	}
+	else
+		fr_stats_note_model(model, false);
 	SPI_finish();
 	return model;
-}
-
-static int32
-find_id(const int64 *ids, int32 n, int64 id)
-{
-	int32		lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-
-		if (ids[mid] < id)
-			lo = mid + 1;
-		else if (ids[mid] > id)
-			hi = mid - 1;
-		else
-			return mid;
-	}
-	return -1;
 }
 
 int32
 fr_model_user_index(const FrModel *model, int64 user_id)
 {
-	return find_id(model->user_ids, model->n_users, user_id);
+	return (int32) fr_find_id(model->user_ids, model->n_users, user_id);
 }
 
 int32
 fr_model_item_index(const FrModel *model, int64 item_id)
 {
-	return find_id(model->item_ids, model->n_items, item_id);
+	return (int32) fr_find_id(model->item_ids, model->n_items, item_id);
 }
 
 /*

@@ -60,26 +60,6 @@ times_in_iu_order(const FrTrainData *data)
 	return out;
 }
 
-static int32
-item_index(const FrTrainData *data, int64 id)
-{
-	int32		lo = 0,
-				hi = data->n_items - 1;
-
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-
-		if (data->item_ids[mid] < id)
-			lo = mid + 1;
-		else if (data->item_ids[mid] > id)
-			hi = mid - 1;
-		else
-			return mid;
-	}
-	return -1;
-}
-
 static int
 cmp_entry_name(const void *a, const void *b)
 {
@@ -133,7 +113,8 @@ train_contexts(FrTrainJob *job, double half_life_seconds)
 						tnull,
 						found;
 			char	   *name = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
-			int32		item = item_index(data, DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)));
+			int32		item = (int32) fr_find_id(data->item_ids, data->n_items,
+												   DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)));
 			Datum		w = SPI_getbinval(tup, desc, 3, &isnull);
 			Datum		t = SPI_getbinval(tup, desc, 4, &tnull);
 			double		weight = isnull ? 0 : DatumGetFloat8(w);

@@ -65,9 +65,12 @@ source_is_query(const char *source)
 	return false;
 }
 
-/* The source as a query text. */
-static char *
-source_query(const char *source)
+/*
+ * The source as a query text: a table or view name becomes SELECT * FROM it
+ * (resolved with search_path, 42P01 if absent), a query is kept as is.
+ */
+char *
+fr_source_sql(const char *source)
 {
 	Oid			relid;
 
@@ -75,7 +78,7 @@ source_query(const char *source)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("source must not be empty"),
-				 errhint("Give a table or view name, or a SELECT returning (user, item[, weight][, time]).")));
+				 errhint("Give a table or view name, or a SELECT.")));
 	if (source_is_query(source))
 		return pstrdup(source);
 
@@ -128,12 +131,28 @@ is_time_type(Oid t)
 	return t == TIMESTAMPTZOID || t == TIMESTAMPOID || t == DATEOID;
 }
 
-static void
-foreach_query_must_read(List *queries)
+/*
+ * The result columns of a source query, after checking it is one read-only
+ * query: training must never change the data it reads.  Inside SPI.
+ */
+TupleDesc
+fr_source_describe(const char *query)
 {
+	SPIPlanPtr	plan;
+	List	   *plansources;
+	Portal		portal;
+	TupleDesc	desc;
 	ListCell   *lc;
 
-	foreach(lc, queries)
+	plan = SPI_prepare(query, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare source query: %s", SPI_result_code_string(SPI_result));
+	plansources = SPI_plan_get_plan_sources(plan);
+	if (list_length(plansources) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source must be a single query")));
+	foreach(lc, ((CachedPlanSource *) linitial(plansources))->query_list)
 	{
 		Query	   *q = lfirst_node(Query, lc);
 
@@ -143,6 +162,11 @@ foreach_query_must_read(List *queries)
 					 errmsg("source must be a read-only query returning rows"),
 					 errhint("Give a table or view name, or a SELECT (no INSERT, UPDATE, DELETE or data-modifying WITH).")));
 	}
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	desc = CreateTupleDescCopy(portal->tupDesc);
+	SPI_cursor_close(portal);
+	SPI_freeplan(plan);
+	return desc;
 }
 
 /*
@@ -152,9 +176,6 @@ foreach_query_must_read(List *queries)
 static char *
 typed_query(const char *query, const FrSourceParams *params, FrSourceStats *stats)
 {
-	SPIPlanPtr	plan;
-	List	   *plansources;
-	Portal		portal;
 	TupleDesc	desc;
 	int			ucol,
 				icol,
@@ -164,20 +185,7 @@ typed_query(const char *query, const FrSourceParams *params, FrSourceStats *stat
 				itype;
 	StringInfoData buf;
 
-	/* one read-only query: training must never change the data it reads */
-	plan = SPI_prepare(query, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare source query: %s", SPI_result_code_string(SPI_result));
-	plansources = SPI_plan_get_plan_sources(plan);
-	if (list_length(plansources) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("source must be a single query")));
-	foreach_query_must_read(((CachedPlanSource *) linitial(plansources))->query_list);
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	desc = CreateTupleDescCopy(portal->tupDesc);
-	SPI_cursor_close(portal);
-	SPI_freeplan(plan);
+	desc = fr_source_describe(query);
 
 	ucol = find_column(desc, params->user_column, 0, true, "user id");
 	icol = find_column(desc, params->item_column, 1, true, "item id");
@@ -311,26 +319,6 @@ distinct_ids(const int64 *ids, int64 *n)
 	return sorted;
 }
 
-static int32
-id_index(const int64 *ids, int64 n, int64 id)
-{
-	int64		lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (ids[mid] < id)
-			lo = mid + 1;
-		else if (ids[mid] > id)
-			hi = mid - 1;
-		else
-			return (int32) mid;
-	}
-	return -1;
-}
-
 /* Drop rows whose user or item has fewer than the minimum rows (one pass). */
 static void
 apply_min_counts(Coo *coo, const FrSourceParams *params, FrSourceStats *stats)
@@ -351,8 +339,8 @@ apply_min_counts(Coo *coo, const FrSourceParams *params, FrSourceStats *stats)
 	icount = palloc_extended(mul_size(Max(ni, 1), sizeof(int32)), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (int64 r = 0; r < coo->n; r++)
 	{
-		ucount[id_index(uids, nu, coo->users[r])]++;
-		icount[id_index(iids, ni, coo->items[r])]++;
+		ucount[(int32) fr_find_id(uids, nu, coo->users[r])]++;
+		icount[(int32) fr_find_id(iids, ni, coo->items[r])]++;
 	}
 	for (int64 u = 0; u < nu; u++)
 		stats->dropped_users += ucount[u] < params->min_user_interactions;
@@ -360,8 +348,8 @@ apply_min_counts(Coo *coo, const FrSourceParams *params, FrSourceStats *stats)
 		stats->dropped_items += icount[i] < params->min_item_interactions;
 	for (int64 r = 0; r < coo->n; r++)
 	{
-		if (ucount[id_index(uids, nu, coo->users[r])] < params->min_user_interactions ||
-			icount[id_index(iids, ni, coo->items[r])] < params->min_item_interactions)
+		if (ucount[(int32) fr_find_id(uids, nu, coo->users[r])] < params->min_user_interactions ||
+			icount[(int32) fr_find_id(iids, ni, coo->items[r])] < params->min_item_interactions)
 			continue;
 		coo->users[kept] = coo->users[r];
 		coo->items[kept] = coo->items[r];
@@ -383,7 +371,7 @@ fr_source_read(const char *source, const FrSourceParams *params,
 			   const int64 *item_universe, int32 n_universe)
 {
 	MemoryContext caller = CurrentMemoryContext;
-	char	   *query = source_query(source);
+	char	   *query = fr_source_sql(source);
 	Portal		portal;
 	Coo			coo = {0};
 	double		future = (double) (GetCurrentTimestamp() / USECS_PER_SEC) +
@@ -480,7 +468,7 @@ fr_source_read(const char *source, const FrSourceParams *params,
 
 		for (int64 r = 0; r < coo.n; r++)
 		{
-			if (id_index(item_universe, n_universe, coo.items[r]) < 0)
+			if ((int32) fr_find_id(item_universe, n_universe, coo.items[r]) < 0)
 			{
 				stats->outside_items++;
 				continue;
@@ -513,8 +501,8 @@ fr_source_read(const char *source, const FrSourceParams *params,
 	cols = palloc_extended(mul_size(Max(n, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
 	for (int64 r = 0; r < n; r++)
 	{
-		rows[r] = id_index(data->user_ids, nusers, coo.users[r]);
-		cols[r] = id_index(data->item_ids, nitems, coo.items[r]);
+		rows[r] = (int32) fr_find_id(data->user_ids, nusers, coo.users[r]);
+		cols[r] = (int32) fr_find_id(data->item_ids, nitems, coo.items[r]);
 		if ((r & 0xFFFF) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -578,7 +566,7 @@ fr_source_typed_query(const char *source, const FrSourceParams *params)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	FrSourceStats stats;
-	char	   *query = source_query(source);
+	char	   *query = fr_source_sql(source);
 
 	SPI_connect();
 	query = MemoryContextStrdup(caller, typed_query(query, params, &stats));

@@ -53,6 +53,12 @@ extern void fr_source_read(const char *source, const FrSourceParams *params,
 /* A 64-bit fingerprint of the interaction matrix, independent of row order. */
 extern uint64 fr_data_checksum(const FrTrainData *data);
 
+/* A table/view name or a query, as a query text. */
+extern char *fr_source_sql(const char *source);
+
+/* Result columns of a query after checking it is one read-only SELECT (inside SPI). */
+extern TupleDesc fr_source_describe(const char *query);
+
 /* The normalised query fr_source_read() reads (user_id, item_id, weight, event_epoch[, context]). */
 extern char *fr_source_typed_query(const char *source, const FrSourceParams *params);
 
