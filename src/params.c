@@ -144,9 +144,13 @@ store_param(const char *algorithm, const FrParamSpec *spec, JsonbValue *v, void 
 				break;
 			}
 		case FR_PARAM_TEXT:
-			if (v->type != jbvString)
+			/* a nested object or array arrives as its JSON text */
+			if (v->type == jbvBinary)
+				*(char **) field = JsonbToCString(NULL, v->val.binary.data, v->val.binary.len);
+			else if (v->type == jbvString)
+				*(char **) field = pnstrdup(v->val.string.val, v->val.string.len);
+			else
 				bad_param(algorithm, spec->key, "a string", v);
-			*(char **) field = pnstrdup(v->val.string.val, v->val.string.len);
 			break;
 	}
 }

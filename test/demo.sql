@@ -75,6 +75,18 @@ SELECT r.rank, pr.product_id, pr.article_type, pr.colour, pr.price_band, round(r
   JOIN shop.products pr ON pr.product_id = r.item_id ORDER BY r.rank;
 
 \echo
+\echo '== more like this from the product itself: TF-IDF over the description plus weighted attributes'
+SELECT fashionrec.train('shop-content', 'tfidf',
+       'SELECT product_id, description, article_type, colour, season, gender, usage, price_band FROM shop.products',
+       '{"attribute_columns": "article_type, colour, season, gender, usage, price_band",
+         "weights": {"article_type": 3, "colour": 2},
+         "interactions": "SELECT user_id, item_id, weight FROM shop.train"}') IS NOT NULL AS trained \g /dev/null
+SELECT r.rank, pr.product_id, pr.name, pr.colour, pr.season, round(r.score::numeric, 3) AS score
+  FROM (SELECT 0 AS rank, 1::bigint AS item_id, NULL::real AS score
+        UNION ALL SELECT s.rank, s.item_id, s.score FROM fashionrec.similar_items('shop-content', 1, k => 5) s) r
+  JOIN shop.products pr ON pr.product_id = r.item_id ORDER BY r.rank;
+
+\echo
 \echo '== an anonymous session that looked at two products: fold-in without retraining'
 SELECT r.rank, pr.product_id, pr.article_type, pr.colour, round(r.score::numeric, 3) AS score
   FROM fashionrec.recommend_for_items(:'best_model', ARRAY[1, 2], k => 5) r

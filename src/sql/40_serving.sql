@@ -95,6 +95,7 @@ CREATE FUNCTION fashionrec.refresh_user(name text, user_id bigint, source text D
 AS $$
 DECLARE
     v_model  fashionrec.model%ROWTYPE;
+    v_source text;
     v_query  text;
     v_items  bigint[];
     v_weights real[];
@@ -106,12 +107,13 @@ BEGIN
     IF NOT FOUND THEN
         PERFORM fashionrec.recommend(refresh_user.name, 0, 1);    -- words the error
     END IF;
-    IF COALESCE(refresh_user.source, v_model.source) IS NULL THEN
+    -- content models read a catalog as their source; their interactions are a parameter
+    v_source := COALESCE(refresh_user.source, v_model.params ->> 'interactions', v_model.source);
+    IF v_source IS NULL THEN
         RAISE EXCEPTION 'model "%" has no source to read the user''s history from', refresh_user.name
               USING ERRCODE = '22023', HINT = 'Pass source => ''...''.';
     END IF;
-    v_query := fashionrec.source_query(COALESCE(refresh_user.source, v_model.source),
-                                       fashionrec._column_params(v_model.params));
+    v_query := fashionrec.source_query(v_source, fashionrec._column_params(v_model.params));
     EXECUTE pg_catalog.format(
         'SELECT pg_catalog.array_agg(h.item_id ORDER BY h.item_id), pg_catalog.array_agg(h.w ORDER BY h.item_id)
            FROM (SELECT s.item_id, pg_catalog.sum(s.weight)::real AS w FROM (%s) s
