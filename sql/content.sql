@@ -2,6 +2,7 @@
 -- and "attributes" (structured columns), trained from a catalog source, with
 -- interactions for users from the "interactions" parameter.
 SET client_min_messages = warning;  -- training NOTICEs carry timings
+\set SHOW_CONTEXT never
 SET search_path = fashionrec, public;
 CREATE TABLE products (id bigint, title text, colour text, category text, season text);
 INSERT INTO products VALUES

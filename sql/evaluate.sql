@@ -1,4 +1,6 @@
 -- evaluate(), cross_validate(), tune(): what is evaluated is what is served.
+-- PL/pgSQL line numbers in CONTEXT lines would change with every edit
+\set SHOW_CONTEXT never
 
 -- 60 users in 3 taste groups over 30 items: group g likes items 10g+1 .. 10g+10
 CREATE TABLE taste AS

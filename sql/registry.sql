@@ -1,5 +1,7 @@
 -- Registry: train, versions, activation, rollback, archive, drop, validate.
 -- progress notices carry timings; keep the output stable
+-- PL/pgSQL line numbers in CONTEXT lines would change with every edit
+\set SHOW_CONTEXT never
 SET client_min_messages = warning;
 
 CREATE TABLE interactions (customer_id int, article_id bigint, qty numeric, at timestamptz);

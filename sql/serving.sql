@@ -1,6 +1,8 @@
 -- Serving: recommend, similar_items, recommend_for_items, predict; filters,
 -- limits, NULLs, and a newly activated version seen by another session.
 -- progress notices carry timings; keep the output stable
+-- PL/pgSQL line numbers in CONTEXT lines would change with every edit
+\set SHOW_CONTEXT never
 SET client_min_messages = warning;
 
 CREATE TABLE buys (customer bigint, product bigint, qty real);

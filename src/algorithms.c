@@ -24,6 +24,8 @@ extern const FrAlgorithm fr_mf_algorithm;
 extern const FrAlgorithm fr_embedding_algorithm;
 extern const FrAlgorithm fr_tfidf_algorithm;
 extern const FrAlgorithm fr_attributes_algorithm;
+extern const FrAlgorithm fr_sequence_algorithm;
+extern const FrAlgorithm fr_hybrid_algorithm;
 
 static const FrAlgorithm *const algorithms[] = {
 	&fr_popularity_algorithm,
@@ -35,6 +37,8 @@ static const FrAlgorithm *const algorithms[] = {
 	&fr_embedding_algorithm,
 	&fr_tfidf_algorithm,
 	&fr_attributes_algorithm,
+	&fr_sequence_algorithm,
+	&fr_hybrid_algorithm,
 };
 
 const FrAlgorithm *

@@ -36,13 +36,11 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/plancache.h"
-#include "utils/regproc.h"
 #include "tsearch/ts_type.h"
 
 #include "model.h"
+#include "source.h"
 #include "svec_ops.h"
 #include "tfidf.h"
 
@@ -272,78 +270,6 @@ apply_weights(const char *spec, Field *fields, int n_fields)
 
 /* ---- reading the catalog ----------------------------------------------------- */
 
-/* A bare (possibly qualified) relation name rather than a query? */
-static bool
-source_is_query(const char *source)
-{
-	static const char *const words[] = {"select", "with", "values", "table", "("};
-	const char *p = source;
-
-	while (*p && isspace((unsigned char) *p))
-		p++;
-	for (int i = 0; i < lengthof(words); i++)
-	{
-		size_t		len = strlen(words[i]);
-
-		if (pg_strncasecmp(p, words[i], len) == 0 &&
-			(words[i][0] == '(' || p[len] == '\0' || !isalnum((unsigned char) p[len])))
-			return true;
-	}
-	return false;
-}
-
-static char *
-catalog_query(const char *source)
-{
-	Oid			relid;
-
-	if (source == NULL || *source == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("source must not be empty"),
-				 errhint("Give a table or view name, or a SELECT returning (item_id, text or attributes...).")));
-	if (source_is_query(source))
-		return pstrdup(source);
-	relid = DatumGetObjectId(DirectFunctionCall1(regclassin, CStringGetDatum(source)));
-	return psprintf("SELECT * FROM %s",
-					quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											   get_rel_name(relid)));
-}
-
-/* The result shape of the user's query, refusing anything but one read-only SELECT. */
-static TupleDesc
-query_shape(const char *query)
-{
-	SPIPlanPtr	plan = SPI_prepare(query, 0, NULL);
-	List	   *plansources;
-	ListCell   *lc;
-	Portal		portal;
-	TupleDesc	desc;
-
-	if (plan == NULL)
-		elog(ERROR, "could not prepare source query: %s", SPI_result_code_string(SPI_result));
-	plansources = SPI_plan_get_plan_sources(plan);
-	if (list_length(plansources) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("source must be a single query")));
-	foreach(lc, ((CachedPlanSource *) linitial(plansources))->query_list)
-	{
-		Query	   *q = lfirst_node(Query, lc);
-
-		if (q->commandType != CMD_SELECT || q->hasModifyingCTE || q->utilityStmt != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("source must be a read-only query returning rows"),
-					 errhint("Give a table or view name, or a SELECT (no INSERT, UPDATE, DELETE or data-modifying WITH).")));
-	}
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	desc = CreateTupleDescCopy(portal->tupDesc);
-	SPI_cursor_close(portal);
-	SPI_freeplan(plan);
-	return desc;
-}
-
 static int
 column_by_name(TupleDesc desc, const char *name, const char *role)
 {
@@ -465,26 +391,6 @@ cmp_int64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int32
-find_id(const int64 *ids, int32 n, int64 id)
-{
-	int32		lo = 0,
-				hi = n - 1;
-
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-
-		if (ids[mid] < id)
-			lo = mid + 1;
-		else if (ids[mid] > id)
-			hi = mid - 1;
-		else
-			return mid;
-	}
-	return -1;
-}
-
 /* Rows -> the items x terms matrix, rows of one item added together. */
 static void
 reader_finish(Reader *r)
@@ -519,7 +425,7 @@ reader_finish(Reader *r)
 	coo_rows = palloc_extended(Max(r->n_ent, 1) * sizeof(int32), MCXT_ALLOC_HUGE);
 	for (int64 i = 0; i < n; i++)
 	{
-		int32		item = find_id(ids, (int32) m, r->row_ids[i]);
+		int32		item = (int32) fr_find_id(ids, m, r->row_ids[i]);
 
 		for (int64 e = r->row_start[i]; e < r->row_start[i + 1]; e++)
 			coo_rows[e] = item;
@@ -657,7 +563,7 @@ content_read_items(const char *source, const void *params, bool attributes_algo,
 	MemoryContext caller = CurrentMemoryContext;
 	ContentItems *items = palloc0(sizeof(ContentItems));
 	Reader		r = {0};
-	char	   *query = catalog_query(source);
+	char	   *query = fr_source_sql(source);
 	TupleDesc	desc;
 	Oid			idtype;
 	int			text_col = -1;
@@ -673,7 +579,7 @@ content_read_items(const char *source, const void *params, bool attributes_algo,
 	r.items = items;
 
 	SPI_connect();
-	desc = query_shape(query);
+	desc = fr_source_describe(query);
 	MemoryContextSwitchTo(caller);
 	desc = CreateTupleDescCopy(desc);
 	fields = palloc0(sizeof(Field) * Max(desc->natts, 1));
@@ -946,6 +852,9 @@ content_load(FrModel *model)
 			corrupted(model, "a feature out of range");
 		max_feature = Max(max_feature, rows->indices[p]);
 	}
+	/* every feature belongs to some item: a feature index beyond nnz is damage */
+	if (max_feature >= n_idx)
+		corrupted(model, "a feature out of range");
 	rows->nrows = model->n_items;
 	rows->ncols = max_feature + 1;
 	rows->nnz = n_idx;

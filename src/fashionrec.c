@@ -12,6 +12,7 @@
 #include "fashionrec.h"
 #include "fashionrec.h"
 #include "linalg.h"
+#include "stats.h"
 
 PG_MODULE_MAGIC;
 
@@ -58,6 +59,9 @@ _PG_init(void)
 							10000, 1, 10000000,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+
+	/* serving statistics: its settings, and shared memory when preloaded */
+	fr_stats_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("fashionrec");

@@ -22,6 +22,7 @@
 
 #include "fashionrec.h"
 #include "model.h"
+#include "stats.h"
 #include "topk.h"
 
 static char *
@@ -229,9 +230,7 @@ refreshed_history(const FrModel *model, int64 user_id, int32 **items, float **we
 /*
  * recommend(name, user_id, k, exclude_seen, candidates, version, exclude, context)
  */
-PG_FUNCTION_INFO_V1(fashionrec_recommend);
-Datum
-fashionrec_recommend(PG_FUNCTION_ARGS)
+FR_SERVING_FUNCTION(fashionrec_recommend, FR_FN_RECOMMEND)
 {
 	char	   *name = arg_name(fcinfo, 0);
 	int			k = arg_k(fcinfo, 2);
@@ -307,9 +306,7 @@ fashionrec_recommend(PG_FUNCTION_ARGS)
 /*
  * similar_items(name, item_id, k, candidates, version)
  */
-PG_FUNCTION_INFO_V1(fashionrec_similar_items);
-Datum
-fashionrec_similar_items(PG_FUNCTION_ARGS)
+FR_SERVING_FUNCTION(fashionrec_similar_items, FR_FN_SIMILAR_ITEMS)
 {
 	char	   *name = arg_name(fcinfo, 0);
 	int			k = arg_k(fcinfo, 2);
@@ -350,9 +347,7 @@ fashionrec_similar_items(PG_FUNCTION_ARGS)
 /*
  * recommend_for_items(name, item_ids, k, weights, exclude_given, candidates, version)
  */
-PG_FUNCTION_INFO_V1(fashionrec_recommend_for_items);
-Datum
-fashionrec_recommend_for_items(PG_FUNCTION_ARGS)
+FR_SERVING_FUNCTION(fashionrec_recommend_for_items, FR_FN_RECOMMEND_FOR_ITEMS)
 {
 	char	   *name = arg_name(fcinfo, 0);
 	int			k = arg_k(fcinfo, 2);
@@ -457,9 +452,7 @@ fashionrec_recommend_for_items(PG_FUNCTION_ARGS)
  * predict(name, user_id, item_id, version) returns real; NULL for an unknown
  * user or item.
  */
-PG_FUNCTION_INFO_V1(fashionrec_predict);
-Datum
-fashionrec_predict(PG_FUNCTION_ARGS)
+FR_SERVING_FUNCTION(fashionrec_predict, FR_FN_PREDICT)
 {
 	char	   *name = arg_name(fcinfo, 0);
 	int32		version = arg_version(fcinfo, 3);
@@ -490,9 +483,7 @@ fashionrec_predict(PG_FUNCTION_ARGS)
  * table(user_id bigint, item_id bigint, score real, rank int): top k for many
  * users at once (e-mail campaigns), scored in blocks of users.
  */
-PG_FUNCTION_INFO_V1(fashionrec_recommend_all);
-Datum
-fashionrec_recommend_all(PG_FUNCTION_ARGS)
+FR_SERVING_FUNCTION(fashionrec_recommend_all, FR_FN_RECOMMEND_ALL)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *name = arg_name(fcinfo, 0);
@@ -623,17 +614,13 @@ embedding_datum(FunctionCallInfo fcinfo, bool of_user)
 }
 
 /* user_embedding(name, user_id, version) returns real[]; NULL for an unknown user */
-PG_FUNCTION_INFO_V1(fashionrec_user_embedding);
-Datum
-fashionrec_user_embedding(PG_FUNCTION_ARGS)
+FR_SERVING_FUNCTION(fashionrec_user_embedding, FR_FN_USER_EMBEDDING)
 {
 	return embedding_datum(fcinfo, true);
 }
 
 /* item_embedding(name, item_id, version) returns real[]; NULL for an unknown item */
-PG_FUNCTION_INFO_V1(fashionrec_item_embedding);
-Datum
-fashionrec_item_embedding(PG_FUNCTION_ARGS)
+FR_SERVING_FUNCTION(fashionrec_item_embedding, FR_FN_ITEM_EMBEDDING)
 {
 	return embedding_datum(fcinfo, false);
 }

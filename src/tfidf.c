@@ -491,6 +491,18 @@ fr_vocab_build(const FrTermTable *t, const int32_t *feature, int32_t n_features,
 	return h;
 }
 
+bool
+fr_vocab_header_ok(const void *blob, size_t len)
+{
+	const FrVocabHeader *h = blob;
+
+	return len >= sizeof(FrVocabHeader) && ((uintptr_t) blob) % sizeof(int64_t) == 0 &&
+		h->magic == FR_VOCAB_MAGIC && h->n_terms >= 1 && h->strings_len >= h->n_terms &&
+		h->strings_len <= (int64_t) FR_VOCAB_MAX_BYTES &&
+		h->hash_slots == fr_vocab_slots(h->n_terms) &&
+		fr_vocab_bytes(h->n_terms, h->strings_len) == len;
+}
+
 int32_t
 fr_vocab_find(const FrVocab *v, const char *s, int32_t len)
 {

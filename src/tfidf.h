@@ -172,6 +172,12 @@ extern void *fr_vocab_build(const FrTermTable *t, const int32_t *feature, int32_
  */
 extern const char *fr_vocab_check(const void *blob, size_t len, FrVocab *v);
 
+/*
+ * The O(1) part of fr_vocab_check: header and total length agree, so a view
+ * stays inside the blob.  For values fully checked when they were stored.
+ */
+extern bool fr_vocab_header_ok(const void *blob, size_t len);
+
 /* A view of a blob known to be good (fr_vocab_check passed on it before). */
 extern void fr_vocab_view(const void *blob, FrVocab *v);
 

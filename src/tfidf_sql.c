@@ -745,10 +745,7 @@ vocab_arg(FunctionCallInfo fcinfo, int argno)
 		d = cache->datum;
 	}
 	/* values were checked completely on input; the header once more is cheap */
-	if (VARSIZE(d) < VOCAB_HDRSZ + sizeof(FrVocabHeader) ||
-		((const FrVocabHeader *) VOCAB_BLOB(d))->magic != FR_VOCAB_MAGIC ||
-		fr_vocab_bytes(((const FrVocabHeader *) VOCAB_BLOB(d))->n_terms,
-					   ((const FrVocabHeader *) VOCAB_BLOB(d))->strings_len) != VOCAB_BLOB_LEN(d))
+	if (VARSIZE(d) < VOCAB_HDRSZ || !fr_vocab_header_ok(VOCAB_BLOB(d), VOCAB_BLOB_LEN(d)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid tfidf_vocab value")));

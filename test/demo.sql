@@ -92,6 +92,8 @@ SELECT r.rank, pr.product_id, pr.article_type, pr.colour, round(r.score::numeric
   FROM fashionrec.recommend_for_items(:'best_model', ARRAY[1, 2], k => 5) r
   JOIN shop.products pr ON pr.product_id = r.item_id ORDER BY r.rank;
 
+\ir demo_hybrid.sql
+
 \echo
 \echo '== the first customer again, filtered: only in-stock summer products'
 SELECT r.rank, pr.product_id, pr.article_type, pr.season, round(r.score::numeric, 3) AS score

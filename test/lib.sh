@@ -59,7 +59,9 @@ fr_free_port() {
     return 1
 }
 
-# fr_start_cluster DIR PORT: initdb if needed, start with pg_cron preloaded.
+# fr_start_cluster DIR PORT: initdb if needed, start with pg_cron and fashionrec
+# (serving statistics) preloaded; pg_cron runs jobs in background workers, so
+# it needs no TCP or password to reach the server.
 fr_start_cluster() {
     local dir=$1 port=$2
     mkdir -p "$dir"
@@ -70,8 +72,9 @@ fr_start_cluster() {
 port = $port
 listen_addresses = ''
 unix_socket_directories = '$dir'
-shared_preload_libraries = 'pg_cron'
+shared_preload_libraries = 'pg_cron,fashionrec'
 cron.database_name = 'postgres'
+cron.use_background_workers = on
 fsync = off
 max_worker_processes = 16
 CONF

@@ -69,10 +69,16 @@ run_dump_restore() {
     bash test/dump-restore.sh
 }
 
+run_cron() {
+    fr_log "pg_cron retraining (waits for pg_cron's next minute)"
+    bash test/cron-retrain.sh
+}
+
 suite run_regress
 if [ -z "${FR_REGRESS:-}" ]; then
     suite run_pgtap
     suite run_dump_restore
+    suite run_cron
     suite run_unit
 fi
 

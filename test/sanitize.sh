@@ -50,6 +50,16 @@ if ! make -C "$TREE" -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" CC="$CLANG" \
         fashionrec.so >"$WORK/build.log" 2>&1; then
     cat "$WORK/build.log" >&2; echo "not ok - sanitizer build failed" >&2; exit 1
 fi
+# The ASan runtime initialises on the first malloc, which in a PostgreSQL
+# binary happens inside newlocale() (p11-kit's constructor) with glibc's locale
+# lock held; its init then looks up swift_demangle, and the dlerror() after a
+# failed lookup translates the message, takes that lock again and hangs the
+# process (LLVM 14, glibc 2.36).  A preloaded swift_demangle makes the lookup
+# succeed.  It returns NULL (nothing demangled), as a missing one would.
+printf '%s\n' 'char *swift_demangle(const char *, unsigned long, char *, unsigned long *, unsigned);' \
+    'char *swift_demangle(const char *m, unsigned long n, char *o, unsigned long *on, unsigned f) { return 0; }' \
+    >"$WORK/asan_shim.c"
+$CLANG -shared -fPIC -O1 -o "$WORK/asan_shim.so" "$WORK/asan_shim.c" || exit 1
 chmod -R a+rX "$WORK"
 
 fr_log "starting an ASan cluster in $WORK on port $PORT"
@@ -61,7 +71,7 @@ dynamic_library_path = '$TREE:\$libdir'
 CONF
 # detect_leaks=0: PostgreSQL frees by memory context, not by free(), so leak reports are noise
 asan_options="detect_leaks=0:abort_on_error=1:print_stacktrace=1:disable_coredump=1"
-fr_as_owner env LD_PRELOAD="$ASAN_RT" ASAN_OPTIONS="$asan_options" \
+fr_as_owner env LD_PRELOAD="$ASAN_RT $WORK/asan_shim.so" ASAN_OPTIONS="$asan_options" \
     UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
     pg_ctl -D "$WORK/data" -l "$WORK/server.log" -w -t 120 start >/dev/null || {
     cat "$WORK/server.log" >&2; exit 1; }

@@ -207,7 +207,7 @@ DECLARE
     v_started  timestamptz := pg_catalog.clock_timestamp();
     v_result   jsonb;
 BEGIN
-    IF train.name IS NULL OR train.algorithm IS NULL OR train.source IS NULL THEN
+    IF train.name IS NULL OR train.algorithm IS NULL OR (train.source IS NULL AND train.algorithm IS DISTINCT FROM 'hybrid') THEN
         RAISE EXCEPTION 'name, algorithm and source must not be NULL' USING ERRCODE = '22004';
     END IF;
     IF train.name !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' THEN
@@ -224,7 +224,7 @@ BEGIN
     VALUES (train.name, v_version, train.algorithm, COALESCE(train.params, '{}'), train.source)
     RETURNING id INTO v_id;
 
-    v_result := fashionrec._train_artifacts(v_id, train.algorithm, train.source,
+    v_result := fashionrec._train_artifacts(v_id, train.algorithm, COALESCE(train.source, ''),
                                             COALESCE(train.params, '{}'));
 
     UPDATE fashionrec.model m

@@ -53,6 +53,7 @@ COMMENT ON FUNCTION fashionrec.svec(fashionrec.svec, integer, boolean) IS
     'Checks an svec against the dimension of svec(n)';
 CREATE CAST (fashionrec.svec AS fashionrec.svec)
     WITH FUNCTION fashionrec.svec(fashionrec.svec, integer, boolean) AS IMPLICIT;
+COMMENT ON CAST (fashionrec.svec AS fashionrec.svec) IS 'Applies the dimension of svec(n)';
 
 CREATE FUNCTION fashionrec.array_to_svec(real[], integer, boolean) RETURNS fashionrec.svec
     AS 'MODULE_PATHNAME', 'fashionrec_svec_from_array'
@@ -61,6 +62,7 @@ COMMENT ON FUNCTION fashionrec.array_to_svec(real[], integer, boolean) IS
     'Dense real[] to svec (zeros left out); the array length is the dimension';
 CREATE CAST (real[] AS fashionrec.svec)
     WITH FUNCTION fashionrec.array_to_svec(real[], integer, boolean) AS ASSIGNMENT;
+COMMENT ON CAST (real[] AS fashionrec.svec) IS 'Dense to sparse: zeros left out';
 
 CREATE FUNCTION fashionrec.svec_to_array(fashionrec.svec) RETURNS real[]
     AS 'MODULE_PATHNAME', 'fashionrec_svec_to_array'
@@ -70,6 +72,7 @@ COMMENT ON FUNCTION fashionrec.svec_to_array(fashionrec.svec) IS
 -- explicit only: a dense array of a large vocabulary is big
 CREATE CAST (fashionrec.svec AS real[])
     WITH FUNCTION fashionrec.svec_to_array(fashionrec.svec);
+COMMENT ON CAST (fashionrec.svec AS real[]) IS 'Sparse to dense (explicit only: a large dimension makes a large array)';
 
 -- distances, as pgvector names them
 CREATE FUNCTION fashionrec.svec_cosine_distance(fashionrec.svec, fashionrec.svec) RETURNS double precision

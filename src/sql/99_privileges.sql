@@ -18,10 +18,36 @@ BEGIN
           FROM pg_catalog.pg_proc p
          WHERE p.pronamespace = 'fashionrec'::regnamespace
            AND p.proname IN ('train', '_train_artifacts', 'activate', 'rollback', 'archive',
-                             'drop_model', 'evaluate', 'cross_validate', 'tune', 'refresh_user')
+                             'drop_model', 'evaluate', 'cross_validate', 'tune', 'refresh_user',
+                             'create_experiment', 'add_variant', 'set_weights', 'start_experiment',
+                             'stop_experiment', 'declare_winner', 'force_variant', 'drop_experiment',
+                             'experiment_results', '_ab_assign', 'assign', 'recommend_experiment', 'track',
+                             'snapshot_stats', '_snapshot_online', 'reset_serving_stats', 'retrain',
+                             'schedule_retraining', 'unschedule_retraining', 'schedule_snapshots',
+                             'unschedule_snapshots', '_cron_schedule', '_cron_unschedule')
     LOOP
-        EXECUTE pg_catalog.format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC', f);
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO fashionrec_trainer', f);
+        -- ROUTINE: procedures (retrain) too
+        EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO fashionrec_trainer', f);
     END LOOP;
 END
 $grants$;
+
+-- A/B testing (60_abtest.sql): the application may only assign, serve and
+-- track.  It gets EXECUTE on those three SECURITY DEFINER functions and what
+-- readers may, but writes no table itself.  Raw events are for trainers only.
+DO $app$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'fashionrec_app') THEN
+        CREATE ROLE fashionrec_app NOLOGIN;
+    END IF;
+    IF NOT pg_catalog.pg_has_role('fashionrec_app', 'fashionrec_reader', 'MEMBER') THEN
+        GRANT fashionrec_reader TO fashionrec_app;
+    END IF;
+END
+$app$;
+REVOKE SELECT ON fashionrec.event FROM fashionrec_reader;
+GRANT EXECUTE ON FUNCTION fashionrec.assign(text, bigint, boolean),
+                          fashionrec.recommend_experiment(text, bigint, integer, boolean, bigint[], bigint[], boolean),
+                          fashionrec.track(text, bigint, text, bigint, double precision)
+   TO fashionrec_app;

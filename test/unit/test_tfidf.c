@@ -237,6 +237,8 @@ test_vocab(void)
 	ok(size == fr_vocab_bytes(4, 4 + 5 + 3 + 4) && size == 32 + 4 * 8 + 4 * 8 + 5 * 4 + 8 * 4 + 16,
 	   "blob size: header, df, idf, offsets, 8 hash slots, 16 bytes of terms");
 	ok(fr_vocab_check(blob, size, &v) == NULL, "a built vocabulary passes the check");
+	ok(fr_vocab_header_ok(blob, size) && !fr_vocab_header_ok(blob, size - 1) &&
+	   !fr_vocab_header_ok(blob, 16), "the O(1) header check");
 	ok(v.h->n_terms == 4 && v.h->n_docs == 3 && v.df[1] == 2 && v.df[3] == 1, "counts kept");
 	ok(v.idf[0] == log(2.0) + 1 && v.idf[1] == log(4.0 / 3) + 1, "idf stored with the counts");
 	ok(fr_vocab_find(&v, "blue", 4) == 0 && fr_vocab_find(&v, "shoe", 4) == 3 &&

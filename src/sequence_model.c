@@ -1,0 +1,315 @@
+/*
+ * sequence_model.c — the "sequence" algorithm (item -> next item within
+ * sessions, sequence.c) and fashionrec.next_items().
+ *
+ * Trained from (user, item[, weight], time): a time column is required, as
+ * the order of events is the whole signal.  Each user's events, in time
+ * order, are cut into sessions at pauses longer than session_gap_minutes.
+ * Duplicate (user, item) pairs are merged by train() with their latest time,
+ * so an item re-visited counts once, at its last visit.
+ *
+ *   next_items / recommend_for_items   successors of the given items, the
+ *                                      most recent (last) weighted most
+ *   recommend                          the same from the user's last items
+ *   similar_items                      the item's successors
+ *
+ * Artifacts: "trans_indptr", "trans_indices", "trans_values" (items x items
+ * transition probabilities), "recent_indptr", "recent_indices" (each user's
+ * last items, oldest first), "sequence_config" (recency decay).
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+
+#include "fashionrec.h"
+#include "model.h"
+#include "sequence.h"
+#include "topk.h"
+
+typedef struct SequenceParams
+{
+	double		session_gap_minutes;
+	int32		window;
+	int32		max_neighbors;
+	int32		recent_items;
+	double		recency_decay;
+} SequenceParams;
+
+static const FrParamSpec sequence_specs[] = {
+	{"session_gap_minutes", FR_PARAM_REAL, offsetof(SequenceParams, session_gap_minutes), 0, 525600 * 10},
+	{"window", FR_PARAM_INT, offsetof(SequenceParams, window), 1, 100},
+	{"max_neighbors", FR_PARAM_INT, offsetof(SequenceParams, max_neighbors), 1, 10000},
+	{"recent_items", FR_PARAM_INT, offsetof(SequenceParams, recent_items), 1, 1000},
+	{"recency_decay", FR_PARAM_REAL, offsetof(SequenceParams, recency_decay), 0, 1},
+	{NULL}
+};
+
+static const SequenceParams sequence_defaults = {
+	.session_gap_minutes = 60,
+	.window = 3,
+	.max_neighbors = 100,
+	.recent_items = 5,
+	.recency_decay = 0.5,
+};
+
+typedef struct SequenceState
+{
+	FrCsr		trans;
+	int64	   *recent_indptr;
+	int32	   *recent_indices;
+	double		decay;
+} SequenceState;
+
+static size_t
+sequence_estimate_memory(const FrTrainData *data, const void *params)
+{
+	const SequenceParams *p = params;
+
+	/* the (from, to, weight) triples, their CSR, and the kept rows */
+	return mul_size(mul_size(Max(data->ui.nnz, 1), p->window), 3 * (sizeof(int32) + sizeof(float)));
+}
+
+static void
+sequence_train(FrTrainJob *job)
+{
+	const FrTrainData *data = job->data;
+	const SequenceParams *p = job->params;
+	FrSequenceOptions opt;
+	FrCsr		trans;
+	int64	   *rptr;
+	int32	   *ridx;
+	double		config[1];
+
+	if (data->times == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("algorithm \"sequence\" needs the time of each interaction"),
+				 errhint("Return (user, item, weight, time) from the source, or name the column with \"time_column\".")));
+	opt.gap_seconds = p->session_gap_minutes * 60.0;
+	opt.window = p->window;
+	opt.max_neighbors = p->max_neighbors;
+	opt.recent = p->recent_items;
+	fr_sequence_fit(&opt, &data->ui, data->times, &trans, &rptr, &ridx);
+
+	config[0] = p->recency_decay;
+	fr_artifact_put(job->model_id, "trans_indptr", FR_I64, (int64) data->n_items + 1, 1, trans.indptr);
+	fr_artifact_put(job->model_id, "trans_indices", FR_I32, trans.nnz, 1, trans.indices);
+	fr_artifact_put(job->model_id, "trans_values", FR_F32, trans.nnz, 1, trans.values);
+	fr_artifact_put(job->model_id, "recent_indptr", FR_I64, (int64) data->n_users + 1, 1, rptr);
+	fr_artifact_put(job->model_id, "recent_indices", FR_I32, rptr[data->n_users], 1, ridx);
+	fr_artifact_put(job->model_id, "sequence_config", FR_F64, 1, 1, config);
+	fr_info_add_int(job, "transitions", trans.nnz);
+}
+
+static void *
+sequence_load(FrModel *model)
+{
+	SequenceState *st = palloc0(sizeof(SequenceState));
+	int64		n,
+				nnz,
+				nv;
+	double	   *config;
+
+	st->trans.indptr = fr_artifact_get(model->model_id, "trans_indptr", FR_I64, &n, NULL, false);
+	st->trans.indices = fr_artifact_get(model->model_id, "trans_indices", FR_I32, &nnz, NULL, false);
+	st->trans.values = fr_artifact_get(model->model_id, "trans_values", FR_F32, &nv, NULL, false);
+	if (n != (int64) model->n_items + 1 || nnz != nv || st->trans.indptr[model->n_items] != nnz)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("sequence model \"%s\" has inconsistent artifacts", model->name)));
+	st->trans.nrows = model->n_items;
+	st->trans.ncols = model->n_items;
+	st->trans.nnz = nnz;
+	st->recent_indptr = fr_artifact_get(model->model_id, "recent_indptr", FR_I64, &n, NULL, false);
+	st->recent_indices = fr_artifact_get(model->model_id, "recent_indices", FR_I32, NULL, NULL, false);
+	if (n != (int64) model->n_users + 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("sequence model \"%s\" has inconsistent artifacts", model->name)));
+	config = fr_artifact_get(model->model_id, "sequence_config", FR_F64, NULL, NULL, false);
+	st->decay = config[0];
+	return st;
+}
+
+static void
+sequence_score_items(const FrModel *model, const int32 *items, const float *weights,
+					 int n, float *scores)
+{
+	const SequenceState *st = model->state;
+
+	fr_sequence_score(&st->trans, items, weights, n, st->decay, scores);
+}
+
+static void
+sequence_score_user(const FrModel *model, int32 user, float *scores)
+{
+	const SequenceState *st = model->state;
+	int64		lo = st->recent_indptr[user];
+
+	fr_sequence_score(&st->trans, st->recent_indices + lo, NULL,
+					  (int) (st->recent_indptr[user + 1] - lo), st->decay, scores);
+}
+
+static void
+sequence_score_similar(const FrModel *model, int32 item, float *scores)
+{
+	const SequenceState *st = model->state;
+
+	fr_sequence_score(&st->trans, &item, NULL, 1, 1.0, scores);
+}
+
+const FrAlgorithm fr_sequence_algorithm = {
+	.name = "sequence",
+	.summary = "item-to-next-item transitions within sessions (events closer than session_gap_minutes), "
+	"for next_items(); needs a time column",
+	.param_specs = sequence_specs,
+	.params_size = sizeof(SequenceParams),
+	.param_defaults = &sequence_defaults,
+	.estimate_memory = sequence_estimate_memory,
+	.train = sequence_train,
+	.load = sequence_load,
+	.score_user = sequence_score_user,
+	.score_items = sequence_score_items,
+	.score_similar = sequence_score_similar,
+};
+
+/*
+ * next_items(name, recent_item_ids, k, exclude_given, candidates, version)
+ * returns table(item_id bigint, score real, rank int)
+ *
+ * recent_item_ids in the order they happened, the latest last.  Any model
+ * that folds in a history answers; for a sequence model (or a hybrid with a
+ * sequence signal) the order matters.
+ */
+PG_FUNCTION_INFO_V1(fashionrec_next_items);
+Datum
+fashionrec_next_items(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name;
+	int			k;
+	bool		exclude_given = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
+	int32		version = 0;
+	FrModel    *model;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n_ids;
+	int32	   *items;
+	int			n = 0;
+	float	   *scores;
+	uint8	   *skip;
+	int32	   *subset = NULL;
+	int			n_subset = 0;
+	int32	   *top;
+	float	   *best;
+	int			got;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("name, recent_item_ids and k must not be NULL"),
+				 errhint("Pass an empty array for a session with no items yet.")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	k = PG_GETARG_INT32(2);
+	if (k <= 0 || k > fr_max_k)
+		ereport(ERROR,
+				(errcode(k <= 0 ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("k must be between 1 and fashionrec.max_k (%d), got %d", fr_max_k, k)));
+	if (!PG_ARGISNULL(5))
+	{
+		version = PG_GETARG_INT32(5);
+		if (version <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("version must be positive, got %d", version)));
+	}
+	arr = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("recent_item_ids must be a one-dimensional array")));
+	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n_ids);
+
+	InitMaterializedSRF(fcinfo, 0);
+	model = fr_model_open(name, version);
+	if (model->algo->score_items == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("algorithm \"%s\" of model \"%s\" cannot score a list of items",
+						model->algo->name, name)));
+
+	/* known items in the given order; unknown ones say nothing */
+	items = palloc(sizeof(int32) * Max(n_ids, 1));
+	for (int i = 0; i < n_ids; i++)
+	{
+		int32		j;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("recent_item_ids must not contain NULLs")));
+		j = fr_model_item_index(model, DatumGetInt64(elems[i]));
+		if (j >= 0)
+			items[n++] = j;
+	}
+
+	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	skip = palloc0(Max(model->n_items, 1));
+	if (n > 0)
+		model->algo->score_items(model, items, NULL, n, scores);
+	else
+		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
+	if (exclude_given)
+		for (int i = 0; i < n; i++)
+			skip[items[i]] = 1;
+
+	if (!PG_ARGISNULL(4))
+	{
+		ArrayType  *c = PG_GETARG_ARRAYTYPE_P(4);
+		int			nc;
+		uint8	   *mark = palloc0(Max(model->n_items, 1));
+
+		if (ARR_NDIM(c) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("candidates must be a one-dimensional array")));
+		deconstruct_array(c, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &nc);
+		subset = palloc(sizeof(int32) * Max(nc, 1));
+		for (int i = 0; i < nc; i++)
+		{
+			int32		j;
+
+			if (nulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("candidates must not contain NULLs")));
+			j = fr_model_item_index(model, DatumGetInt64(elems[i]));
+			if (j >= 0 && !mark[j])
+			{
+				mark[j] = 1;
+				subset[n_subset++] = j;
+			}
+		}
+	}
+
+	top = palloc(sizeof(int32) * k);
+	best = palloc(sizeof(float) * k);
+	got = fr_topk(scores, model->n_items, subset, n_subset, skip, k, top, best);
+	for (int r = 0; r < got; r++)
+	{
+		Datum		values[3];
+		bool		rnulls[3] = {0};
+
+		values[0] = Int64GetDatum(model->item_ids[top[r]]);
+		values[1] = Float4GetDatum(best[r]);
+		values[2] = Int32GetDatum(r + 1);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, rnulls);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# Hybrid recommender on MovieLens 100K, everything trained and evaluated
+# inside PostgreSQL.  Content = the 19 genre flags of u.item as an
+# "embedding" model.
+#
+# 1. Temporal split (as test/bench/ml100k.sh: per user, ratings ordered by
+#    (timestamp, item, rating), the last floor(n * 20 / 100) in test; k = 10).
+#    The hybrid's weights are chosen on a validation split carved out of the
+#    training part the same way (the last 20% of each user's training
+#    ratings), never on the test set; then every model is retrained on the
+#    whole training part and evaluated once on the test part.
+# 2. Cold-start items: 20% of the items (by a hash of the id) are held out
+#    entirely; models are trained on the ratings of the other 80%; for every
+#    user who rated held-out items, the held-out items alone are ranked
+#    (candidates) and scored against the user's ratings among them: NDCG@10
+#    and AUC (items a model cannot score share the remaining ranks).
+#
+#   bash test/bench/hybrid_ml100k.sh        (FR_DATA=/path/to/data to override)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+
+DATA=${FR_DATA:-$PWD/../shared/data}
+DIR=$DATA/movielens-100k
+if [ ! -r "$DIR/u.data" ] || [ ! -r "$DIR/u.item" ]; then
+    echo "skipped: $DIR/u.data or u.item not found (set FR_DATA)"; exit 0
+fi
+
+fr_install_deps
+fr_setup_paths
+[ -n "${FR_NO_BUILD:-}" ] || fr_build_install
+
+TMP=$(mktemp -d /tmp/fashionrec-bench.XXXXXX)
+[ "$(id -u)" -eq 0 ] && chmod 755 "$TMP"
+PORT=$(fr_free_port $((56432 + RANDOM % 3000)))
+trap 'fr_stop_cluster "$TMP"; rm -rf "$TMP"' EXIT
+fr_start_cluster "$TMP" "$PORT"
+export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
+psql -qX -d postgres -c 'CREATE DATABASE bench' >/dev/null
+q() { psql -qXAt -F $'\t' -v ON_ERROR_STOP=1 -d bench "$@"; }
+
+q >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION fashionrec;
+CREATE TABLE ratings (user_id int, item_id int, rating int, ts bigint);
+\copy ratings FROM '$DIR/u.data'
+CREATE TABLE item_lines (line text);
+\copy item_lines FROM '$DIR/u.item' WITH (FORMAT text, ENCODING 'LATIN1', DELIMITER E'\x01')
+-- the 19 genre flags (fields 6-24) as a vector
+CREATE TABLE genres AS
+SELECT pg_catalog.split_part(line, '|', 1)::bigint AS item_id,
+       ARRAY(SELECT g::real FROM unnest((pg_catalog.string_to_array(line, '|'))[6:24]) WITH ORDINALITY AS t(g, o)
+              ORDER BY o) AS v
+  FROM item_lines;
+
+CREATE TABLE split AS SELECT r.user_id, r.item_id, r.ts,
+       row_number() OVER w > count(*) OVER (PARTITION BY r.user_id) - floor(count(*) OVER (PARTITION BY r.user_id) * 20 / 100) AS is_tail
+  FROM ratings r
+WINDOW w AS (PARTITION BY r.user_id ORDER BY r.ts, r.item_id, r.rating ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
+CREATE TABLE inner_split AS SELECT r.user_id, r.item_id, r.ts,
+       row_number() OVER w > count(*) OVER (PARTITION BY r.user_id) - floor(count(*) OVER (PARTITION BY r.user_id) * 20 / 100) AS is_tail
+  FROM ratings r JOIN split s USING (user_id, item_id) WHERE NOT s.is_tail
+WINDOW w AS (PARTITION BY r.user_id ORDER BY r.ts, r.item_id, r.rating ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
+CREATE VIEW train AS SELECT user_id, item_id, 1 AS w, to_timestamp(ts) AS t FROM split WHERE NOT is_tail;
+CREATE VIEW test AS SELECT user_id, item_id FROM split WHERE is_tail;
+CREATE VIEW fit AS SELECT user_id, item_id, 1 AS w, to_timestamp(ts) AS t FROM inner_split WHERE NOT is_tail;
+CREATE VIEW val AS SELECT user_id, item_id FROM inner_split WHERE is_tail;
+SQL
+echo "temporal split: $(q -c "SELECT count(*) FILTER (WHERE NOT is_tail) || ' train, ' || count(*) FILTER (WHERE is_tail) || ' test rows' FROM split")"
+
+# components on a training view: <prefix>-ease, -als, -pop, -genres, -seq
+components() {
+    local p=$1 src=$2
+    q >/dev/null <<SQL
+SET client_min_messages = warning;
+SELECT fashionrec.train('$p-ease', 'ease', 'SELECT user_id, item_id FROM $src', '{"lambda": 500}');
+SELECT fashionrec.train('$p-als', 'als', 'SELECT user_id, item_id FROM $src',
+                        '{"factors": 64, "regularization": 0.05, "iterations": 15}');
+SELECT fashionrec.train('$p-pop', 'popularity', 'SELECT user_id, item_id FROM $src');
+SELECT fashionrec.train('$p-genres', 'embedding', 'genres', '{"interactions": "SELECT user_id, item_id FROM $src"}');
+SELECT fashionrec.train('$p-seq', 'sequence', '$src');
+SQL
+}
+components fit fit
+components full train
+
+ndcg() {    # model, test view
+    q -c "SET client_min_messages = warning" -c "SELECT round(ndcg_at_k::numeric, 4) FROM fashionrec.evaluate('$1', '$2', 10)" | tail -1
+}
+hybrid() {  # name, prefix, cf, content_w, pop_w, seq_w, n0
+    local seq=""
+    [ "$6" != 0 ] && seq="\"sequence\": \"$2-seq\", \"sequence_weight\": $6,"
+    q -c "SET client_min_messages = warning" -c "SELECT fashionrec.train('$1', 'hybrid', NULL,
+        '{\"cf\": \"$2-$3\", \"content\": \"$2-genres\", \"popularity\": \"$2-pop\", $seq
+          \"content_weight\": $4, \"popularity_weight\": $5, \"history_n0\": $7,
+          \"interactions\": \"SELECT user_id, item_id FROM ${8}\"}')" >/dev/null
+}
+
+echo "choosing weights on the validation split ..."
+best=""; best_ndcg=0; best_noseq=""; best_noseq_ndcg=0; i=0
+for cf in ease als; do
+  for cw in 0 0.1 0.3; do
+    for pw in 0 0.1 0.3; do
+      for sw in 0 0.3 0.6; do
+        i=$((i + 1))
+        hybrid "grid-$i" fit "$cf" "$cw" "$pw" "$sw" 5 fit
+        v=$(ndcg "grid-$i" val)
+        if awk -v a="$v" -v b="$best_ndcg" 'BEGIN { exit !(a > b) }'; then best="$cf $cw $pw $sw"; best_ndcg=$v; fi
+        if [ "$sw" = 0 ] && awk -v a="$v" -v b="$best_noseq_ndcg" 'BEGIN { exit !(a > b) }'; then
+            best_noseq="$cf $cw $pw $sw"; best_noseq_ndcg=$v; fi
+      done
+    done
+  done
+done
+echo "  best with sequence:    cf content pop seq = $best (validation NDCG@10 $best_ndcg)"
+echo "  best without sequence: cf content pop seq = $best_noseq (validation NDCG@10 $best_noseq_ndcg)"
+read -r cf cw pw sw <<< "$best"
+hybrid hybrid full "$cf" "$cw" "$pw" "$sw" 5 train
+read -r cf cw pw sw <<< "$best_noseq"
+hybrid hybrid-noseq full "$cf" "$cw" "$pw" "$sw" 5 train
+
+printf '\n%-28s %10s\n' "temporal split, test" "NDCG@10"
+for m in full-pop full-genres full-seq full-als full-ease hybrid-noseq hybrid; do
+    printf '%-28s %10s\n' "$m" "$(ndcg "$m" test)"
+done
+
+# ---- 2. cold-start items ------------------------------------------------------
+q >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE TABLE held_out AS
+SELECT DISTINCT item_id FROM ratings
+ WHERE ('x' || substr(md5('fashionrec' || item_id), 1, 8))::bit(32)::int % 5 = 0;
+CREATE VIEW warm AS SELECT user_id, item_id FROM ratings WHERE item_id NOT IN (SELECT item_id FROM held_out);
+CREATE VIEW cold_test AS
+SELECT user_id, item_id FROM ratings
+ WHERE item_id IN (SELECT item_id FROM held_out)
+   AND user_id IN (SELECT user_id FROM ratings WHERE item_id NOT IN (SELECT item_id FROM held_out));
+SELECT fashionrec.train('cold-als', 'als', 'warm', '{"factors": 64, "regularization": 0.05, "iterations": 15}');
+SELECT fashionrec.train('cold-pop', 'popularity', 'warm');
+SELECT fashionrec.train('cold-genres', 'embedding', 'genres', '{"interactions": "warm"}');
+SELECT fashionrec.train('cold-hybrid', 'hybrid', NULL,
+    '{"cf": "cold-als", "content": "cold-genres", "popularity": "cold-pop", "interactions": "warm"}');
+SELECT fashionrec.train('cold-hybrid-noridge', 'hybrid', NULL,
+    '{"cf": "cold-als", "content": "cold-genres", "popularity": "cold-pop", "interactions": "warm",
+      "cold_start": false}');
+
+-- rank of every held-out item for a user; items the model returns nothing
+-- for share the ranks after the listed ones
+CREATE FUNCTION cold_eval(model text, OUT users bigint, OUT ndcg numeric, OUT auc numeric)
+LANGUAGE sql AS $$
+  WITH cand AS (SELECT array_agg(item_id ORDER BY item_id) AS ids, count(*) AS n FROM held_out),
+  truth AS (SELECT user_id, array_agg(item_id) AS rel FROM cold_test GROUP BY user_id),
+  lists AS (
+    SELECT t.user_id, t.rel, c.n,
+           ARRAY(SELECT r.item_id FROM fashionrec.recommend(model, t.user_id, c.n::int,
+                                                            candidates => c.ids) r ORDER BY r.rank) AS ranked
+      FROM truth t, cand c),
+  ranks AS (
+    SELECT l.user_id, l.n, cardinality(l.rel) AS p, cardinality(l.ranked) AS listed,
+           coalesce(array_position(l.ranked, x), NULL) AS pos
+      FROM lists l, unnest(l.rel) x),
+  per_user AS (
+    SELECT r.user_id,
+           -- unlisted positives: the average of the remaining ranks
+           sum(r.n - coalesce(r.pos, (r.listed + 1 + r.n) / 2.0)) AS above,
+           min(r.p) AS p, min(r.n) AS n
+      FROM ranks r GROUP BY r.user_id)
+  SELECT count(*),
+         round(avg(fashionrec.ndcg_at_k(l.ranked, l.rel, 10))::numeric, 4),
+         round(avg((u.above - u.p * (u.p - 1) / 2.0) / (u.p * (u.n - u.p)))::numeric, 4)
+    FROM per_user u JOIN lists l USING (user_id)
+   WHERE u.n > u.p
+$$;
+SQL
+echo
+echo "cold-start items: $(q -c "SELECT count(*) || ' held-out items, ' || (SELECT count(*) FROM cold_test) || ' test ratings' FROM held_out")"
+printf '%-28s %8s %10s %8s\n' model users "NDCG@10" AUC
+for m in cold-pop cold-genres cold-hybrid-noridge cold-hybrid; do
+    printf '%-28s %8s %10s %8s\n' "$m" $(q -c "SELECT users, ndcg, auc FROM cold_eval('$m')")
+done
