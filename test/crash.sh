@@ -87,10 +87,10 @@ for spec in "als|{\"factors\": 64, \"iterations\": 60}" "ease|{}"; do
     sql="SELECT fashionrec.train('crash', '$algo', 'buys', '$params')"
     t0=$(date +%s.%N)
     psql -qX -d "$DB" -c "SET client_min_messages = warning" -c "$sql" >/dev/null || { check fail "$algo training"; continue; }
-    took=$(echo "$(date +%s.%N) - $t0" | bc)
+    took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.2f", b - a}')
     echo "# $algo trains in ${took}s"
     for frac in 0.15 0.5 0.85; do
-        delay=$(echo "$took * $frac" | bc)
+        delay=$(awk -v t="$took" -v f="$frac" 'BEGIN {printf "%.2f", t * f}')
         before=$(nversions)
         kill_backend_after fr_crash_train "$delay" "$sql"
         after=$(nversions)

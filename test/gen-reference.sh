@@ -41,6 +41,8 @@ SELECT format('| `%s(%s)` | %s | %s%s | %s |',
    AND pg_get_function_result(p.oid) IS DISTINCT FROM 'internal'
    AND p.proname NOT LIKE '%\_in' AND p.proname NOT LIKE '%\_out' AND p.proname NOT LIKE '%\_recv'
    AND p.proname NOT LIKE '%\_send' AND p.proname NOT LIKE '%\_typmod\_%'
+   AND NOT EXISTS (SELECT FROM pg_aggregate a WHERE p.oid IN (a.aggtransfn, a.aggfinalfn, a.aggcombinefn,
+                                                              a.aggserialfn, a.aggdeserialfn))
  ORDER BY p.proname LIKE '\_%', p.proname, pg_get_function_arguments(p.oid);
 SELECT E'\n## Aggregates\n\n| aggregate | returns | description |\n| --- | --- | --- |';
 SELECT format('| `%s(%s)` | %s | %s |', p.proname, pg_get_function_arguments(p.oid),
@@ -58,7 +60,7 @@ SELECT format('| `%s` | %s | %s | %s | %s |', replace(o.oprname, '|', '\|'), o.o
               o.oprresult::regtype, coalesce(obj_description(o.oid, 'pg_operator'), ''))
   FROM pg_operator o
  WHERE o.oprnamespace = 'fashionrec'::regnamespace
- ORDER BY 1, 2, 3;
+ ORDER BY o.oprname, o.oprleft, o.oprright;
 SELECT E'\n## Tables and views\n\n| relation | kind | description |\n| --- | --- | --- |';
 SELECT format('| `fashionrec.%s` | %s | %s |', c.relname, CASE c.relkind WHEN 'r' THEN 'table' ELSE 'view' END,
               coalesce(obj_description(c.oid, 'pg_class'), ''))

@@ -60,7 +60,7 @@ for family in svec_text svec_bin images train serving; do
     start=$(date +%s.%N)
     psql -X -q -d "$DB" -v VERBOSITY=sqlstate -f "$sql" >"$OUT/$family.out" 2>&1
     rc=$?
-    secs=$(echo "$(date +%s.%N) - $start" | bc)
+    secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
     # with VERBOSITY=sqlstate an error reads "psql:FILE:LINE: ERROR:  22P02"
     errors=$(grep -oE 'ERROR:  [0-9A-Z]{5}' "$OUT/$family.out" | awk '{print $2}' | sort | uniq -c |
              sort -rn | awk '{printf "%s%s x%s", sep, $2, $1; sep=", "}')
