@@ -2,6 +2,8 @@
 -- evaluation by segment, retraining and its scheduling.  The test cluster
 -- preloads fashionrec, so the statistics are on.
 SET client_min_messages = warning;
+-- errors show their detail and hint; the PL/pgSQL call stack would only add noise
+\set SHOW_CONTEXT never
 
 -- ---- serving statistics ----------------------------------------------------
 SELECT enabled, tracking, max_entries FROM fashionrec.serving_stats_info();

@@ -6,19 +6,35 @@
  * numbers from elsewhere or plan an experiment.  Every argument is checked
  * here, with the SQLSTATE that says what to fix; results the maths leaves
  * undefined (no conversions anywhere, a group of one) are NULL.
+ *
+ * Also here: the assignment hash (ab_bucket, _ab_choose) and _ab_state, the
+ * index reads of the serving path (see its comment).
  */
 #include "postgres.h"
 
 #include <math.h>
 
+#include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "abstats.h"
+
+#define FR_AB_SCHEMA "fashionrec"
 
 static void
 check_finite(double x, const char *name)
@@ -338,4 +354,343 @@ fashionrec_ab_choose(PG_FUNCTION_ARGS)
 	check_weights(weights, n);
 	u = fr_ab_unit(fr_ab_hash(VARDATA_ANY(salt), VARSIZE_ANY_EXHDR(salt), user_id));
 	PG_RETURN_INT32(fr_ab_choose(u, holdout, weights, n) + 1);
+}
+
+/*
+ * ---- the serving path's catalog reads ---------------------------------------
+ *
+ * assign(), track() and recommend_experiment() need an experiment, its
+ * variants and one user's assignment on every call.  As SQL inside PL/pgSQL
+ * those lookups run on plans cached per session; a plan made while the
+ * tables were small (an experiment just started on freshly vacuumed, empty
+ * tables) is a sequential scan, and it stays one until autovacuum analyzes
+ * the table -- at serving rate, over a table growing by thousands of rows
+ * a second.  Reading through the unique indexes directly cannot degrade,
+ * and needs no planning at all.
+ */
+
+/* the most variants an experiment may have; add_variant() enforces it too */
+#define AB_MAX_VARIANTS 64
+
+typedef struct AbVariant
+{
+	int32		position;
+	int32		id;
+	Datum		name;
+	Datum		model;
+	int32		version;
+	bool		version_null;
+	float8		weight;
+	bool		is_control;
+} AbVariant;
+
+/*
+ * What _ab_state() looks up by name once per backend: the relations, their
+ * indexes, column numbers and the result descriptor.  Any invalidation of
+ * one of the relations (DROP EXTENSION, ALTER TABLE) or of all of them
+ * resets it; the next call looks everything up again.
+ */
+typedef struct AbCatalog
+{
+	bool		valid;
+	Oid			fn_oid;
+	TupleDesc	desc;
+	Oid			exp_rel,
+				var_rel,
+				asg_rel,
+				exp_idx,
+				var_idx,
+				asg_idx;
+	Oid			name_collation;
+	AttrNumber	e_name,
+				e_id,
+				e_status,
+				e_salt,
+				e_holdout,
+				e_winner;
+	AttrNumber	v_experiment,
+				v_position,
+				v_id,
+				v_name,
+				v_model,
+				v_version,
+				v_weight,
+				v_control;
+	AttrNumber	a_experiment,
+				a_user,
+				a_variant,
+				a_forced;
+} AbCatalog;
+
+static AbCatalog ab_catalog;
+static bool ab_callback_registered = false;
+
+static void
+ab_catalog_invalidate(Datum arg, Oid relid)
+{
+	if (!ab_catalog.valid)
+		return;
+	if (relid == InvalidOid || relid == ab_catalog.exp_rel || relid == ab_catalog.var_rel ||
+		relid == ab_catalog.asg_rel || relid == ab_catalog.exp_idx ||
+		relid == ab_catalog.var_idx || relid == ab_catalog.asg_idx)
+		ab_catalog.valid = false;
+}
+
+static Oid
+ab_relid(Oid nsp, const char *name)
+{
+	Oid			relid = get_relname_relid(name, nsp);
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation fashionrec.%s does not exist", name);
+	return relid;
+}
+
+static AttrNumber
+ab_attnum(Oid relid, const char *column)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "column %s of a fashionrec table does not exist", column);
+	return attnum;
+}
+
+static void
+ab_catalog_load(FunctionCallInfo fcinfo)
+{
+	AbCatalog  *c = &ab_catalog;
+	Oid			nsp = get_namespace_oid(FR_AB_SCHEMA, false);
+	TupleDesc	desc;
+	MemoryContext old;
+	Relation	idx;
+
+	if (!ab_callback_registered)
+	{
+		CacheRegisterRelcacheCallback(ab_catalog_invalidate, (Datum) 0);
+		ab_callback_registered = true;
+	}
+	if (c->desc != NULL)
+		FreeTupleDesc(c->desc);
+	c->desc = NULL;
+
+	c->exp_rel = ab_relid(nsp, "experiment");
+	c->var_rel = ab_relid(nsp, "variant");
+	c->asg_rel = ab_relid(nsp, "assignment");
+	c->exp_idx = ab_relid(nsp, "experiment_name_key");
+	c->var_idx = ab_relid(nsp, "variant_experiment_name_key");
+	c->asg_idx = ab_relid(nsp, "assignment_pkey");
+
+	/* the btree compares names with the index's collation: the scan key must use it */
+	idx = index_open(c->exp_idx, AccessShareLock);
+	c->name_collation = idx->rd_indcollation[0];
+	index_close(idx, AccessShareLock);
+
+	c->e_name = ab_attnum(c->exp_rel, "name");
+	c->e_id = ab_attnum(c->exp_rel, "id");
+	c->e_status = ab_attnum(c->exp_rel, "status");
+	c->e_salt = ab_attnum(c->exp_rel, "salt");
+	c->e_holdout = ab_attnum(c->exp_rel, "holdout");
+	c->e_winner = ab_attnum(c->exp_rel, "winner");
+	c->v_experiment = ab_attnum(c->var_rel, "experiment_id");
+	c->v_position = ab_attnum(c->var_rel, "position");
+	c->v_id = ab_attnum(c->var_rel, "id");
+	c->v_name = ab_attnum(c->var_rel, "name");
+	c->v_model = ab_attnum(c->var_rel, "model");
+	c->v_version = ab_attnum(c->var_rel, "version");
+	c->v_weight = ab_attnum(c->var_rel, "weight");
+	c->v_control = ab_attnum(c->var_rel, "is_control");
+	c->a_experiment = ab_attnum(c->asg_rel, "experiment_id");
+	c->a_user = ab_attnum(c->asg_rel, "user_id");
+	c->a_variant = ab_attnum(c->asg_rel, "variant_id");
+	c->a_forced = ab_attnum(c->asg_rel, "forced");
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "function returning a record called in a context that cannot accept one");
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	c->desc = CreateTupleDescCopy(desc);
+	MemoryContextSwitchTo(old);
+	BlessTupleDesc(c->desc);
+	c->fn_oid = fcinfo->flinfo->fn_oid;
+	c->valid = true;
+}
+
+/* the caller's right to read a table; inside the SECURITY DEFINER functions, the owner's */
+static void
+ab_check_select(Oid relid)
+{
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid));
+}
+
+/* sort variants by position: a handful of them, insertion sort */
+static void
+ab_sort_variants(AbVariant *v, int n)
+{
+	for (int i = 1; i < n; i++)
+	{
+		AbVariant	x = v[i];
+		int			j = i - 1;
+
+		while (j >= 0 && v[j].position > x.position)
+		{
+			v[j + 1] = v[j];
+			j--;
+		}
+		v[j + 1] = x;
+	}
+}
+
+static Datum
+ab_copy_text(HeapTuple tup, AttrNumber attnum, TupleDesc td, bool *isnull)
+{
+	Datum		d = heap_getattr(tup, attnum, td, isnull);
+
+	return *isnull ? (Datum) 0 : PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+}
+
+/*
+ * _ab_state(experiment text, user_id bigint)
+ *   -> (experiment_id, status, salt, holdout, winner, variant_ids int[],
+ *       variants text[], models text[], versions int[], weights float8[],
+ *       control int, assigned int, forced bool)
+ * Variants in position order; control and assigned are 1-based positions in
+ * those arrays.  Everything NULL when the experiment does not exist,
+ * assigned and forced NULL when the user has no recorded assignment.
+ */
+PG_FUNCTION_INFO_V1(fashionrec_ab_state);
+Datum
+fashionrec_ab_state(PG_FUNCTION_ARGS)
+{
+	text	   *exp_name = PG_GETARG_TEXT_PP(0);
+	int64		user_id = PG_GETARG_INT64(1);
+	AbCatalog  *c = &ab_catalog;
+	Snapshot	snapshot = GetActiveSnapshot();
+	Datum		values[13];
+	bool		nulls[13];
+	Relation	rel;
+	TupleDesc	td;
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+	int32		exp_id;
+	bool		isnull;
+	AbVariant	vars[AB_MAX_VARIANTS];
+	int			nvars = 0;
+
+	if (!c->valid || c->fn_oid != fcinfo->flinfo->fn_oid)
+		ab_catalog_load(fcinfo);
+	ab_check_select(c->exp_rel);
+	ab_check_select(c->var_rel);
+	ab_check_select(c->asg_rel);
+	memset(nulls, true, sizeof(nulls));
+
+	/* the experiment, by its unique name */
+	rel = table_open(c->exp_rel, AccessShareLock);
+	td = RelationGetDescr(rel);
+	ScanKeyInit(&keys[0], c->e_name, BTEqualStrategyNumber, F_TEXTEQ, PointerGetDatum(exp_name));
+	keys[0].sk_collation = c->name_collation;
+	scan = systable_beginscan(rel, c->exp_idx, true, snapshot, 1, keys);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+	{
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+		PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(c->desc, values, nulls)));
+	}
+	exp_id = DatumGetInt32(heap_getattr(tup, c->e_id, td, &isnull));
+	values[0] = Int32GetDatum(exp_id);
+	nulls[0] = false;
+	values[1] = ab_copy_text(tup, c->e_status, td, &nulls[1]);
+	values[2] = ab_copy_text(tup, c->e_salt, td, &nulls[2]);
+	values[3] = heap_getattr(tup, c->e_holdout, td, &nulls[3]);
+	values[4] = ab_copy_text(tup, c->e_winner, td, &nulls[4]);
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	/* its variants, by the leading column of the (experiment_id, name) key */
+	rel = table_open(c->var_rel, AccessShareLock);
+	td = RelationGetDescr(rel);
+	ScanKeyInit(&keys[0], c->v_experiment, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(exp_id));
+	scan = systable_beginscan(rel, c->var_idx, true, snapshot, 1, keys);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		AbVariant  *v;
+
+		if (nvars >= AB_MAX_VARIANTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("experiment has more than %d variants", AB_MAX_VARIANTS)));
+		v = &vars[nvars++];
+		v->position = DatumGetInt32(heap_getattr(tup, c->v_position, td, &isnull));
+		v->id = DatumGetInt32(heap_getattr(tup, c->v_id, td, &isnull));
+		v->name = ab_copy_text(tup, c->v_name, td, &isnull);
+		v->model = ab_copy_text(tup, c->v_model, td, &isnull);
+		v->version = DatumGetInt32(heap_getattr(tup, c->v_version, td, &v->version_null));
+		v->weight = DatumGetFloat8(heap_getattr(tup, c->v_weight, td, &isnull));
+		v->is_control = DatumGetBool(heap_getattr(tup, c->v_control, td, &isnull));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	ab_sort_variants(vars, nvars);
+
+	if (nvars > 0)
+	{
+		Datum		ids[AB_MAX_VARIANTS],
+					names[AB_MAX_VARIANTS],
+					models[AB_MAX_VARIANTS],
+					versions[AB_MAX_VARIANTS],
+					weights[AB_MAX_VARIANTS];
+		bool		version_nulls[AB_MAX_VARIANTS];
+		int			dims[1] = {nvars};
+		int			lbs[1] = {1};
+
+		for (int i = 0; i < nvars; i++)
+		{
+			ids[i] = Int32GetDatum(vars[i].id);
+			names[i] = vars[i].name;
+			models[i] = vars[i].model;
+			versions[i] = Int32GetDatum(vars[i].version);
+			version_nulls[i] = vars[i].version_null;
+			weights[i] = Float8GetDatum(vars[i].weight);
+			if (vars[i].is_control)
+			{
+				values[10] = Int32GetDatum(i + 1);
+				nulls[10] = false;
+			}
+		}
+		values[5] = PointerGetDatum(construct_array(ids, nvars, INT4OID, 4, true, TYPALIGN_INT));
+		values[6] = PointerGetDatum(construct_array(names, nvars, TEXTOID, -1, false, TYPALIGN_INT));
+		values[7] = PointerGetDatum(construct_array(models, nvars, TEXTOID, -1, false, TYPALIGN_INT));
+		values[8] = PointerGetDatum(construct_md_array(versions, version_nulls, 1, dims, lbs,
+													   INT4OID, 4, true, TYPALIGN_INT));
+		values[9] = PointerGetDatum(construct_array(weights, nvars, FLOAT8OID, 8, FLOAT8PASSBYVAL,
+													TYPALIGN_DOUBLE));
+		for (int i = 5; i <= 9; i++)
+			nulls[i] = false;
+	}
+
+	/* the user's assignment, by the primary key */
+	rel = table_open(c->asg_rel, AccessShareLock);
+	td = RelationGetDescr(rel);
+	ScanKeyInit(&keys[0], c->a_experiment, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(exp_id));
+	ScanKeyInit(&keys[1], c->a_user, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(user_id));
+	scan = systable_beginscan(rel, c->asg_idx, true, snapshot, 2, keys);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		int32		variant_id = DatumGetInt32(heap_getattr(tup, c->a_variant, td, &isnull));
+
+		for (int i = 0; i < nvars; i++)
+			if (vars[i].id == variant_id)
+			{
+				values[11] = Int32GetDatum(i + 1);
+				nulls[11] = false;
+			}
+		values[12] = heap_getattr(tup, c->a_forced, td, &nulls[12]);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(c->desc, values, nulls)));
 }

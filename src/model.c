@@ -155,6 +155,7 @@ fr_model_open(const char *name, int32 version)
 	bool		isnull;
 	MemoryContext caller = CurrentMemoryContext;
 
+	fr_stats_open_begin();
 	SPI_connect();
 	if (lookup_plan == NULL)
 	{

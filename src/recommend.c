@@ -549,6 +549,8 @@ FR_SERVING_FUNCTION(fashionrec_recommend_all, FR_FN_RECOMMEND_ALL)
 			int32		u = users[start + b];
 			int			got;
 
+			/* a block's top-k lists and rows can take a second at large k */
+			CHECK_FOR_INTERRUPTS();
 			if (exclude_seen && u >= 0)
 				for (int64 j = model->seen_indptr[u]; j < model->seen_indptr[u + 1]; j++)
 					skip[model->seen_indices[j]] = 1;

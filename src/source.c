@@ -583,10 +583,14 @@ PG_FUNCTION_INFO_V1(fashionrec_source_query);
 Datum
 fashionrec_source_query(PG_FUNCTION_ARGS)
 {
-	char	   *source = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *source;
 	Jsonb	   *params = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
 	FrSourceParams source_params = fr_source_param_defaults;
 
+	/* not STRICT (NULL params mean the defaults), so a NULL source is checked here */
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	source = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	fr_params_parse(params, "source", fr_source_param_specs, &source_params, NULL, NULL);
 	PG_RETURN_TEXT_P(cstring_to_text(fr_source_typed_query(source, &source_params)));
 }

@@ -79,7 +79,9 @@ typedef struct FrStatsCall
 	instr_time	start;
 	int64		model_id;
 	int32		version;
-	const char *name;
+	char		name[NAMEDATALEN];	/* copied: opening a component may evict the model */
+	int			open_depth;		/* fr_model_open() calls in progress */
+	bool		attributed;
 	int			loads;
 	double		load_ms;
 } FrStatsCall;
@@ -156,7 +158,7 @@ fr_stats_init(void)
 							"Model versions times serving functions that fashionrec.serving_stats can hold.",
 							"When full, the least recently called entry is dropped.",
 							&fr_stats_max,
-							1000, 10, 1000000,
+							1000, 10, 100000,
 							PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 #if PG_VERSION_NUM >= 150000
@@ -306,7 +308,7 @@ record_call(FrStatsFunction fn, const FrStatsCall *call, bool failed, int64 rows
 		{
 			SpinLockInit(&e->mutex);
 			e->version = call->version;
-			strlcpy(e->name, call->name ? call->name : "", NAMEDATALEN);
+			strlcpy(e->name, call->name, NAMEDATALEN);
 			e->since = GetCurrentTimestamp();
 			e->last_used_us = now_us;
 			e->calls = e->rows = e->errors = e->cache_loads = 0;
@@ -333,14 +335,32 @@ record_call(FrStatsFunction fn, const FrStatsCall *call, bool failed, int64 rows
 	LWLockRelease(shared->lock);
 }
 
+/*
+ * The model a serving call serves is the first one whose fr_model_open() is
+ * not nested in another's: a hybrid opens its components while it loads
+ * (nested) and while it scores (after its own open).  Their loads are part
+ * of the call's cost all the same.
+ */
+void
+fr_stats_open_begin(void)
+{
+	if (current_call != NULL)
+		current_call->open_depth++;
+}
+
 void
 fr_stats_note_model(const FrModel *model, bool loaded)
 {
 	if (current_call == NULL)
 		return;
-	current_call->model_id = model->model_id;
-	current_call->version = model->version;
-	current_call->name = model->name;
+	current_call->open_depth--;
+	if (current_call->open_depth <= 0 && !current_call->attributed)
+	{
+		current_call->model_id = model->model_id;
+		current_call->version = model->version;
+		strlcpy(current_call->name, model->name, NAMEDATALEN);
+		current_call->attributed = true;
+	}
 	if (loaded)
 	{
 		current_call->loads++;
@@ -416,9 +436,7 @@ fashionrec_serving_stats(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	HASH_SEQ_STATUS seq;
 	FrStatsEntry *e;
-	FrStatsEntry *copies;
-	int			n = 0,
-				cap;
+	FrStatsEntry *copy;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (shared == NULL)
@@ -434,58 +452,56 @@ fashionrec_serving_stats(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 	}
 
-	/* copy out under the locks, build tuples without them */
+	/*
+	 * Tuples are built under the shared lock, as pg_stat_statements does:
+	 * entries cannot be removed meanwhile, and each is copied under its
+	 * spinlock so that its counters are read together.
+	 */
+	copy = palloc(sizeof(FrStatsEntry));
 	LWLockAcquire(shared->lock, LW_SHARED);
-	cap = Max(hash_get_num_entries(stats_hash), 1);
-	copies = palloc(sizeof(FrStatsEntry) * cap);
 	hash_seq_init(&seq, stats_hash);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
-		if (e->key.dbid != MyDatabaseId || n >= cap)
-			continue;
-		SpinLockAcquire(&e->mutex);
-		memcpy(&copies[n], e, sizeof(FrStatsEntry));
-		SpinLockRelease(&e->mutex);
-		n++;
-	}
-	LWLockRelease(shared->lock);
-
-	for (int i = 0; i < n; i++)
-	{
-		FrStatsEntry *c = &copies[i];
 		Datum		values[STATS_COLS + 1];
 		bool		nulls[STATS_COLS + 1] = {0};
 		double		p[3] = {0.5, 0.95, 0.99};
 
-		values[0] = Int64GetDatum(c->key.model_id);
-		if (c->key.model_id == 0)
+		if (e->key.dbid != MyDatabaseId)
+			continue;
+		SpinLockAcquire(&e->mutex);
+		memcpy(copy, e, sizeof(FrStatsEntry));
+		SpinLockRelease(&e->mutex);
+
+		values[0] = Int64GetDatum(copy->key.model_id);
+		if (copy->key.model_id == 0)
 			nulls[1] = nulls[2] = true;
 		else
 		{
-			values[1] = CStringGetTextDatum(c->name);
-			values[2] = Int32GetDatum(c->version);
+			values[1] = CStringGetTextDatum(copy->name);
+			values[2] = Int32GetDatum(copy->version);
 		}
-		values[3] = CStringGetTextDatum(function_names[c->key.fn]);
-		values[4] = Int64GetDatum(c->calls);
-		values[5] = Int64GetDatum(c->rows);
-		values[6] = Int64GetDatum(c->errors);
-		values[7] = Int64GetDatum(c->cache_loads);
-		values[8] = Float8GetDatum(c->total_us / 1000.0);
-		values[9] = Float8GetDatum(c->calls > 0 ? c->total_us / 1000.0 / c->calls : 0.0);
+		values[3] = CStringGetTextDatum(function_names[copy->key.fn]);
+		values[4] = Int64GetDatum(copy->calls);
+		values[5] = Int64GetDatum(copy->rows);
+		values[6] = Int64GetDatum(copy->errors);
+		values[7] = Int64GetDatum(copy->cache_loads);
+		values[8] = Float8GetDatum(copy->total_us / 1000.0);
+		values[9] = Float8GetDatum(copy->calls > 0 ? copy->total_us / 1000.0 / copy->calls : 0.0);
 		for (int j = 0; j < 3; j++)
 		{
-			double		us = histogram_quantile(c->hist, p[j], c->max_us);
+			double		us = histogram_quantile(copy->hist, p[j], copy->max_us);
 
 			values[10 + j] = Float8GetDatum(us / 1000.0);
 			nulls[10 + j] = isnan(us);
 		}
-		values[13] = Float8GetDatum(c->max_us / 1000.0);
-		values[14] = Float8GetDatum(c->load_us / 1000.0);
-		values[15] = TimestampTzGetDatum(c->since);
-		values[16] = histogram_datum(c->hist);
+		values[13] = Float8GetDatum(copy->max_us / 1000.0);
+		values[14] = Float8GetDatum(copy->load_us / 1000.0);
+		values[15] = TimestampTzGetDatum(copy->since);
+		values[16] = histogram_datum(copy->hist);
 		nulls[17] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+	LWLockRelease(shared->lock);
 	return (Datum) 0;
 }
 

@@ -43,10 +43,12 @@ extern void fr_stats_init(void);
 
 /*
  * Runs a serving function's body, timing it and counting the call, its rows
- * and an error if it throws.  The body reports the model it opened through
- * fr_model_open(), which calls fr_stats_note_model().
+ * and an error if it throws.  fr_model_open() tells which model the body
+ * serves and whether it had to load it.
  */
 extern Datum fr_stats_call(FrStatsFunction fn, PGFunction body, FunctionCallInfo fcinfo);
+/* fr_model_open() brackets its work with these two */
+extern void fr_stats_open_begin(void);
 extern void fr_stats_note_model(const FrModel *model, bool loaded);
 
 /*

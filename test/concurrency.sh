@@ -17,6 +17,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . test/fuzz/lib.sh
 fr_hardening_cluster conc || exit 1
+fr_log "concurrency: pgbench serving while retraining"
 
 SECONDS_RUN=${FR_CONC_SECONDS:-20}
 CLIENTS=${FR_CONC_CLIENTS:-8}
@@ -50,7 +51,7 @@ SQL
 # the retrainer: rounds 1, 2, ...; every third one rolls back; every fifth rolls the activation back
 cat >"$WORK/retrain.sh" <<'SH'
 deadline=$(( $(date +%s) + $1 ))
-round=0 errors=0 committed=0 rolledback=0
+round=0 errors=0 committed=0 rolledback=0 rollbacks=0
 while [ "$(date +%s)" -lt "$deadline" ]; do
     round=$((round + 1))
     if [ $((round % 3)) -eq 0 ]; then end=ROLLBACK; else end=COMMIT; fi
@@ -65,11 +66,14 @@ SQL
     ) || { errors=$((errors + 1)); echo "retrain error: $out" >&2; }
     [ "$end" = COMMIT ] && committed=$((committed + 1)) || rolledback=$((rolledback + 1))
     if [ $((round % 5)) -eq 0 ]; then
-        psql -qXAt -v ON_ERROR_STOP=1 -d "$2" -c "SELECT fashionrec.rollback('conc')" >/dev/null 2>&1 ||
-            { errors=$((errors + 1)); echo "rollback() error" >&2; }
+        if psql -qXAt -v ON_ERROR_STOP=1 -d "$2" -c "SELECT fashionrec.rollback('conc')" >/dev/null 2>&1; then
+            rollbacks=$((rollbacks + 1))
+        else
+            errors=$((errors + 1)); echo "rollback() error" >&2
+        fi
     fi
 done
-echo "$round $committed $rolledback $errors"
+echo "$round $committed $rolledback $errors $rollbacks"
 SH
 
 bash "$WORK/retrain.sh" "$SECONDS_RUN" "$DB" >"$WORK/retrain.out" 2>"$WORK/retrain.err" &
@@ -77,13 +81,13 @@ retrainer=$!
 pgbench -n -c "$CLIENTS" -j 2 -T "$SECONDS_RUN" -f "$WORK/serve.sql" -d "$DB" >"$WORK/pgbench.out" 2>&1
 bench_rc=$?
 wait "$retrainer"
-read -r rounds committed rolledback retrain_errors <"$WORK/retrain.out"
+read -r rounds committed rolledback retrain_errors rollbacks <"$WORK/retrain.out"
 
 served=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/pgbench.out")
 failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$WORK/pgbench.out")
 tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$WORK/pgbench.out" | tail -n 1)
 echo "pgbench: $CLIENTS clients for ${SECONDS_RUN}s: ${served:-0} calls served (${tps:-?} tps), ${failed:-?} failed, exit status $bench_rc"
-echo "retrainer: $rounds rounds ($committed committed, $rolledback rolled back), $retrain_errors errors"
+echo "retrainer: $rounds trainings ($committed committed, $rolledback rolled back), $rollbacks rollback() calls, $retrain_errors errors"
 if [ "$bench_rc" -eq 0 ] && [ "${failed:-0}" -eq 0 ] && [ "${served:-0}" -gt 0 ]; then
     check ok "every recommend() call succeeded while versions changed"
 else

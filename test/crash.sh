@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 unset PGHOST PGPORT
 . test/fuzz/lib.sh
 fr_hardening_cluster crash || exit 1
+fr_log "crash safety: kill -9 during training and activation"
 
 DB=fr_crash
 fails=0 passes=0 kills=0

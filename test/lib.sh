@@ -4,7 +4,8 @@
 PG_MAJOR=${PG_MAJOR:-15}
 FR_PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libopenblas-dev liblapacke-dev
   pkg-config make gcc postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl
-  postgresql-$PG_MAJOR-cron libjpeg62-turbo-dev libpng-dev"
+  postgresql-$PG_MAJOR-cron libjpeg62-turbo-dev libpng-dev
+  clang-14 libclang-rt-14-dev sqlsmith"
 
 fr_log() { printf '\n== %s\n' "$*"; }
 

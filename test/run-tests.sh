@@ -80,6 +80,12 @@ if [ -z "${FR_REGRESS:-}" ]; then
     suite run_dump_restore
     suite run_cron
     suite run_unit
+    suite bash test/fuzz/types.sh
+    suite bash test/fuzz/sqlsmith.sh
+    suite bash test/concurrency.sh
+    suite bash test/timeouts.sh
+    suite bash test/crash.sh
+    suite bash test/sanitize.sh
 fi
 
 echo

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The sanitizer suite: every pg_regress and pgTAP test, the dump/restore test
-# and the type-input fuzzers, against a build of fashionrec.so instrumented
+# The sanitizer suite: every pg_regress and pgTAP test, the dump/restore test,
+# the type-input fuzzers and a sqlsmith run, against a build of fashionrec.so instrumented
 # with AddressSanitizer + UndefinedBehaviorSanitizer.  Fails on any sanitizer
 # report or backend crash in the server log.
 #
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 . test/lib.sh
 fr_setup_paths
 
-SUITES=${FR_SANITIZE_SUITES:-regress pgtap dump-restore fuzz}
+SUITES=${FR_SANITIZE_SUITES:-regress pgtap dump-restore fuzz sqlsmith}
 CLANG=${FR_CLANG:-clang-14}
 ASAN_RT=$($CLANG -print-file-name=libclang_rt.asan-x86_64.so 2>/dev/null)
 if [ ! -f "$ASAN_RT" ]; then
@@ -114,8 +114,8 @@ for s in $SUITES; do
         regress)      suite san_regress ;;
         pgtap)        suite san_pgtap ;;
         dump-restore) fr_log "pg_dump / pg_restore under ASan + UBSan"; suite bash test/dump-restore.sh ;;
-        fuzz)         fr_log "type-input fuzz under ASan + UBSan"; suite bash test/fuzz/types.sh ;;
-        sqlsmith)     fr_log "sqlsmith under ASan + UBSan"; suite bash test/fuzz/sqlsmith.sh ;;
+        fuzz)         suite bash test/fuzz/types.sh ;;
+        sqlsmith)     suite bash test/fuzz/sqlsmith.sh ;;
         concurrency)  suite bash test/concurrency.sh ;;
         *) echo "unknown sanitizer suite $s" >&2; failed=$((failed + 1)) ;;
     esac

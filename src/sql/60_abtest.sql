@@ -88,7 +88,7 @@ COMMENT ON FUNCTION fashionrec._ab_choose(text, bigint, double precision, double
 
 CREATE TABLE fashionrec.experiment (
     id             serial PRIMARY KEY,
-    name           text NOT NULL UNIQUE
+    name           text NOT NULL
                    CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$'),
     description    text,
     status         text NOT NULL DEFAULT 'draft'
@@ -107,7 +107,9 @@ CREATE TABLE fashionrec.experiment (
     decided_by     name,
     CHECK ((status = 'draft') = (started_at IS NULL)),
     CHECK ((status = 'stopped') = (stopped_at IS NOT NULL)),
-    CHECK ((winner IS NULL) = (decided_at IS NULL) AND (winner IS NULL OR status = 'stopped'))
+    CHECK ((winner IS NULL) = (decided_at IS NULL) AND (winner IS NULL OR status = 'stopped')),
+    -- _ab_state() reads through the three named indexes of this file
+    CONSTRAINT experiment_name_key UNIQUE (name)
 );
 COMMENT ON TABLE fashionrec.experiment IS
     'A/B experiments: status draft, running or stopped, assignment salt, primary metric, holdout share, winner';
@@ -122,7 +124,7 @@ CREATE TABLE fashionrec.variant (
     -- percent of the enrolled users; NaN sorts above infinity, so this refuses both
     weight        double precision NOT NULL CHECK (weight > 0 AND weight < 'Infinity'),
     is_control    boolean NOT NULL DEFAULT false,
-    UNIQUE (experiment_id, name),
+    CONSTRAINT variant_experiment_name_key UNIQUE (experiment_id, name),
     UNIQUE (experiment_id, position)
 );
 CREATE UNIQUE INDEX variant_one_control ON fashionrec.variant (experiment_id) WHERE is_control;
@@ -138,7 +140,7 @@ CREATE TABLE fashionrec.assignment (
     variant_id    integer NOT NULL,
     forced        boolean NOT NULL DEFAULT false,
     assigned_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    PRIMARY KEY (experiment_id, user_id)
+    CONSTRAINT assignment_pkey PRIMARY KEY (experiment_id, user_id)
 );
 COMMENT ON TABLE fashionrec.assignment IS
     'Sticky assignments: the variant each user got first (or was forced into for QA)';
@@ -316,6 +318,10 @@ BEGIN
         RAISE EXCEPTION 'weight must be a positive number, not %', add_variant.weight
               USING ERRCODE = '22023',
                     HINT = 'Weights are percents of the enrolled users and must sum to 100.';
+    END IF;
+    IF (SELECT pg_catalog.count(*) FROM fashionrec.variant v WHERE v.experiment_id = v_exp.id) >= 64 THEN
+        RAISE EXCEPTION 'experiment "%" has 64 variants, the most it may have', v_exp.name
+              USING ERRCODE = '54000';
     END IF;
     IF EXISTS (SELECT FROM fashionrec.variant v
                 WHERE v.experiment_id = v_exp.id AND v.name = add_variant.variant) THEN
@@ -613,11 +619,23 @@ COMMENT ON FUNCTION fashionrec.drop_experiment(text) IS
 
 -- ---- serving path (the application) ----------------------------------------
 
--- What a user is served when the caller's one-probe lookup of a recorded
--- assignment in a running experiment found nothing (or reassign is asked):
--- a new user is hashed and recorded; a held-out user gets the control's
--- model with variant NULL; once stopped, everybody gets the winner (or the
--- control).  in_experiment says whether the user's events are recorded.
+-- Everything the serving path needs in one call, read through the unique
+-- indexes in C: no cached plan to go stale while the tables grow.
+CREATE FUNCTION fashionrec._ab_state(experiment text, user_id bigint,
+                                     OUT experiment_id integer, OUT status text, OUT salt text,
+                                     OUT holdout double precision, OUT winner text,
+                                     OUT variant_ids integer[], OUT variants text[], OUT models text[],
+                                     OUT versions integer[], OUT weights double precision[],
+                                     OUT control integer, OUT assigned integer, OUT forced boolean)
+    AS 'MODULE_PATHNAME', 'fashionrec_ab_state'
+    LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION fashionrec._ab_state(text, bigint) IS
+    'Internal: an experiment, its variants in position order and a user''s recorded assignment (control and assigned are positions); NULLs for an unknown experiment';
+
+-- What to serve a user: the recorded variant; for a new user of a running
+-- experiment the hashed one, recorded now; for a held-out user the
+-- control's model with variant NULL; once stopped, the winner (or the
+-- control) for everybody.  in_experiment says whether events are recorded.
 -- No SET search_path: only the SECURITY DEFINER functions below call it,
 -- and they pin it; a second SET per call would cost as much as the lookup.
 CREATE FUNCTION fashionrec._ab_assign(experiment text, user_id bigint, reassign boolean,
@@ -627,86 +645,73 @@ CREATE FUNCTION fashionrec._ab_assign(experiment text, user_id bigint, reassign 
     LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
-    x       record;
-    v_pos   integer;
+    s     record;
+    v_pos integer;
 BEGIN
     IF _ab_assign.experiment IS NULL OR _ab_assign.user_id IS NULL OR _ab_assign.reassign IS NULL THEN
         RAISE EXCEPTION 'experiment, user_id and reassign must not be NULL' USING ERRCODE = '22004';
     END IF;
-    -- the experiment and its variants in one query, variants in position order
-    SELECT e.id, e.name, e.status, e.salt, e.holdout, e.winner,
-           pg_catalog.array_agg(v.id ORDER BY v.position) AS ids,
-           pg_catalog.array_agg(v.name ORDER BY v.position) AS names,
-           pg_catalog.array_agg(v.model ORDER BY v.position) AS models,
-           pg_catalog.array_agg(v.version ORDER BY v.position) AS versions,
-           pg_catalog.array_agg(v.weight ORDER BY v.position) AS weights,
-           pg_catalog.array_position(pg_catalog.array_agg(v.is_control ORDER BY v.position), true) AS control
-      INTO x
-      FROM fashionrec.experiment e
-      LEFT JOIN fashionrec.variant v ON v.experiment_id = e.id
-     WHERE e.name = _ab_assign.experiment
-     GROUP BY e.id;
-    IF NOT FOUND THEN
+    s := fashionrec._ab_state(_ab_assign.experiment, _ab_assign.user_id);
+    IF s.experiment_id IS NULL THEN
         RAISE EXCEPTION 'experiment "%" does not exist', _ab_assign.experiment
               USING ERRCODE = '42704',
                     HINT = 'SELECT * FROM fashionrec.experiments lists the experiments.';
     END IF;
-    experiment_id := x.id;
+    experiment_id := s.experiment_id;
     in_experiment := false;
 
-    IF x.status = 'stopped' THEN
-        v_pos := COALESCE(pg_catalog.array_position(x.names, x.winner), x.control);
-    ELSIF x.status = 'draft' THEN
-        SELECT a.variant_id INTO variant_id FROM fashionrec.assignment a
-         WHERE a.experiment_id = x.id AND a.user_id = _ab_assign.user_id AND a.forced;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'experiment "%" is not running', x.name
+    IF s.status = 'stopped' THEN
+        v_pos := COALESCE(pg_catalog.array_position(s.variants, s.winner), s.control);
+    ELSIF s.status = 'draft' THEN
+        IF s.assigned IS NULL OR NOT s.forced THEN
+            RAISE EXCEPTION 'experiment "%" is not running', _ab_assign.experiment
                   USING ERRCODE = '55000',
                         HINT = 'Start it with fashionrec.start_experiment(); before that only users put into a variant with fashionrec.force_variant() are served.';
         END IF;
-        v_pos := pg_catalog.array_position(x.ids, variant_id);
+        v_pos := s.assigned;
+        in_experiment := true;
+    ELSIF s.assigned IS NOT NULL AND NOT _ab_assign.reassign THEN
+        v_pos := s.assigned;                    -- sticky
         in_experiment := true;
     ELSE
-        -- running: the user is new, or asked to be hashed again
-        v_pos := fashionrec._ab_choose(x.salt, _ab_assign.user_id, x.holdout / 100, x.weights);
+        -- running, and the user is new (or asked to be hashed again)
+        v_pos := fashionrec._ab_choose(s.salt, _ab_assign.user_id, s.holdout / 100, s.weights);
         IF v_pos = 0 THEN
-            IF _ab_assign.reassign THEN
+            IF _ab_assign.reassign AND s.assigned IS NOT NULL THEN
                 DELETE FROM fashionrec.assignment a
-                 WHERE a.experiment_id = x.id AND a.user_id = _ab_assign.user_id;
+                 WHERE a.experiment_id = s.experiment_id AND a.user_id = _ab_assign.user_id;
             END IF;
             -- held out: the control's model, outside the experiment
-            model := x.models[x.control];
-            version := x.versions[x.control];
+            model := s.models[s.control];
+            version := s.versions[s.control];
             RETURN;
         END IF;
-        variant_id := x.ids[v_pos];
         IF _ab_assign.reassign THEN
             INSERT INTO fashionrec.assignment AS a (experiment_id, user_id, variant_id)
-            VALUES (x.id, _ab_assign.user_id, _ab_assign.variant_id)
+            VALUES (s.experiment_id, _ab_assign.user_id, s.variant_ids[v_pos])
             ON CONFLICT ON CONSTRAINT assignment_pkey DO UPDATE
                SET variant_id = EXCLUDED.variant_id, forced = false, assigned_at = pg_catalog.now();
         ELSE
             INSERT INTO fashionrec.assignment (experiment_id, user_id, variant_id)
-            VALUES (x.id, _ab_assign.user_id, _ab_assign.variant_id)
+            VALUES (s.experiment_id, _ab_assign.user_id, s.variant_ids[v_pos])
             ON CONFLICT ON CONSTRAINT assignment_pkey DO NOTHING;
             IF NOT FOUND THEN
                 -- a concurrent session recorded the user first (our insert waited
-                -- for its commit): its variant stands
-                SELECT a.variant_id INTO variant_id FROM fashionrec.assignment a
-                 WHERE a.experiment_id = x.id AND a.user_id = _ab_assign.user_id;
-                v_pos := pg_catalog.array_position(x.ids, variant_id);
+                -- for its commit, and this statement's snapshot sees it): its variant stands
+                s := fashionrec._ab_state(_ab_assign.experiment, _ab_assign.user_id);
+                v_pos := s.assigned;
             END IF;
         END IF;
         in_experiment := true;
     END IF;
-    variant_id := x.ids[v_pos];
-    variant := x.names[v_pos];
-    model := x.models[v_pos];
-    version := x.versions[v_pos];
+    variant_id := s.variant_ids[v_pos];
+    variant := s.variants[v_pos];
+    model := s.models[v_pos];
+    version := s.versions[v_pos];
 END
 $$;
 COMMENT ON FUNCTION fashionrec._ab_assign(text, bigint, boolean) IS
-    'Internal: what to serve a user who has no recorded assignment in a running experiment, recording a new one; used by assign() and recommend_experiment()';
+    'Internal: the variant (and model) to serve a user, recording a first assignment; used by assign() and recommend_experiment()';
 
 CREATE FUNCTION fashionrec.assign(experiment text, user_id bigint, reassign boolean DEFAULT false)
     RETURNS text
@@ -714,17 +719,14 @@ CREATE FUNCTION fashionrec.assign(experiment text, user_id bigint, reassign bool
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    s         record;
     v_variant text;
 BEGIN
-    -- the common case in one query of three index probes: a user already assigned
-    IF NOT assign.reassign THEN
-        SELECT v.name INTO v_variant
-          FROM fashionrec.experiment x
-          JOIN fashionrec.assignment a ON a.experiment_id = x.id AND a.user_id = assign.user_id
-          JOIN fashionrec.variant v ON v.id = a.variant_id
-         WHERE x.name = assign.experiment AND x.status = 'running';
-        IF FOUND THEN
-            RETURN v_variant;
+    -- the common case without a second PL/pgSQL call: a user already assigned
+    IF assign.reassign IS FALSE AND assign.experiment IS NOT NULL AND assign.user_id IS NOT NULL THEN
+        s := fashionrec._ab_state(assign.experiment, assign.user_id);
+        IF s.status = 'running' AND s.assigned IS NOT NULL THEN
+            RETURN s.variants[s.assigned];
         END IF;
     END IF;
     SELECT r.variant INTO v_variant
@@ -746,27 +748,41 @@ CREATE FUNCTION fashionrec.recommend_experiment(experiment text, user_id bigint,
     ROWS 10
 AS $$
 DECLARE
-    r record;
+    s            record;
+    v_fast       boolean := false;
+    v_experiment integer;
+    v_variant_id integer;
+    v_variant    text;
+    v_model      text;
+    v_version    integer;
+    v_in         boolean;
 BEGIN
-    SELECT x.id AS experiment_id, v.id AS variant_id, v.name AS variant, v.model, v.version,
-           true AS in_experiment
-      INTO r
-      FROM fashionrec.experiment x
-      JOIN fashionrec.assignment a ON a.experiment_id = x.id AND a.user_id = recommend_experiment.user_id
-      JOIN fashionrec.variant v ON v.id = a.variant_id
-     WHERE x.name = recommend_experiment.experiment AND x.status = 'running';
-    IF NOT FOUND THEN
-        SELECT * INTO r FROM fashionrec._ab_assign(recommend_experiment.experiment,
-                                                   recommend_experiment.user_id, false);
+    IF recommend_experiment.experiment IS NOT NULL AND recommend_experiment.user_id IS NOT NULL THEN
+        s := fashionrec._ab_state(recommend_experiment.experiment, recommend_experiment.user_id);
+        v_fast := COALESCE(s.status = 'running' AND s.assigned IS NOT NULL, false);
+    END IF;
+    IF v_fast THEN
+        -- a user already assigned: no second PL/pgSQL call
+        v_experiment := s.experiment_id;
+        v_variant_id := s.variant_ids[s.assigned];
+        v_variant := s.variants[s.assigned];
+        v_model := s.models[s.assigned];
+        v_version := s.versions[s.assigned];
+        v_in := true;
+    ELSE
+        SELECT r.experiment_id, r.variant_id, r.variant, r.model, r.version, r.in_experiment
+          INTO v_experiment, v_variant_id, v_variant, v_model, v_version, v_in
+          FROM fashionrec._ab_assign(recommend_experiment.experiment,
+                                     recommend_experiment.user_id, false) r;
     END IF;
     RETURN QUERY
-        SELECT r.variant, rec.item_id, rec.score, rec.rank
-          FROM fashionrec.recommend(r.model, recommend_experiment.user_id, recommend_experiment.k,
+        SELECT v_variant, rec.item_id, rec.score, rec.rank
+          FROM fashionrec.recommend(v_model, recommend_experiment.user_id, recommend_experiment.k,
                                     recommend_experiment.exclude_seen, recommend_experiment.candidates,
-                                    r.version, recommend_experiment.exclude) rec;
-    IF recommend_experiment.log_exposure AND r.in_experiment THEN
+                                    v_version, recommend_experiment.exclude) rec;
+    IF recommend_experiment.log_exposure AND v_in THEN
         INSERT INTO fashionrec.event (experiment_id, variant_id, user_id, event_type)
-        VALUES (r.experiment_id, r.variant_id, recommend_experiment.user_id, 'exposure');
+        VALUES (v_experiment, v_variant_id, recommend_experiment.user_id, 'exposure');
     END IF;
 END
 $$;
@@ -780,8 +796,7 @@ CREATE FUNCTION fashionrec.track(experiment text, user_id bigint, event text,
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_exp     fashionrec.experiment;
-    v_weights double precision[];
+    s record;
 BEGIN
     IF track.experiment IS NULL OR track.user_id IS NULL OR track.event IS NULL THEN
         RAISE EXCEPTION 'experiment, user_id and event must not be NULL' USING ERRCODE = '22004';
@@ -796,31 +811,30 @@ BEGIN
               USING ERRCODE = '22023',
                     HINT = 'value is what the event is worth, e.g. the order total of a purchase.';
     END IF;
-    -- one statement in the common case: an assigned user of a running experiment
-    INSERT INTO fashionrec.event (experiment_id, variant_id, user_id, event_type, item_id, value)
-    SELECT a.experiment_id, a.variant_id, a.user_id, track.event, track.item_id, track.value
-      FROM fashionrec.experiment x
-      JOIN fashionrec.assignment a ON a.experiment_id = x.id AND a.user_id = track.user_id
-     WHERE x.name = track.experiment
-       AND (x.status = 'running' OR (x.status = 'draft' AND a.forced));
-    IF FOUND THEN
+    s := fashionrec._ab_state(track.experiment, track.user_id);
+    IF s.experiment_id IS NULL THEN
+        RAISE EXCEPTION 'experiment "%" does not exist', track.experiment
+              USING ERRCODE = '42704',
+                    HINT = 'SELECT * FROM fashionrec.experiments lists the experiments.';
+    END IF;
+    IF s.status = 'stopped' THEN
+        RETURN false;                   -- the page outlives the experiment: not an error
+    END IF;
+    IF s.assigned IS NOT NULL AND (s.status = 'running' OR s.forced) THEN
+        INSERT INTO fashionrec.event (experiment_id, variant_id, user_id, event_type, item_id, value)
+        VALUES (s.experiment_id, s.variant_ids[s.assigned], track.user_id, track.event,
+                track.item_id, track.value);
         RETURN true;
     END IF;
-
-    v_exp := fashionrec._ab_experiment(track.experiment);
-    IF v_exp.status = 'stopped' THEN
-        RETURN false;                   -- the page outlives the experiment: not an error
-    ELSIF v_exp.status = 'draft' THEN
-        RAISE EXCEPTION 'experiment "%" is not running', v_exp.name
+    IF s.status = 'draft' THEN
+        RAISE EXCEPTION 'experiment "%" is not running', track.experiment
               USING ERRCODE = '55000',
                     HINT = 'Start it with fashionrec.start_experiment(); before that only events of users put into a variant with fashionrec.force_variant() are recorded.';
     END IF;
-    SELECT pg_catalog.array_agg(v.weight ORDER BY v.position) INTO v_weights
-      FROM fashionrec.variant v WHERE v.experiment_id = v_exp.id;
-    IF fashionrec._ab_choose(v_exp.salt, track.user_id, v_exp.holdout / 100, v_weights) = 0 THEN
+    IF fashionrec._ab_choose(s.salt, track.user_id, s.holdout / 100, s.weights) = 0 THEN
         RETURN false;                   -- held out: not in the experiment
     END IF;
-    RAISE EXCEPTION 'user % is not assigned in experiment "%"', track.user_id, v_exp.name
+    RAISE EXCEPTION 'user % is not assigned in experiment "%"', track.user_id, track.experiment
           USING ERRCODE = '55000',
                 DETAIL = 'An event can only be attributed to the variant the user was served.',
                 HINT = 'Call fashionrec.assign() or fashionrec.recommend_experiment() for the user before tracking their events.';

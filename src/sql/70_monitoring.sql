@@ -447,7 +447,7 @@ CREATE FUNCTION fashionrec._divergence(dist_query text)
     RETURNS TABLE (signal text, psi double precision, kl double precision, n bigint,
                    buckets bigint, top_bucket text, top_train double precision,
                    top_recent double precision)
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql VOLATILE
 AS $$
 BEGIN
     RETURN QUERY EXECUTE pg_catalog.format($q$

@@ -21,7 +21,7 @@ BEGIN
                              'drop_model', 'evaluate', 'cross_validate', 'tune', 'refresh_user',
                              'create_experiment', 'add_variant', 'set_weights', 'start_experiment',
                              'stop_experiment', 'declare_winner', 'force_variant', 'drop_experiment',
-                             'experiment_results', '_ab_assign', 'assign', 'recommend_experiment', 'track',
+                             'experiment_results', '_ab_assign', '_ab_state', 'assign', 'recommend_experiment', 'track',
                              'snapshot_stats', '_snapshot_online', 'reset_serving_stats', 'retrain',
                              'schedule_retraining', 'unschedule_retraining', 'schedule_snapshots',
                              'unschedule_snapshots', '_cron_schedule', '_cron_unschedule')

@@ -55,6 +55,7 @@ for SIZE in $SIZES; do
         M) C=300000; P=30000; E=3000000 ;;
         L) C=1000000; P=100000; E=10000000 ;;
     esac
+    psql -qX -d scale -c "DROP VIEW IF EXISTS shop.pairs" >/dev/null
     step "generate ${C}x${P}x${E}" "SELECT count(*) FROM fashionrec.generate_shop($C, $P, $E::bigint, 42, 'shop', replace => true);"
     psql -qX -d scale -c "CREATE OR REPLACE VIEW shop.pairs AS SELECT customer_id, product_id, count(*)::real AS n FROM shop.events GROUP BY 1, 2" >/dev/null
     step "validate" "SELECT count(*) FROM fashionrec.validate('shop.pairs');"

@@ -18,6 +18,7 @@ cd "$(dirname "$0")/../.."
 . test/fuzz/lib.sh
 command -v sqlsmith >/dev/null || { echo "not ok - sqlsmith is not installed (apt-get install sqlsmith)"; exit 1; }
 fr_hardening_cluster smith || exit 1
+fr_log "sqlsmith"
 
 QUERIES=${FR_SMITH_QUERIES:-2000}
 SEED=${FR_SMITH_SEED:-1}

@@ -8,19 +8,21 @@
 #
 #   bash test/fuzz/types.sh                          # CI size, seed 1
 #   FR_FUZZ_SCALE=20 FR_FUZZ_SEED=$RANDOM bash test/fuzz/types.sh   # a long run
+#   FR_FUZZ_KEEP=1 ...     keep the cases and psql's output (the path is printed)
 #
 # Runs against PGHOST/PGPORT when set, else on its own throwaway cluster.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . test/fuzz/lib.sh
 fr_hardening_cluster fuzz || exit 1
+fr_log "type-input fuzz"
 
 SEED=${FR_FUZZ_SEED:-1}
 SCALE=${FR_FUZZ_SCALE:-1}
 DB=fr_fuzz_types
 OUT=$(mktemp -d /tmp/fashionrec-fuzz.XXXXXX)
 chmod 755 "$OUT"
-trap 'rm -rf "$OUT"; [ -n "${FR_OWN_TMP:-}" ] && { fr_stop_cluster "$FR_OWN_TMP"; rm -rf "$FR_OWN_TMP"; }' EXIT
+trap '[ -z "${FR_FUZZ_KEEP:-}" ] && rm -rf "$OUT"; [ -n "${FR_OWN_TMP:-}" ] && { fr_stop_cluster "$FR_OWN_TMP"; rm -rf "$FR_OWN_TMP"; }' EXIT
 
 fr_fresh_db "$DB" || exit 1
 psql -qX -v ON_ERROR_STOP=1 -d "$DB" >/dev/null <<'SQL' || { echo "not ok - fuzz setup failed"; exit 1; }
@@ -53,15 +55,18 @@ algorithms=$(psql -qXAt -d "$DB" -c "SELECT string_agg(name || '=' || array_to_s
     --vocab "$OUT/vocab.bin" || { echo "not ok - case generation failed"; exit 1; }
 chmod -R a+rX "$OUT"
 
+# the NULL sweep (test/fuzz/nulls.sql writes it), run last: it may drop the models
+psql -qXAt -d "$DB" -f test/fuzz/nulls.sql >"$OUT/nulls.sql" || { echo "not ok - NULL sweep generation failed"; exit 1; }
+
 fails=0 total_cases=0 total_errors=0
-for family in svec_text svec_bin images train serving; do
+for family in svec_text svec_bin images train serving nulls; do
     sql=$OUT/$family.sql
     cases=$(grep -cE '^(SELECT|\\copy)' "$sql")
     start=$(date +%s.%N)
-    psql -X -q -d "$DB" -v VERBOSITY=sqlstate -f "$sql" >"$OUT/$family.out" 2>&1
+    psql -X -q -d "$DB" -v VERBOSITY=verbose -f "$sql" >"$OUT/$family.out" 2>&1
     rc=$?
     secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN {print b - a}')
-    # with VERBOSITY=sqlstate an error reads "psql:FILE:LINE: ERROR:  22P02"
+    # with VERBOSITY=verbose an error reads "psql:FILE:LINE: ERROR:  22P02: message"
     errors=$(grep -oE 'ERROR:  [0-9A-Z]{5}' "$OUT/$family.out" | awk '{print $2}' | sort | uniq -c |
              sort -rn | awk '{printf "%s%s x%s", sep, $2, $1; sep=", "}')
     nerr=$(grep -cE 'ERROR:  [0-9A-Z]{5}' "$OUT/$family.out")
@@ -94,5 +99,6 @@ else
 fi
 psql -qX -d postgres -c "DROP DATABASE $DB" >/dev/null 2>&1
 
+[ -n "${FR_FUZZ_KEEP:-}" ] && echo "# cases and outputs kept in $OUT"
 echo "fuzz (seed $SEED, scale $SCALE): $total_cases cases, $total_errors ERRORs, $fails failures"
 [ "$fails" -eq 0 ]

@@ -4,7 +4,7 @@
 -- consistent with evaluate(), and retraining decisions.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(55);
+SELECT plan(57);
 
 -- ---- signatures, labels, privileges -----------------------------------------
 SELECT has_view('fashionrec', 'serving_stats', 'serving_stats view');
@@ -68,6 +68,18 @@ SELECT results_eq(
 SELECT ok((SELECT p50_ms > 0 AND p50_ms <= p95_ms AND p95_ms <= p99_ms AND p99_ms <= max_ms
              AND mean_ms <= max_ms FROM fashionrec.serving_stats WHERE name = 'mon-als'),
           'percentiles are ordered and within the maximum');
+-- a hybrid opens its components while it loads and while it scores: the
+-- calls are the hybrid's, the loads include the components'
+SELECT lives_ok($$
+    SELECT fashionrec.train('mon-pop', 'popularity', 'mon_buys');
+    SELECT fashionrec.train('mon-hybrid', 'hybrid', NULL,
+           '{"cf": "mon-als", "popularity": "mon-pop", "interactions": "mon_buys"}');
+    SELECT count(*) FROM generate_series(1, 6) u, fashionrec.recommend('mon-hybrid', u, 4);
+$$, 'a hybrid serves');
+SELECT results_eq(
+    $$SELECT name, calls, rows FROM fashionrec.serving_stats WHERE name LIKE 'mon-%' ORDER BY name$$,
+    $$VALUES ('mon-als'::text, 42::bigint, 185::bigint), ('mon-hybrid', 6, 24)$$,
+    'calls of a hybrid are counted as the hybrid''s, not as its components'' calls');
 
 -- ---- online metrics from A/B events (before any snapshot of this transaction) --
 SELECT lives_ok($$
