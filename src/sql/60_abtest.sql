@@ -628,7 +628,7 @@ CREATE FUNCTION fashionrec._ab_state(experiment text, user_id bigint,
                                      OUT versions integer[], OUT weights double precision[],
                                      OUT control integer, OUT assigned integer, OUT forced boolean)
     AS 'MODULE_PATHNAME', 'fashionrec_ab_state'
-    LANGUAGE C STABLE STRICT;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION fashionrec._ab_state(text, bigint) IS
     'Internal: an experiment, its variants in position order and a user''s recorded assignment (control and assigned are positions); NULLs for an unknown experiment';
 
