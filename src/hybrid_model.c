@@ -53,6 +53,7 @@
 #include "fusion.h"
 #include "linalg.h"
 #include "model.h"
+#include "serving.h"
 #include "topk.h"
 
 enum
@@ -798,7 +799,7 @@ fashionrec_explain(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *name;
 	int			k;
-	int32		version = 0;
+	int32		version;
 	FrModel    *model;
 	const HybridState *st;
 	int32		user;
@@ -812,24 +813,13 @@ fashionrec_explain(PG_FUNCTION_ARGS)
 	int			got;
 	char	   *labels[N_SIGNALS];
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	name = fr_arg_name(fcinfo, 0);
+	k = fr_arg_k(fcinfo, 2);
+	version = fr_arg_version(fcinfo, 4);
+	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("name, user_id and k must not be NULL")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	k = PG_GETARG_INT32(2);
-	if (k <= 0 || k > fr_max_k)
-		ereport(ERROR,
-				(errcode(k <= 0 ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("k must be between 1 and fashionrec.max_k (%d), got %d", fr_max_k, k)));
-	if (!PG_ARGISNULL(4))
-	{
-		version = PG_GETARG_INT32(4);
-		if (version <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("version must be positive, got %d", version)));
-	}
+				 errmsg("user_id must not be NULL")));
 
 	InitMaterializedSRF(fcinfo, 0);
 	model = fr_model_open(name, version);
@@ -857,36 +847,7 @@ fashionrec_explain(PG_FUNCTION_ARGS)
 	else
 		hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, scores, &ex);
 
-	if (!PG_ARGISNULL(3))
-	{
-		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(3);
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
-		uint8	   *mark = palloc0(Max(model->n_items, 1));
-
-		if (ARR_NDIM(arr) > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("candidates must be a one-dimensional array")));
-		deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
-		subset = palloc(sizeof(int32) * Max(n, 1));
-		for (int i = 0; i < n; i++)
-		{
-			int32		j;
-
-			if (nulls[i])
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("candidates must not contain NULLs")));
-			j = fr_model_item_index(model, DatumGetInt64(elems[i]));
-			if (j >= 0 && !mark[j])
-			{
-				mark[j] = 1;
-				subset[n_subset++] = j;
-			}
-		}
-	}
+	subset = fr_apply_filters(fcinfo, model, skip, 3, -1, &n_subset);
 
 	top = palloc(sizeof(int32) * k);
 	best = palloc(sizeof(float) * k);

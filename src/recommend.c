@@ -22,11 +22,12 @@
 
 #include "fashionrec.h"
 #include "model.h"
+#include "serving.h"
 #include "stats.h"
 #include "topk.h"
 
-static char *
-arg_name(FunctionCallInfo fcinfo, int argno)
+char *
+fr_arg_name(FunctionCallInfo fcinfo, int argno)
 {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
@@ -35,8 +36,8 @@ arg_name(FunctionCallInfo fcinfo, int argno)
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
-static int
-arg_k(FunctionCallInfo fcinfo, int argno)
+int
+fr_arg_k(FunctionCallInfo fcinfo, int argno)
 {
 	int			k;
 
@@ -57,8 +58,8 @@ arg_k(FunctionCallInfo fcinfo, int argno)
 	return k;
 }
 
-static int32
-arg_version(FunctionCallInfo fcinfo, int argno)
+int32
+fr_arg_version(FunctionCallInfo fcinfo, int argno)
 {
 	int32		version;
 
@@ -72,9 +73,8 @@ arg_version(FunctionCallInfo fcinfo, int argno)
 	return version;
 }
 
-/* A one-dimensional bigint[] without NULLs as a C array. */
-static int64 *
-bigint_array(ArrayType *arr, const char *what, int *n)
+int64 *
+fr_bigint_array(ArrayType *arr, const char *what, int *n)
 {
 	Datum	   *elems;
 	bool	   *nulls;
@@ -120,8 +120,8 @@ item_indices(const FrModel *model, const int64 *ids, int n, int *n_out, uint8 *s
 	return idx;
 }
 
-static void
-emit_topk(FunctionCallInfo fcinfo, const FrModel *model, const float *scores,
+void
+fr_emit_topk(FunctionCallInfo fcinfo, const FrModel *model, const float *scores,
 		  const int32 *subset, int n_subset, const uint8 *skip, int k)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -142,8 +142,8 @@ emit_topk(FunctionCallInfo fcinfo, const FrModel *model, const float *scores,
 }
 
 /* Mark the excluded items, and build the candidate subset (or NULL = all). */
-static int32 *
-apply_filters(FunctionCallInfo fcinfo, const FrModel *model, uint8 *skip,
+int32 *
+fr_apply_filters(FunctionCallInfo fcinfo, const FrModel *model, uint8 *skip,
 			  int candidates_arg, int exclude_arg, int *n_subset)
 {
 	int32	   *subset = NULL;
@@ -154,7 +154,7 @@ apply_filters(FunctionCallInfo fcinfo, const FrModel *model, uint8 *skip,
 	{
 		int			n,
 					m;
-		int64	   *ids = bigint_array(PG_GETARG_ARRAYTYPE_P(exclude_arg), "exclude", &n);
+		int64	   *ids = fr_bigint_array(PG_GETARG_ARRAYTYPE_P(exclude_arg), "exclude", &n);
 		int32	   *idx = item_indices(model, ids, n, &m, scratch);
 
 		for (int i = 0; i < m; i++)
@@ -163,7 +163,7 @@ apply_filters(FunctionCallInfo fcinfo, const FrModel *model, uint8 *skip,
 	if (candidates_arg >= 0 && PG_NARGS() > candidates_arg && !PG_ARGISNULL(candidates_arg))
 	{
 		int			n;
-		int64	   *ids = bigint_array(PG_GETARG_ARRAYTYPE_P(candidates_arg), "candidates", &n);
+		int64	   *ids = fr_bigint_array(PG_GETARG_ARRAYTYPE_P(candidates_arg), "candidates", &n);
 
 		subset = item_indices(model, ids, n, n_subset, scratch);
 	}
@@ -205,7 +205,7 @@ refreshed_history(const FrModel *model, int64 user_id, int32 **items, float **we
 		ArrayType  *ws = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0],
 															SPI_tuptable->tupdesc, 2, &isnull));
 		int			n_ids;
-		int64	   *id_values = bigint_array(ids, "item_ids", &n_ids);
+		int64	   *id_values = fr_bigint_array(ids, "item_ids", &n_ids);
 		float	   *w_values = (float *) ARR_DATA_PTR(ws);
 
 		*items = palloc(sizeof(int32) * Max(n_ids, 1));
@@ -232,10 +232,10 @@ refreshed_history(const FrModel *model, int64 user_id, int32 **items, float **we
  */
 FR_SERVING_FUNCTION(fashionrec_recommend, FR_FN_RECOMMEND)
 {
-	char	   *name = arg_name(fcinfo, 0);
-	int			k = arg_k(fcinfo, 2);
+	char	   *name = fr_arg_name(fcinfo, 0);
+	int			k = fr_arg_k(fcinfo, 2);
 	bool		exclude_seen = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
-	int32		version = arg_version(fcinfo, 5);
+	int32		version = fr_arg_version(fcinfo, 5);
 	FrModel    *model;
 	int64		user_id;
 	int32		user;
@@ -262,7 +262,7 @@ FR_SERVING_FUNCTION(fashionrec_recommend, FR_FN_RECOMMEND)
 
 	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	skip = palloc0(Max(model->n_items, 1));
-	subset = apply_filters(fcinfo, model, skip, 4, 6, &n_subset);
+	subset = fr_apply_filters(fcinfo, model, skip, 4, 6, &n_subset);
 
 	if (!PG_ARGISNULL(7) && model->algo->score_context == NULL)
 		ereport(ERROR,
@@ -299,7 +299,7 @@ FR_SERVING_FUNCTION(fashionrec_recommend, FR_FN_RECOMMEND)
 	else if (exclude_seen && user >= 0)
 		for (int64 j = model->seen_indptr[user]; j < model->seen_indptr[user + 1]; j++)
 			skip[model->seen_indices[j]] = 1;
-	emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
+	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
 	return (Datum) 0;
 }
 
@@ -308,9 +308,9 @@ FR_SERVING_FUNCTION(fashionrec_recommend, FR_FN_RECOMMEND)
  */
 FR_SERVING_FUNCTION(fashionrec_similar_items, FR_FN_SIMILAR_ITEMS)
 {
-	char	   *name = arg_name(fcinfo, 0);
-	int			k = arg_k(fcinfo, 2);
-	int32		version = arg_version(fcinfo, 4);
+	char	   *name = fr_arg_name(fcinfo, 0);
+	int			k = fr_arg_k(fcinfo, 2);
+	int32		version = fr_arg_version(fcinfo, 4);
 	FrModel    *model;
 	int32		item;
 	float	   *scores;
@@ -339,8 +339,8 @@ FR_SERVING_FUNCTION(fashionrec_similar_items, FR_FN_SIMILAR_ITEMS)
 	skip = palloc0(Max(model->n_items, 1));
 	model->algo->score_similar(model, item, scores);
 	skip[item] = 1;
-	subset = apply_filters(fcinfo, model, skip, 3, -1, &n_subset);
-	emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
+	subset = fr_apply_filters(fcinfo, model, skip, 3, -1, &n_subset);
+	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
 	return (Datum) 0;
 }
 
@@ -349,10 +349,10 @@ FR_SERVING_FUNCTION(fashionrec_similar_items, FR_FN_SIMILAR_ITEMS)
  */
 FR_SERVING_FUNCTION(fashionrec_recommend_for_items, FR_FN_RECOMMEND_FOR_ITEMS)
 {
-	char	   *name = arg_name(fcinfo, 0);
-	int			k = arg_k(fcinfo, 2);
+	char	   *name = fr_arg_name(fcinfo, 0);
+	int			k = fr_arg_k(fcinfo, 2);
 	bool		exclude_given = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
-	int32		version = arg_version(fcinfo, 6);
+	int32		version = fr_arg_version(fcinfo, 6);
 	FrModel    *model;
 	int64	   *ids;
 	int			n_ids;
@@ -370,7 +370,7 @@ FR_SERVING_FUNCTION(fashionrec_recommend_for_items, FR_FN_RECOMMEND_FOR_ITEMS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("item_ids must not be NULL"),
 				 errhint("Pass an empty array for a visitor with no history.")));
-	ids = bigint_array(PG_GETARG_ARRAYTYPE_P(1), "item_ids", &n_ids);
+	ids = fr_bigint_array(PG_GETARG_ARRAYTYPE_P(1), "item_ids", &n_ids);
 	if (!PG_ARGISNULL(3))
 	{
 		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(3);
@@ -443,8 +443,8 @@ FR_SERVING_FUNCTION(fashionrec_recommend_for_items, FR_FN_RECOMMEND_FOR_ITEMS)
 	if (exclude_given)
 		for (int i = 0; i < n; i++)
 			skip[items[i]] = 1;
-	subset = apply_filters(fcinfo, model, skip, 5, -1, &n_subset);
-	emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
+	subset = fr_apply_filters(fcinfo, model, skip, 5, -1, &n_subset);
+	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
 	return (Datum) 0;
 }
 
@@ -454,8 +454,8 @@ FR_SERVING_FUNCTION(fashionrec_recommend_for_items, FR_FN_RECOMMEND_FOR_ITEMS)
  */
 FR_SERVING_FUNCTION(fashionrec_predict, FR_FN_PREDICT)
 {
-	char	   *name = arg_name(fcinfo, 0);
-	int32		version = arg_version(fcinfo, 3);
+	char	   *name = fr_arg_name(fcinfo, 0);
+	int32		version = fr_arg_version(fcinfo, 3);
 	FrModel    *model;
 	int32		user,
 				item;
@@ -486,10 +486,10 @@ FR_SERVING_FUNCTION(fashionrec_predict, FR_FN_PREDICT)
 FR_SERVING_FUNCTION(fashionrec_recommend_all, FR_FN_RECOMMEND_ALL)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *name = arg_name(fcinfo, 0);
-	int			k = arg_k(fcinfo, 1);
+	char	   *name = fr_arg_name(fcinfo, 0);
+	int			k = fr_arg_k(fcinfo, 1);
 	bool		exclude_seen = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
-	int32		version = arg_version(fcinfo, 4);
+	int32		version = fr_arg_version(fcinfo, 4);
 	FrModel    *model;
 	int64	   *user_ids;
 	int			n_users;
@@ -511,7 +511,7 @@ FR_SERVING_FUNCTION(fashionrec_recommend_all, FR_FN_RECOMMEND_ALL)
 		user_ids = model->user_ids;
 	}
 	else
-		user_ids = bigint_array(PG_GETARG_ARRAYTYPE_P(2), "users", &n_users);
+		user_ids = fr_bigint_array(PG_GETARG_ARRAYTYPE_P(2), "users", &n_users);
 	users = palloc(sizeof(int32) * Max(n_users, 1));
 	for (int i = 0; i < n_users; i++)
 		users[i] = PG_ARGISNULL(2) ? i : fr_model_user_index(model, user_ids[i]);
@@ -585,8 +585,8 @@ FR_SERVING_FUNCTION(fashionrec_recommend_all, FR_FN_RECOMMEND_ALL)
 static Datum
 embedding_datum(FunctionCallInfo fcinfo, bool of_user)
 {
-	char	   *name = arg_name(fcinfo, 0);
-	int32		version = arg_version(fcinfo, 2);
+	char	   *name = fr_arg_name(fcinfo, 0);
+	int32		version = fr_arg_version(fcinfo, 2);
 	FrModel    *model;
 	int32		index;
 	int32		dim;

@@ -28,6 +28,7 @@
 
 #include "fashionrec.h"
 #include "model.h"
+#include "serving.h"
 #include "sequence.h"
 #include "topk.h"
 
@@ -190,51 +191,29 @@ PG_FUNCTION_INFO_V1(fashionrec_next_items);
 Datum
 fashionrec_next_items(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	char	   *name;
 	int			k;
 	bool		exclude_given = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
-	int32		version = 0;
+	int32		version;
 	FrModel    *model;
-	ArrayType  *arr;
-	Datum	   *elems;
-	bool	   *nulls;
+	int64	   *ids;
 	int			n_ids;
 	int32	   *items;
 	int			n = 0;
 	float	   *scores;
 	uint8	   *skip;
-	int32	   *subset = NULL;
-	int			n_subset = 0;
-	int32	   *top;
-	float	   *best;
-	int			got;
+	int32	   *subset;
+	int			n_subset;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	name = fr_arg_name(fcinfo, 0);
+	k = fr_arg_k(fcinfo, 2);
+	version = fr_arg_version(fcinfo, 5);
+	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("name, recent_item_ids and k must not be NULL"),
+				 errmsg("recent_item_ids must not be NULL"),
 				 errhint("Pass an empty array for a session with no items yet.")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	k = PG_GETARG_INT32(2);
-	if (k <= 0 || k > fr_max_k)
-		ereport(ERROR,
-				(errcode(k <= 0 ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("k must be between 1 and fashionrec.max_k (%d), got %d", fr_max_k, k)));
-	if (!PG_ARGISNULL(5))
-	{
-		version = PG_GETARG_INT32(5);
-		if (version <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("version must be positive, got %d", version)));
-	}
-	arr = PG_GETARG_ARRAYTYPE_P(1);
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("recent_item_ids must be a one-dimensional array")));
-	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n_ids);
+	ids = fr_bigint_array(PG_GETARG_ARRAYTYPE_P(1), "recent_item_ids", &n_ids);
 
 	InitMaterializedSRF(fcinfo, 0);
 	model = fr_model_open(name, version);
@@ -248,13 +227,8 @@ fashionrec_next_items(PG_FUNCTION_ARGS)
 	items = palloc(sizeof(int32) * Max(n_ids, 1));
 	for (int i = 0; i < n_ids; i++)
 	{
-		int32		j;
+		int32		j = fr_model_item_index(model, ids[i]);
 
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("recent_item_ids must not contain NULLs")));
-		j = fr_model_item_index(model, DatumGetInt64(elems[i]));
 		if (j >= 0)
 			items[n++] = j;
 	}
@@ -269,47 +243,7 @@ fashionrec_next_items(PG_FUNCTION_ARGS)
 		for (int i = 0; i < n; i++)
 			skip[items[i]] = 1;
 
-	if (!PG_ARGISNULL(4))
-	{
-		ArrayType  *c = PG_GETARG_ARRAYTYPE_P(4);
-		int			nc;
-		uint8	   *mark = palloc0(Max(model->n_items, 1));
-
-		if (ARR_NDIM(c) > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("candidates must be a one-dimensional array")));
-		deconstruct_array(c, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &nc);
-		subset = palloc(sizeof(int32) * Max(nc, 1));
-		for (int i = 0; i < nc; i++)
-		{
-			int32		j;
-
-			if (nulls[i])
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("candidates must not contain NULLs")));
-			j = fr_model_item_index(model, DatumGetInt64(elems[i]));
-			if (j >= 0 && !mark[j])
-			{
-				mark[j] = 1;
-				subset[n_subset++] = j;
-			}
-		}
-	}
-
-	top = palloc(sizeof(int32) * k);
-	best = palloc(sizeof(float) * k);
-	got = fr_topk(scores, model->n_items, subset, n_subset, skip, k, top, best);
-	for (int r = 0; r < got; r++)
-	{
-		Datum		values[3];
-		bool		rnulls[3] = {0};
-
-		values[0] = Int64GetDatum(model->item_ids[top[r]]);
-		values[1] = Float4GetDatum(best[r]);
-		values[2] = Int32GetDatum(r + 1);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, rnulls);
-	}
+	subset = fr_apply_filters(fcinfo, model, skip, 4, -1, &n_subset);
+	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
 	return (Datum) 0;
 }
