@@ -100,3 +100,5 @@ SELECT r.rank, pr.product_id, pr.article_type, pr.season, round(r.score::numeric
   FROM fashionrec.recommend(:'best_model', (:'customers'::bigint[])[1], k => 5,
          candidates => ARRAY(SELECT product_id FROM shop.products WHERE in_stock AND season = 'Summer')) r
   JOIN shop.products pr ON pr.product_id = r.item_id ORDER BY r.rank;
+
+\ir demo_abtest.sql

@@ -69,6 +69,11 @@ run_dump_restore() {
     bash test/dump-restore.sh
 }
 
+run_replica() {
+    fr_log "streaming replica"
+    bash test/replica.sh
+}
+
 run_cron() {
     fr_log "pg_cron retraining (waits for pg_cron's next minute)"
     bash test/cron-retrain.sh
@@ -78,6 +83,7 @@ suite run_regress
 if [ -z "${FR_REGRESS:-}" ]; then
     suite run_pgtap
     suite run_dump_restore
+    suite run_replica
     suite run_cron
     suite run_unit
     suite bash test/fuzz/types.sh

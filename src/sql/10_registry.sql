@@ -63,6 +63,23 @@ CREATE FUNCTION fashionrec._train_artifacts(model_id bigint, algorithm text, sou
 COMMENT ON FUNCTION fashionrec._train_artifacts(bigint, text, text, jsonb) IS
     'Internal: reads the source, trains and stores the artifacts of a model row; use fashionrec.train()';
 
+-- Writers refuse on a hot standby with a hint, rather than failing at their
+-- first INSERT with "read-only transaction".
+CREATE FUNCTION fashionrec._require_primary(what text) RETURNS void
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.pg_is_in_recovery() THEN
+        RAISE EXCEPTION '% writes the model registry and cannot run on a standby', what
+              USING ERRCODE = '25006',
+                    HINT = 'Run it on the primary; standbys serve the new version as soon as they have replayed its commit.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._require_primary(text) IS
+    'Internal: raises 25006 with a hint when called on a hot standby';
+
 CREATE FUNCTION fashionrec.activate(name text, version integer) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -71,6 +88,7 @@ DECLARE
     v_status   text;
     v_previous integer;
 BEGIN
+    PERFORM fashionrec._require_primary('activate()');
     IF activate.name IS NULL OR activate.version IS NULL THEN
         RAISE EXCEPTION 'name and version must not be NULL' USING ERRCODE = '22004';
     END IF;
@@ -116,6 +134,7 @@ DECLARE
     v_current  integer;
     v_target   integer;
 BEGIN
+    PERFORM fashionrec._require_primary('rollback()');
     SELECT m.version INTO v_current FROM fashionrec.model m
      WHERE m.name = rollback.name AND m.active;
     IF NOT FOUND THEN
@@ -146,6 +165,7 @@ CREATE FUNCTION fashionrec.archive(name text, version integer) RETURNS void
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM fashionrec._require_primary('archive()');
     UPDATE fashionrec.model m SET status = 'archived'
      WHERE m.name = archive.name AND m.version = archive.version AND NOT m.active;
     IF NOT FOUND THEN
@@ -170,6 +190,7 @@ AS $$
 DECLARE
     v_count integer;
 BEGIN
+    PERFORM fashionrec._require_primary('drop_model()');
     IF drop_model.version IS NOT NULL AND EXISTS (
            SELECT FROM fashionrec.model m
             WHERE m.name = drop_model.name AND m.version = drop_model.version AND m.active) THEN
@@ -207,6 +228,7 @@ DECLARE
     v_started  timestamptz := pg_catalog.clock_timestamp();
     v_result   jsonb;
 BEGIN
+    PERFORM fashionrec._require_primary('train()');
     IF train.name IS NULL OR train.algorithm IS NULL OR (train.source IS NULL AND train.algorithm IS DISTINCT FROM 'hybrid') THEN
         RAISE EXCEPTION 'name, algorithm and source must not be NULL' USING ERRCODE = '22004';
     END IF;

@@ -100,6 +100,7 @@ DECLARE
     v_items  bigint[];
     v_weights real[];
 BEGIN
+    PERFORM fashionrec._require_primary('refresh_user()');
     IF refresh_user.name IS NULL OR refresh_user.user_id IS NULL THEN
         RAISE EXCEPTION 'name and user_id must not be NULL' USING ERRCODE = '22004';
     END IF;

@@ -48,6 +48,7 @@ DECLARE
     v_items    bigint;
     v_row      record;
 BEGIN
+    PERFORM fashionrec._require_primary('evaluate()');
     IF evaluate.name IS NULL OR evaluate.test_source IS NULL OR evaluate.k IS NULL THEN
         RAISE EXCEPTION 'name, test_source and k must not be NULL' USING ERRCODE = '22004';
     END IF;
