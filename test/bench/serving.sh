@@ -46,6 +46,10 @@ SELECT (random() * $USERS)::bigint + 1 AS u,
 UNION ALL SELECT (g % $USERS) + 1, g FROM generate_series(1, $ITEMS) g;
 SELECT fashionrec.train('bench', 'als', 'buys', '{"factors": $FACTORS, "iterations": 3}') IS NOT NULL;
 SELECT items, interactions, seconds FROM fashionrec.models WHERE name = 'bench';
+-- the hybrid of the same ALS model and popularity, for its serving cost
+SELECT fashionrec.train('bench-pop', 'popularity', 'buys') IS NOT NULL;
+SELECT fashionrec.train('bench-hybrid', 'hybrid', NULL,
+       '{"cf": "bench", "popularity": "bench-pop", "interactions": "buys"}') IS NOT NULL;
 SQL
 
 FACTOR_BYTES=$((ITEMS * FACTORS * 4))
@@ -57,6 +61,10 @@ cold=$(psql -qXAt -d bench -c "SELECT count(*) FROM fashionrec.recommend('bench'
 cat > "$TMP/full.sql" <<SQL
 \set u random(1, $USERS)
 SELECT * FROM fashionrec.recommend('bench', :u, 10);
+SQL
+cat > "$TMP/hybrid.sql" <<SQL
+\set u random(1, $USERS)
+SELECT * FROM fashionrec.recommend('bench-hybrid', :u, 10);
 SQL
 psql -qXAt -d bench -c "CREATE TABLE cand AS SELECT array_agg(g::bigint) AS ids FROM generate_series(1, $ITEMS, $((ITEMS / 500))) g" >/dev/null
 cat > "$TMP/cand.sql" <<SQL
@@ -77,10 +85,14 @@ run() {   # script clients -> "tps p50 p99"
 }
 
 printf '\n%-34s %8s %10s %10s\n' "recommend(), k = 10" TPS "p50 ms" "p99 ms"
-for script in full cand; do
+for script in full cand hybrid; do
     for c in 1 2; do
         read -r tps p50 p99 < <(run "$script" "$c")
-        label=$([ "$script" = full ] && echo "full catalog" || echo "500 candidates")
+        case $script in
+            full) label="full catalog" ;;
+            cand) label="500 candidates" ;;
+            hybrid) label="hybrid (ALS + popularity)" ;;
+        esac
         printf '%-34s %8.0f %10.2f %10.2f\n' "$label, $c client(s)" "$tps" "$p50" "$p99"
     done
 done
