@@ -39,6 +39,7 @@
 #include "utils/memutils.h"
 #include "tsearch/ts_type.h"
 
+#include "fashionrec.h"
 #include "model.h"
 #include "source.h"
 #include "svec_ops.h"
@@ -318,16 +319,8 @@ reader_add(Reader *r, int32 term, float value)
 	{
 		int64		cap = r->ent_cap ? r->ent_cap * 2 : 8192;
 
-		if (r->ent_cap == 0)
-		{
-			r->ent_term = palloc_extended(cap * sizeof(int32), MCXT_ALLOC_HUGE);
-			r->ent_value = palloc_extended(cap * sizeof(float), MCXT_ALLOC_HUGE);
-		}
-		else
-		{
-			r->ent_term = repalloc_huge(r->ent_term, cap * sizeof(int32));
-			r->ent_value = repalloc_huge(r->ent_value, cap * sizeof(float));
-		}
+		r->ent_term = fr_grow_huge(r->ent_term, cap * sizeof(int32));
+		r->ent_value = fr_grow_huge(r->ent_value, cap * sizeof(float));
 		r->ent_cap = cap;
 		fr_check_memory(reader_bytes(r), "reading the catalog");
 	}
@@ -342,16 +335,8 @@ reader_new_row(Reader *r, int64 id)
 	{
 		int64		cap = r->rows_cap ? r->rows_cap * 2 : 4096;
 
-		if (r->rows_cap == 0)
-		{
-			r->row_ids = palloc_extended(cap * sizeof(int64), MCXT_ALLOC_HUGE);
-			r->row_start = palloc_extended(cap * sizeof(int64), MCXT_ALLOC_HUGE);
-		}
-		else
-		{
-			r->row_ids = repalloc_huge(r->row_ids, cap * sizeof(int64));
-			r->row_start = repalloc_huge(r->row_start, cap * sizeof(int64));
-		}
+		r->row_ids = fr_grow_huge(r->row_ids, cap * sizeof(int64));
+		r->row_start = fr_grow_huge(r->row_start, cap * sizeof(int64));
 		r->rows_cap = cap;
 		fr_check_memory(reader_bytes(r), "reading the catalog");
 	}

@@ -16,6 +16,16 @@
 extern void fr_init_materialized_srf(FunctionCallInfo fcinfo);
 #endif
 
+/*
+ * Grow (or first allocate, when ptr is NULL) an array that may pass 1 GB —
+ * the growable buffers of the source readers.
+ */
+static inline void *
+fr_grow_huge(void *ptr, size_t bytes)
+{
+	return ptr ? repalloc_huge(ptr, bytes) : palloc_extended(bytes, MCXT_ALLOC_HUGE);
+}
+
 /* GUCs (fashionrec.c) */
 extern int	fr_blas_threads;
 extern int	fr_max_memory_kb;

@@ -274,22 +274,11 @@ coo_grow(Coo *coo, bool with_times)
 								 (with_times ? sizeof(double) : 0));
 
 	fr_check_memory(bytes, "reading the source");
-	if (coo->cap == 0)
-	{
-		coo->users = palloc_extended(cap * sizeof(int64), MCXT_ALLOC_HUGE);
-		coo->items = palloc_extended(cap * sizeof(int64), MCXT_ALLOC_HUGE);
-		coo->weights = palloc_extended(cap * sizeof(float), MCXT_ALLOC_HUGE);
-		if (with_times)
-			coo->times = palloc_extended(cap * sizeof(double), MCXT_ALLOC_HUGE);
-	}
-	else
-	{
-		coo->users = repalloc_huge(coo->users, cap * sizeof(int64));
-		coo->items = repalloc_huge(coo->items, cap * sizeof(int64));
-		coo->weights = repalloc_huge(coo->weights, cap * sizeof(float));
-		if (with_times)
-			coo->times = repalloc_huge(coo->times, cap * sizeof(double));
-	}
+	coo->users = fr_grow_huge(coo->users, cap * sizeof(int64));
+	coo->items = fr_grow_huge(coo->items, cap * sizeof(int64));
+	coo->weights = fr_grow_huge(coo->weights, cap * sizeof(float));
+	if (with_times)
+		coo->times = fr_grow_huge(coo->times, cap * sizeof(double));
 	coo->cap = cap;
 }
 
