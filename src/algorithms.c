@@ -24,6 +24,7 @@ extern const FrAlgorithm fr_mf_algorithm;
 extern const FrAlgorithm fr_embedding_algorithm;
 extern const FrAlgorithm fr_tfidf_algorithm;
 extern const FrAlgorithm fr_attributes_algorithm;
+extern const FrAlgorithm fr_features_algorithm;
 extern const FrAlgorithm fr_sequence_algorithm;
 extern const FrAlgorithm fr_hybrid_algorithm;
 
@@ -37,6 +38,7 @@ static const FrAlgorithm *const algorithms[] = {
 	&fr_embedding_algorithm,
 	&fr_tfidf_algorithm,
 	&fr_attributes_algorithm,
+	&fr_features_algorithm,
 	&fr_sequence_algorithm,
 	&fr_hybrid_algorithm,
 };

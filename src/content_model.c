@@ -44,6 +44,7 @@
 #include "source.h"
 #include "svec_ops.h"
 #include "tfidf.h"
+#include "content_model.h"
 
 #define FETCH_ROWS 10000
 
@@ -797,12 +798,6 @@ content_train(FrTrainJob *job)
 
 /* ---- serving -------------------------------------------------------------------------- */
 
-typedef struct ContentState
-{
-	FrCsr		rows;			/* items x features, unit rows */
-	FrCsr		postings;		/* features x items */
-	int32		n_features;
-} ContentState;
 
 static void
 corrupted(const FrModel *model, const char *what)
@@ -815,7 +810,7 @@ corrupted(const FrModel *model, const char *what)
 static void *
 content_load(FrModel *model)
 {
-	ContentState *st = palloc0(sizeof(ContentState));
+	FrContentState *st = palloc0(sizeof(FrContentState));
 	FrCsr	   *rows = &st->rows;
 	int64		n_ptr,
 				n_idx,
@@ -849,11 +844,11 @@ content_load(FrModel *model)
 	return st;
 }
 
-static void
-content_score_items(const FrModel *model, const int32 *items,
+void
+fr_content_score_items(const FrModel *model, const int32 *items,
 					const float *weights, int n, float *scores)
 {
-	const ContentState *st = model->state;
+	const FrContentState *st = model->state;
 	int32	   *features = palloc(sizeof(int32) * Max(st->n_features, 1));
 	float	   *values = palloc(sizeof(float) * Max(st->n_features, 1));
 	int32		m = fr_svec_profile(&st->rows, items, weights, n, st->n_features, features, values);
@@ -864,19 +859,19 @@ content_score_items(const FrModel *model, const int32 *items,
 }
 
 /* A user's profile: the mean of their training items, each counted once. */
-static void
-content_score_user(const FrModel *model, int32 user, float *scores)
+void
+fr_content_score_user(const FrModel *model, int32 user, float *scores)
 {
 	int64		lo = model->seen_indptr[user];
 	int64		hi = model->seen_indptr[user + 1];
 
-	content_score_items(model, model->seen_indices + lo, NULL, (int) (hi - lo), scores);
+	fr_content_score_items(model, model->seen_indices + lo, NULL, (int) (hi - lo), scores);
 }
 
-static void
-content_score_similar(const FrModel *model, int32 item, float *scores)
+void
+fr_content_score_similar(const FrModel *model, int32 item, float *scores)
 {
-	const ContentState *st = model->state;
+	const FrContentState *st = model->state;
 	int64		lo = st->rows.indptr[item];
 
 	/* rows are unit length: the dot product is the cosine */
@@ -885,13 +880,13 @@ content_score_similar(const FrModel *model, int32 item, float *scores)
 }
 
 /* the cosine of the user's profile and the item; 0, not NaN, when they share nothing */
-static float
-content_predict(const FrModel *model, int32 user, int32 item)
+float
+fr_content_predict(const FrModel *model, int32 user, int32 item)
 {
 	float	   *scores = palloc_extended(mul_size(model->n_items, sizeof(float)), MCXT_ALLOC_HUGE);
 	float		s;
 
-	content_score_user(model, user, scores);
+	fr_content_score_user(model, user, scores);
 	s = isnan(scores[item]) ? 0.0f : scores[item];
 	pfree(scores);
 	return s;
@@ -906,10 +901,10 @@ const FrAlgorithm fr_tfidf_algorithm = {
 	.read_items = tfidf_read_items,
 	.train = content_train,
 	.load = content_load,
-	.score_user = content_score_user,
-	.score_items = content_score_items,
-	.score_similar = content_score_similar,
-	.predict = content_predict,
+	.score_user = fr_content_score_user,
+	.score_items = fr_content_score_items,
+	.score_similar = fr_content_score_similar,
+	.predict = fr_content_predict,
 };
 
 const FrAlgorithm fr_attributes_algorithm = {
@@ -921,8 +916,8 @@ const FrAlgorithm fr_attributes_algorithm = {
 	.read_items = attributes_read_items,
 	.train = content_train,
 	.load = content_load,
-	.score_user = content_score_user,
-	.score_items = content_score_items,
-	.score_similar = content_score_similar,
-	.predict = content_predict,
+	.score_user = fr_content_score_user,
+	.score_items = fr_content_score_items,
+	.score_similar = fr_content_score_similar,
+	.predict = fr_content_predict,
 };

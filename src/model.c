@@ -8,12 +8,20 @@
  * artifacts never change after its training committed, so a cached entry can
  * never be stale — only unused, and the least recently used one is dropped
  * when the cache holds fashionrec.cache_models versions.
+ *
+ * The one exception is a model that reads a feature set live (the feature
+ * store, src/sql/85_features.sql): its items are the trained ones plus the
+ * feature rows written since.  The same lookup returns the sum of its
+ * feature sets' generations, which every write to a set increases in commit
+ * order; when it differs from the cached copy's, the model is loaded again
+ * under the statement's snapshot.
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -33,7 +41,8 @@ static uint64 cache_clock = 0;
 static SPIPlanPtr lookup_plan = NULL;
 
 static FrModel *
-load_model(int64 model_id, const char *name, int32 version, const char *algorithm)
+load_model(int64 model_id, const char *name, int32 version, const char *algorithm,
+		   int64 live_token, ArrayType *feature_sets)
 {
 	const FrAlgorithm *algo = fr_algorithm_lookup(algorithm, false);
 	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "fashionrec model",
@@ -48,6 +57,13 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 	strlcpy(model->name, name, NAMEDATALEN);
 	model->algo = algo;
 	model->cxt = cxt;
+	model->live_token = live_token;
+	if (feature_sets)
+	{
+		model->n_feature_sets = ArrayGetNItems(ARR_NDIM(feature_sets), ARR_DIMS(feature_sets));
+		model->feature_sets = palloc(sizeof(int32) * Max(model->n_feature_sets, 1));
+		memcpy(model->feature_sets, ARR_DATA_PTR(feature_sets), sizeof(int32) * model->n_feature_sets);
+	}
 
 	PG_TRY();
 	{
@@ -90,6 +106,18 @@ cache_evict_to(int size)
 		MemoryContextDelete(cache[oldest].model->cxt);
 		cache[oldest] = cache[--cache_len];
 	}
+}
+
+static void
+cache_remove(int64 model_id)
+{
+	for (int i = 0; i < cache_len; i++)
+		if (cache[i].model->model_id == model_id)
+		{
+			MemoryContextDelete(cache[i].model->cxt);
+			cache[i] = cache[--cache_len];
+			return;
+		}
 }
 
 static FrModel *
@@ -151,6 +179,9 @@ fr_model_open(const char *name, int32 version)
 	int64		model_id;
 	int32		found_version;
 	char	   *algorithm;
+	int64		live_token;
+	Datum		sets;
+	ArrayType  *feature_sets;
 	FrModel    *model;
 	bool		isnull;
 	MemoryContext caller = CurrentMemoryContext;
@@ -160,10 +191,19 @@ fr_model_open(const char *name, int32 version)
 	if (lookup_plan == NULL)
 	{
 		Oid			argtypes[2] = {TEXTOID, INT4OID};
-		SPIPlanPtr	plan = SPI_prepare("SELECT id, version, algorithm FROM fashionrec.model"
-									   " WHERE name = $1 AND status <> 'training'"
-									   " AND CASE WHEN $2 IS NULL THEN active ELSE version = $2 END",
-									   2, argtypes);
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("SELECT m.id, m.version, m.algorithm, s.token, s.sets"
+						   "  FROM fashionrec.model m,"
+						   "  LATERAL (SELECT pg_catalog.sum(fs.generation)::int8 AS token,"
+						   "                  pg_catalog.array_agg(f.id::int4) AS sets"
+						   "             FROM pg_catalog.jsonb_array_elements_text("
+						   "                      CASE WHEN pg_catalog.jsonb_typeof(m.info -> 'feature_sets') = 'array'"
+						   "                           THEN m.info -> 'feature_sets' END) AS f(id)"
+						   "             LEFT JOIN fashionrec.feature_set fs ON fs.id = f.id::int4) s"
+						   " WHERE m.name = $1 AND m.status <> 'training'"
+						   "   AND CASE WHEN $2 IS NULL THEN m.active ELSE m.version = $2 END",
+						   2, argtypes);
 
 		if (plan == NULL)
 			elog(ERROR, "could not prepare model lookup: %s", SPI_result_code_string(SPI_result));
@@ -180,11 +220,21 @@ fr_model_open(const char *name, int32 version)
 	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	found_version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	algorithm = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
+	live_token = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	if (isnull)
+		live_token = -1;
+	sets = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull);
+	feature_sets = isnull ? NULL : DatumGetArrayTypeP(sets);
 
 	model = cache_get(model_id);
+	if (model != NULL && model->live_token != live_token)
+	{
+		cache_remove(model_id);
+		model = NULL;
+	}
 	if (model == NULL)
 	{
-		model = load_model(model_id, name, found_version, algorithm);
+		model = load_model(model_id, name, found_version, algorithm, live_token, feature_sets);
 		cache_put(model);
 		fr_stats_note_model(model, true);
 	}
@@ -204,6 +254,41 @@ int32
 fr_model_item_index(const FrModel *model, int64 item_id)
 {
 	return (int32) fr_find_id(model->item_ids, model->n_items, item_id);
+}
+
+/*
+ * Replace the model's items with item_ids[n_items] (ascending), where
+ * old_to_new[i] is the new index of old item i or -1 if it is gone: the
+ * "seen" lists drop the gone items, popularity follows, new items have none.
+ * For algorithms whose load() adds live items (features, hybrid); their own
+ * state must follow the same map.  Allocates in CurrentMemoryContext.
+ */
+void
+fr_model_remap_items(FrModel *model, int64 *item_ids, int32 n_items, const int32 *old_to_new)
+{
+	int64	   *indptr = palloc(sizeof(int64) * ((Size) model->n_users + 1));
+	int32	   *indices = palloc_extended(mul_size(Max(model->seen_indptr[model->n_users], 1),
+												   sizeof(int32)), MCXT_ALLOC_HUGE);
+	float	   *popularity = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)),
+											 MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	int64		nnz = 0;
+
+	indptr[0] = 0;
+	for (int32 u = 0; u < model->n_users; u++)
+	{
+		for (int64 p = model->seen_indptr[u]; p < model->seen_indptr[u + 1]; p++)
+			if (old_to_new[model->seen_indices[p]] >= 0)
+				indices[nnz++] = old_to_new[model->seen_indices[p]];
+		indptr[u + 1] = nnz;
+	}
+	for (int32 i = 0; i < model->n_items; i++)
+		if (old_to_new[i] >= 0)
+			popularity[old_to_new[i]] = model->item_popularity[i];
+	model->seen_indptr = indptr;
+	model->seen_indices = indices;
+	model->item_popularity = popularity;
+	model->item_ids = item_ids;
+	model->n_items = n_items;
 }
 
 /*

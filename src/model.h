@@ -91,6 +91,16 @@ typedef struct FrModel
 	float	   *item_popularity;	/* summed training weight per item: the cold-start fallback */
 	void	   *state;			/* what algo->load returned */
 	double		load_ms;
+
+	/*
+	 * Feature sets (feature store) the model reads live, from its info's
+	 * "feature_sets", and the sum of their generations when it was loaded:
+	 * a cached model whose sets have moved on is loaded again, so items
+	 * added or changed since training are served without retraining.
+	 */
+	int32		n_feature_sets;
+	int32	   *feature_sets;
+	int64		live_token;
 } FrModel;
 
 struct FrAlgorithm
@@ -164,6 +174,7 @@ extern void fr_params_parse(Jsonb *params, const char *algorithm,
 							const FrParamSpec *extra_specs, void *extra_out);
 extern void fr_info_add_real(FrTrainJob *job, const char *key, double value);
 extern void fr_info_add_int(FrTrainJob *job, const char *key, int64 value);
+extern void fr_info_add_int_array(FrTrainJob *job, const char *key, const int32 *values, int n);
 
 /* artifact.c: named binary arrays of a model version */
 typedef enum FrDtype
@@ -185,6 +196,8 @@ extern void *fr_artifact_get(int64 model_id, const char *name, FrDtype dtype,
 extern FrModel *fr_model_open(const char *name, int32 version);
 extern int32 fr_model_user_index(const FrModel *model, int64 user_id);
 extern int32 fr_model_item_index(const FrModel *model, int64 item_id);
+extern void fr_model_remap_items(FrModel *model, int64 *item_ids, int32 n_items,
+								 const int32 *old_to_new);
 
 /* budget checks against fashionrec.max_memory */
 extern void fr_check_memory(size_t bytes, const char *what);

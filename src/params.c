@@ -235,3 +235,20 @@ fr_info_add_int(FrTrainJob *job, const char *key, int64 value)
 	v.val.numeric = DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(value)));
 	pushJsonbValue(&job->info, WJB_VALUE, &v);
 }
+
+/* a JSON array of integers, e.g. the feature sets a model reads ("feature_sets") */
+void
+fr_info_add_int_array(FrTrainJob *job, const char *key, const int32 *values, int n)
+{
+	JsonbValue	v;
+
+	info_key(job, key);
+	pushJsonbValue(&job->info, WJB_BEGIN_ARRAY, NULL);
+	for (int i = 0; i < n; i++)
+	{
+		v.type = jbvNumeric;
+		v.val.numeric = DatumGetNumeric(DirectFunctionCall1(int4_numeric, Int32GetDatum(values[i])));
+		pushJsonbValue(&job->info, WJB_ELEM, &v);
+	}
+	pushJsonbValue(&job->info, WJB_END_ARRAY, NULL);
+}
