@@ -5,7 +5,7 @@
 -- transitions planted as chains are recovered by next_items().
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(27);
+SELECT plan(30);
 
 -- ---- labels -------------------------------------------------------------------
 SELECT has_function('fashionrec', 'explain', ARRAY['text', 'bigint', 'integer', 'bigint[]', 'integer']);
@@ -90,6 +90,12 @@ SELECT throws_ok($$SELECT fashionrec.train('p-bad', 'hybrid', NULL, '{"cf": "p-n
 SELECT throws_ok($$SELECT fashionrec.train('p-bad', 'hybrid', NULL, '{"cf": "p-als", "cf_weight": -0.1, "interactions": "pb"}')$$,
                  '22023', NULL, 'negative weight');
 SELECT throws_ok($$SELECT fashionrec.train('p-bad', 'als', NULL)$$, '22004', NULL, 'NULL source for others');
+SELECT throws_ok($$SELECT fashionrec.train('p-bad', 'hybrid', NULL, '{"cf": "p-als", "fusion": "logistic", "interactions": "pb"}')$$,
+                 '22023', 'fusion "logistic" needs a "validation" source', 'learned fusion without a validation source');
+SELECT throws_ok($$SELECT fashionrec.train('p-bad', 'hybrid', NULL, '{"cf": "p-als", "fusion": "auto", "mlp_hidden": "4,4,4", "validation": "pb", "interactions": "pb"}')$$,
+                 '22023', NULL, 'three hidden layers');
+SELECT throws_ok($$SELECT fashionrec.train('p-bad', 'hybrid', NULL, '{"cf": "p-als", "half_life_days": 3, "interactions": "SELECT user_id, item_id FROM pb"}')$$,
+                 '22023', '"half_life_days" needs times in "interactions"', 'a half-life without times');
 SELECT throws_ok($$SELECT * FROM fashionrec.explain('p-als', 1)$$, '0A000', NULL, 'explain of a non-hybrid');
 SET LOCAL fashionrec.cache_models = 1;
 SELECT throws_ok($$SELECT * FROM fashionrec.recommend('p-h', 1)$$,

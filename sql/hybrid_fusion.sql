@@ -1,0 +1,181 @@
+-- learned fusion ("fusion": logistic, mlp, auto) on a validation source, its
+-- reuse over retrained components ("fusion_from"), and recency-decayed
+-- histories ("half_life_days").
+--
+-- 20 products in two clusters with 2-d content vectors: 1-10 along x ("A"),
+-- 11-20 along y ("B").  Customers 1-20 buy A, 21-40 buy B: four products
+-- in January (training) and two more in February (validation), chosen by a
+-- hash so that the lists differ between customers.
+CREATE TABLE fvec AS
+SELECT i::bigint AS item,
+       CASE WHEN i <= 10 THEN ARRAY[1, 0.05 * i]::real[] ELSE ARRAY[0.05 * (i - 10), 1]::real[] END AS v
+  FROM generate_series(1, 20) i;
+CREATE TABLE fbuy AS
+WITH ranked AS (
+    SELECT u, CASE WHEN u <= 20 THEN j ELSE j + 10 END AS item,
+           row_number() OVER (PARTITION BY u ORDER BY md5(u || '-' || j)) AS r
+      FROM generate_series(1, 40) u, generate_series(1, 10) j)
+SELECT u::bigint AS customer, item::bigint AS product,
+       CASE WHEN r <= 4 THEN timestamptz '2024-01-01' + r * interval '1 day'
+            ELSE timestamptz '2024-02-01' + r * interval '1 day' END AS at
+  FROM ranked WHERE r <= 6;
+CREATE VIEW ftrain AS SELECT customer, product, 1 AS w, at FROM fbuy WHERE at < '2024-02-01';
+CREATE VIEW fval AS SELECT customer, product FROM fbuy WHERE at >= '2024-02-01';
+
+SET client_min_messages = warning;
+SELECT fashionrec.train('f-als', 'als', 'SELECT customer, product FROM ftrain',
+                        '{"factors": 2, "iterations": 10, "regularization": 0.1, "solver": "cholesky"}');
+SELECT fashionrec.train('f-pop', 'popularity', 'SELECT customer, product FROM ftrain');
+SELECT fashionrec.train('f-vec', 'embedding', 'fvec', '{"interactions": "SELECT customer, product FROM ftrain"}');
+
+-- logistic regression: fitted on February, recorded in info
+SELECT fashionrec.train('f-lr', 'hybrid', NULL,
+                        '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "logistic",
+                          "validation": "fval", "interactions": "SELECT customer, product FROM ftrain"}');
+SELECT info ->> 'fusion' AS fusion, info -> 'fusion_users' AS users, info -> 'fusion_examples' AS examples,
+       round((info ->> 'validation_ndcg_weighted')::numeric, 4) AS weighted,
+       round((info ->> 'validation_ndcg_logistic')::numeric, 4) AS logistic,
+       info ? 'validation_ndcg_mlp' AS has_mlp
+  FROM fashionrec.models WHERE name = 'f-lr';
+-- it serves: customer 3 gets unseen A products, customer 33 unseen B products
+SELECT bool_and(item_id <= 10) AS a_for_3 FROM fashionrec.recommend('f-lr', 3, k => 4);
+SELECT bool_and(item_id > 10) AS b_for_33 FROM fashionrec.recommend('f-lr', 33, k => 4);
+-- explain: one row per signal plus "features" (history, popularity, age and
+-- the bias with every signal neutral); contribution = coefficient x normalised
+-- score, and the rows sum to the score
+SELECT DISTINCT signal, component IS NULL AS no_component, weight IS NULL AS no_weight
+  FROM fashionrec.explain('f-lr', 3, k => 3) ORDER BY signal;
+SELECT bool_and(abs(s.score - s.total) < 1e-4) AS sums_to_score
+  FROM (SELECT item_id, min(score) AS score, sum(contribution) AS total
+          FROM fashionrec.explain('f-lr', 3, k => 5) GROUP BY item_id) s;
+SELECT bool_and(abs(contribution - weight * normalized) < 1e-4) AS linear
+  FROM fashionrec.explain('f-lr', 3, k => 5) WHERE signal <> 'features';
+SELECT (SELECT array_agg(item_id ORDER BY rank) FROM fashionrec.recommend('f-lr', 25, k => 4)) =
+       (SELECT array_agg(item_id ORDER BY rank) FROM
+           (SELECT DISTINCT rank, item_id FROM fashionrec.explain('f-lr', 25, k => 4)) e) AS same_list;
+
+-- the MLP, twice with the same seed: identical info and lists
+SELECT fashionrec.train('f-mlp', 'hybrid', NULL,
+                        '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "mlp",
+                          "mlp_hidden": "8,4", "validation": "fval", "seed": 7,
+                          "interactions": "SELECT customer, product FROM ftrain"}');
+SELECT fashionrec.train('f-mlp-twin', 'hybrid', NULL,
+                        '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "mlp",
+                          "mlp_hidden": "8,4", "validation": "fval", "seed": 7,
+                          "interactions": "SELECT customer, product FROM ftrain"}');
+SELECT a.info = b.info AS same_info, a.info ->> 'fusion' AS fusion,
+       (a.info ->> 'mlp_best_epoch')::int <= (a.info ->> 'mlp_epochs')::int AS kept_an_epoch_run
+  FROM fashionrec.models a, fashionrec.models b WHERE a.name = 'f-mlp' AND b.name = 'f-mlp-twin';
+SELECT bool_and(a.s = b.s) AS twin_identical
+  FROM (SELECT u, array_agg(item_id ORDER BY rank) i, array_agg(score ORDER BY rank) s
+          FROM generate_series(1, 41) u, fashionrec.recommend('f-mlp', u, k => 5) GROUP BY u) a
+  JOIN (SELECT u, array_agg(item_id ORDER BY rank) i, array_agg(score ORDER BY rank) s
+          FROM generate_series(1, 41) u, fashionrec.recommend('f-mlp-twin', u, k => 5) GROUP BY u) b USING (u);
+SELECT bool_and(abs(s.score - s.total) < 1e-4) AS mlp_sums_to_score, bool_and(s.weightless) AS mlp_weight_null
+  FROM (SELECT item_id, min(score) AS score, sum(contribution) AS total, bool_and(weight IS NULL) AS weightless
+          FROM fashionrec.explain('f-mlp', 30, k => 5) GROUP BY item_id) s;
+-- an unknown customer gets the fusion of an empty history
+SELECT count(*) AS unknown_user FROM fashionrec.recommend('f-mlp', 999, k => 5);
+
+-- auto: fits both and keeps the best of weighted, logistic and mlp on the
+-- validation users neither fit nor early stopping used
+SELECT fashionrec.train('f-auto', 'hybrid', NULL,
+                        '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "auto",
+                          "validation": "SELECT customer, product FROM fval", "fusion_candidates": 10,
+                          "interactions": "SELECT customer, product FROM ftrain"}');
+SELECT info ->> 'fusion' IN ('weighted', 'logistic', 'mlp') AS chose_one,
+       (info ->> ('validation_ndcg_' || (info ->> 'fusion')))::float8 >=
+           greatest((info ->> 'validation_ndcg_weighted')::float8, (info ->> 'validation_ndcg_logistic')::float8,
+                    (info ->> 'validation_ndcg_mlp')::float8) AS chose_the_best
+  FROM fashionrec.models WHERE name = 'f-auto';
+
+-- "weighted" with a validation: the same lists as without, and its NDCG recorded
+SELECT fashionrec.train('f-w', 'hybrid', NULL,
+                        '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop",
+                          "interactions": "SELECT customer, product FROM ftrain"}');
+SELECT fashionrec.train('f-wv', 'hybrid', NULL,
+                        '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "validation": "fval",
+                          "interactions": "SELECT customer, product FROM ftrain"}');
+SELECT info ->> 'fusion' AS fusion, info ? 'validation_ndcg_weighted' AS has_ndcg
+  FROM fashionrec.models WHERE name = 'f-wv';
+SELECT bool_and(a.s = b.s) AS weighted_unchanged
+  FROM (SELECT u, array_agg(score ORDER BY rank) s FROM generate_series(1, 41) u,
+               fashionrec.recommend('f-w', u, k => 5) GROUP BY u) a
+  JOIN (SELECT u, array_agg(score ORDER BY rank) s FROM generate_series(1, 41) u,
+               fashionrec.recommend('f-wv', u, k => 5) GROUP BY u) b USING (u);
+
+-- fusion_from: the fitted logistic fusion over components retrained on
+-- January and February together (stacking)
+SELECT fashionrec.train('f-als-all', 'als', 'SELECT customer, product FROM fbuy',
+                        '{"factors": 2, "iterations": 10, "regularization": 0.1, "solver": "cholesky"}');
+SELECT fashionrec.train('f-stacked', 'hybrid', NULL,
+                        '{"cf": "f-als-all", "content": "f-vec", "popularity": "f-pop", "fusion_from": "f-lr",
+                          "interactions": "SELECT customer, product FROM fbuy"}');
+SELECT info ->> 'fusion' AS fusion, info ->> 'fusion_from' AS fusion_from
+  FROM fashionrec.models WHERE name = 'f-stacked';
+SELECT bool_and(a.weight = b.weight) AS same_coefficients
+  FROM fashionrec.explain('f-lr', 3, k => 1) a JOIN fashionrec.explain('f-stacked', 3, k => 1) b USING (signal)
+ WHERE signal <> 'features';
+
+-- half-life: customer 41 bought three A products in January and one B
+-- product in June.  Undecayed, A leads; with a 7-day half-life, the June
+-- item weighs 1 and the January ones 0.5^(150/7): B leads.
+INSERT INTO fbuy VALUES (41, 1, '2024-01-02'), (41, 2, '2024-01-03'), (41, 3, '2024-01-04'),
+                        (41, 11, '2024-06-01');
+SELECT fashionrec.train('f-vec41', 'embedding', 'fvec', '{"interactions": "SELECT customer, product FROM fbuy"}');
+SELECT fashionrec.train('f-old', 'hybrid', NULL,
+                        '{"content": "f-vec41", "interactions": "SELECT customer, product, 1, at FROM fbuy"}');
+SELECT fashionrec.train('f-recent', 'hybrid', NULL,
+                        '{"content": "f-vec41", "half_life_days": 7,
+                          "interactions": "SELECT customer, product, 1, at FROM fbuy"}');
+SELECT array_agg(item_id ORDER BY rank) AS undecayed FROM fashionrec.recommend('f-old', 41, k => 3);
+SELECT array_agg(item_id ORDER BY rank) AS half_life_7 FROM fashionrec.recommend('f-recent', 41, k => 3);
+SELECT info -> 'half_life_days' AS half_life_days FROM fashionrec.models WHERE name = 'f-recent';
+-- explain serves the decayed fusion too
+SELECT array_agg(item_id ORDER BY rank) AS explained
+  FROM (SELECT DISTINCT rank, item_id FROM fashionrec.explain('f-recent', 41, k => 3)) e;
+-- a half-life of a million days weighs every item about 1: the folded-in
+-- history gives the scores the content model's own profile gives
+SELECT fashionrec.train('f-forever', 'hybrid', NULL,
+                        '{"content": "f-vec41", "half_life_days": 1e6,
+                          "interactions": "SELECT customer, product, 1, at FROM fbuy"}');
+SELECT bool_and(a.i = b.i AND a.s = b.s) AS long_half_life_unchanged
+  FROM (SELECT u, array_agg(item_id ORDER BY rank) i, array_agg(round(score::numeric, 3) ORDER BY rank) s
+          FROM generate_series(1, 41) u, fashionrec.recommend('f-old', u, k => 5) GROUP BY u) a
+  JOIN (SELECT u, array_agg(item_id ORDER BY rank) i, array_agg(round(score::numeric, 3) ORDER BY rank) s
+          FROM generate_series(1, 41) u, fashionrec.recommend('f-forever', u, k => 5) GROUP BY u) b USING (u);
+
+-- invalid: learned fusion without a validation source
+\set VERBOSITY default
+SELECT fashionrec.train('f-bad', 'hybrid', NULL,
+                        '{"cf": "f-als", "fusion": "mlp", "interactions": "ftrain"}');
+-- invalid: parameters
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "fusion": "deep", "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL,
+                        '{"cf": "f-als", "fusion": "mlp", "mlp_hidden": "0", "validation": "fval", "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL,
+                        '{"cf": "f-als", "fusion": "mlp", "mlp_hidden": "8,4,2", "validation": "fval", "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL,
+                        '{"cf": "f-als", "fusion": "mlp", "mlp_hidden": "8x", "validation": "fval", "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "fusion_l2": -1, "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "fusion_users": 2, "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "fusion_candidates": 0, "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "mlp_learning_rate": 0, "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "mlp_epochs": 0, "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "half_life_days": -1, "interactions": "ftrain"}');
+-- invalid: a validation that shares nothing with the hybrid, or too few users
+SELECT fashionrec.train('f-bad', 'hybrid', NULL,
+                        '{"cf": "f-als", "fusion": "logistic", "validation": "SELECT 1, 999", "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL,
+                        '{"cf": "f-als", "fusion": "logistic", "validation": "SELECT customer, product FROM fval WHERE customer < 3",
+                          "interactions": "ftrain"}');
+-- invalid: a half-life without times
+SELECT fashionrec.train('f-bad', 'hybrid', NULL,
+                        '{"content": "f-vec", "half_life_days": 7, "interactions": "SELECT customer, product FROM ftrain"}');
+-- invalid: fusion_from
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "fusion_from": "f-w", "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "fusion_from": "f-als", "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "fusion_from": "f-lr", "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL,
+                        '{"cf": "f-als", "fusion_from": "f-lr", "fusion": "mlp", "validation": "fval", "interactions": "ftrain"}');
+SELECT count(*) AS no_failed_rows FROM fashionrec.model WHERE name = 'f-bad';

@@ -1,0 +1,252 @@
+/*
+ * test_fusion_learn.c — the hybrid's learned fusion (fusion_learn.c) against
+ * known answers: logistic regression's closed-form maximum likelihood on a
+ * binary feature, a separable problem it must solve, XOR that only the MLP
+ * can, NDCG by hand, chunked forward passes equal to row-by-row ones, and
+ * bit-for-bit determinism by seed.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fusion_learn.h"
+#include "kernel.h"
+#include "tap.h"
+
+static void
+test_logistic_closed_form(void)
+{
+	/*
+	 * One binary feature: the unpenalised MLE predicts the observed rates,
+	 * logit(1/4) = -ln 3 at x = 0 and logit(3/4) = ln 3 at x = 1.
+	 */
+	float		x[8] = {0, 0, 0, 0, 1, 1, 1, 1};
+	float		y[8] = {1, 0, 0, 0, 1, 1, 1, 0};
+	int64_t		group[2] = {0, 8};
+	FrFusionSet set = {8, 1, x, y, 1, group};
+	FrFusionNet net;
+	float		two[2] = {0, 1},
+				out[2];
+	double		loss = fr_fusion_fit_logistic(&set, 0.0, &net);
+
+	fr_fusion_forward(&net, 2, two, out);
+	ok_near(out[0], -log(3.0), 1e-4, "logistic: logit at x = 0 is logit(1/4)");
+	ok_near(out[1], log(3.0), 1e-4, "logistic: logit at x = 1 is logit(3/4)");
+	ok_near(loss, -(0.25 * log(0.25) + 0.75 * log(0.75)), 1e-6, "logistic: mean log loss of the MLE");
+
+	/* a penalty pulls the two logits together */
+	fr_fusion_fit_logistic(&set, 4.0, &net);
+	fr_fusion_forward(&net, 2, two, out);
+	ok(out[1] - out[0] > 0 && out[1] - out[0] < 2 * log(3.0) - 0.1,
+	   "logistic: L2 shrinks the slope (%.4f < %.4f)", out[1] - out[0], 2 * log(3.0));
+}
+
+static void
+test_logistic_separable(void)
+{
+	/* 200 points labelled by the sign of 2 x0 - x1 + 0.5: every one on its side */
+	enum
+	{
+		N = 200
+	};
+	float		x[N * 3],
+				y[N],
+				s[N];
+	int64_t		group[2] = {0, N};
+	FrFusionSet set = {N, 3, x, y, 1, group};
+	FrFusionNet net;
+	FrRng		rng;
+	int			right = 0;
+
+	fr_rng_seed(&rng, 7);
+	for (int i = 0; i < N; i++)
+	{
+		x[i * 3] = (float) fr_rng_normal(&rng);
+		x[i * 3 + 1] = (float) fr_rng_normal(&rng);
+		x[i * 3 + 2] = 5;		/* a constant column must not break the solve */
+		y[i] = 2 * x[i * 3] - x[i * 3 + 1] + 0.5 > 0;
+	}
+	fr_fusion_fit_logistic(&set, 1e-3, &net);
+	fr_fusion_forward(&net, N, x, s);
+	for (int i = 0; i < N; i++)
+		right += (s[i] > 0) == (y[i] > 0);
+	ok(right == N, "logistic: a separable problem is separated (%d of %d)", right, N);
+	ok(fr_fusion_ndcg(&set, s, 10) == 1.0, "logistic: its top 10 are all positives");
+}
+
+/* XOR of two signs, with jitter: no linear score ranks it, one hidden layer does */
+static void
+xor_data(int n, uint64_t seed, float *x, float *y)
+{
+	FrRng		rng;
+
+	fr_rng_seed(&rng, seed);
+	for (int i = 0; i < n; i++)
+	{
+		int			a = (int) fr_rng_below(&rng, 2),
+					b = (int) fr_rng_below(&rng, 2);
+
+		x[i * 2] = (a ? 1.0f : -1.0f) + 0.1f * (float) fr_rng_normal(&rng);
+		x[i * 2 + 1] = (b ? 1.0f : -1.0f) + 0.1f * (float) fr_rng_normal(&rng);
+		y[i] = a != b;
+	}
+}
+
+static void
+test_mlp_xor(void)
+{
+	enum
+	{
+		N = 800
+	};
+	static float x[N * 2],
+				y[N],
+				xs[N * 2],
+				ys[N],
+				s[N];
+	int64_t		group[9],
+				sgroup[9];
+	FrFusionSet fit = {N, 2, x, y, 8, group};
+	FrFusionSet stop = {N, 2, xs, ys, 8, sgroup};
+	FrMlpOptions opt = {1e-4, 0.01, 200, 20, 64, N / 8, 42};	/* NDCG over whole groups */
+	FrFusionNet net,
+				lr,
+				twin,
+				other;
+	FrFusionFitInfo info,
+				info2;
+	int			hidden[1] = {8};
+	int			right = 0;
+	int64_t		size = fr_fusion_net_size(2, 1, hidden);
+
+	for (int g = 0; g <= 8; g++)
+		group[g] = sgroup[g] = (int64_t) g * N / 8;
+	xor_data(N, 1, x, y);
+	xor_data(N, 2, xs, ys);
+
+	fr_fusion_fit_logistic(&fit, 1e-3, &lr);
+	fr_fusion_forward(&lr, N, xs, s);
+	ok(fr_fusion_ndcg(&stop, s, 10) < 0.9, "XOR: logistic regression cannot rank it (NDCG %.3f)",
+	   fr_fusion_ndcg(&stop, s, 10));
+
+	/* without early stopping, all epochs: calibrated enough to classify */
+	fr_fusion_net_alloc(&net, 2, 1, hidden);
+	opt.max_epochs = 60;
+	fr_fusion_fit_mlp(&fit, NULL, &opt, &net, &info);
+	fr_fusion_forward(&net, N, xs, s);
+	for (int i = 0; i < N; i++)
+		right += (s[i] > 0) == (ys[i] > 0);
+	ok(right >= N * 99 / 100 && info.epochs == 60 && info.best_epoch == 60,
+	   "XOR: the MLP classifies held-out points (%d of %d)", right, N);
+	opt.max_epochs = 200;
+
+	fr_fusion_fit_mlp(&fit, &stop, &opt, &net, &info);
+	fr_fusion_forward(&net, N, xs, s);
+	ok(fr_fusion_ndcg(&stop, s, N / 8) > 0.99, "XOR: the MLP ranks positives first (NDCG %.4f)", fr_fusion_ndcg(&stop, s, N / 8));
+	ok(info.best_epoch >= 1 && info.best_epoch <= info.epochs && info.epochs <= opt.max_epochs,
+	   "early stopping: kept epoch %d of %d run", info.best_epoch, info.epochs);
+	ok(info.epochs < opt.max_epochs, "early stopping: stopped before the epoch limit (%d)", info.epochs);
+	ok_near(info.stop_ndcg, fr_fusion_ndcg(&stop, s, N / 8), 1e-12, "the kept weights are the best epoch's");
+
+	/* the same seed: the same weights, bit for bit; another seed: others */
+	fr_fusion_net_alloc(&twin, 2, 1, hidden);
+	fr_fusion_fit_mlp(&fit, &stop, &opt, &twin, &info2);
+	ok(memcmp(net.params, twin.params, sizeof(float) * size) == 0 && info2.epochs == info.epochs,
+	   "MLP: same seed, identical weights");
+	opt.seed = 43;
+	fr_fusion_net_alloc(&other, 2, 1, hidden);
+	fr_fusion_fit_mlp(&fit, &stop, &opt, &other, &info2);
+	ok(memcmp(net.params, other.params, sizeof(float) * size) != 0, "MLP: another seed, other weights");
+
+	{
+		/* two hidden layers learn it too */
+		int			h2[2] = {8, 4};
+		FrFusionNet deep;
+
+		opt.seed = 42;
+		fr_fusion_net_alloc(&deep, 2, 2, h2);
+		fr_fusion_fit_mlp(&fit, &stop, &opt, &deep, &info2);
+		fr_fusion_forward(&deep, N, xs, s);
+		ok(fr_fusion_ndcg(&stop, s, N / 8) > 0.99, "XOR: two hidden layers (NDCG %.3f)",
+		   fr_fusion_ndcg(&stop, s, N / 8));
+	}
+}
+
+static void
+test_forward_blocks(void)
+{
+	/* many chunks and a partial last one: the same as one row at a time */
+	enum
+	{
+		N = 9000, D = 5
+	};
+	static float x[N * D],
+				all[N];
+	int			hidden[2] = {7, 3};
+	FrFusionNet net;
+	FrRng		rng;
+	int64_t		size;
+	int			same = 1;
+
+	fr_fusion_net_alloc(&net, D, 2, hidden);
+	size = fr_fusion_net_size(D, 2, hidden);
+	ok(size == 2 * D + (D * 7 + 7) + (7 * 3 + 3) + (3 + 1), "net size counts every layer (%lld)",
+	   (long long) size);
+	fr_rng_seed(&rng, 3);
+	for (int64_t i = 0; i < size; i++)
+		net.params[i] = (float) fr_rng_normal(&rng);
+	for (int i = 0; i < N * D; i++)
+		x[i] = (float) fr_rng_normal(&rng);
+	fr_fusion_forward(&net, N, x, all);
+	for (int i = 0; i < N; i += 997)
+	{
+		float		one;
+
+		fr_fusion_forward(&net, 1, x + (size_t) i * D, &one);
+		same &= fabsf(one - all[i]) <= 1e-5f * (1 + fabsf(one));
+	}
+	ok(same, "forward: chunks (and the padded last one) give the row-by-row scores");
+
+	{
+		/* by hand: one hidden unit relu(2 z) then 3 h - 1, with z = (x - 1) * 0.5 */
+		FrFusionNet tiny;
+		int			one[1] = {1};
+		float		in[2] = {4, 0},
+					out[2];
+
+		fr_fusion_net_alloc(&tiny, 1, 1, one);
+		tiny.params[0] = 1;		/* shift */
+		tiny.params[1] = 0.5f;	/* scale */
+		tiny.params[2] = 2;		/* W0 */
+		tiny.params[3] = 0;		/* b0 */
+		tiny.params[4] = 3;		/* W1 */
+		tiny.params[5] = -1;	/* b1 */
+		fr_fusion_forward(&tiny, 2, in, out);
+		ok_near(out[0], 3 * 2 * 1.5 - 1, 1e-6, "forward by hand: x = 4");
+		ok_near(out[1], -1, 1e-6, "forward by hand: x = 0 (the ReLU cuts)");
+	}
+}
+
+static void
+test_ndcg(void)
+{
+	/* group 0: the positive second of 3 -> 1/log2(3); group 1: none, skipped; group 2: 2 of 2 first */
+	float		y[7] = {0, 1, 0, 0, 0, 1, 1};
+	float		s[7] = {3, 2, 1, 5, 4, 9, 9};
+	int64_t		group[4] = {0, 3, 5, 7};
+	FrFusionSet set = {7, 1, y, y, 3, group};
+
+	ok_near(fr_fusion_ndcg(&set, s, 10), (1 / log2(3.0) + 1.0) / 2, 1e-12, "NDCG by hand");
+	ok_near(fr_fusion_ndcg(&set, s, 1), (0 + 1.0) / 2, 1e-12, "NDCG@1 by hand");
+}
+
+int
+main(void)
+{
+	test_logistic_closed_form();
+	test_logistic_separable();
+	test_mlp_xor();
+	test_forward_blocks();
+	test_ndcg();
+	return done_testing();
+}
