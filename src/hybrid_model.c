@@ -216,13 +216,11 @@ typedef struct HybridState
 	float	   *hist_decay;		/* per "seen" entry: 0.5^(age / half_life), or NULL */
 
 	/*
-	 * Serving keeps the trained per-item features and history weights keyed
-	 * by item id and aligns them with the model's items and "seen" lists as
-	 * they are (live items can add and drop items after load): align_state().
+	 * The trained per-item features and history weights are stored keyed by
+	 * item id; loading aligns them with the model's items and "seen" lists
+	 * as they are after live items were merged in (align_state).
 	 */
 	FrModel    *model;			/* NULL at training, where they are aligned */
-	const int64 *aligned_items;
-	const int32 *aligned_seen;
 	int64		n_feat;
 	int64	   *feat_ids;
 	float	   *feat_vals;
@@ -1109,25 +1107,18 @@ load_options(FrModel *model, HybridState *st)
 
 /*
  * Align the per-item features and the history weights with the model's
- * items and "seen" lists as they are now; done once per load (and again if
- * live items remapped them), in the model's memory.  The state is the
- * cached model's own, hence the cast.
+ * items and "seen" lists as they are now: at load, after live items were
+ * merged in (in the model's memory context, current during load).
  */
 static void
-align_state(const HybridState *cst)
+align_state(HybridState *st)
 {
-	HybridState *st = (HybridState *) cst;
 	FrModel    *model = st->model;
-	MemoryContext old;
 
-	if (model == NULL)
-		return;
-	if (st->feat_ids && st->aligned_items != model->item_ids)
+	if (st->feat_ids)
 	{
-		old = MemoryContextSwitchTo(model->cxt);
 		st->item_feat = palloc_extended(mul_size(Max(model->n_items, 1), 2 * sizeof(float)),
 										MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-		MemoryContextSwitchTo(old);
 		/* an item added after training: no buyers, age 0 */
 		for (int64 i = 0; i < st->n_feat; i++)
 		{
@@ -1136,14 +1127,11 @@ align_state(const HybridState *cst)
 			if (h >= 0)
 				memcpy(st->item_feat + 2 * (size_t) h, st->feat_vals + 2 * i, 2 * sizeof(float));
 		}
-		st->aligned_items = model->item_ids;
 	}
-	if (st->hist_ids && st->aligned_seen != model->seen_indices)
+	if (st->hist_ids)
 	{
-		old = MemoryContextSwitchTo(model->cxt);
 		st->hist_decay = palloc_extended(mul_size(Max(model->seen_indptr[model->n_users], 1), sizeof(float)),
 										 MCXT_ALLOC_HUGE);
-		MemoryContextSwitchTo(old);
 		for (int32 u = 0; u < model->n_users; u++)
 		{
 			int64		lo = st->hist_indptr[u],
@@ -1164,7 +1152,6 @@ align_state(const HybridState *cst)
 				st->hist_decay[p] = tries < hi - lo ? st->hist_vals[q] : 1.0f;
 			}
 		}
-		st->aligned_seen = model->seen_indices;
 	}
 }
 
@@ -1450,6 +1437,7 @@ extend_live_items(FrModel *model, HybridState *st)
 		}
 	}
 
+	align_state(st);
 	model->item_popularity = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)),
 											 MCXT_ALLOC_HUGE);
 	hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, model->item_popularity, NULL);
@@ -1502,6 +1490,8 @@ hybrid_load(FrModel *model)
 											 &nrows, NULL, false);
 	if (model->n_feature_sets > 0 && model->live_token >= 0)
 		extend_live_items(model, st);
+	else
+		align_state(st);
 	return st;
 }
 
@@ -1598,7 +1588,6 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 	bool		is_cf[N_SIGNALS] = {0};
 	double		weights[N_SIGNALS];
 
-	align_state(st);
 	is_cf[SIG_CF] = true;
 	for (int s = 0; s < N_SIGNALS; s++)
 	{
@@ -1698,7 +1687,6 @@ hybrid_score_user(const FrModel *model, int32 user, float *scores)
 	int64		lo = model->seen_indptr[user];
 
 	check_cache(st);
-	align_state(st);
 	hybrid_fuse(st, model->n_items, true, model->user_ids[user],
 				model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
 				(int) (model->seen_indptr[user + 1] - lo), scores, NULL);
@@ -1811,7 +1799,6 @@ fashionrec_explain(PG_FUNCTION_ARGS)
 		int64		lo = model->seen_indptr[user];
 		int			n = (int) (model->seen_indptr[user + 1] - lo);
 
-		align_state(st);
 		hybrid_fuse(st, model->n_items, true, model->user_ids[user],
 					model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
 					n, scores, &ex);
