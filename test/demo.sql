@@ -93,6 +93,7 @@ SELECT r.rank, pr.product_id, pr.article_type, pr.colour, round(r.score::numeric
   JOIN shop.products pr ON pr.product_id = r.item_id ORDER BY r.rank;
 
 \ir demo_hybrid.sql
+\ir demo_features.sql
 
 \echo
 \echo '== the first customer again, filtered: only in-stock summer products'

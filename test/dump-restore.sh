@@ -16,6 +16,11 @@ SELECT (g % 97) AS customer, ((g * 7919) % 211) AS product FROM generate_series(
 SELECT fashionrec.train('pop', 'popularity', 'buys');
 SELECT fashionrec.train('pop', 'popularity', 'SELECT customer, product FROM buys WHERE product % 2 = 0', activate => true);
 SELECT fashionrec.train('knn', 'itemknn', 'buys');
+-- the feature store (85_features.sql): its tables, and a realtime trigger on a user table
+CREATE TABLE products (id bigint PRIMARY KEY, title text);
+INSERT INTO products SELECT g, 'product ' || (ARRAY['red', 'blue', 'green'])[g % 3 + 1] || ' dress' FROM generate_series(1, 30) g;
+SELECT count(*) FROM fashionrec.create_feature_set('titles', 'tfidf', 'products', '{"text_columns": "title"}');
+SELECT fashionrec.enable_realtime('titles');
 SQL
 
 lists() {
@@ -28,10 +33,22 @@ pg_dump -Fc -d "$src" -f "$dump"
 psql -qX -d postgres -c "CREATE DATABASE $dst" >/dev/null
 pg_restore -d "$dst" "$dump"
 after=$(lists "$dst")
+feats() {
+    psql -qXAt -v ON_ERROR_STOP=1 -d "$1" -c "INSERT INTO products VALUES (31, 'red dress')" \
+         -c "SELECT string_agg(item_id || '=' || features::text, ' ' ORDER BY item_id) || ' gen ' || max(s.generation)
+               FROM fashionrec.features('titles'), fashionrec.feature_set s"
+}
+feats_before=$(feats "$src")
+feats_after=$(feats "$dst")
 versions=$(psql -qXAt -d "$dst" -c "SELECT string_agg(name || ':' || version || ':' || active, ' ' ORDER BY name, version) FROM fashionrec.models")
 psql -qX -d postgres -c "DROP DATABASE $src" -c "DROP DATABASE $dst" >/dev/null
 
 echo "restored versions: $versions"
+if [ -n "$feats_before" ] && [ "$feats_before" = "$feats_after" ]; then
+    echo "ok - restored feature set and realtime trigger give the same features"
+else
+    echo "not ok - feature sets differ after restore"; echo "before: $feats_before"; echo "after:  $feats_after"; exit 1
+fi
 if [ -n "$before" ] && [ "$before" = "$after" ] && [ "$versions" = "knn:1:true pop:1:false pop:2:true" ]; then
     echo "ok - restored database serves the same lists (${#before} characters of item ids)"
 else

@@ -32,6 +32,8 @@ CREATE TABLE small AS SELECT u, i FROM big WHERE u <= 300;
 SELECT fashionrec.train('small-als', 'als', 'small', '{"factors": 4, "iterations": 2}');
 SELECT fashionrec.train('small-pop', 'popularity', 'small');
 SELECT fashionrec.train('big-als', 'als', 'SELECT u, i FROM big', '{"factors": 64, "iterations": 2}');
+CREATE TABLE prod AS SELECT g AS id, ARRAY[g % 3, 1, 0]::real[] AS v FROM generate_series(1, 300) g;
+SELECT count(*) FROM fashionrec.create_feature_set('prod-vectors', 'embedding', 'prod', '{"id_column": "id", "vector_column": "v"}');
 SQL
 
 # name | SQL that would run for many seconds
@@ -46,6 +48,7 @@ train embedding|SELECT fashionrec.train('t', 'embedding', 'SELECT g, array_fill(
 train tfidf|SELECT fashionrec.train('t', 'tfidf', 'SELECT g, ''red silk dress number '' || g FROM generate_series(1, 50000000) g')
 train attributes|SELECT fashionrec.train('t', 'attributes', 'SELECT g, (g % 50)::text AS colour, (g % 7)::text AS season FROM generate_series(1, 50000000) g')
 train sequence|SELECT fashionrec.train('t', 'sequence', 'SELECT g % 50000, g % 20000, 1, timestamp ''2024-01-01'' + g * interval ''1 second'' FROM generate_series(1, 200000000) g')
+train features|SELECT fashionrec.train('t', 'features', 'prod-vectors', '{"interactions": "SELECT g % 50000, g % 300 + 1 FROM generate_series(1, 200000000) g"}')
 train hybrid|SELECT fashionrec.train('t', 'hybrid', NULL, '{"cf": "small-als", "popularity": "small-pop", "interactions": "SELECT g % 50000, g % 300 FROM generate_series(1, 200000000) g"}')
 recommend_all|SELECT count(*) FROM fashionrec.recommend_all('big-als', 1000, (SELECT array_agg(g) FROM generate_series(1, 20000) g), false) r, generate_series(1, 50)
 generate_shop|SELECT count(*) FROM fashionrec.generate_shop(2000000, 200000, 200000000, target_schema => 'shop_big')

@@ -24,7 +24,10 @@ BEGIN
                              'experiment_results', '_ab_assign', '_ab_state', 'assign', 'recommend_experiment', 'track',
                              'snapshot_stats', '_snapshot_online', 'reset_serving_stats', 'retrain',
                              'schedule_retraining', 'unschedule_retraining', 'schedule_snapshots',
-                             'unschedule_snapshots', '_cron_schedule', '_cron_unschedule')
+                             'unschedule_snapshots', '_cron_schedule', '_cron_unschedule',
+                             'create_feature_set', 'drop_feature_set', 'refresh_features',
+                             'enable_realtime', 'disable_realtime', '_feature_generation',
+                             '_feature_trigger')
     LOOP
         -- ROUTINE: procedures (retrain) too
         EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
