@@ -53,7 +53,7 @@ SELECT format('| `%s(%s)` | %s | %s |', p.proname, pg_get_function_arguments(p.o
 SELECT E'\n## Types\n\n| type | description |\n| --- | --- |';
 SELECT format('| `%s` | %s |', t.typname, coalesce(obj_description(t.oid, 'pg_type'), ''))
   FROM pg_type t
- WHERE t.typnamespace = 'fashionrec'::regnamespace AND t.typtype IN ('b', 'd', 'e')
+ WHERE t.typnamespace = 'fashionrec'::regnamespace AND t.typtype IN ('b', 'd', 'e') AND t.typcategory <> 'A'
  ORDER BY 1;
 SELECT E'\n## Operators\n\n| operator | left | right | returns | description |\n| --- | --- | --- | --- | --- |';
 SELECT format('| `%s` | %s | %s | %s | %s |', replace(o.oprname, '|', '\|'), o.oprleft::regtype, o.oprright::regtype,
