@@ -89,3 +89,37 @@ fr_stop_cluster() {
     [ -f "$dir/data/postmaster.pid" ] && fr_as_owner pg_ctl -D "$dir/data" -m fast -w stop >/dev/null 2>&1
     return 0
 }
+
+# fr_bench_cluster: a throwaway cluster for a benchmark in TMP on PORT, with
+# PGHOST/PGPORT/PGUSER exported and an empty database "bench"; stopped and
+# removed on exit, unless FR_KEEP=1 leaves it running for a look afterwards.
+fr_bench_cluster() {
+    TMP=$(mktemp -d /tmp/fashionrec-bench.XXXXXX)
+    [ "$(id -u)" -eq 0 ] && chmod 755 "$TMP"
+    PORT=$(fr_free_port $((56432 + RANDOM % 6000)))
+    if [ -n "${FR_KEEP:-}" ]; then
+        trap 'echo "cluster kept: PGHOST=$TMP PGPORT=$PORT PGUSER=postgres psql; stop: pg_ctl -D $TMP/data stop"' EXIT
+    else
+        trap 'fr_stop_cluster "$TMP"; rm -rf "$TMP"' EXIT
+    fi
+    fr_start_cluster "$TMP" "$PORT" || return 1
+    export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
+    psql -qX -d postgres -c 'CREATE DATABASE bench' >/dev/null
+}
+
+# fr_ml100k_sql DIR: SQL (for psql) that loads MovieLens 100K from DIR into
+# the tables ratings(user_id, item_id, rating, ts) and genres(item_id, v real[]),
+# v the 19 genre flags of u.item (fields 6-24)
+fr_ml100k_sql() {
+    cat <<SQL
+CREATE TABLE ratings (user_id int, item_id int, rating int, ts bigint);
+\copy ratings FROM '$1/u.data'
+CREATE TABLE item_lines (line text);
+\copy item_lines FROM '$1/u.item' WITH (FORMAT text, ENCODING 'LATIN1', DELIMITER E'\x01')
+CREATE TABLE genres AS
+SELECT pg_catalog.split_part(line, '|', 1)::bigint AS item_id,
+       ARRAY(SELECT g::real FROM unnest((pg_catalog.string_to_array(line, '|'))[6:24]) WITH ORDINALITY AS t(g, o)
+              ORDER BY o) AS v
+  FROM item_lines;
+SQL
+}

@@ -23,13 +23,7 @@ fr_install_deps
 fr_setup_paths
 fr_build_install
 
-TMP=$(mktemp -d /tmp/fashionrec-bench.XXXXXX)
-chmod 755 "$TMP"
-PORT=$(fr_free_port $((59432 + RANDOM % 3000)))
-trap 'fr_stop_cluster "$TMP"; rm -rf "$TMP"' EXIT
-fr_start_cluster "$TMP" "$PORT"
-export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
-psql -qX -d postgres -c 'CREATE DATABASE bench' >/dev/null
+fr_bench_cluster
 psql -qX -v ON_ERROR_STOP=1 -d bench >/dev/null <<SQL
 CREATE EXTENSION fashionrec;
 CREATE TABLE ratings (user_id int, item_id int, rating int, ts bigint);

@@ -50,17 +50,8 @@ fr_install_deps
 fr_setup_paths
 [ -n "${FR_NO_BUILD:-}" ] || fr_build_install
 
-TMP=$(mktemp -d /tmp/fashionrec-bench.XXXXXX)
-[ "$(id -u)" -eq 0 ] && chmod 755 "$TMP"
-PORT=$(fr_free_port $((56432 + RANDOM % 3000)))
-# FR_KEEP=1 leaves the cluster running for a look at the models afterwards
-if [ -n "${FR_KEEP:-}" ]; then
-    trap 'echo "cluster kept: PGHOST=$TMP PGPORT=$PORT PGUSER=postgres psql -d ml (or shop); stop: pg_ctl -D $TMP/data stop"' EXIT
-else
-    trap 'fr_stop_cluster "$TMP"; rm -rf "$TMP"' EXIT
-fi
-fr_start_cluster "$TMP" "$PORT"
-export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
+# FR_KEEP=1 leaves the cluster running for a look at the models afterwards (databases ml, shop)
+fr_bench_cluster
 START=$(date +%s)
 DB=bench
 q() { psql -qXAt -F $'\t' -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
@@ -270,15 +261,7 @@ psql -qX -d postgres -c 'CREATE DATABASE ml' >/dev/null
 q >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION fashionrec;
-CREATE TABLE ratings (user_id int, item_id int, rating int, ts bigint);
-\copy ratings FROM '$DIR/u.data'
-CREATE TABLE item_lines (line text);
-\copy item_lines FROM '$DIR/u.item' WITH (FORMAT text, ENCODING 'LATIN1', DELIMITER E'\x01')
-CREATE TABLE genres AS
-SELECT pg_catalog.split_part(line, '|', 1)::bigint AS item_id,
-       ARRAY(SELECT g::real FROM unnest((pg_catalog.string_to_array(line, '|'))[6:24]) WITH ORDINALITY AS t(g, o)
-              ORDER BY o) AS v
-  FROM item_lines;
+$(fr_ml100k_sql "$DIR")
 CREATE TABLE catalog AS SELECT item_id FROM genres;
 CREATE TABLE user_role AS
 SELECT user_id::bigint, $(role_of user_id) AS role

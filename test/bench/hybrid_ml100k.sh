@@ -30,28 +30,13 @@ fr_install_deps
 fr_setup_paths
 [ -n "${FR_NO_BUILD:-}" ] || fr_build_install
 
-TMP=$(mktemp -d /tmp/fashionrec-bench.XXXXXX)
-[ "$(id -u)" -eq 0 ] && chmod 755 "$TMP"
-PORT=$(fr_free_port $((56432 + RANDOM % 3000)))
-trap 'fr_stop_cluster "$TMP"; rm -rf "$TMP"' EXIT
-fr_start_cluster "$TMP" "$PORT"
-export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
-psql -qX -d postgres -c 'CREATE DATABASE bench' >/dev/null
+fr_bench_cluster
 q() { psql -qXAt -F $'\t' -v ON_ERROR_STOP=1 -d bench "$@"; }
 
 q >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION fashionrec;
-CREATE TABLE ratings (user_id int, item_id int, rating int, ts bigint);
-\copy ratings FROM '$DIR/u.data'
-CREATE TABLE item_lines (line text);
-\copy item_lines FROM '$DIR/u.item' WITH (FORMAT text, ENCODING 'LATIN1', DELIMITER E'\x01')
--- the 19 genre flags (fields 6-24) as a vector
-CREATE TABLE genres AS
-SELECT pg_catalog.split_part(line, '|', 1)::bigint AS item_id,
-       ARRAY(SELECT g::real FROM unnest((pg_catalog.string_to_array(line, '|'))[6:24]) WITH ORDINALITY AS t(g, o)
-              ORDER BY o) AS v
-  FROM item_lines;
+$(fr_ml100k_sql "$DIR")
 
 CREATE TABLE split AS SELECT r.user_id, r.item_id, r.ts,
        row_number() OVER w > count(*) OVER (PARTITION BY r.user_id) - floor(count(*) OVER (PARTITION BY r.user_id) * 20 / 100) AS is_tail

@@ -15,13 +15,7 @@ DIR=$DATA/movielens-100k
 fr_install_deps
 fr_setup_paths
 fr_build_install
-TMP=$(mktemp -d /tmp/fashionrec-bench.XXXXXX)
-chmod 755 "$TMP"
-PORT=$(fr_free_port $((60432 + RANDOM % 3000)))
-trap 'fr_stop_cluster "$TMP"; rm -rf "$TMP"' EXIT
-fr_start_cluster "$TMP" "$PORT"
-export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
-psql -qX -d postgres -c 'CREATE DATABASE bench' >/dev/null
+fr_bench_cluster
 psql -qX -d bench -c 'CREATE EXTENSION fashionrec' >/dev/null
 
 REF=$TMP/ref.tsv

@@ -21,13 +21,7 @@ fr_install_deps
 fr_setup_paths
 fr_build_install
 
-TMP=$(mktemp -d /tmp/fashionrec-bench.XXXXXX)
-chmod 755 "$TMP"
-PORT=$(fr_free_port $((57432 + RANDOM % 3000)))
-trap 'fr_stop_cluster "$TMP"; rm -rf "$TMP"' EXIT
-fr_start_cluster "$TMP" "$PORT"
-export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
-psql -qX -d postgres -c 'CREATE DATABASE bench' >/dev/null
+fr_bench_cluster
 
 cc -O2 $(pkg-config --cflags openblas) -o "$TMP/blas_peak" test/bench/blas_peak.c $(pkg-config --libs openblas)
 read -r _ SGEMM < <("$TMP/blas_peak" 1 | grep sgemm)

@@ -40,14 +40,8 @@ fr_install_deps
 fr_setup_paths
 fr_build_install
 
-TMP=$(mktemp -d /tmp/fashionrec-bench.XXXXXX)
-chmod 755 "$TMP"
-PORT=$(fr_free_port $((57432 + RANDOM % 3000)))
-trap 'fr_stop_cluster "$TMP"; [ -n "${KEEP:-}" ] || rm -rf "$TMP"' EXIT
-fr_start_cluster "$TMP" "$PORT"
-export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
+fr_bench_cluster
 q() { psql -qXAt -v ON_ERROR_STOP=1 -d bench "$@"; }
-psql -qX -d postgres -c 'CREATE DATABASE bench' >/dev/null
 
 echo "== models"
 q >/dev/null <<'SQL'
