@@ -280,12 +280,14 @@ static void
 features_train(FrTrainJob *job)
 {
 	const FeatureItems *fi = job->items;
-	const FeatureRows *r = &fi->rows;
-	int32		set_id = (int32) fi->base[BASE_SET_ID];
+	const FeatureRows *r;
+	int32		set_id;
 	int64		empty = 0;
 
-	if (fi == NULL || r->n != job->data->n_items)
+	if (fi == NULL || fi->rows.n != job->data->n_items)
 		elog(ERROR, "features training without its items");
+	r = &fi->rows;
+	set_id = (int32) fi->base[BASE_SET_ID];
 	for (int64 i = 0; i < r->n; i++)
 		empty += (r->indptr[i + 1] == r->indptr[i]);
 	fr_artifact_put(job->model_id, "feature_indptr", FR_I64, r->n + 1, 1, r->indptr);
