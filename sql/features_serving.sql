@@ -99,6 +99,24 @@ SELECT count(*) AS served_before_retraining FROM fashionrec.recommend('fss-conte
 SELECT fashionrec.train('fss-content', 'features', 'fss-attr', '{"interactions": "fss.bought"}', activate => true);
 SELECT count(*) AS served_after FROM fashionrec.recommend('fss-content', :cust, 500) WHERE item_id = 100002;
 
+-- nightly retraining (retrain(), docs/operations.md) of a content model: its
+-- interactions are split and retrained over the same feature set.  The
+-- champion saw the first half of the year; the challenger is trained on
+-- everything but each customer's latest events, and both are scored on those.
+SELECT fashionrec.train('fss-nightly', 'features', 'fss-attr',
+       '{"interactions": "SELECT customer_id, product_id FROM fss.events WHERE occurred_at < ''2025-07-01''"}');
+CALL fashionrec.retrain('fss-nightly', source => 'SELECT customer_id, product_id, 1, occurred_at FROM fss.events',
+                        keep_challenger => true);
+SELECT decision, champion_version, challenger_version, test_users > 0 AS scored,
+       challenger_score > champion_score AS challenger_better
+  FROM fashionrec.retrain_log WHERE name = 'fss-nightly';
+-- the challenger reads the same feature set, and the full interactions when retrained again
+SELECT version, status, source, params ->> 'interactions' AS interactions
+  FROM fashionrec.models WHERE name = 'fss-nightly' ORDER BY version;
+-- a hybrid is not: its components have seen the held-out interactions
+CALL fashionrec.retrain('fss-hybrid');
+SELECT decision, reason, details ->> 'sqlstate' AS sqlstate FROM fashionrec.retrain_log WHERE name = 'fss-hybrid';
+
 -- bad sources
 SELECT fashionrec.train('fss-bad', 'features', 'no-such-set');
 SELECT fashionrec.train('fss-bad', 'features', '');
@@ -107,6 +125,7 @@ SELECT fashionrec.train('fss-bad', 'features', 'fss-attr', '{"normalize": "yes"}
 SELECT dblink_disconnect('other');
 DROP EXTENSION dblink;
 SELECT fashionrec.disable_realtime('fss-attr');
-SELECT fashionrec.drop_model(name) FROM (VALUES ('fss-hybrid'), ('fss-content'), ('fss-als'), ('fss-pop')) m(name);
+SELECT fashionrec.drop_model(name) FROM (VALUES ('fss-hybrid'), ('fss-content'), ('fss-als'), ('fss-pop'), ('fss-nightly')) m(name);
+DELETE FROM fashionrec.retrain_log WHERE name LIKE 'fss-%';
 SELECT fashionrec.drop_feature_set('fss-attr');
 DROP SCHEMA fss CASCADE;

@@ -871,7 +871,12 @@ SELECT pg_catalog.pg_extension_config_dump('fashionrec.retrain_log_id_seq', '');
 -- k and metric.  The challenger wins when its metric beats the champion's by
 -- the relative margin; then the winning configuration is trained on the
 -- whole source and activated (promote => 'retrain'), or the evaluated
--- challenger itself is (promote => 'challenger').  No fresh pairs means
+-- challenger itself is (promote => 'challenger').  Content models (tfidf,
+-- attributes, embedding, features) keep their catalogue as their source and
+-- read interactions from params.interactions: for them that is what is split
+-- and retrained, over the same catalogue.  A hybrid is refused: its
+-- components, trained on everything, would have seen the held-out pairs.
+-- No fresh pairs means
 -- nothing new since the champion was trained: it is kept.  A failure is
 -- logged and raised as a WARNING, so that the log keeps it.
 -- docs/operations.md discusses the protocol.
@@ -906,6 +911,8 @@ DECLARE
     v_details   jsonb := '{}';
     v_drifted   text[];
     v_better    boolean;
+    v_catalog   text;           -- content models: the catalogue source, kept as it is
+    v_challenger_params jsonb;
     e           record;
     v_msg       text;
     v_state     text;
@@ -947,14 +954,26 @@ BEGIN
         RETURN;
     END IF;
 
-    v_source := COALESCE(retrain.source, v_champ.source);
     v_all := v_champ.params || COALESCE(retrain.params, '{}');
+    IF v_champ.algorithm IN ('tfidf', 'attributes', 'embedding', 'features') THEN
+        v_catalog := v_champ.source;
+        v_source := COALESCE(retrain.source, v_all ->> 'interactions');
+        v_all := v_all - 'interactions';
+    ELSE
+        v_source := COALESCE(retrain.source, v_champ.source);
+    END IF;
     v_cols := fashionrec._column_params(v_all);
     v_algo_params := v_all - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
 
     BEGIN
+        IF v_champ.algorithm = 'hybrid' THEN
+            RAISE EXCEPTION 'a hybrid model is not retrained by retrain()'
+                  USING ERRCODE = '0A000',
+                        HINT = 'Retrain its components, then train the hybrid again: fashionrec.train() pins the versions active then.';
+        END IF;
         IF v_source IS NULL THEN
-            RAISE EXCEPTION 'model "%" has no source to retrain from', retrain.name
+            RAISE EXCEPTION 'model "%" has no %source to retrain from', retrain.name,
+                            CASE WHEN v_catalog IS NOT NULL THEN 'interactions ' ELSE '' END
                   USING ERRCODE = '22023', HINT = 'Pass source => ''...''.';
         END IF;
 
@@ -1005,12 +1024,22 @@ BEGIN
         END IF;
 
         IF v_decision IS NULL THEN
-            v_challenger := fashionrec.train(retrain.name, v_champ.algorithm,
-                'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test',
-                v_algo_params, activate => false);
-            -- its source as a retraining would read it again (the split is gone)
+            IF v_catalog IS NULL THEN
+                v_challenger := fashionrec.train(retrain.name, v_champ.algorithm,
+                    'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test',
+                    v_algo_params, activate => false);
+            ELSE
+                v_challenger := fashionrec.train(retrain.name, v_champ.algorithm, v_catalog,
+                    v_algo_params || pg_catalog.jsonb_build_object('interactions',
+                        'SELECT s.user_id, s.item_id, s.weight FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test'),
+                    activate => false);
+            END IF;
+            -- its source and parameters as a retraining would read them again (the split is gone)
+            v_challenger_params := CASE WHEN v_catalog IS NULL THEN NULL
+                                        ELSE v_all || pg_catalog.jsonb_build_object('interactions', v_source) END;
             UPDATE fashionrec.model m
-               SET status = 'trial', source = v_source,
+               SET status = 'trial', source = COALESCE(v_catalog, v_source),
+                   params = COALESCE(v_challenger_params, m.params),
                    info = COALESCE(m.info, '{}') || pg_catalog.jsonb_build_object(
                        'retrain_challenger', pg_catalog.format(
                            'trained on the source without each user''s last %s%% of events', retrain.holdout * 100))
@@ -1043,8 +1072,11 @@ BEGIN
             IF v_better THEN
                 v_decision := 'promoted';
                 IF retrain.promote = 'retrain' THEN
-                    v_promoted := fashionrec.train(retrain.name, v_champ.algorithm, v_source, v_all,
-                                                   activate => true);
+                    v_promoted := CASE WHEN v_catalog IS NULL
+                        THEN fashionrec.train(retrain.name, v_champ.algorithm, v_source, v_all, activate => true)
+                        ELSE fashionrec.train(retrain.name, v_champ.algorithm, v_catalog,
+                                              v_all || pg_catalog.jsonb_build_object('interactions', v_source),
+                                              activate => true) END;
                     v_reason := v_reason || pg_catalog.format('; better by more than %s%%, retrained on the whole source as version %s',
                                                               retrain.margin * 100, v_promoted);
                 ELSE
