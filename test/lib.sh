@@ -123,3 +123,24 @@ SELECT pg_catalog.split_part(line, '|', 1)::bigint AS item_id,
   FROM item_lines;
 SQL
 }
+
+# fr_ml100k_split_sql: after fr_ml100k_sql, the temporal split of
+# test/bench/ml100k.sh (each user's latest 20% of ratings are the test set)
+# and the same split again inside the training part (validation): views
+# train/test and fit/val, train and fit with (user_id, item_id, w, t)
+fr_ml100k_split_sql() {
+    cat <<'SQL'
+CREATE TABLE split AS SELECT r.user_id, r.item_id, r.ts,
+       row_number() OVER w > count(*) OVER (PARTITION BY r.user_id) - floor(count(*) OVER (PARTITION BY r.user_id) * 20 / 100) AS is_tail
+  FROM ratings r
+WINDOW w AS (PARTITION BY r.user_id ORDER BY r.ts, r.item_id, r.rating ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
+CREATE TABLE inner_split AS SELECT r.user_id, r.item_id, r.ts,
+       row_number() OVER w > count(*) OVER (PARTITION BY r.user_id) - floor(count(*) OVER (PARTITION BY r.user_id) * 20 / 100) AS is_tail
+  FROM ratings r JOIN split s USING (user_id, item_id) WHERE NOT s.is_tail
+WINDOW w AS (PARTITION BY r.user_id ORDER BY r.ts, r.item_id, r.rating ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW);
+CREATE VIEW train AS SELECT user_id, item_id, 1 AS w, to_timestamp(ts) AS t FROM split WHERE NOT is_tail;
+CREATE VIEW test AS SELECT user_id, item_id FROM split WHERE is_tail;
+CREATE VIEW fit AS SELECT user_id, item_id, 1 AS w, to_timestamp(ts) AS t FROM inner_split WHERE NOT is_tail;
+CREATE VIEW val AS SELECT user_id, item_id FROM inner_split WHERE is_tail;
+SQL
+}
