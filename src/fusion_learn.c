@@ -6,8 +6,8 @@
  * narrow (under a dozen features), so logistic regression is solved exactly
  * (Newton in double precision: the same answer on every run, no step size to
  * tune) and the MLP is small enough that an epoch takes milliseconds; its
- * mini-batch products go through fr_sgemm.  Serving, which scores a whole
- * catalog per request, has its own pass (fr_fusion_forward).
+ * mini-batch products go through fr_sgemm.  Serving, which scores a pool
+ * of a few thousand items per request, has its own pass (fr_fusion_forward).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -371,9 +371,8 @@ chunk_axpy4(const float *a, const float *restrict x, float *restrict y)
 	}
 }
 
-static void
-forward_chunks(const FrFusionNet *net, int64_t n, const float *x,
-			   const float *const *cols, const float *constants, float *out)
+void
+fr_fusion_forward(const FrFusionNet *net, int64_t n, const float *x, float *out)
 {
 	int			dims[FR_FUSION_MAX_HIDDEN + 2];
 	int			layers = layer_dims(net, dims);
@@ -408,25 +407,9 @@ forward_chunks(const FrFusionNet *net, int64_t n, const float *x,
 	{
 		int			m = (int) (n - lo < FORWARD_CHUNK ? n - lo : FORWARD_CHUNK);
 
-		if (x)
-			for (int i = 0; i < FORWARD_CHUNK; i++)
-				for (int j = 0; j < d; j++)
-					buf[0][(size_t) j * FORWARD_CHUNK + i] = i < m ? x[(lo + i) * d + j] : 0.0f;
-		else
+		for (int i = 0; i < FORWARD_CHUNK; i++)
 			for (int j = 0; j < d; j++)
-			{
-				float	   *in = buf[0] + (size_t) j * FORWARD_CHUNK;
-
-				if (cols[j])
-				{
-					memcpy(in, cols[j] + lo, sizeof(float) * m);
-					for (int i = m; i < FORWARD_CHUNK; i++)
-						in[i] = 0.0f;
-				}
-				else
-					for (int i = 0; i < FORWARD_CHUNK; i++)
-						in[i] = constants[j];
-			}
+				buf[0][(size_t) j * FORWARD_CHUNK + i] = i < m ? x[(lo + i) * d + j] : 0.0f;
 		for (int l = 0; l < layers; l++)
 		{
 			const float *w = l == 0 ? w0 : net->params + w_off[l];
@@ -477,18 +460,6 @@ forward_chunks(const FrFusionNet *net, int64_t n, const float *x,
 		fr_free(buf[l]);
 }
 
-void
-fr_fusion_forward(const FrFusionNet *net, int64_t n, const float *x, float *out)
-{
-	forward_chunks(net, n, x, NULL, NULL, out);
-}
-
-void
-fr_fusion_forward_columns(const FrFusionNet *net, int64_t n, const float *const *cols,
-						  const float *constants, float *out)
-{
-	forward_chunks(net, n, NULL, cols, constants, out);
-}
 
 /* ---- NDCG ------------------------------------------------------------------------- */
 

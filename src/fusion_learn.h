@@ -95,13 +95,6 @@ extern void fr_fusion_fit_mlp(const FrFusionSet *fit, const FrFusionSet *stop,
 extern void fr_fusion_forward(const FrFusionNet *net, int64_t n, const float *x, float *out);
 
 /*
- * The same with the inputs by column, as serving has them: feature j of row
- * i is cols[j][i], or constants[j] for every row where cols[j] is NULL.
- */
-extern void fr_fusion_forward_columns(const FrFusionNet *net, int64_t n, const float *const *cols,
-									  const float *constants, float *out);
-
-/*
  * Mean NDCG@k over the groups that have a positive, ranking each group's
  * rows by scores (ties by row order, so the result is deterministic).
  */

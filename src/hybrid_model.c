@@ -551,7 +551,7 @@ train_cold_start(FrTrainJob *job, const HybridParams *p, HybridState *st, int co
 
 static void hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 						const int32 *hist, const float *hist_w, int n_hist,
-						float *out, HybridExplain *ex);
+						float *out, HybridExplain *ex, const int32 *exact, int n_exact);
 
 static void
 info_text(FrTrainJob *job, const char *key, const char *value)
@@ -772,7 +772,7 @@ build_examples(const FrTrainData *data, const FrTrainData *vdata, const HybridPa
 			for (int i = 0; i < n_hist; i++)
 				skip[hist[i]] = 1;
 		}
-		hybrid_fuse(st, n_items, true, uid, hist, hist_w, n_hist, scores, &ex);
+		hybrid_fuse(st, n_items, true, uid, hist, hist_w, n_hist, scores, &ex, NULL, 0);
 		for (int64 q = vdata->ui.indptr[vu]; q < vdata->ui.indptr[vu + 1]; q++)
 		{
 			int32		h = vdata->ui.indices[q];
@@ -1186,38 +1186,69 @@ learned_contributions(const HybridState *st, float *const *norm, int n_hist, int
 }
 
 /*
- * learned fusion: the net over every item's features in one pass, reading
- * the normalised scores where they are (fr_fusion_forward_columns)
+ * Learned fusion scores a pool of items, not the catalogue: the net was
+ * fitted on the union of the signals' top lists, so that is where it is
+ * trusted (far down every list it would extrapolate) and where it is worth
+ * its cost (an MLP over 100k items costs more than the rest of the fusion).
+ * The pool is the LEARNED_POOL items with the best normalised score in any
+ * signal (one selection, not one per signal: it is most of the cost), plus
+ * the items a caller must have scored exactly (candidates); every other
+ * item ranks below the pool in the weighted fusion's order, which out holds
+ * on entry.
  */
-static void
-learned_scores(const HybridState *st, int32 n_items, float *const *norm, int n_hist, float *out)
-{
-	const float *cols[N_FEATURES] = {0};
-	float		constants[N_FEATURES] = {0};
-	float	   *pop = NULL,
-			   *age = NULL;
+#define LEARNED_POOL 1000
 
+static void
+learned_pool_scores(const HybridState *st, int32 n_items, float *const *norm, int n_hist,
+					const int32 *exact, int n_exact, float *out)
+{
+	int			m = Min(LEARNED_POOL, n_items);
+	float	   *best_signal = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	uint8	   *in_pool = palloc0(Max(n_items, 1));
+	int32	   *pool = palloc(sizeof(int32) * ((size_t) m + n_exact + 1));
+	float	   *pool_best = palloc(sizeof(float) * Max(m, 1));
+	int			n_pool;
+	float	   *x,
+			   *y;
+	float		lowest = INFINITY,
+				best_weighted = -INFINITY;
+
+	for (int32 h = 0; h < n_items; h++)
+		best_signal[h] = -INFINITY;
 	for (int s = 0; s < N_SIGNALS; s++)
-		cols[s] = norm[s];		/* NULL: the signal is absent, a constant 0 */
-	constants[FEAT_HISTORY] = (float) log1p(n_hist);
-	if (st->item_feat)
-	{
-		pop = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-		age = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-		for (int32 h = 0; h < n_items; h++)
+		if (norm[s])
+			for (int32 h = 0; h < n_items; h++)
+				best_signal[h] = Max(best_signal[h], norm[s][h]);
+	n_pool = fr_topk(best_signal, n_items, NULL, 0, NULL, m, pool, pool_best);
+	for (int i = 0; i < n_pool; i++)
+		in_pool[pool[i]] = 1;
+	for (int i = 0; i < n_exact; i++)
+		if (exact[i] >= 0 && exact[i] < n_items && !in_pool[exact[i]])
 		{
-			pop[h] = st->item_feat[2 * (size_t) h];
-			age[h] = st->item_feat[2 * (size_t) h + 1];
+			in_pool[exact[i]] = 1;
+			pool[n_pool++] = exact[i];
 		}
-		cols[FEAT_POPULARITY] = pop;
-		cols[FEAT_AGE] = age;
-	}
-	fr_fusion_forward_columns(&st->net, n_items, cols, constants, out);
-	if (pop)
-	{
-		pfree(pop);
-		pfree(age);
-	}
+
+	x = palloc(sizeof(float) * N_FEATURES * Max(n_pool, 1));
+	y = palloc(sizeof(float) * Max(n_pool, 1));
+	for (int i = 0; i < n_pool; i++)
+		fusion_row(st, norm, (float) log1p(n_hist), pool[i], x + (size_t) i * N_FEATURES);
+	fr_fusion_forward(&st->net, n_pool, x, y);
+	for (int i = 0; i < n_pool; i++)
+		lowest = Min(lowest, y[i]);
+	for (int32 h = 0; h < n_items; h++)
+		best_weighted = Max(best_weighted, out[h]);
+	for (int32 h = 0; h < n_items; h++)
+		if (!in_pool[h])
+			out[h] = lowest - 1.0f - (best_weighted - out[h]);
+	for (int i = 0; i < n_pool; i++)
+		out[pool[i]] = y[i];
+	pfree(best_signal);
+	pfree(in_pool);
+	pfree(pool);
+	pfree(pool_best);
+	pfree(x);
+	pfree(y);
 }
 
 static void
@@ -1274,7 +1305,7 @@ hybrid_train(FrTrainJob *job)
 
 	/* the list for users the hybrid does not know: an empty history */
 	cold_scores = palloc_extended(mul_size(Max(data->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	hybrid_fuse(st, data->n_items, false, 0, NULL, NULL, 0, cold_scores, NULL);
+	hybrid_fuse(st, data->n_items, false, 0, NULL, NULL, 0, cold_scores, NULL, NULL, 0);
 	fr_artifact_put(job->model_id, "cold_user_scores", FR_F32, data->n_items, 1, cold_scores);
 }
 
@@ -1440,7 +1471,7 @@ extend_live_items(FrModel *model, HybridState *st)
 	align_state(st);
 	model->item_popularity = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)),
 											 MCXT_ALLOC_HUGE);
-	hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, model->item_popularity, NULL);
+	hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, model->item_popularity, NULL, NULL, 0);
 }
 
 static void *
@@ -1581,7 +1612,7 @@ cold_cf_scores(const HybridState *st, const FrModel *cf, int32 cf_user,
 static void
 hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 			const int32 *hist, const float *hist_w, int n_hist,
-			float *out, HybridExplain *ex)
+			float *out, HybridExplain *ex, const int32 *exact, int n_exact)
 {
 	float	   *norm[N_SIGNALS] = {0};
 	bool		available[N_SIGNALS] = {0};
@@ -1644,10 +1675,9 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 			pfree(vals);
 	}
 	fr_fusion_weights(N_SIGNALS, st->weight, is_cf, available, n_hist, st->n0, weights);
+	fr_fuse(N_SIGNALS, n_items, (const float *const *) norm, weights, out);
 	if (st->fusion != FUSION_WEIGHTED)
-		learned_scores(st, n_items, norm, n_hist, out);
-	else
-		fr_fuse(N_SIGNALS, n_items, (const float *const *) norm, weights, out);
+		learned_pool_scores(st, n_items, norm, n_hist, exact, n_exact, out);
 	if (ex)
 	{
 		memcpy(ex->available, available, sizeof(available));
@@ -1689,7 +1719,27 @@ hybrid_score_user(const FrModel *model, int32 user, float *scores)
 	check_cache(st);
 	hybrid_fuse(st, model->n_items, true, model->user_ids[user],
 				model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
-				(int) (model->seen_indptr[user + 1] - lo), scores, NULL);
+				(int) (model->seen_indptr[user + 1] - lo), scores, NULL, NULL, 0);
+}
+
+/*
+ * Candidates of a known user: the fusion is over the catalogue anyway (the
+ * normalisation is), but a learned fusion then scores exactly these items.
+ */
+static void
+hybrid_score_user_items(const FrModel *model, int32 user, const int32 *items, int n, float *scores)
+{
+	const HybridState *st = model->state;
+	int64		lo = model->seen_indptr[user];
+	float	   *all = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+
+	check_cache(st);
+	hybrid_fuse(st, model->n_items, true, model->user_ids[user],
+				model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
+				(int) (model->seen_indptr[user + 1] - lo), all, NULL, items, n);
+	for (int i = 0; i < n; i++)
+		scores[i] = all[items[i]];
+	pfree(all);
 }
 
 static void
@@ -1697,7 +1747,7 @@ hybrid_score_items(const FrModel *model, const int32 *items, const float *weight
 				   int n, float *scores)
 {
 	check_cache(model->state);
-	hybrid_fuse(model->state, model->n_items, false, 0, items, weights, n, scores, NULL);
+	hybrid_fuse(model->state, model->n_items, false, 0, items, weights, n, scores, NULL, NULL, 0);
 }
 
 /* popularity within a context (a season, a gender) from the popularity component */
@@ -1737,6 +1787,7 @@ const FrAlgorithm fr_hybrid_algorithm = {
 	.train = hybrid_train,
 	.load = hybrid_load,
 	.score_user = hybrid_score_user,
+	.score_user_items = hybrid_score_user_items,
 	.score_items = hybrid_score_items,
 	.score_context = hybrid_score_context,
 };
@@ -1797,19 +1848,24 @@ fashionrec_explain(PG_FUNCTION_ARGS)
 	if (user >= 0)
 	{
 		int64		lo = model->seen_indptr[user];
-		int			n = (int) (model->seen_indptr[user + 1] - lo);
+
+		n_hist = (int) (model->seen_indptr[user + 1] - lo);
+		for (int i = 0; i < n_hist; i++)
+			skip[model->seen_indices[lo + i]] = 1;
+	}
+	/* the candidates first: a learned fusion scores them exactly */
+	subset = fr_apply_filters(fcinfo, model, skip, 3, -1, &n_subset);
+	if (user >= 0)
+	{
+		int64		lo = model->seen_indptr[user];
 
 		hybrid_fuse(st, model->n_items, true, model->user_ids[user],
 					model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
-					n, scores, &ex);
-		for (int i = 0; i < n; i++)
-			skip[model->seen_indices[lo + i]] = 1;
-		n_hist = n;
+					n_hist, scores, &ex, subset, subset ? n_subset : 0);
 	}
 	else
-		hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, scores, &ex);
-
-	subset = fr_apply_filters(fcinfo, model, skip, 3, -1, &n_subset);
+		hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, scores, &ex,
+					subset, subset ? n_subset : 0);
 
 	top = palloc(sizeof(int32) * k);
 	best = palloc(sizeof(float) * k);

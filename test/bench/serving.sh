@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Serving benchmark: recommend() under pgbench at 1 and 2 clients on an ALS
-# model with ITEMS items x 64 factors, full catalog and 500 candidates;
+# model with ITEMS items x 64 factors, full catalog and 500 candidates, and
+# hybrids of it with popularity (weighted, logistic and MLP fusion);
 # recommend_all throughput; cold load of the model in a new backend.  Printed
 # beside the machine's own yardsticks measured in the same run (blas_peak.c):
 # memory copy bandwidth (the bound for scanning the item factors) and OpenBLAS
@@ -44,6 +45,15 @@ SELECT items, interactions, seconds FROM fashionrec.models WHERE name = 'bench';
 SELECT fashionrec.train('bench-pop', 'popularity', 'buys') IS NOT NULL;
 SELECT fashionrec.train('bench-hybrid', 'hybrid', NULL,
        '{"cf": "bench", "popularity": "bench-pop", "interactions": "buys"}') IS NOT NULL;
+-- learned fusions, fitted on later purchases of the same kind (their cost, not their quality)
+CREATE TABLE later AS
+SELECT (random() * $USERS)::bigint + 1 AS u,
+       least($ITEMS, 1 + floor($ITEMS * power(random(), 3)))::bigint AS i
+  FROM generate_series(1, $EVENTS / 20);
+SELECT fashionrec.train('bench-hybrid-' || f, 'hybrid', NULL,
+       pg_catalog.jsonb_build_object('cf', 'bench', 'popularity', 'bench-pop', 'interactions', 'buys',
+                                     'fusion', f, 'validation', 'later', 'fusion_users', 500)) IS NOT NULL
+  FROM unnest(ARRAY['logistic', 'mlp']) f;
 SQL
 
 FACTOR_BYTES=$((ITEMS * FACTORS * 4))
@@ -56,10 +66,12 @@ cat > "$TMP/full.sql" <<SQL
 \set u random(1, $USERS)
 SELECT * FROM fashionrec.recommend('bench', :u, 10);
 SQL
-cat > "$TMP/hybrid.sql" <<SQL
+for f in hybrid hybrid-logistic hybrid-mlp; do
+    cat > "$TMP/$f.sql" <<SQL
 \set u random(1, $USERS)
-SELECT * FROM fashionrec.recommend('bench-hybrid', :u, 10);
+SELECT * FROM fashionrec.recommend('bench-$f', :u, 10);
 SQL
+done
 psql -qXAt -d bench -c "CREATE TABLE cand AS SELECT array_agg(g::bigint) AS ids FROM generate_series(1, $ITEMS, $((ITEMS / 500))) g" >/dev/null
 cat > "$TMP/cand.sql" <<SQL
 \set u random(1, $USERS)
@@ -79,13 +91,15 @@ run() {   # script clients -> "tps p50 p99"
 }
 
 printf '\n%-34s %8s %10s %10s\n' "recommend(), k = 10" TPS "p50 ms" "p99 ms"
-for script in full cand hybrid; do
+for script in full cand hybrid hybrid-logistic hybrid-mlp; do
     for c in 1 2; do
         read -r tps p50 p99 < <(run "$script" "$c")
         case $script in
             full) label="full catalog" ;;
             cand) label="500 candidates" ;;
             hybrid) label="hybrid (ALS + popularity)" ;;
+            hybrid-logistic) label="  logistic fusion" ;;
+            hybrid-mlp) label="  MLP fusion (16 hidden)" ;;
         esac
         printf '%-34s %8.0f %10.2f %10.2f\n' "$label, $c client(s)" "$tps" "$p50" "$p99"
     done
