@@ -180,9 +180,10 @@ SELECT fashionrec.train('f-bad', 'hybrid', NULL,
                         '{"cf": "f-als", "fusion_from": "f-lr", "fusion": "mlp", "validation": "fval", "interactions": "ftrain"}');
 SELECT count(*) AS no_failed_rows FROM fashionrec.model WHERE name = 'f-bad';
 
--- a catalogue larger than the pool a learned fusion scores (1,000 items):
--- items outside it rank below it in the weighted order, but candidates are
--- always scored by the net itself, so explain's rows still sum to the score
+-- a catalogue larger than the pool an MLP fusion scores (1,000 items): items
+-- outside it rank below it in the weighted order, but candidates are always
+-- scored by the net itself, so explain's rows still sum to the score.  (A
+-- logistic fusion is linear and scores the whole catalogue.)
 CREATE TABLE fbig AS
 SELECT (g % 300)::bigint + 1 AS customer, (1 + ((g % 300) * 37 + (g / 300) * 101) % 3000)::bigint AS product,
        timestamptz '2024-01-01' + ((g / 300) % 50) * interval '1 day' AS at
@@ -190,21 +191,21 @@ SELECT (g % 300)::bigint + 1 AS customer, (1 + ((g % 300) * 37 + (g / 300) * 101
 SELECT fashionrec.train('fb-als', 'als', 'SELECT customer, product FROM fbig WHERE at < ''2024-02-01''',
                         '{"factors": 4, "iterations": 5, "seed": 1}');
 SELECT fashionrec.train('fb-pop', 'popularity', 'SELECT customer, product FROM fbig WHERE at < ''2024-02-01''');
-SELECT fashionrec.train('fb-lr', 'hybrid', NULL,
-       '{"cf": "fb-als", "popularity": "fb-pop", "fusion": "logistic",
+SELECT fashionrec.train('fb-mlp', 'hybrid', NULL,
+       '{"cf": "fb-als", "popularity": "fb-pop", "fusion": "mlp",
          "validation": "SELECT customer, product FROM fbig WHERE at >= ''2024-02-01''",
          "interactions": "SELECT customer, product FROM fbig WHERE at < ''2024-02-01''"}');
 -- customer 7's ten worst items, from the bottom of the full list
 SELECT array_agg(item_id) AS worst FROM (
-    SELECT item_id FROM fashionrec.recommend('fb-lr', 7, 3000) ORDER BY rank DESC LIMIT 10) w \gset
+    SELECT item_id FROM fashionrec.recommend('fb-mlp', 7, 3000) ORDER BY rank DESC LIMIT 10) w \gset
 SELECT count(*) AS below_pool FROM (
-    SELECT rank FROM fashionrec.recommend('fb-lr', 7, 3000) WHERE item_id = ANY (:'worst'::bigint[])) r
+    SELECT rank FROM fashionrec.recommend('fb-mlp', 7, 3000) WHERE item_id = ANY (:'worst'::bigint[])) r
  WHERE rank > 1000;
 SELECT bool_and(abs(s.score - s.total) < 1e-4) AS sums_to_score, count(*) AS explained
   FROM (SELECT item_id, min(score) AS score, sum(contribution) AS total
-          FROM fashionrec.explain('fb-lr', 7, k => 10, candidates => :'worst'::bigint[]) GROUP BY item_id) s;
+          FROM fashionrec.explain('fb-mlp', 7, k => 10, candidates => :'worst'::bigint[]) GROUP BY item_id) s;
 -- recommend() with those candidates ranks them as explain() does
-SELECT (SELECT array_agg(item_id ORDER BY rank) FROM fashionrec.recommend('fb-lr', 7, 10, candidates => :'worst'::bigint[]))
+SELECT (SELECT array_agg(item_id ORDER BY rank) FROM fashionrec.recommend('fb-mlp', 7, 10, candidates => :'worst'::bigint[]))
      = (SELECT array_agg(item_id ORDER BY rank) FROM (SELECT DISTINCT rank, item_id
-          FROM fashionrec.explain('fb-lr', 7, k => 10, candidates => :'worst'::bigint[])) e) AS same_order;
-SELECT fashionrec.drop_model(m) FROM unnest(ARRAY['fb-lr', 'fb-als', 'fb-pop']) m;
+          FROM fashionrec.explain('fb-mlp', 7, k => 10, candidates => :'worst'::bigint[])) e) AS same_order;
+SELECT fashionrec.drop_model(m) FROM unnest(ARRAY['fb-mlp', 'fb-als', 'fb-pop']) m;

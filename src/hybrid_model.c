@@ -1186,7 +1186,43 @@ learned_contributions(const HybridState *st, float *const *norm, int n_hist, int
 }
 
 /*
- * Learned fusion scores a pool of items, not the catalogue: the net was
+ * Logistic fusion over the whole catalogue: a linear function of the
+ * features, a few multiply-adds per item, so it needs no pool.  The inputs
+ * enter standardised, (x - shift) * scale, which folds into the weights.
+ */
+static void
+linear_scores(const HybridState *st, int32 n_items, float *const *norm, int n_hist, float *out)
+{
+	const float *shift = st->net.params;
+	const float *scale = st->net.params + N_FEATURES;
+	const float *w = st->net.params + 2 * N_FEATURES;
+	double		a[N_FEATURES];
+	double		c = w[N_FEATURES];	/* the bias */
+
+	for (int j = 0; j < N_FEATURES; j++)
+	{
+		a[j] = (double) w[j] * scale[j];
+		c -= a[j] * shift[j];
+	}
+	c += a[FEAT_HISTORY] * log1p(n_hist);
+	for (int32 h = 0; h < n_items; h++)
+		out[h] = (float) c;
+	for (int s = 0; s < N_SIGNALS; s++)
+		if (norm[s])
+		{
+			float		as = (float) a[s];
+
+			for (int32 h = 0; h < n_items; h++)
+				out[h] += as * norm[s][h];
+		}
+	if (st->item_feat)
+		for (int32 h = 0; h < n_items; h++)
+			out[h] += (float) a[FEAT_POPULARITY] * st->item_feat[2 * (size_t) h] +
+				(float) a[FEAT_AGE] * st->item_feat[2 * (size_t) h + 1];
+}
+
+/*
+ * MLP fusion scores a pool of items, not the catalogue: the net was
  * fitted on the union of the signals' top lists, so that is where it is
  * trusted (far down every list it would extrapolate) and where it is worth
  * its cost (an MLP over 100k items costs more than the rest of the fusion).
@@ -1675,9 +1711,14 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 			pfree(vals);
 	}
 	fr_fusion_weights(N_SIGNALS, st->weight, is_cf, available, n_hist, st->n0, weights);
-	fr_fuse(N_SIGNALS, n_items, (const float *const *) norm, weights, out);
-	if (st->fusion != FUSION_WEIGHTED)
-		learned_pool_scores(st, n_items, norm, n_hist, exact, n_exact, out);
+	if (st->fusion == FUSION_LOGISTIC)
+		linear_scores(st, n_items, norm, n_hist, out);
+	else
+	{
+		fr_fuse(N_SIGNALS, n_items, (const float *const *) norm, weights, out);
+		if (st->fusion == FUSION_MLP)
+			learned_pool_scores(st, n_items, norm, n_hist, exact, n_exact, out);
+	}
 	if (ex)
 	{
 		memcpy(ex->available, available, sizeof(available));
