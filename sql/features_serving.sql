@@ -121,6 +121,13 @@ SELECT decision, reason, details ->> 'sqlstate' AS sqlstate FROM fashionrec.retr
 SELECT fashionrec.train('fss-bad', 'features', 'no-such-set');
 SELECT fashionrec.train('fss-bad', 'features', '');
 SELECT fashionrec.train('fss-bad', 'features', 'fss-attr', '{"normalize": "yes"}');
+-- a feature set whose only product failed validation has nothing to train on
+CREATE TABLE fss.empty_vectors (id int PRIMARY KEY, v real[]);
+INSERT INTO fss.empty_vectors VALUES (1, NULL);
+SELECT added, failed FROM fashionrec.create_feature_set('fss-none', 'embedding', 'fss.empty_vectors',
+                                                        '{"vector_column": "v", "dimension": 3}');
+SELECT fashionrec.train('fss-bad', 'features', 'fss-none');
+SELECT fashionrec.drop_feature_set('fss-none');
 
 SELECT dblink_disconnect('other');
 DROP EXTENSION dblink;

@@ -200,7 +200,7 @@ COMMENT ON FUNCTION fashionrec._feature_set(text) IS 'Internal: a feature set by
  *   $1 set id, $2 item ids (bigint[]), $3 vocabulary, $4 vocabulary version,
  *   $5 recompute even if unchanged, $6 a source row (the trigger's NEW/OLD),
  *   $9 rebuilt_at (names the vocabulary with $1 and $4).
- * what: todo, batch, row, gone, fit, staleness.
+ * what: changed, batch, row, gone, fit, staleness.
  */
 CREATE FUNCTION fashionrec._feature_sql(fs fashionrec.feature_set, what text) RETURNS text
     LANGUAGE plpgsql STABLE
@@ -302,19 +302,19 @@ BEGIN
                           fs.dimension, coalesce(fs.dimension, 0));
     END IF;
 
-    IF what = 'todo' THEN
+    IF what = 'changed' THEN
         -- the queue is emptied in the same snapshot the source is read in
         RETURN format($q$
             WITH q AS (DELETE FROM fashionrec.feature_queue WHERE feature_set = $1 RETURNING 1),
                  x AS (SELECT DISTINCT ON (1) %s::pg_catalog.int8 AS item_id, %s AS h
                          FROM %s s WHERE %s IS NOT NULL ORDER BY 1, 2)
-            SELECT coalesce(pg_catalog.array_agg(x.item_id ORDER BY x.item_id) FILTER (WHERE t.todo), '{}'),
-                   pg_catalog.count(*) FILTER (WHERE NOT t.todo),
+            SELECT coalesce(pg_catalog.array_agg(x.item_id ORDER BY x.item_id) FILTER (WHERE t.stale), '{}'),
+                   pg_catalog.count(*) FILTER (WHERE NOT t.stale),
                    (SELECT pg_catalog.count(*) FROM q)
               FROM x
               LEFT JOIN fashionrec.item_feature f ON f.feature_set = $1 AND f.item_id = x.item_id
              CROSS JOIN LATERAL (SELECT $5 OR f.item_id IS NULL OR f.content_hash IS DISTINCT FROM x.h
-                                        OR f.vocabulary_version <> $4 AS todo) t$q$,
+                                        OR f.vocabulary_version <> $4 AS stale) t$q$,
             id, h, src, id);
     ELSIF what = 'staleness' THEN
         RETURN format($q$
@@ -426,7 +426,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION fashionrec._feature_sql(fashionrec.feature_set, text) IS
-    'Internal: the SQL statements of a feature set (todo, batch, row, gone, fit, staleness)';
+    'Internal: the SQL statements of a feature set (changed, batch, row, gone, fit, staleness)';
 
 -- ---- refresh -----------------------------------------------------------------
 
@@ -525,7 +525,7 @@ BEGIN
         fs.vocabulary_version := vv;
     END IF;
 
-    EXECUTE fashionrec._feature_sql(fs, 'todo') INTO ids, unchanged, n_queued
+    EXECUTE fashionrec._feature_sql(fs, 'changed') INTO ids, unchanged, n_queued
       USING fs.id, NULL::bigint[], vocab, vv, force;
     n := coalesce(array_length(ids, 1), 0);
     n_batches := (n + batch_size - 1) / batch_size;
