@@ -144,3 +144,25 @@ CREATE VIEW fit AS SELECT user_id, item_id, 1 AS w, to_timestamp(ts) AS t FROM i
 CREATE VIEW val AS SELECT user_id, item_id FROM inner_split WHERE is_tail;
 SQL
 }
+
+# fr_ml100k_bench: the start of a MovieLens benchmark — skip (exit 0) when
+# the data is absent, install, build unless FR_NO_BUILD, a throwaway cluster
+# (fr_bench_cluster), q() for queries on "bench", and the ratings, genres and
+# splits loaded there (fr_ml100k_sql, fr_ml100k_split_sql).  Sets DIR.
+fr_ml100k_bench() {
+    DIR=${FR_DATA:-$PWD/../shared/data}/movielens-100k
+    if [ ! -r "$DIR/u.data" ] || [ ! -r "$DIR/u.item" ]; then
+        echo "skipped: $DIR/u.data or u.item not found (set FR_DATA)"; exit 0
+    fi
+    fr_install_deps
+    fr_setup_paths
+    [ -n "${FR_NO_BUILD:-}" ] || fr_build_install
+    fr_bench_cluster
+    q() { psql -qXAt -F $'\t' -v ON_ERROR_STOP=1 -d bench "$@"; }
+    q >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION fashionrec;
+$(fr_ml100k_sql "$DIR")
+$(fr_ml100k_split_sql)
+SQL
+}

@@ -17,25 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
 
-DATA=${FR_DATA:-$PWD/../shared/data}
-DIR=$DATA/movielens-100k
-if [ ! -r "$DIR/u.data" ] || [ ! -r "$DIR/u.item" ]; then
-    echo "skipped: $DIR/u.data or u.item not found (set FR_DATA)"; exit 0
-fi
-
-fr_install_deps
-fr_setup_paths
-[ -n "${FR_NO_BUILD:-}" ] || fr_build_install
-
-fr_bench_cluster
-q() { psql -qXAt -F $'\t' -v ON_ERROR_STOP=1 -d bench "$@"; }
-
-q >/dev/null <<SQL
-SET client_min_messages = warning;
-CREATE EXTENSION fashionrec;
-$(fr_ml100k_sql "$DIR")
-$(fr_ml100k_split_sql)
-SQL
+fr_ml100k_bench
 
 components() {
     local p=$1 src=$2
