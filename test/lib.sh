@@ -25,9 +25,12 @@ fr_install_deps() {
     apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# FR_PG_CONFIG names another (relocated) copy of the server to build, install
+# and test against, so that two checkouts can be tested at once without
+# installing over each other; test/private-pg.sh makes one.
 fr_setup_paths() {
-    PG_BINDIR=$(/usr/lib/postgresql/$PG_MAJOR/bin/pg_config --bindir)
-    export PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
+    export PG_CONFIG=${FR_PG_CONFIG:-/usr/lib/postgresql/$PG_MAJOR/bin/pg_config}
+    PG_BINDIR=$("$PG_CONFIG" --bindir)
     export PATH="$PG_BINDIR:$PATH"
 }
 
