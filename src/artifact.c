@@ -15,6 +15,7 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 
+#include "catalog.h"
 #include "model.h"
 
 #define FR_CHUNK_BYTES ((size_t) 64 * 1024 * 1024)
@@ -45,8 +46,10 @@ fr_artifact_put(int64 model_id, const char *name, FrDtype dtype,
 	size_t		offset = 0;
 	int32		chunk = 0;
 	Oid			argtypes[7] = {INT8OID, TEXTOID, INT4OID, CHAROID, INT8OID, INT4OID, BYTEAOID};
+	FrCatalogWrite w;
 
 	SPI_connect();
+	fr_catalog_begin(&w);
 	do
 	{
 		size_t		len = Min(total - offset, FR_CHUNK_BYTES);
@@ -74,6 +77,7 @@ fr_artifact_put(int64 model_id, const char *name, FrDtype dtype,
 		offset += len;
 		chunk++;
 	} while (offset < total);
+	fr_catalog_end(&w);
 	SPI_finish();
 }
 

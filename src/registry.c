@@ -16,6 +16,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#include "catalog.h"
 #include "fashionrec.h"
 #include "source.h"
 
@@ -166,6 +167,7 @@ fashionrec_train_artifacts(PG_FUNCTION_ARGS)
 	Jsonb	   *out;
 	double		started = fr_now();
 
+	fr_require_own_training(model_id);
 	train_cxt = AllocSetContextCreate(CurrentMemoryContext, "fashionrec training",
 									  ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(train_cxt);

@@ -63,6 +63,97 @@ CREATE FUNCTION fashionrec._train_artifacts(model_id bigint, algorithm text, sou
 COMMENT ON FUNCTION fashionrec._train_artifacts(bigint, text, text, jsonb) IS
     'Internal: reads the source, trains and stores the artifacts of a model row; use fashionrec.train()';
 
+-- Per model name, a row for each of its queues: trainings (so that each gets
+-- the next version number), activations (so that the previous version
+-- recorded is right) and retrainings (an overlapping run is skipped), which
+-- lock it in turn.  Separate rows, so that a rollback never waits for a long
+-- training.  Only the tables' owner can lock
+-- them (FOR UPDATE needs UPDATE), so no other role can hold a queue up, as
+-- anyone could an advisory lock.
+CREATE TABLE fashionrec.model_queue (
+    name  text NOT NULL,
+    queue text NOT NULL CHECK (queue IN ('train', 'activate', 'retrain')),
+    PRIMARY KEY (name, queue)
+);
+COMMENT ON TABLE fashionrec.model_queue IS
+    'Per model name, the rows that its trainings, activations and retrainings lock in turn';
+SELECT pg_catalog.pg_extension_config_dump('fashionrec.model_queue', '');
+
+-- fashionrec._queue(name, queue, wait): take a name's queue until the end of
+-- the transaction; without wait, false when another transaction holds it.
+CREATE FUNCTION fashionrec._queue(name text, queue text, wait boolean DEFAULT true) RETURNS boolean
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO fashionrec.model_queue AS q (name, queue) VALUES (_queue.name, _queue.queue)
+    ON CONFLICT DO NOTHING;
+    IF _queue.wait THEN
+        PERFORM FROM fashionrec.model_queue q WHERE q.name = _queue.name AND q.queue = _queue.queue FOR UPDATE;
+        RETURN true;
+    END IF;
+    PERFORM FROM fashionrec.model_queue q WHERE q.name = _queue.name AND q.queue = _queue.queue
+        FOR UPDATE SKIP LOCKED;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._queue(text, text, boolean) IS
+    'Internal: takes a model name''s training, activation or retraining queue until the end of the transaction';
+
+-- The registry is written through these and the SECURITY DEFINER functions
+-- below; no role has INSERT, UPDATE or DELETE on it (src/catalog.c says why).
+-- The C ones run as their caller and record it as the author of the version.
+CREATE FUNCTION fashionrec._model_begin(name text, algorithm text, params jsonb, source text)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'fashionrec_model_begin'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION fashionrec._model_begin(text, text, jsonb, text) IS
+    'Internal: adds the next version of a model in status training, authored by the caller; use fashionrec.train()';
+
+CREATE FUNCTION fashionrec._model_finish(model_id bigint, result jsonb, seconds double precision)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'fashionrec_model_finish'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION fashionrec._model_finish(bigint, jsonb, double precision) IS
+    'Internal: marks the caller''s training ready with its measurements; use fashionrec.train()';
+
+CREATE FUNCTION fashionrec._model_restate(model_id bigint, source text, params jsonb, info jsonb)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'fashionrec_model_restate'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION fashionrec._model_restate(bigint, text, jsonb, jsonb) IS
+    'Internal: marks a version the caller trained as a trial and records the source and params a retraining would read; used by retrain()';
+
+CREATE FUNCTION fashionrec._session_role() RETURNS name
+    AS 'MODULE_PATHNAME', 'fashionrec_session_role'
+    LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION fashionrec._session_role() IS
+    'Internal: the session''s role after SET ROLE, recorded as who acted by SECURITY DEFINER functions';
+
+-- A stored source (a model''s query, a feature set''s table and columns) runs
+-- later only as a role whose rights its author already has: run by anyone
+-- more privileged, the author''s functions would run with those privileges.
+CREATE FUNCTION fashionrec._check_author(author name, what text) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = _check_author.author) THEN
+        RAISE EXCEPTION '% was written by role "%", which no longer exists', what, author
+              USING ERRCODE = '42501',
+                    HINT = 'Pass the source again yourself, so that it runs as you.';
+    END IF;
+    IF NOT pg_catalog.pg_has_role(author, current_user, 'USAGE') THEN
+        RAISE EXCEPTION '% was written by role "%" and would run as role "%"', what, author, current_user
+              USING ERRCODE = '42501',
+                    DETAIL = 'A stored query runs only as its author or as a role whose rights the author holds.',
+                    HINT = pg_catalog.format('Run it as that role (SET ROLE %I), or pass the source again yourself.', author);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._check_author(name, text) IS
+    'Internal: refuses (42501) to run a stored source as a role more privileged than its author';
+
 -- Writers refuse on a hot standby with a hint, rather than failing at their
 -- first INSERT with "read-only transaction".
 CREATE FUNCTION fashionrec._require_primary(what text) RETURNS void
@@ -81,7 +172,7 @@ COMMENT ON FUNCTION fashionrec._require_primary(text) IS
     'Internal: raises 25006 with a hint when called on a hot standby';
 
 CREATE FUNCTION fashionrec.activate(name text, version integer) RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -93,8 +184,7 @@ BEGIN
         RAISE EXCEPTION 'name and version must not be NULL' USING ERRCODE = '22004';
     END IF;
     -- one activation of a name at a time, so the previous version recorded is right
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('fashionrec.model'),
-                                             pg_catalog.hashtext(activate.name));
+    PERFORM fashionrec._queue(activate.name, 'activate');
     SELECT m.status INTO v_status FROM fashionrec.model m
      WHERE m.name = activate.name AND m.version = activate.version FOR UPDATE;
     IF NOT FOUND THEN
@@ -119,15 +209,15 @@ BEGIN
     UPDATE fashionrec.model m SET active = false WHERE m.name = activate.name AND m.active;
     UPDATE fashionrec.model m SET active = true, status = 'ready'
      WHERE m.name = activate.name AND m.version = activate.version;
-    INSERT INTO fashionrec.activation (name, version, previous_version)
-    VALUES (activate.name, activate.version, v_previous);
+    INSERT INTO fashionrec.activation (name, version, previous_version, activated_by)
+    VALUES (activate.name, activate.version, v_previous, fashionrec._session_role());
 END
 $$;
 COMMENT ON FUNCTION fashionrec.activate(text, integer) IS
     'Make a version the one recommend() serves; every session sees it after commit';
 
 CREATE FUNCTION fashionrec.rollback(name text) RETURNS integer
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -161,7 +251,7 @@ COMMENT ON FUNCTION fashionrec.rollback(text) IS
     'Re-activate the version that was active before the current one; returns it';
 
 CREATE FUNCTION fashionrec.archive(name text, version integer) RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -184,7 +274,7 @@ COMMENT ON FUNCTION fashionrec.archive(text, integer) IS
     'Mark a version archived (kept, not served unless asked for by number or re-activated)';
 
 CREATE FUNCTION fashionrec.drop_model(name text, version integer DEFAULT NULL) RETURNS integer
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -210,6 +300,7 @@ BEGIN
     END IF;
     IF drop_model.version IS NULL THEN
         DELETE FROM fashionrec.activation a WHERE a.name = drop_model.name;
+        DELETE FROM fashionrec.model_queue q WHERE q.name = drop_model.name;
     END IF;
     RETURN v_count;
 END
@@ -237,25 +328,13 @@ BEGIN
               USING ERRCODE = '22023',
                     HINT = 'Use up to 63 letters, digits and _ . : - starting with a letter or digit.';
     END IF;
-    -- trainings of one name queue up, so each gets the next version number
-    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('fashionrec.train'),
-                                             pg_catalog.hashtext(train.name));
-    SELECT COALESCE(pg_catalog.max(m.version), 0) + 1 INTO v_version
-      FROM fashionrec.model m WHERE m.name = train.name;
-    INSERT INTO fashionrec.model (name, version, algorithm, params, source)
-    VALUES (train.name, v_version, train.algorithm, COALESCE(train.params, '{}'), train.source)
-    RETURNING id INTO v_id;
+    v_id := fashionrec._model_begin(train.name, train.algorithm, COALESCE(train.params, '{}'), train.source);
+    SELECT m.version INTO v_version FROM fashionrec.model m WHERE m.id = v_id;
 
     v_result := fashionrec._train_artifacts(v_id, train.algorithm, COALESCE(train.source, ''),
                                             COALESCE(train.params, '{}'));
-
-    UPDATE fashionrec.model m
-       SET status = 'ready',
-           data = v_result - 'info',
-           info = v_result -> 'info',
-           trained_at = pg_catalog.clock_timestamp(),
-           training_seconds = pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - v_started)
-     WHERE m.id = v_id;
+    PERFORM fashionrec._model_finish(v_id, v_result,
+                                     pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - v_started));
 
     IF train.activate OR (train.activate IS NULL AND NOT EXISTS (
             SELECT FROM fashionrec.model m WHERE m.name = train.name AND m.active)) THEN

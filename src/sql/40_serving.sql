@@ -89,6 +89,22 @@ COMMENT ON TABLE fashionrec.user_refresh IS
     'Histories stored by refresh_user(), folded in by recommend() instead of the training history';
 SELECT pg_catalog.pg_extension_config_dump('fashionrec.user_refresh', '');
 
+-- refresh_user() reads the history with its caller's rights; storing it is
+-- this function's one job, with the owner's (no role writes the table).
+CREATE FUNCTION fashionrec._store_user_history(model_id bigint, user_id bigint,
+                                               item_ids bigint[], weights real[])
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO fashionrec.user_refresh AS r (model_id, user_id, item_ids, weights)
+    VALUES ($1, $2, $3, $4)
+    ON CONFLICT ON CONSTRAINT user_refresh_pkey DO UPDATE
+       SET item_ids = EXCLUDED.item_ids, weights = EXCLUDED.weights, refreshed_at = pg_catalog.now();
+$$;
+COMMENT ON FUNCTION fashionrec._store_user_history(bigint, bigint, bigint[], real[]) IS
+    'Internal: stores the history refresh_user() read; use fashionrec.refresh_user()';
+
 CREATE FUNCTION fashionrec.refresh_user(name text, user_id bigint, source text DEFAULT NULL)
     RETURNS integer
     LANGUAGE plpgsql VOLATILE
@@ -114,6 +130,10 @@ BEGIN
         RAISE EXCEPTION 'model "%" has no source to read the user''s history from', refresh_user.name
               USING ERRCODE = '22023', HINT = 'Pass source => ''...''.';
     END IF;
+    IF refresh_user.source IS NULL THEN
+        PERFORM fashionrec._check_author(v_model.created_by,
+                                         pg_catalog.format('the source of model "%s"', refresh_user.name));
+    END IF;
     v_query := fashionrec.source_query(v_source, fashionrec._column_params(v_model.params));
     EXECUTE pg_catalog.format(
         'SELECT pg_catalog.array_agg(h.item_id ORDER BY h.item_id), pg_catalog.array_agg(h.w ORDER BY h.item_id)
@@ -122,10 +142,8 @@ BEGIN
           WHERE h.w > 0', v_query)
       INTO v_items, v_weights
       USING refresh_user.user_id;
-    INSERT INTO fashionrec.user_refresh AS r (model_id, user_id, item_ids, weights)
-    VALUES (v_model.id, refresh_user.user_id, COALESCE(v_items, '{}'), COALESCE(v_weights, '{}'))
-    ON CONFLICT ON CONSTRAINT user_refresh_pkey DO UPDATE
-       SET item_ids = EXCLUDED.item_ids, weights = EXCLUDED.weights, refreshed_at = pg_catalog.now();
+    PERFORM fashionrec._store_user_history(v_model.id, refresh_user.user_id,
+                                           COALESCE(v_items, '{}'), COALESCE(v_weights, '{}'));
     RETURN COALESCE(pg_catalog.array_length(v_items, 1), 0);
 END
 $$;

@@ -30,6 +30,28 @@ COMMENT ON TABLE fashionrec.evaluation IS
 SELECT pg_catalog.pg_extension_config_dump('fashionrec.evaluation', '');
 SELECT pg_catalog.pg_extension_config_dump('fashionrec.evaluation_id_seq', '');
 
+-- evaluate(), tune() and cross_validate() read their sources as their
+-- caller; what they store goes through these, with the owner's rights.
+CREATE FUNCTION fashionrec._record_evaluation(model_id bigint, k integer, test_source text, metrics jsonb)
+    RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO fashionrec.evaluation (model_id, k, test_source, metrics) VALUES ($1, $2, $3, $4);
+$$;
+COMMENT ON FUNCTION fashionrec._record_evaluation(bigint, integer, text, jsonb) IS
+    'Internal: appends an evaluate() result to fashionrec.evaluation';
+
+CREATE FUNCTION fashionrec._mark_trial(name text, version integer) RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE fashionrec.model m SET status = 'trial'
+     WHERE m.name = $1 AND m.version = $2 AND m.status = 'ready' AND NOT m.active;
+$$;
+COMMENT ON FUNCTION fashionrec._mark_trial(text, integer) IS
+    'Internal: marks a version trained by tune() or cross_validate() as a trial';
+
 CREATE FUNCTION fashionrec.evaluate(name text, test_source text, k integer DEFAULT 10,
                                     version integer DEFAULT NULL,
                                     exclude_seen boolean DEFAULT true,
@@ -111,8 +133,7 @@ BEGIN
           USING evaluate.name, v_model.version;
     END IF;
 
-    INSERT INTO fashionrec.evaluation (model_id, k, test_source, metrics)
-    VALUES (v_model.id, evaluate.k, evaluate.test_source,
+    PERFORM fashionrec._record_evaluation(v_model.id, evaluate.k, evaluate.test_source,
             pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
                 'users', users, 'precision', precision_at_k, 'recall', recall_at_k,
                 'ndcg', ndcg_at_k, 'map', map_at_k, 'hit_rate', hit_rate,
@@ -190,8 +211,7 @@ BEGIN
         model_version := fashionrec.train(cross_validate.name, cross_validate.algorithm, v_train,
                                           v_params - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'],
                                           activate => false);
-        UPDATE fashionrec.model m SET status = 'trial'
-         WHERE m.name = cross_validate.name AND m.version = model_version;
+        PERFORM fashionrec._mark_trial(cross_validate.name, model_version);
         SELECT * INTO e FROM fashionrec.evaluate(cross_validate.name, v_test, cross_validate.k,
                                                  version => model_version);
         fold := f + 1;
@@ -283,8 +303,7 @@ BEGIN
         RAISE NOTICE 'tuning trial %', v_combo;
         v_version := fashionrec.train(tune.name, tune.algorithm, v_train,
                                       v_train_params || v_combo, activate => false);
-        UPDATE fashionrec.model m SET status = 'trial'
-         WHERE m.name = tune.name AND m.version = v_version;
+        PERFORM fashionrec._mark_trial(tune.name, v_version);
         SELECT * INTO e FROM fashionrec.evaluate(tune.name, v_test, tune.k, version => v_version);
         v_score := CASE tune.metric
                      WHEN 'ndcg' THEN e.ndcg_at_k WHEN 'precision' THEN e.precision_at_k

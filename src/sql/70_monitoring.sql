@@ -124,7 +124,7 @@ SELECT pg_catalog.pg_extension_config_dump('fashionrec.online_history_id_seq', '
 -- Dynamic SQL, so that this file does not depend on that one.
 CREATE FUNCTION fashionrec._snapshot_online(since timestamptz, taken_at timestamptz)
     RETURNS bigint
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -165,7 +165,7 @@ COMMENT ON FUNCTION fashionrec._snapshot_online(timestamptz, timestamptz) IS
 
 CREATE FUNCTION fashionrec.snapshot_stats(retention interval DEFAULT '90 days')
     RETURNS bigint
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -859,6 +859,25 @@ COMMENT ON TABLE fashionrec.retrain_log IS
 SELECT pg_catalog.pg_extension_config_dump('fashionrec.retrain_log', '');
 SELECT pg_catalog.pg_extension_config_dump('fashionrec.retrain_log_id_seq', '');
 
+-- retrain() runs as its caller; appending its log row is this function's one
+-- job, with the owner's rights (no role writes the table).
+CREATE FUNCTION fashionrec._log_retrain(entry jsonb) RETURNS void
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO fashionrec.retrain_log (name, started_at, decision, reason, champion_version,
+                                        challenger_version, promoted_version, metric, k, margin,
+                                        champion_score, challenger_score, test_users, test_interactions,
+                                        source, details, run_by)
+    SELECT r.name, r.started_at, r.decision, r.reason, r.champion_version,
+           r.challenger_version, r.promoted_version, r.metric, r.k, r.margin,
+           r.champion_score, r.challenger_score, r.test_users, r.test_interactions,
+           r.source, COALESCE(r.details, '{}'), fashionrec._session_role()
+      FROM pg_catalog.jsonb_populate_record(NULL::fashionrec.retrain_log, $1) r;
+$$;
+COMMENT ON FUNCTION fashionrec._log_retrain(jsonb) IS
+    'Internal: appends a retrain() run to fashionrec.retrain_log';
+
 -- Champion/challenger on data neither has seen.  The source is split per
 -- user by time (fashionrec.split 'temporal', the last holdout share of each
 -- user's events).  The challenger -- the champion's algorithm and parameters,
@@ -946,11 +965,11 @@ BEGIN
     v_champ := fashionrec._model_row(retrain.name, NULL);
 
     -- one retraining of a name at a time: an overlapping run is logged and skipped
-    IF NOT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('fashionrec.retrain'),
-                                                pg_catalog.hashtext(retrain.name)) THEN
-        INSERT INTO fashionrec.retrain_log (name, started_at, decision, reason, champion_version, source)
-        VALUES (retrain.name, v_started, 'skipped', 'another retrain of this model is running',
-                v_champ.version, COALESCE(retrain.source, v_champ.source));
+    IF NOT fashionrec._queue(retrain.name, 'retrain', wait => false) THEN
+        PERFORM fashionrec._log_retrain(pg_catalog.jsonb_build_object(
+            'name', retrain.name, 'started_at', v_started, 'decision', 'skipped',
+            'reason', 'another retrain of this model is running',
+            'champion_version', v_champ.version, 'source', COALESCE(retrain.source, v_champ.source)));
         RETURN;
     END IF;
 
@@ -966,6 +985,11 @@ BEGIN
     v_algo_params := v_all - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
 
     BEGIN
+        -- what the champion stored was written by its author: run only as them
+        IF retrain.source IS NULL OR v_catalog IS NOT NULL THEN
+            PERFORM fashionrec._check_author(v_champ.created_by,
+                                             pg_catalog.format('the source of model "%s"', retrain.name));
+        END IF;
         IF v_champ.algorithm = 'hybrid' THEN
             RAISE EXCEPTION 'a hybrid model is not retrained by retrain()'
                   USING ERRCODE = '0A000',
@@ -1037,13 +1061,11 @@ BEGIN
             -- its source and parameters as a retraining would read them again (the split is gone)
             v_challenger_params := CASE WHEN v_catalog IS NULL THEN NULL
                                         ELSE v_all || pg_catalog.jsonb_build_object('interactions', v_source) END;
-            UPDATE fashionrec.model m
-               SET status = 'trial', source = COALESCE(v_catalog, v_source),
-                   params = COALESCE(v_challenger_params, m.params),
-                   info = COALESCE(m.info, '{}') || pg_catalog.jsonb_build_object(
-                       'retrain_challenger', pg_catalog.format(
-                           'trained on the source without each user''s last %s%% of events', retrain.holdout * 100))
-             WHERE m.name = retrain.name AND m.version = v_challenger;
+            PERFORM fashionrec._model_restate(
+                (SELECT m.id FROM fashionrec.model m WHERE m.name = retrain.name AND m.version = v_challenger),
+                COALESCE(v_catalog, v_source), v_challenger_params,
+                pg_catalog.jsonb_build_object('retrain_challenger', pg_catalog.format(
+                    'trained on the source without each user''s last %s%% of events', retrain.holdout * 100)));
 
             SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
                                                      retrain.k, version => v_champ.version);
@@ -1108,13 +1130,13 @@ BEGIN
               USING DETAIL = 'The attempt is recorded in fashionrec.retrain_log.';
     END;
 
-    INSERT INTO fashionrec.retrain_log (name, started_at, decision, reason, champion_version,
-                                        challenger_version, promoted_version, metric, k, margin,
-                                        champion_score, challenger_score, test_users, test_interactions,
-                                        source, details)
-    VALUES (retrain.name, v_started, v_decision, v_reason, v_champ.version,
-            v_challenger, v_promoted, retrain.metric, retrain.k, retrain.margin,
-            v_champ_score, v_chall_score, v_test_users, v_test_rows, v_source, v_details);
+    PERFORM fashionrec._log_retrain(pg_catalog.jsonb_build_object(
+        'name', retrain.name, 'started_at', v_started, 'decision', v_decision, 'reason', v_reason,
+        'champion_version', v_champ.version, 'challenger_version', v_challenger,
+        'promoted_version', v_promoted, 'metric', retrain.metric, 'k', retrain.k,
+        'margin', retrain.margin, 'champion_score', v_champ_score, 'challenger_score', v_chall_score,
+        'test_users', v_test_users, 'test_interactions', v_test_rows, 'source', v_source,
+        'details', v_details));
 END
 $$;
 COMMENT ON PROCEDURE fashionrec.retrain(text, text, double precision, text, integer, double precision, jsonb, boolean, text, boolean) IS

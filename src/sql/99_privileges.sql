@@ -1,12 +1,33 @@
 -- Privileges, last so they cover every object above.
--- Readers serve recommendations; trainers also train and change the registry.
--- Nobody else may write the catalog, and nobody may through PUBLIC.
+--
+-- Readers serve recommendations; trainers also train and change the
+-- registry; the application role assigns, serves and tracks A/B variants.
+-- No role writes the extension's tables directly, trainers included: every
+-- write goes through an API function, which either runs no SQL of its
+-- caller's and is SECURITY DEFINER, or reads its caller's source as the
+-- caller and stores through a narrow writer (src/catalog.c).
+-- docs/reliability.md, "Security model", lists who may do what.
 
 REVOKE ALL ON ALL TABLES IN SCHEMA fashionrec FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA fashionrec FROM PUBLIC;
 GRANT SELECT ON ALL TABLES IN SCHEMA fashionrec TO fashionrec_reader;
-GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA fashionrec TO fashionrec_trainer;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA fashionrec TO fashionrec_trainer;
+
+-- SECURITY DEFINER functions are nobody's to call until granted below by
+-- name; so are the writers that switch to the owner in C.
+DO $internal$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure
+          FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'fashionrec'::regnamespace
+           AND p.prosecdef
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
+    END LOOP;
+END
+$internal$;
 
 -- functions that write: trainers only
 DO $grants$
@@ -17,7 +38,9 @@ BEGIN
         SELECT p.oid::regprocedure
           FROM pg_catalog.pg_proc p
          WHERE p.pronamespace = 'fashionrec'::regnamespace
-           AND p.proname IN ('train', '_train_artifacts', 'activate', 'rollback', 'archive',
+           AND p.proname IN ('train', '_train_artifacts', '_model_begin', '_model_finish',
+                             '_model_restate', '_queue', '_record_evaluation', '_mark_trial',
+                             '_store_user_history', '_log_retrain', 'activate', 'rollback', 'archive',
                              'drop_model', 'evaluate', 'cross_validate', 'tune', 'refresh_user',
                              'create_experiment', 'add_variant', 'set_weights', 'start_experiment',
                              'stop_experiment', 'declare_winner', 'force_variant', 'drop_experiment',
@@ -54,3 +77,24 @@ GRANT EXECUTE ON FUNCTION fashionrec.assign(text, bigint, boolean),
                           fashionrec.recommend_experiment(text, bigint, integer, boolean, bigint[], bigint[], boolean),
                           fashionrec.track(text, bigint, text, bigint, double precision)
    TO fashionrec_app;
+
+-- serving statistics name every model and its traffic: readers only
+REVOKE EXECUTE ON FUNCTION fashionrec._serving_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec._serving_stats() TO fashionrec_reader;
+
+-- The install fails rather than leave a SECURITY DEFINER function callable
+-- by PUBLIC.
+DO $check$
+DECLARE
+    v_open text;
+BEGIN
+    SELECT pg_catalog.string_agg(p.oid::regprocedure::text, ', ') INTO v_open
+      FROM pg_catalog.pg_proc p
+     WHERE p.pronamespace = 'fashionrec'::regnamespace AND p.prosecdef
+       AND (p.proacl IS NULL OR EXISTS (SELECT FROM pg_catalog.aclexplode(p.proacl) a
+                                         WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'));
+    IF v_open IS NOT NULL THEN
+        RAISE EXCEPTION 'SECURITY DEFINER functions executable by PUBLIC: %', v_open;
+    END IF;
+END
+$check$;
