@@ -233,6 +233,7 @@ fashionrec_model_restate(PG_FUNCTION_ARGS)
 	Oid			types[5] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, NAMEOID};
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	char	   *caller = fr_current_role_name();
 	FrCatalogWrite w;
 	int			rc;
 
@@ -247,7 +248,7 @@ fashionrec_model_restate(PG_FUNCTION_ARGS)
 		else
 			values[i] = PG_GETARG_DATUM(i);
 	}
-	values[4] = DirectFunctionCall1(namein, CStringGetDatum(fr_current_role_name()));
+	values[4] = DirectFunctionCall1(namein, CStringGetDatum(caller));
 
 	SPI_connect();
 	fr_catalog_begin(&w);
@@ -263,7 +264,7 @@ fashionrec_model_restate(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("model row %lld is not an inactive version trained by role \"%s\"",
-						(long long) PG_GETARG_INT64(0), fr_current_role_name())));
+						(long long) PG_GETARG_INT64(0), caller)));
 	fr_catalog_end(&w);
 	SPI_finish();
 	PG_RETURN_VOID();
