@@ -30,6 +30,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
@@ -39,6 +40,7 @@
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/syscache.h"
 
 #include "catalog.h"
@@ -154,6 +156,29 @@ fashionrec_model_begin(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(model_id);
 }
 
+/* "version 2 of model "shop"" for error messages, or the row id when gone */
+static char *
+describe_model_row(int64 model_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+	char	   *what;
+	int			rc;
+
+	values[0] = Int64GetDatum(model_id);
+	SPI_connect();
+	rc = SPI_execute_with_args("SELECT format('version %s of model \"%s\"', m.version, m.name)"
+							   "  FROM fashionrec.model m WHERE m.id = $1",
+							   1, types, values, NULL, true, 1);
+	if (rc == SPI_OK_SELECT && SPI_processed == 1)
+		what = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	else
+		what = psprintf("model row %lld", (long long) model_id);
+	what = MemoryContextStrdup(CurTransactionContext, what);
+	SPI_finish();
+	return what;
+}
+
 /*
  * Refuse to add to a version row unless it is still training and the caller
  * started it: a trainer must not plant artifacts in another role's model.
@@ -164,6 +189,7 @@ fr_require_own_training(int64 model_id)
 	Oid			types[2] = {INT8OID, NAMEOID};
 	Datum		values[2];
 	int			rc;
+	uint64		found;
 
 	values[0] = Int64GetDatum(model_id);
 	values[1] = DirectFunctionCall1(namein, CStringGetDatum(fr_current_role_name()));
@@ -173,13 +199,14 @@ fr_require_own_training(int64 model_id)
 							   2, types, values, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read model row: %s", SPI_result_code_string(rc));
-	if (SPI_processed != 1)
+	found = SPI_processed;
+	SPI_finish();
+	if (found != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("model row %lld is not a training started by role \"%s\"",
-						(long long) model_id, fr_current_role_name()),
+				 errmsg("%s is not a training started by role \"%s\"",
+						describe_model_row(model_id), fr_current_role_name()),
 				 errhint("Train models with fashionrec.train().")));
-	SPI_finish();
 }
 
 /*
@@ -233,8 +260,10 @@ fashionrec_model_restate(PG_FUNCTION_ARGS)
 	Oid			types[5] = {INT8OID, TEXTOID, JSONBOID, JSONBOID, NAMEOID};
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	char	   *caller = fr_current_role_name();
 	FrCatalogWrite w;
 	int			rc;
+	uint64		updated;
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -247,7 +276,7 @@ fashionrec_model_restate(PG_FUNCTION_ARGS)
 		else
 			values[i] = PG_GETARG_DATUM(i);
 	}
-	values[4] = DirectFunctionCall1(namein, CStringGetDatum(fr_current_role_name()));
+	values[4] = DirectFunctionCall1(namein, CStringGetDatum(caller));
 
 	SPI_connect();
 	fr_catalog_begin(&w);
@@ -259,12 +288,26 @@ fashionrec_model_restate(PG_FUNCTION_ARGS)
 							   5, types, values, nulls, false, 0);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "could not update model row: %s", SPI_result_code_string(rc));
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("model row %lld is not an inactive version trained by role \"%s\"",
-						(long long) PG_GETARG_INT64(0), fr_current_role_name())));
+	updated = SPI_processed;
 	fr_catalog_end(&w);
 	SPI_finish();
+	if (updated != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("%s is not an inactive version trained by role \"%s\"",
+						describe_model_row(PG_GETARG_INT64(0)), caller)));
 	PG_RETURN_VOID();
+}
+
+/*
+ * fashionrec._outside_transaction_block() returns boolean: whether a
+ * procedure CALLed now may COMMIT.  retrain() commits the log row of a failed
+ * run and then raises, so that pg_cron records the run as failed; inside a
+ * caller's transaction block it cannot commit and only warns.
+ */
+PG_FUNCTION_INFO_V1(fashionrec_outside_transaction_block);
+Datum
+fashionrec_outside_transaction_block(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(!IsTransactionBlock());
 }

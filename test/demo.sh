@@ -6,7 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . test/lib.sh
 
+# The cluster runs as the postgres OS user when we are root, and that user
+# may not be able to reach the checkout (a clone under /root, or in a 0700
+# folder from mktemp -d): then the cluster lives in a folder of its own,
+# named after the checkout so that demo-stop and re-runs find it.
 DEMO_DIR=$PWD/.demo
+if [ "$(id -u)" -eq 0 ] && ! su postgres -s /bin/sh -c "test -x '$PWD'" 2>/dev/null; then
+    DEMO_DIR=/var/tmp/fashionrec-demo-$(printf '%s' "$PWD" | md5sum | cut -c1-12)
+fi
 
 if [ "${1:-}" = stop ]; then
     fr_setup_paths
@@ -23,9 +30,7 @@ fr_setup_paths
 fr_build_install
 
 if [ "$(id -u)" -eq 0 ]; then
-    # the cluster runs as postgres, which must reach the project directory
     mkdir -p "$DEMO_DIR" && chown postgres: "$DEMO_DIR"
-    chmod o+x "$PWD" 2>/dev/null || true
 fi
 if [ -f "$DEMO_DIR/port" ]; then PORT=$(cat "$DEMO_DIR/port"); else PORT=$(fr_free_port 54990); fi
 if [ -f "$DEMO_DIR/data/postmaster.pid" ] && fr_as_owner pg_ctl -D "$DEMO_DIR/data" status >/dev/null 2>&1; then

@@ -2,9 +2,11 @@
 # shellcheck shell=bash
 
 PG_MAJOR=${PG_MAJOR:-15}
+# what building, installing and running the extension needs (make demo) ...
 FR_PACKAGES="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libopenblas-dev liblapacke-dev
-  pkg-config make gcc postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl
-  postgresql-$PG_MAJOR-cron libjpeg62-turbo-dev libpng-dev
+  pkg-config make gcc postgresql-$PG_MAJOR-cron libjpeg62-turbo-dev libpng-dev"
+# ... and what only the test suites need (make test adds them)
+FR_TEST_PACKAGES="postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl
   clang-14 libclang-rt-14-dev sqlsmith"
 
 fr_log() { printf '\n== %s\n' "$*"; }

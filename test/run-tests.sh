@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . test/lib.sh
 
-fr_install_deps || exit 1
+FR_EXTRA_PACKAGES="$FR_TEST_PACKAGES ${FR_EXTRA_PACKAGES:-}" fr_install_deps || exit 1
 fr_setup_paths
 fr_build_install || { echo "build failed" >&2; exit 1; }
 
@@ -98,6 +98,8 @@ if [ -z "${FR_REGRESS:-}" ]; then
     suite bash test/timeouts.sh
     suite bash test/crash.sh
     suite bash test/sanitize.sh
+    suite bash test/demo-anywhere.sh
+    suite bash test/docs-examples.sh
 fi
 
 echo

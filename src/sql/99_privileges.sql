@@ -73,6 +73,7 @@ BEGIN
 END
 $app$;
 REVOKE SELECT ON fashionrec.event FROM fashionrec_reader;
+GRANT SELECT ON fashionrec.event TO fashionrec_trainer;
 GRANT EXECUTE ON FUNCTION fashionrec.assign(text, bigint, boolean),
                           fashionrec.recommend_experiment(text, bigint, integer, boolean, bigint[], bigint[], boolean),
                           fashionrec.track(text, bigint, text, bigint, double precision)

@@ -51,8 +51,8 @@ SELECT table_privs_are('fashionrec', 'event', 'fashionrec_reader', '{}'::text[],
 SELECT table_privs_are('fashionrec', 'event', 'fashionrec_app', '{}'::text[], 'the application cannot read raw events');
 SELECT table_privs_are('fashionrec', 'assignment', 'fashionrec_app', ARRAY['SELECT'],
        'the application writes assignments only through assign()');
-SELECT table_privs_are('fashionrec', 'event', 'fashionrec_trainer', ARRAY['DELETE', 'INSERT', 'SELECT', 'UPDATE'],
-       'trainers (analysts) read events');
+SELECT table_privs_are('fashionrec', 'event', 'fashionrec_trainer', ARRAY['SELECT'],
+       'trainers (analysts) read events, and write them only through the API');
 SELECT function_privs_are('fashionrec', 'track', ARRAY['text', 'bigint', 'text', 'bigint', 'double precision'],
        'fashionrec_app', ARRAY['EXECUTE'], 'the application may track');
 SELECT function_privs_are('fashionrec', 'assign', ARRAY['text', 'bigint', 'boolean'],
