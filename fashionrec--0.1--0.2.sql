@@ -783,8 +783,14 @@ COMMENT ON FUNCTION fashionrec._log_retrain(jsonb) IS
 -- components, trained on everything, would have seen the held-out pairs.
 -- No fresh pairs means
 -- nothing new since the champion was trained: it is kept.  A failure is
--- logged and raised as a WARNING, so that the log keeps it.
+-- logged, committed and raised (a WARNING inside a transaction block).
 -- docs/operations.md discusses the protocol.
+CREATE FUNCTION fashionrec._outside_transaction_block() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'fashionrec_outside_transaction_block'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION fashionrec._outside_transaction_block() IS
+    'Internal: whether a procedure called now may commit (no transaction block is open)';
+
 CREATE OR REPLACE PROCEDURE fashionrec.retrain(name text,
                                     source text DEFAULT NULL,
                                     margin double precision DEFAULT 0.0,
@@ -1012,8 +1018,6 @@ BEGIN
         v_details := pg_catalog.jsonb_build_object('sqlstate', v_state, 'context', v_ctx);
         v_challenger := NULL;
         v_promoted := NULL;
-        RAISE WARNING 'retraining of model "%" failed: %', retrain.name, v_msg
-              USING DETAIL = 'The attempt is recorded in fashionrec.retrain_log.';
     END;
 
     PERFORM fashionrec._log_retrain(pg_catalog.jsonb_build_object(
@@ -1023,6 +1027,18 @@ BEGIN
         'margin', retrain.margin, 'champion_score', v_champ_score, 'challenger_score', v_chall_score,
         'test_users', v_test_users, 'test_interactions', v_test_rows, 'source', v_source,
         'details', v_details));
+    IF v_decision = 'failed' THEN
+        -- a failed run must look failed (pg_cron's job_run_details) and stay
+        -- logged: commit the log row, then raise; a caller's transaction
+        -- block cannot be committed, so there it is a warning
+        IF fashionrec._outside_transaction_block() THEN
+            COMMIT;
+            RAISE EXCEPTION 'retraining of model "%" failed: %', retrain.name, v_msg
+                  USING ERRCODE = v_state, DETAIL = 'The attempt is recorded in fashionrec.retrain_log.';
+        END IF;
+        RAISE WARNING 'retraining of model "%" failed: %', retrain.name, v_msg
+              USING DETAIL = 'The attempt is recorded in fashionrec.retrain_log.';
+    END IF;
 END
 $$;
 COMMENT ON PROCEDURE fashionrec.retrain(text, text, double precision, text, integer, double precision, jsonb, boolean, text, boolean) IS
@@ -1035,6 +1051,8 @@ COMMENT ON PROCEDURE fashionrec.retrain(text, text, double precision, text, inte
 -- caller and stores through a narrow writer (src/catalog.c).
 REVOKE ALL ON ALL TABLES IN SCHEMA fashionrec FROM fashionrec_trainer;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA fashionrec FROM fashionrec_trainer;
+-- raw A/B events, which readers may not read: trainers read them still
+GRANT SELECT ON fashionrec.event TO fashionrec_trainer;
 
 -- the new table, as 99_privileges.sql leaves every table
 REVOKE ALL ON fashionrec.model_queue FROM PUBLIC;

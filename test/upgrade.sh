@@ -190,6 +190,10 @@ ok "$OLD_VERSION: $versions model versions, $(wc -l <"$TMP/lists.before") lists 
 fr_build_install || { not_ok "building this tree failed"; exit 1; }
 fr_stop_cluster "$TMP"
 fr_start_cluster "$TMP" "$PORT"
+# between the restart and the ALTER, 0.1's SQL runs on the new library
+lists >"$TMP/lists.between"
+check "the new library serves $OLD_VERSION's functions the same lists before the ALTER" \
+      "$TMP/lists.before" "$TMP/lists.between"
 if q "$up" -c "ALTER EXTENSION fashionrec UPDATE" 2>"$TMP/update.err" &&
    [ "$(q "$up" -c "SELECT extversion FROM pg_extension WHERE extname = 'fashionrec'")" = "$NEW_VERSION" ]; then
     ok "ALTER EXTENSION fashionrec UPDATE: $OLD_VERSION -> $NEW_VERSION"
