@@ -1049,8 +1049,25 @@ COMMENT ON PROCEDURE fashionrec.retrain(text, text, double precision, text, inte
 -- write goes through an API function, which either runs no SQL of its
 -- caller's and is SECURITY DEFINER, or reads its caller's source as the
 -- caller and stores through a narrow writer (src/catalog.c).
-REVOKE ALL ON ALL TABLES IN SCHEMA fashionrec FROM fashionrec_trainer;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA fashionrec FROM fashionrec_trainer;
+-- 0.1 granted trainers DML on every table and sequence it created: revoked
+-- on those (the extension's members), not on anything added to the schema since.
+DO $revoke$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN
+        SELECT c.oid::regclass AS rel, c.relkind
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_depend d
+            ON d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+         WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass
+           AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname = 'fashionrec')
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON %s %s FROM fashionrec_trainer',
+                                  CASE r.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, r.rel);
+    END LOOP;
+END
+$revoke$;
 -- raw A/B events, which readers may not read: trainers read them still
 GRANT SELECT ON fashionrec.event TO fashionrec_trainer;
 

@@ -141,6 +141,9 @@ SELECT count(fashionrec.track('up-exp', c.customer_id, 'purchase', c.customer_id
   FROM shop.customers c WHERE c.customer_id <= 100 AND c.customer_id % 7 = 0;
 SELECT fashionrec.snapshot_stats();
 CALL fashionrec.retrain('up-pop', 'shop.interactions');
+-- a site's own table in the extension's schema: the upgrade leaves its grants alone
+CREATE TABLE fashionrec.site_notes (note text);
+GRANT SELECT, INSERT ON fashionrec.site_notes TO fashionrec_trainer;
 SQL
 
 # what every version serves: users' lists, neighbours, next items
@@ -248,6 +251,12 @@ for stmt in "UPDATE fashionrec.model SET active = NOT active WHERE name = 'up-po
     fi
 done
 [ "$refused" -eq 5 ] && ok "a trainer is refused (42501) writing the catalog tables and sequences directly"
+if [ "$(q "$up" -c "SELECT has_table_privilege('fashionrec_trainer', 'fashionrec.site_notes', 'INSERT')")" = t ]; then
+    ok "a table the site added to the schema keeps its grants to fashionrec_trainer"
+else
+    not_ok "the upgrade revoked fashionrec_trainer's grants on a table that is not the extension's"
+fi
+q "$up" -c "DROP TABLE fashionrec.site_notes"
 # the trainer's model of 0.1: its stored source is run only as its author
 out=$(q "$up" -v VERBOSITY=sqlstate -c "SELECT fashionrec.refresh_user('up-theirs', 2)" 2>&1) || true
 mine=$(as_trainer -c "SELECT fashionrec.refresh_user('up-theirs', 2)" 2>&1) || true
