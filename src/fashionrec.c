@@ -12,6 +12,7 @@
 #include "fashionrec.h"
 #include "fashionrec.h"
 #include "linalg.h"
+#include "progress.h"
 #include "stats.h"
 
 PG_MODULE_MAGIC;
@@ -62,6 +63,8 @@ _PG_init(void)
 
 	/* serving statistics: its settings, and shared memory when preloaded */
 	fr_stats_init();
+	/* trainings in progress, in shared memory when preloaded */
+	fr_progress_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("fashionrec");

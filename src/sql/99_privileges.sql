@@ -79,9 +79,9 @@ GRANT EXECUTE ON FUNCTION fashionrec.assign(text, bigint, boolean),
                           fashionrec.track(text, bigint, text, bigint, double precision)
    TO fashionrec_app;
 
--- serving statistics name every model and its traffic: readers only
-REVOKE EXECUTE ON FUNCTION fashionrec._serving_stats() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION fashionrec._serving_stats() TO fashionrec_reader;
+-- serving statistics and trainings in progress name every model: readers only
+REVOKE EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress() TO fashionrec_reader;
 
 -- The install fails rather than leave a SECURITY DEFINER function callable
 -- by PUBLIC.
