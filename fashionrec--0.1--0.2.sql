@@ -277,6 +277,28 @@ $$;
 COMMENT ON FUNCTION fashionrec.train(text, text, text, jsonb, boolean) IS
     'Train a new version of a model from a table, view or SELECT of (user, item[, weight][, time]); returns the version. The first version is activated; later ones when activate => true';
 
+-- Trainings in progress, from shared memory (src/progress.c): another session
+-- sees a long training while it runs.  Empty when fashionrec is not preloaded.
+CREATE FUNCTION fashionrec._training_progress()
+    RETURNS TABLE (pid integer, model text, version integer, algorithm text, phase text,
+                   step bigint, steps bigint, loss double precision, rows_read bigint,
+                   started_at timestamptz, elapsed interval, dbid oid)
+    AS 'MODULE_PATHNAME', 'fashionrec_training_progress'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec._training_progress() IS
+    'Internal: the trainings in progress on this server; use the view fashionrec.training_progress';
+
+CREATE VIEW fashionrec.training_progress AS
+SELECT p.pid, p.model, p.version, p.algorithm, p.phase, p.step, p.steps, p.loss, p.rows_read,
+       p.started_at, p.elapsed
+  FROM fashionrec._training_progress() p
+ WHERE p.dbid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database());
+COMMENT ON VIEW fashionrec.training_progress IS
+    'Trainings running now in this database: model, version, phase, step of steps, last loss, source rows read, elapsed time (needs fashionrec in shared_preload_libraries)';
+-- readers see the view, as 99_privileges.sql leaves every table and view
+REVOKE ALL ON fashionrec.training_progress FROM PUBLIC;
+GRANT SELECT ON fashionrec.training_progress TO fashionrec_reader;
+
 -- ---- src/sql/40_serving.sql
 -- refresh_user() reads the history with its caller's rights; storing it is
 -- this function's one job, with the owner's (no role writes the table).
@@ -1097,9 +1119,9 @@ GRANT EXECUTE ON FUNCTION fashionrec._queue(text, text, boolean),
                           fashionrec._log_retrain(jsonb)
    TO fashionrec_trainer;
 
--- serving statistics name every model and its traffic: readers only
-REVOKE EXECUTE ON FUNCTION fashionrec._serving_stats() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION fashionrec._serving_stats() TO fashionrec_reader;
+-- serving statistics and trainings in progress name every model: readers only
+REVOKE EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress() TO fashionrec_reader;
 
 -- The install fails rather than leave a SECURITY DEFINER function callable
 -- by PUBLIC.
