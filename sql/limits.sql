@@ -6,6 +6,9 @@
 SET client_min_messages = warning;
 \set SHOW_CONTEXT never
 
+-- the settings exist once the library is loaded (the test cluster preloads it)
+SELECT fashionrec.version() IS NOT NULL AS loaded;
+
 -- the SQLSTATE and message of a statement's error, or 'allowed'
 CREATE FUNCTION pg_temp.attempt(statement text) RETURNS text
     LANGUAGE plpgsql AS $$
