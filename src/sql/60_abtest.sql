@@ -151,7 +151,8 @@ CREATE TABLE fashionrec.event (
     user_id       bigint NOT NULL,
     occurred_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     item_id       bigint,
-    value         double precision CHECK (value >= 0 AND value < 'Infinity'),
+    -- at most 1e15: see track(); NaN sorts above every number, so this refuses it too
+    value         double precision CHECK (value >= 0 AND value <= 1e15::double precision),
     event_type    text NOT NULL CHECK (event_type IN ('exposure', 'click', 'cart', 'purchase'))
 );
 -- experiment_results() reads one experiment's events grouped by (variant, user)
@@ -670,8 +671,9 @@ BEGIN
         END IF;
         v_pos := s.assigned;
         in_experiment := true;
-    ELSIF s.assigned IS NOT NULL AND NOT _ab_assign.reassign THEN
-        v_pos := s.assigned;                    -- sticky
+    ELSIF s.assigned IS NOT NULL AND (NOT _ab_assign.reassign OR s.forced) THEN
+        -- sticky; a QA override survives reassign: only force_variant(..., NULL) lifts it
+        v_pos := s.assigned;
         in_experiment := true;
     ELSE
         -- running, and the user is new (or asked to be hashed again)
@@ -679,7 +681,8 @@ BEGIN
         IF v_pos = 0 THEN
             IF _ab_assign.reassign AND s.assigned IS NOT NULL THEN
                 DELETE FROM fashionrec.assignment a
-                 WHERE a.experiment_id = s.experiment_id AND a.user_id = _ab_assign.user_id;
+                 WHERE a.experiment_id = s.experiment_id AND a.user_id = _ab_assign.user_id
+                   AND NOT a.forced;
             END IF;
             -- held out: the control's model, outside the experiment
             model := s.models[s.control];
@@ -687,20 +690,23 @@ BEGIN
             RETURN;
         END IF;
         IF _ab_assign.reassign THEN
+            -- a QA override set since _ab_state() read the row stands
             INSERT INTO fashionrec.assignment AS a (experiment_id, user_id, variant_id)
             VALUES (s.experiment_id, _ab_assign.user_id, s.variant_ids[v_pos])
             ON CONFLICT ON CONSTRAINT assignment_pkey DO UPDATE
-               SET variant_id = EXCLUDED.variant_id, forced = false, assigned_at = pg_catalog.now();
+               SET variant_id = EXCLUDED.variant_id, assigned_at = pg_catalog.now()
+             WHERE NOT a.forced;
         ELSE
             INSERT INTO fashionrec.assignment (experiment_id, user_id, variant_id)
             VALUES (s.experiment_id, _ab_assign.user_id, s.variant_ids[v_pos])
             ON CONFLICT ON CONSTRAINT assignment_pkey DO NOTHING;
-            IF NOT FOUND THEN
-                -- a concurrent session recorded the user first (our insert waited
-                -- for its commit, and this statement's snapshot sees it): its variant stands
-                s := fashionrec._ab_state(_ab_assign.experiment, _ab_assign.user_id);
-                v_pos := s.assigned;
-            END IF;
+        END IF;
+        IF NOT FOUND THEN
+            -- a concurrent session recorded (or forced) the user first: our insert
+            -- waited for its commit, and this statement's snapshot sees it; its
+            -- variant stands
+            s := fashionrec._ab_state(_ab_assign.experiment, _ab_assign.user_id);
+            v_pos := s.assigned;
         END IF;
         in_experiment := true;
     END IF;
@@ -735,7 +741,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION fashionrec.assign(text, bigint, boolean) IS
-    'The variant of an experiment a user is in: hashed from (salt, user) into the weighted variants at the first call, then sticky. NULL for a held-out user. reassign => true hashes again with the current weights';
+    'The variant of an experiment a user is in: hashed from (salt, user) into the weighted variants at the first call, then sticky. NULL for a held-out user. reassign => true hashes again with the current weights; a user forced into a variant stays there';
 
 CREATE FUNCTION fashionrec.recommend_experiment(experiment text, user_id bigint, k integer DEFAULT 10,
                                                 exclude_seen boolean DEFAULT true,
@@ -806,10 +812,19 @@ BEGIN
               USING ERRCODE = '22023',
                     HINT = 'Events are exposure, click, cart and purchase.';
     END IF;
-    IF NOT (track.value >= 0 AND track.value < 'Infinity') THEN
-        RAISE EXCEPTION 'value must be a non-negative finite number, not %', track.value
+    -- A bound rather than numeric aggregation in experiment_results(): its
+    -- results (value per user, its variance, Welch's t) are double precision,
+    -- so a mean or variance beyond 1.8e308 could not be reported even if
+    -- numeric added it up, and a numeric sum is slower (4 times, summing 3
+    -- million values on the development machine).  No order total comes near
+    -- 1e15; with every value at most that, neither a user's sum nor the sums
+    -- of squares in the variance can leave double's range for any number of
+    -- events a bigint counts (1e15 x 9.2e18 = 9.2e33, squared 8.5e67).
+    -- NaN sorts above every number: refused too.
+    IF NOT (track.value >= 0 AND track.value <= 1e15::double precision) THEN
+        RAISE EXCEPTION 'value must be a number from 0 to 1e15, not %', track.value
               USING ERRCODE = '22023',
-                    HINT = 'value is what the event is worth, e.g. the order total of a purchase.';
+                    HINT = 'value is what the event is worth, e.g. the order total of a purchase; larger values would overflow the statistics of the results.';
     END IF;
     s := fashionrec._ab_state(track.experiment, track.user_id);
     IF s.experiment_id IS NULL THEN
