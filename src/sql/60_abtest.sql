@@ -3,10 +3,16 @@
 -- statistics of the results.  Bookkeeping in PL/pgSQL; the hash and the
 -- statistics in C (abstats.c, abstats_sql.c).  docs/ab-testing.md is the guide.
 --
--- The three functions the application calls at serving rate (assign,
--- recommend_experiment, track) are SECURITY DEFINER: the application role
--- gets EXECUTE on them and no privilege on any table, so it can assign,
--- serve and track but neither forge an assignment nor read the events.
+-- No role writes these tables directly.  Every function that writes them
+-- and runs no SQL of its caller is SECURITY DEFINER with a pinned
+-- search_path: the lifecycle functions (EXECUTE for trainers) and the three
+-- the application calls at serving rate (assign, recommend_experiment,
+-- track; EXECUTE for fashionrec_app).  So a trainer can change an experiment
+-- only the way the lifecycle allows, and the application can assign, serve
+-- and track but neither forge an assignment nor read the events.
+-- experiment_results runs the caller's segment_by query, so it runs with the
+-- caller's rights and only reads.  Under definer rights CURRENT_USER is the
+-- owner: who created or decided something is fashionrec._session_role().
 
 -- ---- statistics (C) --------------------------------------------------------
 
@@ -86,6 +92,15 @@ COMMENT ON FUNCTION fashionrec._ab_choose(text, bigint, double precision, double
 
 -- ---- catalog ---------------------------------------------------------------
 
+-- replaced by src/catalog.c's C version
+-- (SESSION_USER, the keyword: "pg_catalog.session_user" does not parse.
+-- Unlike the C version it does not follow SET ROLE.)
+CREATE FUNCTION fashionrec._session_role() RETURNS name
+    LANGUAGE sql STABLE
+AS $$ SELECT SESSION_USER $$;
+COMMENT ON FUNCTION fashionrec._session_role() IS
+    'Internal: the role of the session, also inside SECURITY DEFINER functions, where CURRENT_USER is the owner';
+
 CREATE TABLE fashionrec.experiment (
     id             serial PRIMARY KEY,
     name           text NOT NULL
@@ -99,7 +114,7 @@ CREATE TABLE fashionrec.experiment (
     -- percent of users kept out of the experiment (they see the control's model, unrecorded)
     holdout        double precision NOT NULL DEFAULT 0 CHECK (holdout >= 0 AND holdout < 100),
     created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    created_by     name NOT NULL DEFAULT CURRENT_USER,
+    created_by     name NOT NULL DEFAULT fashionrec._session_role(),
     started_at     timestamptz,
     stopped_at     timestamptz,
     winner         text,
@@ -242,7 +257,7 @@ CREATE FUNCTION fashionrec.create_experiment(name text, primary_metric text DEFA
                                              salt text DEFAULT NULL,
                                              description text DEFAULT NULL)
     RETURNS integer
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -292,7 +307,7 @@ CREATE FUNCTION fashionrec.add_variant(experiment text, variant text, model text
                                        weight double precision, version integer DEFAULT NULL,
                                        control boolean DEFAULT NULL)
     RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -386,7 +401,7 @@ COMMENT ON FUNCTION fashionrec._ab_check_weights(integer) IS
 CREATE FUNCTION fashionrec.set_weights(experiment text, weights jsonb,
                                        holdout double precision DEFAULT NULL)
     RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -442,7 +457,7 @@ COMMENT ON FUNCTION fashionrec.set_weights(text, jsonb, double precision) IS
     'Set every variant''s weight (percents summing to 100) and optionally the holdout; users already assigned keep their variant';
 
 CREATE FUNCTION fashionrec.start_experiment(experiment text) RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -493,7 +508,7 @@ COMMENT ON FUNCTION fashionrec.start_experiment(text) IS
     'Start a draft experiment: from now on assign() enrolls users';
 
 CREATE FUNCTION fashionrec.stop_experiment(experiment text) RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -513,7 +528,7 @@ COMMENT ON FUNCTION fashionrec.stop_experiment(text) IS
     'Stop a running experiment: no more enrolment or events; everyone is served the control (or the winner, once declared); history is kept';
 
 CREATE FUNCTION fashionrec.declare_winner(experiment text, variant text) RETURNS integer
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -552,7 +567,7 @@ BEGIN
            stopped_at = COALESCE(x.stopped_at, pg_catalog.now()),
            winner = declare_winner.variant,
            decided_at = pg_catalog.now(),
-           decided_by = CURRENT_USER
+           decided_by = fashionrec._session_role()
      WHERE x.id = v_exp.id;
     RETURN v_version;
 END
@@ -561,7 +576,7 @@ COMMENT ON FUNCTION fashionrec.declare_winner(text, text) IS
     'Stop the experiment (if running), record the winning variant and activate its model version; returns that version';
 
 CREATE FUNCTION fashionrec.force_variant(experiment text, user_id bigint, variant text) RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -598,7 +613,7 @@ COMMENT ON FUNCTION fashionrec.force_variant(text, bigint, text) IS
     'QA override: put a user into a variant (also before the experiment starts); forced users are left out of the results. variant NULL lifts the override';
 
 CREATE FUNCTION fashionrec.drop_experiment(experiment text) RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
