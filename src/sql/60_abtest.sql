@@ -96,7 +96,7 @@ COMMENT ON FUNCTION fashionrec._ab_choose(text, bigint, double precision, double
 -- (SESSION_USER, the keyword: "pg_catalog.session_user" does not parse.
 -- Unlike the C version it does not follow SET ROLE.)
 CREATE FUNCTION fashionrec._session_role() RETURNS name
-    LANGUAGE sql STABLE
+    LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT SESSION_USER $$;
 COMMENT ON FUNCTION fashionrec._session_role() IS
     'Internal: the role of the session, also inside SECURITY DEFINER functions, where CURRENT_USER is the owner';
