@@ -257,7 +257,7 @@ SELECT fashionrec.drop_feature_set('nope');
 -- the writer cannot call the writing functions
 SET ROLE fr_shop_writer;
 SELECT * FROM fashionrec.refresh_features('text');
-SELECT fashionrec._feature_generation(1);
+SELECT fashionrec._feature_refresh_gone(1);
 RESET ROLE;
 
 -- drop: its rows, errors, queue and trigger go
