@@ -136,6 +136,8 @@ INSERT INTO fs_products VALUES (11, 'Navy linen blazer', 'Navy', 'Blazer', '{0,1
                             (12, 'Navy summer dress', 'Navy', 'Dress', '{0,0,1}', fs_swatch('000080'), 120);
 UPDATE fs_products SET title = 'Blue denim skinny jeans' WHERE id = 2;
 DELETE FROM fs_products WHERE id = 5;
+-- a new photo: queued once (old and new id are the same item)
+UPDATE fs_products SET image = fs_swatch('000090') WHERE id = 11;
 RESET ROLE;
 -- in the same transaction: the new items have vectors, the deleted one a tombstone
 SELECT item_id, fashionrec.item_features('text', item_id) AS text, fashionrec.item_features('clip', item_id) AS clip

@@ -856,13 +856,14 @@ DECLARE
 BEGIN
     PERFORM fashionrec._require_primary('enable_realtime()');
     fs := fashionrec._feature_set(name);
+    -- the source exists and has the set's columns; the trigger checks them again on every row
+    PERFORM fashionrec._feature_check_columns(fs.source, fs.kind, fs.id_column, fs.columns, fs.name);
     SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = fs.source;
-    IF kind IS NULL OR kind NOT IN ('r', 'p') THEN
+    IF kind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION 'the source % of feature set "%" is not a table', fs.source, fs.name
               USING ERRCODE = '42809',
                     HINT = 'A trigger needs a table; refresh a view''s feature set with refresh_features().';
     END IF;
-    PERFORM fashionrec._feature_check_columns(fs.source, fs.kind, fs.id_column, fs.columns, fs.name);
     IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = fs.source AND t.tgname = 'fashionrec_features_' || fs.id) THEN
         EXECUTE format('DROP TRIGGER %I ON %s', 'fashionrec_features_' || fs.id, fs.source);
     END IF;
