@@ -240,7 +240,10 @@ text_array(Datum d, int *n)
 	for (int i = 0; i < *n; i++)
 	{
 		if (nulls[i])
-			elog(ERROR, "a feature set's column list holds NULL");
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("a list of columns must not hold NULL"),
+					 errhint("Name every column of the feature set.")));
 		out[i] = TextDatumGetCString(elems[i]);
 	}
 	return out;
@@ -758,8 +761,13 @@ row_result(const char *sql, int nargs, Oid *types, Datum *values, const char *nu
 
 	fr_catalog_begin(&w);
 	rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-	if (rc != expect || SPI_processed != 1)
+	if (rc != expect)
 		elog(ERROR, "could not read the feature set's row: %s", SPI_result_code_string(rc));
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("feature set %d does not exist", DatumGetInt32(values[0])),
+				 errhint("It was dropped by another transaction.")));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	fr_catalog_end(&w);
 	return SPI_datumTransfer(d, false, -1);

@@ -456,7 +456,10 @@ fashionrec_feature_trigger(PG_FUNCTION_ARGS)
 	if (has_new && fs.kind != FR_FEATURE_EMBEDDING)
 	{
 		if (!fs.has_rebuilt_at)
-			elog(ERROR, "feature set %d was never built", fs.id);
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("feature set \"%s\" has not been built yet", fs.name),
+					 errhint("Build it with fashionrec.refresh_features('%s').", fs.name)));
 		vocab = fr_feature_vocabulary(fs.id, fs.vocabulary_version, fs.rebuilt_at);
 	}
 	fr_catalog_end(&w);
