@@ -613,16 +613,6 @@ fr_feature_generation(FrFeatureSet *fs)
 /* ---- the fixed writes (the caller is the owner) -------------------------------- */
 
 static Datum
-int8_array(const int64 *ids, int n)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-		elems[i] = Int64GetDatum(ids[i]);
-	return PointerGetDatum(construct_array(elems, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-}
-
-static Datum
 nullable_array(Datum *elems, bool *nulls, int n, Oid typid)
 {
 	int16		typlen;
@@ -633,6 +623,16 @@ nullable_array(Datum *elems, bool *nulls, int n, Oid typid)
 
 	get_typlenbyvalalign(typid, &typlen, &typbyval, &typalign);
 	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, typid, typlen, typbyval, typalign));
+}
+
+static Datum
+int8_array(const int64 *ids, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(ids[i]);
+	return nullable_array(elems, NULL, n, INT8OID);
 }
 
 void
