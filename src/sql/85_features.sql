@@ -993,24 +993,3 @@ SELECT s.name,
          WHERE f.feature_set = s.id) c ON true;
 COMMENT ON VIEW fashionrec.feature_sets IS
     'Feature sets with their source (schema-qualified; its OID if it was dropped), items, tombstones (deleted or failing items), errors, queued items, out-of-vocabulary share and times; feature_staleness(name) compares with the source';
-
--- The writers are for trainers only (create_feature_set() and the others call
--- them as their caller).  TODO: 99_privileges.sql should list them with the
--- other trainer functions; until then they are granted here.
-DO $grants$
-DECLARE
-    f regprocedure;
-BEGIN
-    FOR f IN
-        SELECT p.oid::regprocedure
-          FROM pg_catalog.pg_proc p
-         WHERE p.pronamespace = 'fashionrec'::regnamespace
-           AND p.proname IN ('_feature_set_create', '_feature_refresh_begin', '_feature_rebuild',
-                             '_feature_refresh_batch', '_feature_refresh_gone', '_feature_refresh_finish',
-                             '_feature_set_realtime', '_feature_set_drop')
-    LOOP
-        EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO fashionrec_trainer', f);
-    END LOOP;
-END
-$grants$;
