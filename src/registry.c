@@ -31,8 +31,8 @@ fr_check_memory(size_t bytes, const char *what)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("%s needs about %.1f MB, more than fashionrec.max_memory (%.1f MB)",
 						what, bytes / 1048576.0, budget / 1048576.0),
-				 errhint("Raise fashionrec.max_memory (SET fashionrec.max_memory = '4GB'), "
-						 "or train on less data or with smaller parameters.")));
+				 errhint("A superuser can raise fashionrec.max_memory (SET fashionrec.max_memory = '4GB', "
+						 "or ALTER SYSTEM); or train on less data or with smaller parameters.")));
 }
 
 static void

@@ -49,8 +49,10 @@ BEGIN
                              'schedule_retraining', 'unschedule_retraining', 'schedule_snapshots',
                              'unschedule_snapshots', '_cron_schedule', '_cron_unschedule',
                              'create_feature_set', 'drop_feature_set', 'refresh_features',
-                             'enable_realtime', 'disable_realtime', '_feature_generation',
-                             '_feature_trigger')
+                             'enable_realtime', 'disable_realtime', '_feature_trigger',
+                             '_feature_set_create', '_feature_refresh_begin', '_feature_rebuild',
+                             '_feature_refresh_batch', '_feature_refresh_gone', '_feature_refresh_finish',
+                             '_feature_set_realtime', '_feature_set_drop')
     LOOP
         -- ROUTINE: procedures (retrain) too
         EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
