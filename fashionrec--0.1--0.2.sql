@@ -10,6 +10,63 @@
 -- a stored source runs only as a role its author holds the rights of; queues
 -- on rows of fashionrec.model_queue replace advisory locks.
 
+-- ---- what 0.2 cannot take over as it is, refused before anything changes
+-- 0.2 reads a feature set's columns only as the types its kind takes (an
+-- attributes set's columns as text types too, which 0.1 did not require), and
+-- keeps the source as a regclass.  A realtime set 0.2 cannot read would make
+-- every write to its product table fail, so the update refuses it and names
+-- the way out; a set without the trigger only warns (refresh_features() will
+-- refuse it, its models keep serving what it has).  An A/B event above 1e15,
+-- which 0.2's check refuses, is refused here too.
+CREATE FUNCTION fashionrec._feature_check_columns(source regclass, kind text, id_column text,
+                                                 columns text[], feature_set text DEFAULT NULL)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_check_columns'
+    LANGUAGE C STABLE;
+COMMENT ON FUNCTION fashionrec._feature_check_columns(regclass, text, text, text[], text) IS
+    'Internal: raises 42703/42804 unless the source has the columns with types the kind reads (id: smallint, integer, bigint; tfidf, attributes: text, varchar, char, name; colors: bytea; embedding: real[], double precision[])';
+
+DO $check$
+DECLARE
+    s     record;
+    v_msg text;
+    v_hint text;
+    n     bigint;
+BEGIN
+    FOR s IN SELECT f.name, f.kind, f.source, f.id_column, f.columns, f.realtime
+               FROM fashionrec.feature_set f ORDER BY f.name
+    LOOP
+        IF pg_catalog.to_regclass(s.source) IS NULL THEN
+            RAISE EXCEPTION 'the source % of feature set "%" no longer exists', s.source, s.name
+                  USING ERRCODE = '42P01',
+                        DETAIL = '0.2 keeps a feature set''s source as the table itself (regclass).',
+                        HINT = pg_catalog.format('Drop the set with SELECT fashionrec.drop_feature_set(%L); (0.1 is still installed), then update again.', s.name);
+        END IF;
+        BEGIN
+            PERFORM fashionrec._feature_check_columns(pg_catalog.to_regclass(s.source), s.kind, s.id_column,
+                                                      s.columns, s.name);
+        EXCEPTION WHEN undefined_column OR datatype_mismatch THEN
+            GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_hint = PG_EXCEPTION_HINT;
+            IF s.realtime THEN
+                RAISE EXCEPTION 'fashionrec 0.2 cannot read feature set "%", whose realtime trigger would then refuse every write to %', s.name, s.source
+                      USING ERRCODE = '55000',
+                            DETAIL = v_msg || '.',
+                            HINT = pg_catalog.format('%s Or, with 0.1 still installed, SELECT fashionrec.disable_realtime(%L); or drop the set; then update again.', v_hint, s.name);
+            END IF;
+            RAISE WARNING 'fashionrec 0.2 cannot refresh feature set "%": %', s.name, v_msg
+                  USING DETAIL = 'Its models keep serving the features it has.',
+                        HINT = v_hint || ' Then drop the set and create it again.';
+        END;
+    END LOOP;
+    SELECT pg_catalog.count(*) INTO n FROM fashionrec.event e WHERE NOT (e.value <= 1e15::double precision);
+    IF n > 0 THEN
+        RAISE EXCEPTION '% A/B events have a value above 1e15, which fashionrec 0.2 refuses', n
+              USING ERRCODE = '23514',
+                    HINT = 'Correct or delete them (SELECT * FROM fashionrec.event WHERE value > 1e15), then update again.';
+    END IF;
+END
+$check$;
+
 -- ---- src/sql/10_registry.sql
 -- Per model name, a row for each of its queues: trainings (so that each gets
 -- the next version number), activations (so that the previous version
@@ -636,6 +693,544 @@ $$;
 COMMENT ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean) IS
     'Grid search over hyper-parameters: one trial version per combination, scored on a held-out split; optionally activates the best';
 
+-- ---- src/sql/60_abtest.sql
+-- Under definer rights CURRENT_USER is the owner: who created something is
+-- fashionrec._session_role().  An event's value is at most 1e15 (see track()).
+ALTER TABLE fashionrec.experiment ALTER COLUMN created_by SET DEFAULT fashionrec._session_role();
+ALTER TABLE fashionrec.event DROP CONSTRAINT event_value_check,
+    ADD CONSTRAINT event_value_check CHECK (value >= 0 AND value <= 1e15::double precision);
+
+CREATE OR REPLACE FUNCTION fashionrec.create_experiment(name text, primary_metric text DEFAULT 'purchase',
+                                             holdout double precision DEFAULT 0,
+                                             salt text DEFAULT NULL,
+                                             description text DEFAULT NULL)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_id integer;
+BEGIN
+    IF create_experiment.name IS NULL OR create_experiment.primary_metric IS NULL
+       OR create_experiment.holdout IS NULL THEN
+        RAISE EXCEPTION 'name, primary_metric and holdout must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF create_experiment.name !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid experiment name "%"', create_experiment.name
+              USING ERRCODE = '22023',
+                    HINT = 'Use up to 63 letters, digits and _ . : - starting with a letter or digit.';
+    END IF;
+    IF create_experiment.primary_metric NOT IN ('exposure', 'click', 'cart', 'purchase') THEN
+        RAISE EXCEPTION 'unknown metric "%"', create_experiment.primary_metric
+              USING ERRCODE = '22023',
+                    HINT = 'A metric is an event type: exposure, click, cart or purchase.';
+    END IF;
+    IF NOT (create_experiment.holdout >= 0 AND create_experiment.holdout < 100) THEN
+        RAISE EXCEPTION 'holdout must be at least 0 and below 100, not %', create_experiment.holdout
+              USING ERRCODE = '22023',
+                    HINT = 'holdout is the percent of users kept out of the experiment.';
+    END IF;
+    IF create_experiment.salt = '' THEN
+        RAISE EXCEPTION 'salt must not be empty' USING ERRCODE = '22023',
+              HINT = 'Leave it out to get a random salt.';
+    END IF;
+    IF EXISTS (SELECT FROM fashionrec.experiment x WHERE x.name = create_experiment.name) THEN
+        RAISE EXCEPTION 'experiment "%" already exists', create_experiment.name
+              USING ERRCODE = '42710',
+                    HINT = 'Experiments keep their history; give the new one another name.';
+    END IF;
+    -- a salt of its own, so that two experiments split the same users independently
+    INSERT INTO fashionrec.experiment (name, primary_metric, holdout, salt, description)
+    VALUES (create_experiment.name, create_experiment.primary_metric, create_experiment.holdout,
+            COALESCE(create_experiment.salt, pg_catalog.gen_random_uuid()::text),
+            create_experiment.description)
+    RETURNING id INTO v_id;
+    RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.create_experiment(text, text, double precision, text, text) IS
+    'Create an experiment in status draft; add variants, then start it. holdout is the percent of users kept out; the salt defaults to a random one';
+
+CREATE OR REPLACE FUNCTION fashionrec.add_variant(experiment text, variant text, model text,
+                                       weight double precision, version integer DEFAULT NULL,
+                                       control boolean DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_exp     fashionrec.experiment;
+    v_status  text;
+    v_control boolean;
+BEGIN
+    IF add_variant.variant IS NULL OR add_variant.model IS NULL OR add_variant.weight IS NULL THEN
+        RAISE EXCEPTION 'variant, model and weight must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    v_exp := fashionrec._ab_experiment(add_variant.experiment, true);
+    IF v_exp.status <> 'draft' THEN
+        RAISE EXCEPTION 'experiment "%" is %', v_exp.name, v_exp.status
+              USING ERRCODE = '55000',
+                    DETAIL = 'Variants can only be added while an experiment is a draft.',
+                    HINT = 'Create a new experiment for a new set of variants.';
+    END IF;
+    IF add_variant.variant !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid variant name "%"', add_variant.variant
+              USING ERRCODE = '22023',
+                    HINT = 'Use up to 63 letters, digits and _ . : - starting with a letter or digit.';
+    END IF;
+    IF NOT (add_variant.weight > 0 AND add_variant.weight < 'Infinity') THEN
+        RAISE EXCEPTION 'weight must be a positive number, not %', add_variant.weight
+              USING ERRCODE = '22023',
+                    HINT = 'Weights are percents of the enrolled users and must sum to 100.';
+    END IF;
+    IF (SELECT pg_catalog.count(*) FROM fashionrec.variant v WHERE v.experiment_id = v_exp.id) >= 64 THEN
+        RAISE EXCEPTION 'experiment "%" has 64 variants, the most it may have', v_exp.name
+              USING ERRCODE = '54000';
+    END IF;
+    IF EXISTS (SELECT FROM fashionrec.variant v
+                WHERE v.experiment_id = v_exp.id AND v.name = add_variant.variant) THEN
+        RAISE EXCEPTION 'experiment "%" already has a variant "%"', v_exp.name, add_variant.variant
+              USING ERRCODE = '42710';
+    END IF;
+    IF add_variant.version IS NULL THEN
+        IF NOT EXISTS (SELECT FROM fashionrec.model m WHERE m.name = add_variant.model) THEN
+            RAISE EXCEPTION 'model "%" does not exist', add_variant.model
+                  USING ERRCODE = '42704',
+                        HINT = 'SELECT * FROM fashionrec.models lists the models.';
+        END IF;
+    ELSE
+        SELECT m.status INTO v_status FROM fashionrec.model m
+         WHERE m.name = add_variant.model AND m.version = add_variant.version;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model "%" has no version %', add_variant.model, add_variant.version
+                  USING ERRCODE = '42704',
+                        HINT = 'SELECT * FROM fashionrec.models lists the versions.';
+        END IF;
+    END IF;
+    -- the first variant is the control unless another one claims it
+    v_control := COALESCE(add_variant.control, NOT EXISTS (
+                     SELECT FROM fashionrec.variant v WHERE v.experiment_id = v_exp.id AND v.is_control));
+    IF v_control THEN
+        UPDATE fashionrec.variant v SET is_control = false
+         WHERE v.experiment_id = v_exp.id AND v.is_control;
+    END IF;
+    INSERT INTO fashionrec.variant (experiment_id, name, position, model, version, weight, is_control)
+    SELECT v_exp.id, add_variant.variant, COALESCE(pg_catalog.max(v.position), 0) + 1,
+           add_variant.model, add_variant.version, add_variant.weight, v_control
+      FROM fashionrec.variant v WHERE v.experiment_id = v_exp.id;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.add_variant(text, text, text, double precision, integer, boolean) IS
+    'Add a variant to a draft experiment: the model it serves (the active version, or the pinned version), its weight in percent; the first variant is the control unless control => true names another';
+
+CREATE OR REPLACE FUNCTION fashionrec.set_weights(experiment text, weights jsonb,
+                                       holdout double precision DEFAULT NULL)
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_exp   fashionrec.experiment;
+    v_key   text;
+    v_val   jsonb;
+    v_missing text;
+BEGIN
+    IF set_weights.weights IS NULL THEN
+        RAISE EXCEPTION 'weights must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    v_exp := fashionrec._ab_experiment(set_weights.experiment, true);
+    IF v_exp.status = 'stopped' THEN
+        RAISE EXCEPTION 'experiment "%" is stopped', v_exp.name USING ERRCODE = '55000';
+    END IF;
+    IF pg_catalog.jsonb_typeof(set_weights.weights) <> 'object' THEN
+        RAISE EXCEPTION 'weights must be a JSON object of variant names and percents'
+              USING ERRCODE = '22023',
+                    HINT = 'For example ''{"control": 50, "treatment": 50}''.';
+    END IF;
+    FOR v_key, v_val IN SELECT * FROM pg_catalog.jsonb_each(set_weights.weights) LOOP
+        IF NOT EXISTS (SELECT FROM fashionrec.variant v
+                        WHERE v.experiment_id = v_exp.id AND v.name = v_key) THEN
+            RAISE EXCEPTION 'experiment "%" has no variant "%"', v_exp.name, v_key
+                  USING ERRCODE = '42704',
+                        HINT = 'SELECT * FROM fashionrec.experiment_variants lists the variants.';
+        END IF;
+        IF pg_catalog.jsonb_typeof(v_val) <> 'number' OR NOT ((v_val #>> '{}')::double precision > 0) THEN
+            RAISE EXCEPTION 'weight of variant "%" must be a positive number, not %', v_key, v_val
+                  USING ERRCODE = '22023';
+        END IF;
+    END LOOP;
+    SELECT pg_catalog.string_agg(v.name, ', ' ORDER BY v.position) INTO v_missing
+      FROM fashionrec.variant v
+     WHERE v.experiment_id = v_exp.id AND NOT set_weights.weights ? v.name;
+    IF v_missing IS NOT NULL THEN
+        RAISE EXCEPTION 'weights must name every variant' USING ERRCODE = '22023',
+              DETAIL = pg_catalog.format('Missing: %s.', v_missing);
+    END IF;
+    IF set_weights.holdout IS NOT NULL AND NOT (set_weights.holdout >= 0 AND set_weights.holdout < 100) THEN
+        RAISE EXCEPTION 'holdout must be at least 0 and below 100, not %', set_weights.holdout
+              USING ERRCODE = '22023';
+    END IF;
+    UPDATE fashionrec.variant v SET weight = (set_weights.weights ->> v.name)::double precision
+     WHERE v.experiment_id = v_exp.id;
+    PERFORM fashionrec._ab_check_weights(v_exp.id);
+    IF set_weights.holdout IS NOT NULL THEN
+        UPDATE fashionrec.experiment x SET holdout = set_weights.holdout WHERE x.id = v_exp.id;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.set_weights(text, jsonb, double precision) IS
+    'Set every variant''s weight (percents summing to 100) and optionally the holdout; users already assigned keep their variant';
+
+CREATE OR REPLACE FUNCTION fashionrec.start_experiment(experiment text) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_exp fashionrec.experiment;
+    r_var record;
+BEGIN
+    v_exp := fashionrec._ab_experiment(start_experiment.experiment, true);
+    IF v_exp.status = 'running' THEN
+        RAISE EXCEPTION 'experiment "%" is already running', v_exp.name
+              USING ERRCODE = '55000',
+                    HINT = 'SELECT * FROM fashionrec.experiment_results(...) shows how it is going.';
+    ELSIF v_exp.status = 'stopped' THEN
+        RAISE EXCEPTION 'experiment "%" has been stopped', v_exp.name
+              USING ERRCODE = '55000',
+                    DETAIL = 'A restarted experiment would mix two periods in one result.',
+                    HINT = 'Create a new experiment.';
+    END IF;
+    IF (SELECT pg_catalog.count(*) FROM fashionrec.variant v WHERE v.experiment_id = v_exp.id) < 2 THEN
+        RAISE EXCEPTION 'experiment "%" needs at least two variants', v_exp.name
+              USING ERRCODE = '55000',
+                    HINT = 'Add them with fashionrec.add_variant().';
+    END IF;
+    IF NOT EXISTS (SELECT FROM fashionrec.variant v WHERE v.experiment_id = v_exp.id AND v.is_control) THEN
+        RAISE EXCEPTION 'experiment "%" has no control variant', v_exp.name
+              USING ERRCODE = '55000',
+                    HINT = 'Add one with fashionrec.add_variant(..., control => true).';
+    END IF;
+    PERFORM fashionrec._ab_check_weights(v_exp.id);
+    -- every variant must be servable now, not fail on the first user
+    FOR r_var IN SELECT vr.name, vr.model, vr.version FROM fashionrec.variant vr
+              WHERE vr.experiment_id = v_exp.id ORDER BY vr.position LOOP
+        IF r_var.version IS NULL AND NOT EXISTS (
+               SELECT FROM fashionrec.model m WHERE m.name = r_var.model AND m.active) THEN
+            RAISE EXCEPTION 'model "%" of variant "%" has no active version', r_var.model, r_var.name
+                  USING ERRCODE = '55000',
+                        HINT = 'Activate a version, or pin one in the variant.';
+        ELSIF r_var.version IS NOT NULL AND NOT EXISTS (
+               SELECT FROM fashionrec.model m WHERE m.name = r_var.model AND m.version = r_var.version) THEN
+            RAISE EXCEPTION 'model "%" has no version % (variant "%")', r_var.model, r_var.version, r_var.name
+                  USING ERRCODE = '42704';
+        END IF;
+    END LOOP;
+    UPDATE fashionrec.experiment x SET status = 'running', started_at = pg_catalog.now()
+     WHERE x.id = v_exp.id;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.start_experiment(text) IS
+    'Start a draft experiment: from now on assign() enrolls users';
+
+CREATE OR REPLACE FUNCTION fashionrec.stop_experiment(experiment text) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_exp fashionrec.experiment;
+BEGIN
+    v_exp := fashionrec._ab_experiment(stop_experiment.experiment, true);
+    IF v_exp.status <> 'running' THEN
+        RAISE EXCEPTION 'experiment "%" is not running', v_exp.name
+              USING ERRCODE = '55000',
+                    DETAIL = pg_catalog.format('Its status is %s.', v_exp.status);
+    END IF;
+    UPDATE fashionrec.experiment x SET status = 'stopped', stopped_at = pg_catalog.now()
+     WHERE x.id = v_exp.id;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.stop_experiment(text) IS
+    'Stop a running experiment: no more enrolment or events; everyone is served the control (or the winner, once declared); history is kept';
+
+CREATE OR REPLACE FUNCTION fashionrec.declare_winner(experiment text, variant text) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_exp     fashionrec.experiment;
+    v_model   text;
+    v_version integer;
+BEGIN
+    IF declare_winner.variant IS NULL THEN
+        RAISE EXCEPTION 'variant must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    v_exp := fashionrec._ab_experiment(declare_winner.experiment, true);
+    IF v_exp.status = 'draft' THEN
+        RAISE EXCEPTION 'experiment "%" has not started', v_exp.name USING ERRCODE = '55000';
+    END IF;
+    IF v_exp.winner IS NOT NULL THEN
+        RAISE EXCEPTION 'experiment "%" already has a winner: "%"', v_exp.name, v_exp.winner
+              USING ERRCODE = '55000';
+    END IF;
+    SELECT v.model, v.version INTO v_model, v_version FROM fashionrec.variant v
+     WHERE v.experiment_id = v_exp.id AND v.name = declare_winner.variant;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'experiment "%" has no variant "%"', v_exp.name, declare_winner.variant
+              USING ERRCODE = '42704',
+                    HINT = 'SELECT * FROM fashionrec.experiment_variants lists the variants.';
+    END IF;
+    -- an unpinned variant served the model's active version
+    IF v_version IS NULL THEN
+        SELECT m.version INTO v_version FROM fashionrec.model m WHERE m.name = v_model AND m.active;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model "%" has no active version to keep', v_model USING ERRCODE = '55000';
+        END IF;
+    END IF;
+    PERFORM fashionrec.activate(v_model, v_version);
+    UPDATE fashionrec.experiment x
+       SET status = 'stopped',
+           stopped_at = COALESCE(x.stopped_at, pg_catalog.now()),
+           winner = declare_winner.variant,
+           decided_at = pg_catalog.now(),
+           decided_by = fashionrec._session_role()
+     WHERE x.id = v_exp.id;
+    RETURN v_version;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.declare_winner(text, text) IS
+    'Stop the experiment (if running), record the winning variant and activate its model version; returns that version';
+
+CREATE OR REPLACE FUNCTION fashionrec.force_variant(experiment text, user_id bigint, variant text) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_exp     fashionrec.experiment;
+    v_variant integer;
+BEGIN
+    IF force_variant.user_id IS NULL THEN
+        RAISE EXCEPTION 'user_id must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    v_exp := fashionrec._ab_experiment(force_variant.experiment);
+    IF v_exp.status = 'stopped' THEN
+        RAISE EXCEPTION 'experiment "%" is stopped', v_exp.name USING ERRCODE = '55000';
+    END IF;
+    IF force_variant.variant IS NULL THEN
+        -- lift the override: the user is hashed again at the next assign()
+        DELETE FROM fashionrec.assignment a
+         WHERE a.experiment_id = v_exp.id AND a.user_id = force_variant.user_id AND a.forced;
+        RETURN;
+    END IF;
+    SELECT v.id INTO v_variant FROM fashionrec.variant v
+     WHERE v.experiment_id = v_exp.id AND v.name = force_variant.variant;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'experiment "%" has no variant "%"', v_exp.name, force_variant.variant
+              USING ERRCODE = '42704',
+                    HINT = 'SELECT * FROM fashionrec.experiment_variants lists the variants.';
+    END IF;
+    INSERT INTO fashionrec.assignment AS a (experiment_id, user_id, variant_id, forced)
+    VALUES (v_exp.id, force_variant.user_id, v_variant, true)
+    ON CONFLICT ON CONSTRAINT assignment_pkey DO UPDATE
+       SET variant_id = EXCLUDED.variant_id, forced = true, assigned_at = pg_catalog.now();
+END
+$$;
+COMMENT ON FUNCTION fashionrec.force_variant(text, bigint, text) IS
+    'QA override: put a user into a variant (also before the experiment starts); forced users are left out of the results. variant NULL lifts the override';
+
+CREATE OR REPLACE FUNCTION fashionrec.drop_experiment(experiment text) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_exp fashionrec.experiment;
+BEGIN
+    v_exp := fashionrec._ab_experiment(drop_experiment.experiment, true);
+    IF v_exp.status = 'running' THEN
+        RAISE EXCEPTION 'experiment "%" is running', v_exp.name
+              USING ERRCODE = '55000',
+                    HINT = 'Stop it first; stopped experiments keep their history until dropped.';
+    END IF;
+    DELETE FROM fashionrec.event e WHERE e.experiment_id = v_exp.id;
+    DELETE FROM fashionrec.assignment a WHERE a.experiment_id = v_exp.id;
+    DELETE FROM fashionrec.experiment x WHERE x.id = v_exp.id;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.drop_experiment(text) IS
+    'Delete a draft or stopped experiment with its variants, assignments and events';
+
+-- What to serve a user: the recorded variant; for a new user of a running
+-- experiment the hashed one, recorded now; for a held-out user the
+-- control's model with variant NULL; once stopped, the winner (or the
+-- control) for everybody.  in_experiment says whether events are recorded.
+-- No SET search_path: only the SECURITY DEFINER functions below call it,
+-- and they pin it; a second SET per call would cost as much as the lookup.
+CREATE OR REPLACE FUNCTION fashionrec._ab_assign(experiment text, user_id bigint, reassign boolean,
+                                      OUT experiment_id integer, OUT variant_id integer,
+                                      OUT variant text, OUT model text, OUT version integer,
+                                      OUT in_experiment boolean)
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    s     record;
+    v_pos integer;
+BEGIN
+    IF _ab_assign.experiment IS NULL OR _ab_assign.user_id IS NULL OR _ab_assign.reassign IS NULL THEN
+        RAISE EXCEPTION 'experiment, user_id and reassign must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    s := fashionrec._ab_state(_ab_assign.experiment, _ab_assign.user_id);
+    IF s.experiment_id IS NULL THEN
+        RAISE EXCEPTION 'experiment "%" does not exist', _ab_assign.experiment
+              USING ERRCODE = '42704',
+                    HINT = 'SELECT * FROM fashionrec.experiments lists the experiments.';
+    END IF;
+    experiment_id := s.experiment_id;
+    in_experiment := false;
+
+    IF s.status = 'stopped' THEN
+        v_pos := COALESCE(pg_catalog.array_position(s.variants, s.winner), s.control);
+    ELSIF s.status = 'draft' THEN
+        IF s.assigned IS NULL OR NOT s.forced THEN
+            RAISE EXCEPTION 'experiment "%" is not running', _ab_assign.experiment
+                  USING ERRCODE = '55000',
+                        HINT = 'Start it with fashionrec.start_experiment(); before that only users put into a variant with fashionrec.force_variant() are served.';
+        END IF;
+        v_pos := s.assigned;
+        in_experiment := true;
+    ELSIF s.assigned IS NOT NULL AND (NOT _ab_assign.reassign OR s.forced) THEN
+        -- sticky; a QA override survives reassign: only force_variant(..., NULL) lifts it
+        v_pos := s.assigned;
+        in_experiment := true;
+    ELSE
+        -- running, and the user is new (or asked to be hashed again)
+        v_pos := fashionrec._ab_choose(s.salt, _ab_assign.user_id, s.holdout / 100, s.weights);
+        IF v_pos = 0 THEN
+            IF _ab_assign.reassign AND s.assigned IS NOT NULL THEN
+                DELETE FROM fashionrec.assignment a
+                 WHERE a.experiment_id = s.experiment_id AND a.user_id = _ab_assign.user_id
+                   AND NOT a.forced;
+            END IF;
+            -- held out: the control's model, outside the experiment
+            model := s.models[s.control];
+            version := s.versions[s.control];
+            RETURN;
+        END IF;
+        IF _ab_assign.reassign THEN
+            -- a QA override set since _ab_state() read the row stands
+            INSERT INTO fashionrec.assignment AS a (experiment_id, user_id, variant_id)
+            VALUES (s.experiment_id, _ab_assign.user_id, s.variant_ids[v_pos])
+            ON CONFLICT ON CONSTRAINT assignment_pkey DO UPDATE
+               SET variant_id = EXCLUDED.variant_id, assigned_at = pg_catalog.now()
+             WHERE NOT a.forced;
+        ELSE
+            INSERT INTO fashionrec.assignment (experiment_id, user_id, variant_id)
+            VALUES (s.experiment_id, _ab_assign.user_id, s.variant_ids[v_pos])
+            ON CONFLICT ON CONSTRAINT assignment_pkey DO NOTHING;
+        END IF;
+        IF NOT FOUND THEN
+            -- a concurrent session recorded (or forced) the user first: our insert
+            -- waited for its commit, and this statement's snapshot sees it; its
+            -- variant stands
+            s := fashionrec._ab_state(_ab_assign.experiment, _ab_assign.user_id);
+            v_pos := s.assigned;
+        END IF;
+        in_experiment := true;
+    END IF;
+    variant_id := s.variant_ids[v_pos];
+    variant := s.variants[v_pos];
+    model := s.models[v_pos];
+    version := s.versions[v_pos];
+END
+$$;
+COMMENT ON FUNCTION fashionrec._ab_assign(text, bigint, boolean) IS
+    'Internal: the variant (and model) to serve a user, recording a first assignment; used by assign() and recommend_experiment()';
+
+CREATE OR REPLACE FUNCTION fashionrec.assign(experiment text, user_id bigint, reassign boolean DEFAULT false)
+    RETURNS text
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s         record;
+    v_variant text;
+BEGIN
+    -- the common case without a second PL/pgSQL call: a user already assigned
+    IF assign.reassign IS FALSE AND assign.experiment IS NOT NULL AND assign.user_id IS NOT NULL THEN
+        s := fashionrec._ab_state(assign.experiment, assign.user_id);
+        IF s.status = 'running' AND s.assigned IS NOT NULL THEN
+            RETURN s.variants[s.assigned];
+        END IF;
+    END IF;
+    SELECT r.variant INTO v_variant
+      FROM fashionrec._ab_assign(assign.experiment, assign.user_id, assign.reassign) r;
+    RETURN v_variant;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.assign(text, bigint, boolean) IS
+    'The variant of an experiment a user is in: hashed from (salt, user) into the weighted variants at the first call, then sticky. NULL for a held-out user. reassign => true hashes again with the current weights; a user forced into a variant stays there';
+
+CREATE OR REPLACE FUNCTION fashionrec.track(experiment text, user_id bigint, event text,
+                                 item_id bigint DEFAULT NULL, value double precision DEFAULT NULL)
+    RETURNS boolean
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s record;
+BEGIN
+    IF track.experiment IS NULL OR track.user_id IS NULL OR track.event IS NULL THEN
+        RAISE EXCEPTION 'experiment, user_id and event must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF track.event NOT IN ('exposure', 'click', 'cart', 'purchase') THEN
+        RAISE EXCEPTION 'unknown event "%"', track.event
+              USING ERRCODE = '22023',
+                    HINT = 'Events are exposure, click, cart and purchase.';
+    END IF;
+    -- A bound rather than numeric aggregation in experiment_results(): its
+    -- results (value per user, its variance, Welch's t) are double precision,
+    -- so a mean or variance beyond 1.8e308 could not be reported even if
+    -- numeric added it up, and a numeric sum is slower (4 times, summing 3
+    -- million values on the development machine).  No order total comes near
+    -- 1e15; with every value at most that, neither a user's sum nor the sums
+    -- of squares in the variance can leave double's range for any number of
+    -- events a bigint counts (1e15 x 9.2e18 = 9.2e33, squared 8.5e67).
+    -- NaN sorts above every number: refused too.
+    IF NOT (track.value >= 0 AND track.value <= 1e15::double precision) THEN
+        RAISE EXCEPTION 'value must be a number from 0 to 1e15, not %', track.value
+              USING ERRCODE = '22023',
+                    HINT = 'value is what the event is worth, e.g. the order total of a purchase; larger values would overflow the statistics of the results.';
+    END IF;
+    s := fashionrec._ab_state(track.experiment, track.user_id);
+    IF s.experiment_id IS NULL THEN
+        RAISE EXCEPTION 'experiment "%" does not exist', track.experiment
+              USING ERRCODE = '42704',
+                    HINT = 'SELECT * FROM fashionrec.experiments lists the experiments.';
+    END IF;
+    IF s.status = 'stopped' THEN
+        RETURN false;                   -- the page outlives the experiment: not an error
+    END IF;
+    IF s.assigned IS NOT NULL AND (s.status = 'running' OR s.forced) THEN
+        INSERT INTO fashionrec.event (experiment_id, variant_id, user_id, event_type, item_id, value)
+        VALUES (s.experiment_id, s.variant_ids[s.assigned], track.user_id, track.event,
+                track.item_id, track.value);
+        RETURN true;
+    END IF;
+    IF s.status = 'draft' THEN
+        RAISE EXCEPTION 'experiment "%" is not running', track.experiment
+              USING ERRCODE = '55000',
+                    HINT = 'Start it with fashionrec.start_experiment(); before that only events of users put into a variant with fashionrec.force_variant() are recorded.';
+    END IF;
+    IF fashionrec._ab_choose(s.salt, track.user_id, s.holdout / 100, s.weights) = 0 THEN
+        RETURN false;                   -- held out: not in the experiment
+    END IF;
+    RAISE EXCEPTION 'user % is not assigned in experiment "%"', track.user_id, track.experiment
+          USING ERRCODE = '55000',
+                DETAIL = 'An event can only be attributed to the variant the user was served.',
+                HINT = 'Call fashionrec.assign() or fashionrec.recommend_experiment() for the user before tracking their events.';
+END
+$$;
+COMMENT ON FUNCTION fashionrec.track(text, bigint, text, bigint, double precision) IS
+    'Record an event (exposure, click, cart, purchase) of an assigned user with its variant; false when not recorded because the user is held out or the experiment has stopped';
+
 -- ---- src/sql/70_monitoring.sql
 -- Online metrics of the A/B events (src/sql/60_abtest.sql) of an interval.
 -- Dynamic SQL, so that this file does not depend on that one.
@@ -1066,6 +1661,748 @@ $$;
 COMMENT ON PROCEDURE fashionrec.retrain(text, text, double precision, text, integer, double precision, jsonb, boolean, text, boolean) IS
     'Champion/challenger retraining: train the champion''s configuration on fresh data, compare both on held-out interactions the champion never saw, promote only a challenger better by the margin; every run is recorded in fashionrec.retrain_log';
 
+-- ---- src/sql/85_features.sql
+-- No role writes these tables: C writers (features_store.c) and the realtime
+-- trigger in C (features_trigger.c) store as the tables' owner what the set's
+-- own statements computed, reading the source only as the set's author.
+-- The source becomes the relation itself; the view that shows it is made
+-- again around the change.
+DROP VIEW fashionrec.feature_sets;
+ALTER TABLE fashionrec.feature_set
+    ALTER COLUMN source TYPE regclass USING source::regclass,
+    ALTER COLUMN created_by DROP DEFAULT;
+COMMENT ON COLUMN fashionrec.feature_set.source IS
+    'The product table or view: the relation itself, followed through renames, never another one';
+COMMENT ON COLUMN fashionrec.feature_set.created_by IS
+    'The role that created the set: its source is read only by this role or a role whose rights it holds';
+
+-- the 0.1 trigger's helpers
+DROP FUNCTION fashionrec._feature_generation(integer);
+DROP FUNCTION fashionrec._feature_row_sql(integer, integer, timestamptz, text);
+
+CREATE FUNCTION fashionrec._feature_set_create(name text, kind text, source regclass, params jsonb)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_set_create'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION fashionrec._feature_set_create(text, text, regclass, jsonb) IS
+    'Internal: records a feature set authored by the caller, checked by _feature_set_check() with the caller''s rights; use create_feature_set()';
+
+CREATE FUNCTION fashionrec._feature_refresh_begin(feature_set integer) RETURNS fashionrec.feature_set
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_refresh_begin'
+    LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION fashionrec._feature_refresh_begin(integer) IS
+    'Internal: a refresh''s start: checks the caller against the set''s author and the source''s columns, locks the set''s row, takes its queue; use refresh_features()';
+
+CREATE FUNCTION fashionrec._feature_rebuild(feature_set integer) RETURNS fashionrec.feature_set
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_rebuild'
+    LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION fashionrec._feature_rebuild(integer) IS
+    'Internal: fits the vocabulary or takes the dimension over the source; NULL when the source gives none; use refresh_features(rebuild => true)';
+
+CREATE FUNCTION fashionrec._feature_refresh_batch(feature_set integer, ids bigint[], force boolean,
+                                                  OUT added bigint, OUT updated bigint, OUT failed bigint,
+                                                  OUT tombstoned bigint, OUT terms bigint, OUT oov_terms bigint)
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_refresh_batch'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION fashionrec._feature_refresh_batch(integer, bigint[], boolean) IS
+    'Internal: computes the listed items whose source row is new or changed (all with force) and stores them; use refresh_features()';
+
+CREATE FUNCTION fashionrec._feature_refresh_gone(feature_set integer) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_refresh_gone'
+    LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION fashionrec._feature_refresh_gone(integer) IS
+    'Internal: tombstones the items whose id left the source; use refresh_features()';
+
+CREATE FUNCTION fashionrec._feature_refresh_finish(feature_set integer, rebuilt boolean) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_refresh_finish'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION fashionrec._feature_refresh_finish(integer, boolean) IS
+    'Internal: a refresh''s end: its time and, after a rebuild, the out-of-vocabulary baseline; returns the generation';
+
+-- Store only what the catalog already says, so they are safe to call directly
+-- (_feature_set_realtime() is with the trigger, below).
+CREATE FUNCTION fashionrec._feature_set_drop(feature_set integer) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fs fashionrec.feature_set;
+BEGIN
+    SELECT * INTO fs FROM fashionrec.feature_set s WHERE s.id = _feature_set_drop.feature_set;
+    IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                WHERE t.tgrelid = fs.source AND t.tgname = 'fashionrec_features_' || fs.id) THEN
+        RAISE EXCEPTION 'feature set "%" still has its realtime trigger on %', fs.name, fs.source
+              USING ERRCODE = '55000',
+                    HINT = 'Drop the set with fashionrec.drop_feature_set(), which removes the trigger first.';
+    END IF;
+    DELETE FROM fashionrec.feature_set s WHERE s.id = _feature_set_drop.feature_set;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._feature_set_drop(integer) IS
+    'Internal: deletes a feature set without a trigger, with its items, errors and queue; use drop_feature_set()';
+
+CREATE OR REPLACE FUNCTION fashionrec._feature_sql(fs fashionrec.feature_set, what text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    p       jsonb := fs.params;
+    src     text := format('%s', fs.source);
+    id      text := format('s.%I', fs.id_column);
+    cols    text;
+    h       text;
+    inputs  text;
+    compute text;
+    where_  text;
+    texts   text[];
+    attrs   text[];
+    weights text;
+    w       integer;
+    a       text;
+    allnull text;
+    docexpr text;
+    opts    jsonb;
+BEGIN
+    SELECT string_agg(format('s.%I', c), ', ' ORDER BY o) INTO cols
+      FROM unnest(fs.columns) WITH ORDINALITY AS u(c, o);
+    SELECT string_agg(format('s.%I IS NULL', c), ' AND ' ORDER BY o) INTO allnull
+      FROM unnest(fs.columns) WITH ORDINALITY AS u(c, o);
+
+    IF fs.kind IN ('tfidf', 'attributes') THEN
+        h := format('pg_catalog.sha256(pg_catalog.convert_to(ROW(%s)::text, %L))', cols, 'UTF8');
+        texts := fashionrec._feature_names(p -> 'text_columns', 'text_columns');
+        attrs := coalesce(fashionrec._feature_names(p -> 'attribute_columns', 'attribute_columns'), '{}');
+        IF fs.kind = 'tfidf' THEN
+            docexpr := format('pg_catalog.to_tsvector(%L::pg_catalog.regconfig, pg_catalog.concat_ws('' '', %s))',
+                              p ->> 'config',
+                              (SELECT string_agg(format('s.%I::pg_catalog.text', c), ', ' ORDER BY o)
+                                 FROM unnest(texts) WITH ORDINALITY AS u(c, o)));
+        END IF;
+        IF cardinality(attrs) > 0 THEN
+            weights := '';
+            FOREACH a IN ARRAY attrs LOOP
+                w := coalesce((p -> 'weights' ->> a)::integer, 1);
+                weights := weights || CASE WHEN weights = '' THEN '' ELSE ', ' END || w::text;
+            END LOOP;
+            a := format('fashionrec.attribute_tsvector(ARRAY[%s]::pg_catalog.text[], ARRAY[%s]::pg_catalog.text[], ARRAY[%s]::pg_catalog.int4[])',
+                        (SELECT string_agg(format('%L', c), ', ' ORDER BY o) FROM unnest(attrs) WITH ORDINALITY AS u(c, o)),
+                        (SELECT string_agg(format('pg_catalog.lower(pg_catalog.btrim(s.%I::pg_catalog.text))', c), ', ' ORDER BY o)
+                           FROM unnest(attrs) WITH ORDINALITY AS u(c, o)),
+                        weights);
+            docexpr := CASE WHEN docexpr IS NULL THEN a ELSE docexpr || ' OPERATOR(pg_catalog.||) ' || a END;
+        END IF;
+        inputs := format('%s AS doc, (%s) AS all_null', docexpr, allnull);
+        compute := format($c$
+            SELECT x.reason,
+                   CASE x.reason WHEN 'null_columns' THEN %L
+                                 WHEN 'empty_text' THEN 'The document has no terms.' END AS detail,
+                   CASE WHEN x.reason IS NULL THEN fashionrec._feature_tfidf($1, $3, $5, src.doc) END AS v,
+                   pg_catalog.length(src.doc) AS terms
+              FROM (SELECT CASE WHEN src.all_null THEN 'null_columns'
+                                WHEN pg_catalog.length(src.doc) = 0 THEN 'empty_text' END AS reason) x$c$,
+                          format('Every column of %s is NULL.', array_to_string(fs.columns, ', ')));
+    ELSIF fs.kind = 'colors' THEN
+        h := format('pg_catalog.sha256(CASE WHEN %s IS NULL THEN %L::pg_catalog.bytea ELSE %L::pg_catalog.bytea OPERATOR(pg_catalog.||) %s END)',
+                    cols, '\x00', '\x01', cols);
+        inputs := format('%s AS img', cols);
+        compute := format($c$
+            SELECT CASE WHEN src.img IS NULL THEN 'null_columns' ELSE c.reason END AS reason,
+                   CASE WHEN src.img IS NULL THEN 'The image is NULL.' ELSE c.detail END AS detail,
+                   c.histogram::fashionrec.svec AS v,
+                   NULL::integer AS terms
+              FROM (SELECT 1) one
+              LEFT JOIN fashionrec._color_features(src.img, %s, %s) c ON true$c$,
+                          (p ->> 'bins')::integer,
+                          CASE WHEN (p ->> 'ignore_background')::boolean THEN 'true' ELSE 'false' END);
+    ELSE
+        h := format('pg_catalog.sha256(pg_catalog.convert_to(ROW(%s)::text, %L))', cols, 'UTF8');
+        inputs := format('%s AS vec', cols);
+        compute := format($c$
+            SELECT x.reason,
+                   CASE x.reason
+                        WHEN 'null_columns' THEN 'The embedding is NULL.'
+                        WHEN 'wrong_dimension' THEN pg_catalog.format(%L,
+                             CASE WHEN pg_catalog.array_ndims(src.vec) > 1
+                                  THEN 'an array of dimensions ' OPERATOR(pg_catalog.||) pg_catalog.array_dims(src.vec)
+                                  ELSE pg_catalog.cardinality(src.vec)::pg_catalog.text END)
+                        WHEN 'null_element' THEN 'The embedding has a NULL element.'
+                        WHEN 'not_finite' THEN 'The embedding has a NaN, infinite or out of range value.' END AS detail,
+                   CASE WHEN x.reason IS NULL THEN src.vec::pg_catalog.float4[]::fashionrec.svec END AS v,
+                   NULL::integer AS terms
+              FROM (SELECT CASE
+                        WHEN src.vec IS NULL THEN 'null_columns'
+                        WHEN pg_catalog.array_ndims(src.vec) IS DISTINCT FROM 1
+                             OR pg_catalog.cardinality(src.vec) <> %s THEN 'wrong_dimension'
+                        WHEN pg_catalog.array_position(src.vec, NULL) IS NOT NULL THEN 'null_element'
+                        WHEN 'NaN' = ANY (src.vec) OR 'Infinity' = ANY (src.vec) OR '-Infinity' = ANY (src.vec)
+                             OR EXISTS (SELECT FROM pg_catalog.unnest(src.vec) e
+                                         WHERE pg_catalog.abs(e::pg_catalog.float8) > 3.4028234663852886e38)
+                             THEN 'not_finite' END AS reason) x$c$,
+                          format('Expected %s values, got %%s.', fs.dimension), coalesce(fs.dimension, 0));
+    END IF;
+
+    IF what = 'changed' THEN
+        -- (ids of the new and changed items, count of the unchanged ones)
+        RETURN format($q$
+            WITH x AS (SELECT DISTINCT ON (1) %s::pg_catalog.int8 AS item_id, %s AS h
+                         FROM %s s WHERE %s IS NOT NULL ORDER BY 1, 2)
+            SELECT coalesce(pg_catalog.array_agg(x.item_id ORDER BY x.item_id) FILTER (WHERE t.stale), '{}'),
+                   pg_catalog.count(*) FILTER (WHERE NOT t.stale)
+              FROM x
+              LEFT JOIN fashionrec.item_feature f ON f.feature_set = $1 AND f.item_id = x.item_id
+             CROSS JOIN LATERAL (SELECT $4 OR f.item_id IS NULL OR f.content_hash IS DISTINCT FROM x.h
+                                        OR f.vocabulary_version <> $3 AS stale) t$q$,
+            id, h, src, id);
+    ELSIF what = 'staleness' THEN
+        RETURN format($q$
+            WITH x AS (SELECT DISTINCT ON (1) %s::pg_catalog.int8 AS item_id, %s AS h
+                         FROM %s s WHERE %s IS NOT NULL ORDER BY 1, 2)
+            SELECT pg_catalog.count(*) FILTER (WHERE f.item_id IS NULL OR f.content_hash IS NULL),
+                   pg_catalog.count(*) FILTER (WHERE f.content_hash <> x.h OR f.vocabulary_version <> $3),
+                   (SELECT pg_catalog.count(*) FROM fashionrec.item_feature g
+                     WHERE g.feature_set = $1 AND g.content_hash IS NOT NULL
+                       AND NOT EXISTS (SELECT FROM %s s WHERE %s = g.item_id))
+              FROM x LEFT JOIN fashionrec.item_feature f ON f.feature_set = $1 AND f.item_id = x.item_id$q$,
+            id, h, src, id, src, id);
+    ELSIF what = 'rebuild' AND fs.kind IN ('tfidf', 'attributes') THEN
+        -- (vocabulary, dimension): NULL when no document has a term
+        SELECT jsonb_object_agg(e.key, e.value) || '{"norm": "l2"}' INTO opts
+          FROM jsonb_each(p) e
+         WHERE e.key IN ('min_df', 'max_df', 'max_features', 'sublinear_tf', 'use_idf', 'smooth_idf');
+        RETURN format($q$
+            SELECT v.vocab, CASE WHEN v.vocab IS NOT NULL
+                                 THEN (SELECT pg_catalog.count(*) FROM fashionrec.tfidf_terms(v.vocab))::pg_catalog.int4 END
+              FROM (SELECT fashionrec.tfidf_fit(x.doc, %L::pg_catalog.jsonb) AS vocab
+                      FROM (SELECT DISTINCT ON (%s) %s AS doc FROM %s s WHERE %s IS NOT NULL ORDER BY %s, %s) x
+                     WHERE pg_catalog.length(x.doc) > 0) v$q$,
+            coalesce(opts, '{"norm": "l2"}'), id, docexpr, src, id, id, h);
+    ELSIF what = 'rebuild' AND fs.kind = 'embedding' AND p ? 'dimension' THEN
+        RETURN format('SELECT NULL::fashionrec.tfidf_vocab, %s::pg_catalog.int4', (p ->> 'dimension')::integer);
+    ELSIF what = 'rebuild' AND fs.kind = 'embedding' THEN
+        -- the most common length; NULL when there is no embedding
+        RETURN format($q$
+            SELECT NULL::fashionrec.tfidf_vocab,
+                   pg_catalog.mode() WITHIN GROUP (ORDER BY pg_catalog.cardinality(s.%I))
+              FROM %s s WHERE %s IS NOT NULL AND pg_catalog.array_ndims(s.%I) = 1$q$,
+            fs.columns[1], src, id, fs.columns[1]);
+    ELSIF what = 'rebuild' THEN
+        RETURN format('SELECT NULL::fashionrec.tfidf_vocab, %s::pg_catalog.int4',
+                      ((p ->> 'bins')::integer ^ 3)::integer);
+    ELSIF what = 'batch' THEN
+        -- one row per new or changed item of $2, computed; materialised, so
+        -- the document is computed once and not once per use; images are
+        -- only read once and would fill the tuplestore.  The columns are
+        -- those features_store.c reads (B_ITEM_ID ...).
+        where_ := format('%s = ANY ($2) AND %s BETWEEN $2[1] AND $2[pg_catalog.cardinality($2)]', id, id);
+        RETURN format($q$
+            WITH src AS %s (
+                SELECT DISTINCT ON (1) %s::pg_catalog.int8 AS item_id, %s AS h, %s
+                  FROM %s s WHERE %s ORDER BY 1, 2
+            )
+            SELECT src.item_id, src.h, c.reason, c.detail,
+                   CASE WHEN c.reason IS NULL THEN c.v END AS features,
+                   CASE WHEN c.reason IS NULL THEN c.terms END AS terms,
+                   CASE WHEN c.reason IS NULL THEN c.terms - fashionrec.nnz(c.v) END AS oov_terms,
+                   f.item_id IS NULL OR (f.features IS NULL AND f.content_hash IS NULL) AS is_new,
+                   f.features IS NOT NULL AS had_features
+              FROM src
+              LEFT JOIN fashionrec.item_feature f ON f.feature_set = $1 AND f.item_id = src.item_id
+                   AND f.item_id BETWEEN $2[1] AND $2[pg_catalog.cardinality($2)]
+             CROSS JOIN LATERAL (%s) c
+             WHERE $4 OR f.item_id IS NULL OR f.content_hash IS DISTINCT FROM src.h
+                   OR f.vocabulary_version <> $3$q$,
+            CASE WHEN fs.kind = 'colors' THEN 'NOT MATERIALIZED' ELSE 'MATERIALIZED' END,
+            id, h, inputs, src, where_, compute);
+    ELSIF what = 'gone' THEN
+        -- the items whose id left the source
+        RETURN format($q$
+            SELECT f.item_id FROM fashionrec.item_feature f
+             WHERE f.feature_set = $1 AND f.content_hash IS NOT NULL
+               AND NOT EXISTS (SELECT FROM %s s WHERE %s = f.item_id)$q$,
+            src, id);
+    END IF;
+    RAISE EXCEPTION 'unknown statement "%"', what
+          USING ERRCODE = '22023', HINT = 'The statements are changed, batch, gone, rebuild and staleness.';
+END
+$$;
+COMMENT ON FUNCTION fashionrec._feature_sql(fashionrec.feature_set, text) IS
+    'Internal: the SQL statements of a feature set (changed, batch, gone, rebuild, staleness), which read its source';
+
+CREATE OR REPLACE FUNCTION fashionrec.refresh_features(name text, rebuild boolean DEFAULT false,
+                                            batch_size integer DEFAULT 1000)
+    RETURNS TABLE (feature_set text, added bigint, updated bigint, deleted bigint, unchanged bigint,
+                   failed bigint, generation bigint, vocabulary_version integer,
+                   oov_share double precision, set_oov_share double precision,
+                   rebuild_advised boolean, seconds double precision)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fs          fashionrec.feature_set;
+    rebuilt     fashionrec.feature_set;
+    t0          timestamptz := clock_timestamp();
+    vv          integer;
+    force       boolean := false;
+    ids         bigint[];
+    n           integer;
+    n_batches   integer;
+    b           record;
+    n_terms     bigint := 0;
+    n_oov       bigint := 0;
+    threshold   double precision;
+BEGIN
+    PERFORM fashionrec._require_primary('refresh_features()');
+    IF rebuild IS NULL OR batch_size IS NULL THEN
+        RAISE EXCEPTION 'rebuild and batch_size must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF batch_size < 1 OR batch_size > 1000000 THEN
+        RAISE EXCEPTION 'batch_size must be between 1 and 1000000, got %', batch_size
+              USING ERRCODE = '22023';
+    END IF;
+    fs := fashionrec._feature_set(name);
+    -- the set's author may read the source (42501 otherwise), its columns are
+    -- as created; then one refresh of a set at a time, and no realtime write
+    -- while it runs (the row lock)
+    fs := fashionrec._feature_refresh_begin(fs.id);
+    vv := fs.vocabulary_version;
+    feature_set := fs.name;
+    added := 0; updated := 0; deleted := 0; failed := 0;
+
+    IF rebuild OR fs.vocabulary_version = 0 THEN
+        force := true;
+        rebuilt := fashionrec._feature_rebuild(fs.id);
+        IF rebuilt.id IS NULL AND fs.kind IN ('tfidf', 'attributes') THEN
+            RAISE EXCEPTION 'feature set "%" has no document with a term to fit a vocabulary on', fs.name
+                  USING ERRCODE = '22000',
+                        HINT = format('Check the columns %s of %s.', array_to_string(fs.columns, ', '), fs.source);
+        ELSIF rebuilt.id IS NULL THEN
+            RAISE EXCEPTION 'feature set "%" has no embedding to take the dimension from', fs.name
+                  USING ERRCODE = '22000',
+                        HINT = 'Give the dimension in the parameters: {"dimension": 512}.';
+        END IF;
+        fs := rebuilt;
+        vv := fs.vocabulary_version;
+    END IF;
+
+    EXECUTE fashionrec._feature_sql(fs, 'changed') INTO ids, unchanged
+      USING fs.id, NULL::bigint[], vv, force;
+    n := coalesce(array_length(ids, 1), 0);
+    n_batches := (n + batch_size - 1) / batch_size;
+    FOR i IN 1 .. n_batches LOOP
+        SELECT * INTO b
+          FROM fashionrec._feature_refresh_batch(fs.id, ids[(i - 1) * batch_size + 1 : i * batch_size], force);
+        added := added + b.added;
+        updated := updated + b.updated;
+        failed := failed + b.failed;
+        n_terms := n_terms + b.terms;
+        n_oov := n_oov + b.oov_terms;
+        RAISE NOTICE 'refresh_features "%": batch %/%: % added, % updated, % failed',
+                     fs.name, i, n_batches, b.added, b.updated, b.failed;
+    END LOOP;
+    -- items that changed while we ran are not in ids: the next refresh has them
+    unchanged := unchanged + (n - added - updated - failed);
+
+    deleted := fashionrec._feature_refresh_gone(fs.id);
+
+    IF fs.kind IN ('tfidf', 'attributes') THEN
+        oov_share := n_oov::double precision / nullif(n_terms, 0);
+        SELECT sum(f.oov_terms)::double precision / nullif(sum(f.terms), 0) INTO set_oov_share
+          FROM fashionrec.item_feature f WHERE f.feature_set = fs.id AND f.features IS NOT NULL;
+        IF force THEN
+            fs.oov_baseline := set_oov_share;
+        END IF;
+        threshold := coalesce((fs.params ->> 'oov_threshold')::double precision, 0.05);
+        rebuild_advised := set_oov_share - coalesce(fs.oov_baseline, 0) > threshold;
+        IF rebuild_advised THEN
+            RAISE NOTICE 'feature set "%": % %% of its terms are outside the vocabulary, % %% after its last rebuild; a rebuild is advised',
+                         fs.name, round((100 * set_oov_share)::numeric, 1),
+                         round((100 * coalesce(fs.oov_baseline, 0))::numeric, 1)
+                  USING HINT = format('SELECT * FROM fashionrec.refresh_features(%L, rebuild => true);', fs.name);
+        END IF;
+    ELSE
+        rebuild_advised := false;
+    END IF;
+
+    -- the time, and after a rebuild the out-of-vocabulary baseline (the same share)
+    generation := fashionrec._feature_refresh_finish(fs.id, force);
+    vocabulary_version := vv;
+    seconds := extract(epoch FROM clock_timestamp() - t0);
+    RETURN NEXT;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.refresh_features(text, boolean, integer) IS
+    'Computes the features of new and changed items (content hash differs), tombstones deleted ones, in batches; rebuild => true refits the vocabulary and recomputes all. Reads the source only as its set''s author or a role whose rights the author holds';
+
+-- The definition checked and normalised, with the caller's rights: the
+-- caller must be able to read the id and feature columns (a refresh later
+-- reads them as the author).  _feature_set_create() stores its result only.
+CREATE FUNCTION fashionrec._feature_set_check(name text, kind text, source regclass, params jsonb,
+                                              OUT id_column text, OUT columns text[], OUT normalized jsonb)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    allowed   text[];
+    p         jsonb := '{}';
+    k         text;
+    rel       record;
+    id_col    text;
+    cols      text[];
+    texts     text[];
+    attrs     text[];
+    c         text;
+    t         oid;
+    v         jsonb;
+    cfg       text;
+BEGIN
+    IF name IS NULL OR kind IS NULL OR source IS NULL OR params IS NULL THEN
+        RAISE EXCEPTION 'name, kind, source and params must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF name !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid feature set name "%"', name
+              USING ERRCODE = '22023',
+                    HINT = 'A name is 1 to 63 letters, digits, "_", ".", ":" or "-", starting with a letter or digit.';
+    END IF;
+    IF EXISTS (SELECT FROM fashionrec.feature_set s WHERE s.name = _feature_set_check.name) THEN
+        RAISE EXCEPTION 'feature set "%" already exists', name
+              USING ERRCODE = '42710',
+                    HINT = 'Refresh it with refresh_features(), or drop it with drop_feature_set() first.';
+    END IF;
+    allowed := CASE kind
+        WHEN 'tfidf' THEN ARRAY['id_column', 'text_columns', 'attribute_columns', 'weights', 'config',
+                                'min_df', 'max_df', 'max_features', 'sublinear_tf', 'use_idf', 'smooth_idf',
+                                'oov_threshold']
+        WHEN 'attributes' THEN ARRAY['id_column', 'columns', 'weights', 'min_df', 'max_df', 'use_idf',
+                                     'smooth_idf', 'oov_threshold']
+        WHEN 'colors' THEN ARRAY['id_column', 'image_column', 'bins', 'ignore_background']
+        WHEN 'embedding' THEN ARRAY['id_column', 'vector_column', 'dimension'] END;
+    IF allowed IS NULL THEN
+        RAISE EXCEPTION 'unknown feature set kind "%"', kind
+              USING ERRCODE = '22023',
+                    HINT = 'The kinds are tfidf, attributes, colors and embedding.';
+    END IF;
+    IF jsonb_typeof(params) <> 'object' THEN
+        RAISE EXCEPTION 'params must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(params) LOOP
+        IF NOT k = ANY (allowed) THEN
+            RAISE EXCEPTION 'unknown parameter "%" for a % feature set', k, kind
+                  USING ERRCODE = '22023',
+                        HINT = format('The parameters are %s.', array_to_string(allowed, ', '));
+        END IF;
+    END LOOP;
+
+    SELECT c2.relkind, n.nspname, c2.relname INTO rel
+      FROM pg_class c2 JOIN pg_namespace n ON n.oid = c2.relnamespace WHERE c2.oid = source;
+    IF rel.relkind NOT IN ('r', 'p', 'v', 'm', 'f') THEN
+        RAISE EXCEPTION '"%" is not a table or view', source
+              USING ERRCODE = '42809';
+    END IF;
+    IF NOT has_any_column_privilege(source, 'SELECT') THEN
+        RAISE EXCEPTION 'permission denied for table %', source
+              USING ERRCODE = '42501', HINT = 'The feature set reads the source with your rights.';
+    END IF;
+
+    -- the id column: given, or the table's one-column primary key
+    id_col := params ->> 'id_column';
+    IF id_col IS NULL THEN
+        SELECT a.attname INTO id_col
+          FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+         WHERE i.indrelid = source AND i.indisprimary AND i.indnatts = 1;
+        IF id_col IS NULL THEN
+            RAISE EXCEPTION '% has no one-column primary key to take the item id from', source
+                  USING ERRCODE = '22023', HINT = 'Name it: {"id_column": "product_id"}.';
+        END IF;
+    END IF;
+    PERFORM fashionrec._feature_check_columns(source, kind, id_col, '{}');
+    p := jsonb_build_object('id_column', id_col);
+
+    IF kind = 'tfidf' THEN
+        texts := fashionrec._feature_names(params -> 'text_columns', 'text_columns');
+        IF coalesce(cardinality(texts), 0) = 0 THEN
+            RAISE EXCEPTION 'a tfidf feature set needs "text_columns"' USING ERRCODE = '22023',
+                  HINT = 'Name the text columns: {"text_columns": ["title", "description"]}.';
+        END IF;
+        attrs := coalesce(fashionrec._feature_names(params -> 'attribute_columns', 'attribute_columns'), '{}');
+        cols := texts || attrs;
+        cfg := coalesce(params ->> 'config', 'english');
+        BEGIN
+            t := cfg::regconfig;
+        EXCEPTION WHEN undefined_object OR invalid_name OR syntax_error THEN
+            RAISE EXCEPTION 'text search configuration "%" does not exist', cfg
+                  USING ERRCODE = '42704', HINT = 'SELECT cfgname FROM pg_ts_config lists them.';
+        END;
+        SELECT format('%I.%I', n.nspname, c3.cfgname) INTO cfg
+          FROM pg_ts_config c3 JOIN pg_namespace n ON n.oid = c3.cfgnamespace WHERE c3.oid = t;
+        p := p || jsonb_build_object('text_columns', to_jsonb(texts), 'attribute_columns', to_jsonb(attrs),
+                                     'config', cfg);
+    ELSIF kind = 'attributes' THEN
+        attrs := fashionrec._feature_names(params -> 'columns', 'columns');
+        IF coalesce(cardinality(attrs), 0) = 0 THEN
+            RAISE EXCEPTION 'an attributes feature set needs "columns"' USING ERRCODE = '22023',
+                  HINT = 'Name the attribute columns: {"columns": ["article_type", "colour"]}.';
+        END IF;
+        cols := attrs;
+        p := p || jsonb_build_object('attribute_columns', to_jsonb(attrs));
+    ELSIF kind = 'colors' THEN
+        IF NOT params ? 'image_column' OR jsonb_typeof(params -> 'image_column') <> 'string' THEN
+            RAISE EXCEPTION 'a colors feature set needs "image_column"' USING ERRCODE = '22023',
+                  HINT = 'Name the bytea column of the images: {"image_column": "image"}.';
+        END IF;
+        cols := ARRAY[params ->> 'image_column'];
+        p := p || jsonb_build_object('bins', 8, 'ignore_background', true);
+    ELSE
+        IF NOT params ? 'vector_column' OR jsonb_typeof(params -> 'vector_column') <> 'string' THEN
+            RAISE EXCEPTION 'an embedding feature set needs "vector_column"' USING ERRCODE = '22023',
+                  HINT = 'Name the real[] column of the embeddings: {"vector_column": "embedding"}.';
+        END IF;
+        cols := ARRAY[params ->> 'vector_column'];
+    END IF;
+    IF (SELECT count(DISTINCT x) FROM unnest(cols) x) <> cardinality(cols) THEN
+        RAISE EXCEPTION 'a column is named twice in %', array_to_string(cols, ', ') USING ERRCODE = '22023';
+    END IF;
+
+    -- the types the kind reads, nothing that a cast would have to convert
+    PERFORM fashionrec._feature_check_columns(source, kind, id_col, cols);
+    -- column privileges: the set would publish what its author cannot read
+    FOREACH c IN ARRAY id_col || cols LOOP
+        IF NOT has_column_privilege(source, c, 'SELECT') THEN
+            RAISE EXCEPTION 'permission denied for column "%" of %', c, source
+                  USING ERRCODE = '42501',
+                        HINT = 'A feature set reads its columns with the rights of the role that creates it; that role needs SELECT on them.';
+        END IF;
+    END LOOP;
+
+    -- weights: attribute column -> whole number 0..256 (a term frequency)
+    IF params ? 'weights' THEN
+        v := params -> 'weights';
+        IF jsonb_typeof(v) = 'string' THEN
+            v := (v #>> '{}')::jsonb;
+        END IF;
+        IF jsonb_typeof(v) <> 'object' THEN
+            RAISE EXCEPTION 'parameter "weights" must be a JSON object of attribute column weights'
+                  USING ERRCODE = '22023', HINT = 'Write "weights": {"article_type": 3, "colour": 2}.';
+        END IF;
+        FOR k IN SELECT jsonb_object_keys(v) LOOP
+            IF NOT k = ANY (attrs) THEN
+                RAISE EXCEPTION 'parameter "weights" names "%", which is not an attribute column', k
+                      USING ERRCODE = '22023',
+                            DETAIL = format('The attribute columns are %s.', coalesce(nullif(array_to_string(attrs, ', '), ''), 'none'));
+            END IF;
+            IF jsonb_typeof(v -> k) <> 'number' OR (v ->> k)::numeric NOT BETWEEN 0 AND 256
+               OR (v ->> k)::numeric <> trunc((v ->> k)::numeric) THEN
+                RAISE EXCEPTION 'the weight of "%" must be a whole number between 0 and 256, got %', k, v -> k
+                      USING ERRCODE = '22023',
+                            HINT = 'A weight is the term frequency of the column''s term; scale fractional weights up.';
+            END IF;
+        END LOOP;
+        p := p || jsonb_build_object('weights', v);
+    END IF;
+
+    FOR k IN SELECT unnest(ARRAY['min_df', 'max_df', 'max_features', 'sublinear_tf', 'use_idf', 'smooth_idf']) LOOP
+        IF params ? k THEN
+            p := p || jsonb_build_object(k, params -> k);
+        END IF;
+    END LOOP;
+    IF params ? 'oov_threshold' THEN
+        IF jsonb_typeof(params -> 'oov_threshold') <> 'number'
+           OR (params ->> 'oov_threshold')::numeric NOT BETWEEN 0 AND 1 THEN
+            RAISE EXCEPTION 'parameter "oov_threshold" must be a number between 0 and 1' USING ERRCODE = '22023';
+        END IF;
+        p := p || jsonb_build_object('oov_threshold', params -> 'oov_threshold');
+    END IF;
+    IF params ? 'bins' THEN
+        IF jsonb_typeof(params -> 'bins') <> 'number' OR (params ->> 'bins')::numeric NOT IN (2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16) THEN
+            RAISE EXCEPTION 'parameter "bins" must be a whole number between 2 and 16' USING ERRCODE = '22023';
+        END IF;
+        p := p || jsonb_build_object('bins', params -> 'bins');
+    END IF;
+    IF params ? 'ignore_background' THEN
+        IF jsonb_typeof(params -> 'ignore_background') <> 'boolean' THEN
+            RAISE EXCEPTION 'parameter "ignore_background" must be true or false' USING ERRCODE = '22023';
+        END IF;
+        p := p || jsonb_build_object('ignore_background', params -> 'ignore_background');
+    END IF;
+    IF params ? 'dimension' THEN
+        IF jsonb_typeof(params -> 'dimension') <> 'number' OR (params ->> 'dimension')::numeric NOT BETWEEN 1 AND 1000000
+           OR (params ->> 'dimension')::numeric <> trunc((params ->> 'dimension')::numeric) THEN
+            RAISE EXCEPTION 'parameter "dimension" must be a whole number between 1 and 1000000' USING ERRCODE = '22023';
+        END IF;
+        p := p || jsonb_build_object('dimension', params -> 'dimension');
+    END IF;
+
+    id_column := id_col;
+    columns := cols;
+    normalized := p;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._feature_set_check(text, text, regclass, jsonb) IS
+    'Internal: checks a feature set''s definition with the caller''s rights; returns its id column, columns and normalised params';
+
+CREATE OR REPLACE FUNCTION fashionrec.create_feature_set(name text, kind text, source regclass, params jsonb DEFAULT '{}')
+    RETURNS TABLE (feature_set text, added bigint, updated bigint, deleted bigint, unchanged bigint,
+                   failed bigint, generation bigint, vocabulary_version integer,
+                   oov_share double precision, set_oov_share double precision,
+                   rebuild_advised boolean, seconds double precision)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM fashionrec._require_primary('create_feature_set()');
+    -- checked with the caller's rights (the writer checks again: it may be
+    -- called directly), recorded as authored by the caller
+    PERFORM fashionrec._feature_set_check(name, kind, source, params);
+    PERFORM fashionrec._feature_set_create(name, kind, source, params);
+    RETURN QUERY SELECT * FROM fashionrec.refresh_features(name, rebuild => true);
+END
+$$;
+COMMENT ON FUNCTION fashionrec.create_feature_set(text, text, regclass, jsonb) IS
+    'Creates a feature set (tfidf, attributes, colors, embedding) over a product table or view and builds it; the caller is its author';
+
+CREATE OR REPLACE FUNCTION fashionrec.drop_feature_set(name text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fs fashionrec.feature_set;
+BEGIN
+    PERFORM fashionrec._require_primary('drop_feature_set()');
+    fs := fashionrec._feature_set(name);
+    -- the trigger as the caller (who must own the table), then the rows
+    PERFORM fashionrec.disable_realtime(name);
+    PERFORM fashionrec._feature_set_drop(fs.id);
+END
+$$;
+COMMENT ON FUNCTION fashionrec.drop_feature_set(text) IS
+    'Drops a feature set, its items, errors and queue, and its realtime trigger';
+
+CREATE OR REPLACE FUNCTION fashionrec._feature_trigger() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_trigger'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION fashionrec._feature_trigger() IS
+    'Internal: the realtime trigger of a feature set; computes (or, for colors, queues) the features of the written row, as its writer';
+
+CREATE FUNCTION fashionrec._feature_set_realtime(feature_set integer) RETURNS boolean
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE fashionrec.feature_set s
+       SET realtime = EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                               WHERE t.tgrelid = s.source
+                                 AND t.tgname = 'fashionrec_features_' OPERATOR(pg_catalog.||) s.id
+                                 AND t.tgfoid = 'fashionrec._feature_trigger()'::pg_catalog.regprocedure)
+     WHERE s.id = _feature_set_realtime.feature_set
+    RETURNING s.realtime
+$$;
+COMMENT ON FUNCTION fashionrec._feature_set_realtime(integer) IS
+    'Internal: records whether the set''s trigger is on its source; used by enable_realtime() and disable_realtime()';
+
+-- Invoker: the trigger is created and dropped with the caller's rights on the
+-- table (TRIGGER privilege or ownership); only the flag is stored as the owner.
+CREATE OR REPLACE FUNCTION fashionrec.enable_realtime(name text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fs   fashionrec.feature_set;
+    kind "char";
+BEGIN
+    PERFORM fashionrec._require_primary('enable_realtime()');
+    fs := fashionrec._feature_set(name);
+    -- the source exists and has the set's columns; the trigger checks them again on every row
+    PERFORM fashionrec._feature_check_columns(fs.source, fs.kind, fs.id_column, fs.columns, fs.name);
+    SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = fs.source;
+    IF kind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'the source % of feature set "%" is not a table', fs.source, fs.name
+              USING ERRCODE = '42809',
+                    HINT = 'A trigger needs a table; refresh a view''s feature set with refresh_features().';
+    END IF;
+    IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = fs.source AND t.tgname = 'fashionrec_features_' || fs.id) THEN
+        EXECUTE format('DROP TRIGGER %I ON %s', 'fashionrec_features_' || fs.id, fs.source);
+    END IF;
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR DELETE OR UPDATE OF %s ON %s
+                    FOR EACH ROW EXECUTE FUNCTION fashionrec._feature_trigger(%L)',
+                   'fashionrec_features_' || fs.id,
+                   (SELECT string_agg(format('%I', c), ', ') FROM unnest(fs.id_column || fs.columns) c),
+                   fs.source, fs.id::text);
+    PERFORM fashionrec._feature_set_realtime(fs.id);
+END
+$$;
+COMMENT ON FUNCTION fashionrec.enable_realtime(text) IS
+    'Installs a trigger on the source table: written products get their features (colors: a queue entry) in the same transaction';
+
+CREATE OR REPLACE FUNCTION fashionrec.disable_realtime(name text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fs  fashionrec.feature_set;
+BEGIN
+    PERFORM fashionrec._require_primary('disable_realtime()');
+    fs := fashionrec._feature_set(name);
+    IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = fs.source AND t.tgname = 'fashionrec_features_' || fs.id) THEN
+        EXECUTE format('DROP TRIGGER %I ON %s', 'fashionrec_features_' || fs.id, fs.source);
+    END IF;
+    IF fs.realtime THEN
+        PERFORM fashionrec._feature_set_realtime(fs.id);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.disable_realtime(text) IS 'Drops the realtime trigger of a feature set';
+
+CREATE OR REPLACE FUNCTION fashionrec.feature_staleness(name text,
+                                             OUT new_items bigint, OUT changed_items bigint,
+                                             OUT deleted_items bigint, OUT queued_items bigint)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fs fashionrec.feature_set := fashionrec._feature_set(name);
+BEGIN
+    -- the source is read only as its set's author or a role whose rights the author holds
+    PERFORM fashionrec._check_author(fs.created_by, format('feature set "%s"', fs.name));
+    PERFORM fashionrec._feature_check_columns(fs.source, fs.kind, fs.id_column, fs.columns, fs.name);
+    EXECUTE fashionrec._feature_sql(fs, 'staleness') INTO new_items, changed_items, deleted_items
+      USING fs.id, NULL::bigint[], fs.vocabulary_version;
+    SELECT count(*) INTO queued_items FROM fashionrec.feature_queue q WHERE q.feature_set = fs.id;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.feature_staleness(text) IS
+    'What refresh_features() would do: new, changed and deleted items of the source (hashes every source row: a scan), and the queued items';
+
+CREATE VIEW fashionrec.feature_sets AS
+SELECT s.name,
+       s.kind,
+       coalesce((SELECT pg_catalog.format('%I.%I', n.nspname, r.relname)
+                   FROM pg_catalog.pg_class r JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
+                  WHERE r.oid = s.source),
+                s.source::pg_catalog.oid::pg_catalog.text) AS source,
+       s.dimension,
+       s.vocabulary_version,
+       s.generation,
+       coalesce(c.items, 0) AS items,
+       coalesce(c.tombstones, 0) AS tombstones,
+       (SELECT count(*) FROM fashionrec.feature_error e WHERE e.feature_set = s.id) AS errors,
+       (SELECT count(*) FROM fashionrec.feature_queue q WHERE q.feature_set = s.id) AS queued,
+       c.oov_share,
+       s.oov_baseline,
+       s.realtime,
+       s.created_at,
+       s.refreshed_at,
+       s.rebuilt_at
+  FROM fashionrec.feature_set s
+  LEFT JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE f.features IS NOT NULL) AS items,
+               count(*) FILTER (WHERE f.features IS NULL) AS tombstones,
+               sum(f.oov_terms)::double precision / nullif(sum(f.terms), 0) AS oov_share
+          FROM fashionrec.item_feature f
+         WHERE f.feature_set = s.id) c ON true;
+COMMENT ON VIEW fashionrec.feature_sets IS
+    'Feature sets with their source (schema-qualified; its OID if it was dropped), items, tombstones (deleted or failing items), errors, queued items, out-of-vocabulary share and times; feature_staleness(name) compares with the source';
+
+REVOKE ALL ON fashionrec.feature_sets FROM PUBLIC;
+GRANT SELECT ON fashionrec.feature_sets TO fashionrec_reader;
+
 -- ---- src/sql/99_privileges.sql
 -- No role writes the extension's tables directly, trainers included: every
 -- write goes through an API function, which either runs no SQL of its
@@ -1097,9 +2434,9 @@ GRANT SELECT ON fashionrec.event TO fashionrec_trainer;
 REVOKE ALL ON fashionrec.model_queue FROM PUBLIC;
 GRANT SELECT ON fashionrec.model_queue TO fashionrec_reader;
 
--- the new writers: trainers only (activate(), rollback(), archive(),
--- drop_model(), snapshot_stats() and _snapshot_online(), SECURITY DEFINER
--- now, were trainers' only in 0.1 already)
+-- the new writers: trainers only (the functions that are SECURITY DEFINER
+-- now -- activate(), rollback(), archive(), drop_model(), snapshot_stats(),
+-- _snapshot_online(), the A/B lifecycle -- were trainers' only in 0.1 already)
 REVOKE EXECUTE ON FUNCTION fashionrec._queue(text, text, boolean),
                            fashionrec._model_begin(text, text, jsonb, text),
                            fashionrec._model_finish(bigint, jsonb, double precision),
@@ -1107,7 +2444,15 @@ REVOKE EXECUTE ON FUNCTION fashionrec._queue(text, text, boolean),
                            fashionrec._store_user_history(bigint, bigint, bigint[], real[]),
                            fashionrec._record_evaluation(bigint, integer, text, jsonb),
                            fashionrec._mark_trial(text, integer),
-                           fashionrec._log_retrain(jsonb)
+                           fashionrec._log_retrain(jsonb),
+                           fashionrec._feature_set_create(text, text, regclass, jsonb),
+                           fashionrec._feature_refresh_begin(integer),
+                           fashionrec._feature_rebuild(integer),
+                           fashionrec._feature_refresh_batch(integer, bigint[], boolean),
+                           fashionrec._feature_refresh_gone(integer),
+                           fashionrec._feature_refresh_finish(integer, boolean),
+                           fashionrec._feature_set_realtime(integer),
+                           fashionrec._feature_set_drop(integer)
    FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fashionrec._queue(text, text, boolean),
                           fashionrec._model_begin(text, text, jsonb, text),
@@ -1116,7 +2461,15 @@ GRANT EXECUTE ON FUNCTION fashionrec._queue(text, text, boolean),
                           fashionrec._store_user_history(bigint, bigint, bigint[], real[]),
                           fashionrec._record_evaluation(bigint, integer, text, jsonb),
                           fashionrec._mark_trial(text, integer),
-                          fashionrec._log_retrain(jsonb)
+                          fashionrec._log_retrain(jsonb),
+                          fashionrec._feature_set_create(text, text, regclass, jsonb),
+                          fashionrec._feature_refresh_begin(integer),
+                          fashionrec._feature_rebuild(integer),
+                          fashionrec._feature_refresh_batch(integer, bigint[], boolean),
+                          fashionrec._feature_refresh_gone(integer),
+                          fashionrec._feature_refresh_finish(integer, boolean),
+                          fashionrec._feature_set_realtime(integer),
+                          fashionrec._feature_set_drop(integer)
    TO fashionrec_trainer;
 
 -- serving statistics and trainings in progress name every model: readers only

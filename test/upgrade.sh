@@ -47,7 +47,12 @@ fr_install_deps
 fr_setup_paths
 TMP=$(mktemp -d /tmp/fashionrec-upgrade.XXXXXX)
 chmod 755 "$TMP"
-cleanup() { fr_stop_cluster "$TMP"; rm -rf "$TMP"; }
+# FR_KEEP=1 keeps the cluster, its databases and the server copy for a look afterwards
+if [ -n "${FR_KEEP:-}" ]; then
+    cleanup() { echo "kept: PATH=$TMP/pg/usr/lib/postgresql/*/bin:\$PATH PGHOST=$TMP PGPORT=$PORT PGUSER=postgres psql; stop: pg_ctl -D $TMP/data stop"; }
+else
+    cleanup() { fr_stop_cluster "$TMP"; rm -rf "$TMP"; }
+fi
 trap cleanup EXIT
 
 # ---- a private copy of the server, with 0.1 and then this tree installed ----
@@ -77,7 +82,7 @@ git archive "$OLD_COMMIT" | tar -x -C "$TMP/old"
 PORT=$(fr_free_port $((57432 + RANDOM % 5000)))
 fr_start_cluster "$TMP" "$PORT"
 export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
-up=fr_upgraded fresh=fr_fresh
+up=fr_upgraded fresh=fr_fresh refused=fr_refused
 q() { local db=$1; shift; psql -qXAt -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
 failed=0
@@ -146,6 +151,19 @@ CREATE TABLE fashionrec.site_notes (note text);
 GRANT SELECT, INSERT ON fashionrec.site_notes TO fashionrec_trainer;
 SQL
 
+# a database 0.2 cannot take over as it is: an attributes set over an integer
+# column (0.2 reads text columns only), with its realtime trigger
+psql -qX -d postgres -c "CREATE DATABASE $refused" >/dev/null
+q "$refused" >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION fashionrec VERSION '$OLD_VERSION';
+CREATE TABLE items (id bigint PRIMARY KEY, colour text, size integer);
+INSERT INTO items SELECT g, (ARRAY['red', 'blue'])[g % 2 + 1], 30 + g % 5 FROM generate_series(1, 20) g;
+SELECT count(*) FROM fashionrec.create_feature_set('sizes', 'attributes', 'items',
+       '{"id_column": "id", "columns": ["colour", "size"]}');
+SELECT fashionrec.enable_realtime('sizes');
+SQL
+
 # what every version serves: users' lists, neighbours, next items
 lists() {
     q "$up" <<'SQL'
@@ -183,7 +201,6 @@ SELECT c.relname,
 SQL
 }
 lists >"$TMP/lists.before"
-tables >"$TMP/tables.before"
 versions=$(q "$up" -c "SELECT count(*) FROM fashionrec.model")
 [ "$versions" -ge 10 ] && [ "$(wc -l <"$TMP/lists.before")" -ge 400 ] && ! grep -q '|$' "$TMP/lists.before" ||
     { not_ok "$OLD_VERSION set-up: $versions versions, $(wc -l <"$TMP/lists.before") lists, some empty"; exit 1; }
@@ -197,7 +214,23 @@ fr_start_cluster "$TMP" "$PORT"
 lists >"$TMP/lists.between"
 check "the new library serves $OLD_VERSION's functions the same lists before the ALTER" \
       "$TMP/lists.before" "$TMP/lists.between"
-if q "$up" -c "ALTER EXTENSION fashionrec UPDATE" 2>"$TMP/update.err" &&
+# and 0.1's realtime trigger keeps working on it (a product written meanwhile)
+new=$(q "$up" -c "INSERT INTO shop.products
+    SELECT (jsonb_populate_record(p, jsonb_build_object('product_id', (SELECT max(product_id) + 1 FROM shop.products)))).*
+      FROM shop.products p WHERE p.product_id = 2 RETURNING product_id" 2>&1) || true
+live=$(q "$up" -c "SELECT count(*) FROM fashionrec.features('up-attrs') f WHERE f.item_id = '$new'" 2>&1) || true
+# Known issue: 0.2's library dropped the C functions 0.1's trigger calls
+# (fashionrec_feature_generation, fashionrec_feature_row_sql), so until the
+# ALTER a write to such a table fails; reported as TODO (TAP: not counted).
+# When the library keeps them again this prints "ok ... # TODO": drop the marker.
+todo="# TODO $NEW_VERSION's library lacks C functions $OLD_VERSION's trigger calls; CHANGELOG.md says what to do"
+if [ "$live" = 1 ]; then
+    ok "$OLD_VERSION's realtime trigger on the new library adds a product (id $new) before the ALTER $todo"
+else
+    echo "not ok - a product written between the restart and the ALTER: $(head -1 <<<"$new") $todo"
+fi
+tables >"$TMP/tables.before"
+if q "$up" -v VERBOSITY=verbose -c "ALTER EXTENSION fashionrec UPDATE" 2>"$TMP/update.err" &&
    [ "$(q "$up" -c "SELECT extversion FROM pg_extension WHERE extname = 'fashionrec'")" = "$NEW_VERSION" ]; then
     ok "ALTER EXTENSION fashionrec UPDATE: $OLD_VERSION -> $NEW_VERSION"
 else
@@ -224,6 +257,29 @@ if [ "$live" = "1 5" ]; then
     ok "the realtime trigger made under $OLD_VERSION adds a new product (id $new) to the feature set and the live model"
 else
     not_ok "a new product (id $new) after the upgrade: feature rows and neighbours '$live'"
+fi
+
+# ---- an update that would break product writes is refused, and 0.1 stays ----
+out=$(q "$refused" -v VERBOSITY=sqlstate -c "ALTER EXTENSION fashionrec UPDATE" 2>&1) || true
+state=$(q "$refused" -c "SELECT extversion FROM pg_extension WHERE extname = 'fashionrec'")
+if [ "$out" = "ERROR:  55000" ] && [ "$state" = "$OLD_VERSION" ]; then
+    ok "a realtime feature set $NEW_VERSION cannot read refuses the update (55000); $OLD_VERSION stays"
+else
+    not_ok "the update over an unreadable realtime feature set: '$out', version '$state'"
+fi
+written=$(q "$refused" -c "INSERT INTO items VALUES (21, 'red', 31)" \
+            -c "SELECT count(*) FROM fashionrec.features('sizes') WHERE item_id = 21" 2>&1) || true
+if [ "$written" = 1 ]; then
+    ok "$OLD_VERSION's trigger keeps the set current after the refused update $todo"
+else
+    echo "not ok - a product written after the refused update: $(head -1 <<<"$written") $todo"
+fi
+out=$(q "$refused" -c "SELECT fashionrec.disable_realtime('sizes')" -c "ALTER EXTENSION fashionrec UPDATE" 2>&1) || true
+state=$(q "$refused" -c "SELECT extversion FROM pg_extension WHERE extname = 'fashionrec'")
+if [ "$state" = "$NEW_VERSION" ] && grep -q 'WARNING:  fashionrec 0.2 cannot refresh feature set "sizes"' <<<"$out"; then
+    ok "without its trigger the set only warns, and the update goes through"
+else
+    not_ok "the update after disable_realtime(): version '$state', said: $out"
 fi
 
 # ---- a trainer after the upgrade: trains through the API, writes nothing directly ----
