@@ -8,24 +8,32 @@
 #      tree, into a private copy of the server (so the installation the other
 #      suites use is never touched), and a throwaway cluster is started;
 #   2. a database gets CREATE EXTENSION fashionrec VERSION '0.1', models of
-#      most algorithms (two versions of one), a feature set with its realtime
-#      trigger, an evaluation, a stored user history, a running A/B test with
-#      traffic, a statistics snapshot and a retraining; what each version
-#      serves and a checksum of every catalog table are recorded;
-#   3. this tree is installed over it, the server restarted (the library is
-#      replaced) and ALTER EXTENSION fashionrec UPDATE run;
-#   4. the lists and the catalog tables are compared with step 2; a role that
-#      is only a member of fashionrec_trainer trains a new version and has it
-#      served, and is refused writing the catalog directly;
+#      most algorithms (two versions of one, one trained by a trainer role), a
+#      feature set with its realtime trigger and a live model, an evaluation,
+#      a stored user history, a running A/B test with traffic, a statistics
+#      snapshot and a retraining; what each version serves is recorded.  A
+#      second database gets a realtime feature set 0.2 cannot read;
+#   3. this tree is installed over it and the server restarted (the library
+#      is replaced): 0.1's functions must serve the same lists on it; then
+#      the catalog tables are checksummed and ALTER EXTENSION fashionrec
+#      UPDATE run;
+#   4. the lists and the catalog tables are compared with those before; the
+#      trigger made under 0.1 keeps its set and live model current; the second database
+#      is refused the update (55000) until its trigger is disabled; a role
+#      that is only a member of fashionrec_trainer trains, activates and
+#      serves a new version, is refused writing the catalog directly, and its
+#      0.1 source is not run as a superuser;
 #   5. the upgraded database's extension is compared with a fresh
 #      CREATE EXTENSION in another database: pg_dump -s, pg_dump
 #      --binary-upgrade -s (which writes out every member of the extension),
 #      and a catalog listing (every routine's signature, security, settings,
-#      volatility, ACL and comment; every relation's columns, ACL and
-#      config-dump status; indexes, constraints, triggers, types, members).
-#      Only OIDs, sequence positions and the order of entries are normalised.
+#      volatility, cost, body, ACL and comment; every relation's columns, ACL,
+#      initial privileges and config-dump status; indexes, constraints,
+#      triggers, types, operators, casts, members).  Only OIDs, transaction
+#      ids, sequence positions and the order of entries are normalised.
 #
-# Run by run-tests.sh; alone: bash test/upgrade.sh (honours FR_PG_CONFIG).
+# Run by run-tests.sh; alone: bash test/upgrade.sh (honours FR_PG_CONFIG;
+# FR_KEEP=1 keeps the cluster).
 # Skips (exit 0) only when the 0.1 commit is not in this clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +57,7 @@ TMP=$(mktemp -d /tmp/fashionrec-upgrade.XXXXXX)
 chmod 755 "$TMP"
 # FR_KEEP=1 keeps the cluster, its databases and the server copy for a look afterwards
 if [ -n "${FR_KEEP:-}" ]; then
-    cleanup() { echo "kept: PATH=$TMP/pg/usr/lib/postgresql/*/bin:\$PATH PGHOST=$TMP PGPORT=$PORT PGUSER=postgres psql; stop: pg_ctl -D $TMP/data stop"; }
+    cleanup() { echo "kept: PATH=$TMP/pg/usr/lib/postgresql/*/bin:\$PATH PGHOST=$TMP PGPORT=${PORT:-} PGUSER=postgres psql; stop: pg_ctl -D $TMP/data stop"; }
 else
     cleanup() { fr_stop_cluster "$TMP"; rm -rf "$TMP"; }
 fi
