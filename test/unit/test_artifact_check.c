@@ -4,6 +4,7 @@
  * damage at the right position, saying where in the detail.
  */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "artifact_check.h"
@@ -119,6 +120,47 @@ test_settings(void)
 	ok(!fr_setting_valid(1e300, 0, 2147483647, true), "setting: a whole number beyond int32 before a cast");
 }
 
+/* longer than the blocks the scans vectorise: a fault in a block, at its edges, in the tail */
+#define LONG_N (3 * 4096 + 100)
+
+static void
+test_long_arrays(void)
+{
+	static float values[LONG_N];
+	static int32_t indices[LONG_N];
+	const int64_t at[] = {0, 4095, 4096, 2 * 4096 + 17, 3 * 4096, LONG_N - 1};
+	FrArtifactFault f;
+	char		want[64];
+
+	for (int64_t i = 0; i < LONG_N; i++)
+	{
+		values[i] = (float) i * 0.5f - 100.0f;
+		indices[i] = (int32_t) (i % 1000);
+	}
+	ok(fr_floats_finite(values, LONG_N, &f), "long floats: all finite");
+	ok(fr_indices_valid(indices, LONG_N, 0, 1000, false, &f), "long indices: all in range");
+	for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++)
+	{
+		int64_t		p = at[k];
+
+		values[p] = k % 2 ? -INFINITY : NAN;
+		snprintf(want, sizeof(want), "Entry %lld is %s.", (long long) p, k % 2 ? "-infinity" : "NaN");
+		ok(!fr_floats_finite(values, LONG_N, &f) && strcmp(f.detail, want) == 0,
+		   "long floats: the fault at %lld found (%s)", (long long) p, f.detail);
+		values[p] = 1.0f;
+
+		indices[p] = k % 2 ? -1 : 1000;
+		snprintf(want, sizeof(want), "Entry %lld is %d,", (long long) p, indices[p]);
+		ok(!fr_indices_valid(indices, LONG_N, 0, 1000, false, &f) && says(&f, want),
+		   "long indices: the fault at %lld found (%s)", (long long) p, f.detail);
+		indices[p] = 0;
+	}
+	/* two faults: the first is reported */
+	values[5000] = NAN;
+	values[9000] = NAN;
+	ok(!fr_floats_finite(values, LONG_N, &f) && says(&f, "Entry 5000 "), "long floats: the first of two faults");
+}
+
 int
 main(void)
 {
@@ -127,5 +169,6 @@ main(void)
 	test_ids();
 	test_finite();
 	test_settings();
+	test_long_arrays();
 	return done_testing();
 }
