@@ -18,11 +18,11 @@
 #      the catalog tables are checksummed and ALTER EXTENSION fashionrec
 #      UPDATE run;
 #   4. the lists and the catalog tables are compared with those before; the
-#      trigger made under 0.1 keeps its set and live model current; the second database
-#      is refused the update (55000) until its trigger is disabled; a role
-#      that is only a member of fashionrec_trainer trains, activates and
-#      serves a new version, is refused writing the catalog directly, and its
-#      0.1 source is not run as a superuser;
+#      trigger made under 0.1 keeps its set and live model current; the
+#      second database is refused the update (55000) until its trigger is
+#      disabled; a role that is only a member of fashionrec_trainer trains,
+#      activates and serves a new version, is refused writing the catalog
+#      directly, and its 0.1 source is not run as a superuser;
 #   5. the upgraded database's extension is compared with a fresh
 #      CREATE EXTENSION in another database: pg_dump -s, pg_dump
 #      --binary-upgrade -s (which writes out every member of the extension),
