@@ -30,6 +30,13 @@ async function build(cfg) {
   app.addHook('onClose', async () => { await pool.end(); await trainPool.end(); });
 
   app.addSchema(errors.problemSchema);
+  // the dashboard's files, the charting library and Swagger UI are public
+  // (the dashboard asks for a token and sends it with its API calls)
+  app.addHook('onRoute', (opts) => {
+    if (opts.url.startsWith('/dashboard/') || opts.url.startsWith('/vendor/') || opts.url.startsWith('/docs')) {
+      opts.config = { ...(opts.config || {}), auth: false };
+    }
+  });
 
   await app.register(require('@fastify/swagger'), {
     openapi: {
@@ -96,11 +103,6 @@ async function build(cfg) {
     root: path.dirname(require.resolve('uplot/dist/uPlot.iife.min.js')), prefix: '/vendor/uplot/', decorateReply: false,
   });
   app.get('/dashboard', { config: { auth: false }, schema: { hide: true } }, (req, reply) => reply.redirect('/dashboard/'));
-  app.addHook('onRoute', (opts) => {
-    if (opts.url.startsWith('/dashboard/') || opts.url.startsWith('/vendor/') || opts.url.startsWith('/docs')) {
-      opts.config = { ...(opts.config || {}), auth: false };
-    }
-  });
   return app;
 }
 

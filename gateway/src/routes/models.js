@@ -4,8 +4,11 @@
 const S = require('../schemas');
 const { problem, send } = require('../errors');
 
-const LIST = `SELECT name, version, algorithm, status, active, users, items, interactions, seconds, trained_at
-  FROM fashionrec.models`;
+const LIST = `SELECT m.name, m.version, m.algorithm, m.status, m.active, m.users, m.items, m.interactions, m.seconds,
+       m.trained_at,
+       (SELECT pg_catalog.count(*) FROM fashionrec.evaluation e JOIN fashionrec.model r ON r.id = e.model_id
+         WHERE r.name = m.name AND r.version = m.version) AS evaluations
+  FROM fashionrec.models m`;
 // one statement: the versions, each with its evaluate() history
 const ONE = `SELECT m.name, m.version, m.algorithm, m.status, m.active, m.users, m.items, m.interactions,
        m.seconds, m.trained_at, m.params, m.info,
@@ -47,7 +50,10 @@ module.exports = async function models(app) {
   app.get('/models', {
     schema: {
       tags, summary: 'Every model version (fashionrec.models)', security: S.bearer,
-      response: { 200: { type: 'array', items: { type: 'object', properties: modelRow } }, ...S.errors() },
+      response: {
+        200: { type: 'array', items: { type: 'object', properties: { ...modelRow, evaluations: { type: 'integer' } } } },
+        ...S.errors(),
+      },
     },
   }, async (req) => app.sql(req, 'models', LIST, []));
 
