@@ -38,6 +38,23 @@ async function build(cfg) {
     }
   });
 
+  // rate limits (registered before any route, so every route has one),
+  // checked after authentication: keyed by the token's subject, by the
+  // client address for anonymous requests (behind a proxy: FR_GATEWAY_TRUST_PROXY)
+  if (cfg.rateMax > 0) {
+    await app.register(require('@fastify/rate-limit'), {
+      max: cfg.rateMax,
+      timeWindow: cfg.rateWindowMs,
+      hook: 'preHandler',
+      keyGenerator: (req) => (req.user && req.user.sub ? `sub:${req.user.sub}` : `ip:${req.ip}`),
+      errorResponseBuilder: (req, ctx) => {
+        const p = errors.problem(429, `Rate limit of ${ctx.max} requests per ${ctx.after} exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s.`);
+        p.statusCode = 429;    // tells the plugin the status to send
+        return p;
+      },
+    });
+  }
+
   await app.register(require('@fastify/swagger'), {
     openapi: {
       openapi: '3.0.3',
@@ -55,22 +72,6 @@ async function build(cfg) {
   app.get('/openapi.json', { config: { auth: false }, schema: { hide: true } }, async () => app.swagger());
 
   auth.register(app, cfg);
-
-  // rate limits after authentication: keyed by the token's subject, by the
-  // client address for anonymous requests (behind a proxy: FR_GATEWAY_TRUST_PROXY)
-  if (cfg.rateMax > 0) {
-    await app.register(require('@fastify/rate-limit'), {
-      max: cfg.rateMax,
-      timeWindow: cfg.rateWindowMs,
-      hook: 'preHandler',
-      keyGenerator: (req) => (req.user && req.user.sub ? `sub:${req.user.sub}` : `ip:${req.ip}`),
-      errorResponseBuilder: (req, ctx) => {
-        const p = errors.problem(429, `Rate limit of ${ctx.max} requests per ${ctx.after} exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s.`);
-        p.statusCode = 429;    // tells the plugin the status to send
-        return p;
-      },
-    });
-  }
 
   app.setErrorHandler((err, req, reply) => {
     const p = errors.fromError(err);

@@ -43,8 +43,8 @@ function el(tag, attrs = {}, ...children) {
 const fmt = (v, d = 4) => (v === null || v === undefined ? '–' : typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(d)) : String(v));
 const pct = (v, d = 2) => (v === null || v === undefined ? '–' : `${(100 * v).toFixed(d)}%`);
 const epoch = (s) => Date.parse(s) / 1000;
-function table(rows, cols) {
-  return el('table', {}, el('tr', {}, cols.map(([label]) => el('th', {}, label))),
+function table(rows, cols, id) {
+  return el('table', { id, class: 'data' }, el('tr', {}, cols.map(([label]) => el('th', {}, label))),
     rows.map((r) => el('tr', {}, cols.map(([, f, cls]) => el('td', { class: cls }, f(r))))));
 }
 function section(title, ...children) { return el('section', {}, el('h2', {}, title), ...children); }
@@ -137,7 +137,7 @@ const pages = {
       ['users', (m) => fmt(m.users), 'num'], ['items', (m) => fmt(m.items), 'num'],
       ['interactions', (m) => fmt(m.interactions), 'num'], ['seconds', (m) => fmt(m.seconds, 2), 'num'],
       ['evaluations', (m) => m.evaluations, 'num'], ['trained', (m) => new Date(m.trained_at).toLocaleString()],
-    ]))];
+    ], 'models-table'))];
     // the model in the URL, else the first one that has been evaluated
     const chosen = new URLSearchParams(location.hash.split('?')[1] || '').get('model')
       || (models.find((m) => m.evaluations > 0) || models[0] || {}).name;

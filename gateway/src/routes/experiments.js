@@ -50,7 +50,7 @@ module.exports = async function experiments(app) {
         type: 'object', additionalProperties: false,
         properties: {
           metric: { type: 'string', maxLength: 100, description: 'event type; the experiment\'s primary metric by default' },
-          alpha: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.05 },
+          alpha: { type: 'number', minimum: 0.0001, maximum: 0.5, default: 0.05 },
         },
       },
       response: {
