@@ -201,9 +201,12 @@ const pages = {
     const busiest = keys.map((k) => [k, history.filter((h) => key(h) === k).reduce((n, h) => n + h.calls, 0)])
       .sort((a, b) => b[1] - a[1])[0];
     const out = [];
-    out.push(timeChart('chart-serving-calls', 'Calls per snapshot interval', keys.map((k) => ({
-      label: k, points: history.filter((h) => key(h) === k).map((h) => [epoch(h.taken_at), h.calls]),
-    })), { yLabel: 'calls' }));
+    // calls per second of each interval: the first snapshot's interval runs
+    // from the server's start, so raw counts would dwarf the rest
+    out.push(timeChart('chart-serving-calls', 'Calls per second, per snapshot interval', keys.map((k) => ({
+      label: k,
+      points: history.filter((h) => key(h) === k).map((h) => [epoch(h.taken_at), h.seconds > 0 ? h.calls / h.seconds : null]),
+    })), { yLabel: 'calls/s' }));
     if (busiest) {
       const rows = history.filter((h) => key(h) === busiest[0]);
       out.push(timeChart('chart-serving-latency', `Latency of ${busiest[0]} (the busiest series): p50 and p99`, [
