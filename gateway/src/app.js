@@ -47,11 +47,10 @@ async function build(cfg) {
       timeWindow: cfg.rateWindowMs,
       hook: 'preHandler',
       keyGenerator: (req) => (req.user && req.user.sub ? `sub:${req.user.sub}` : `ip:${req.ip}`),
-      errorResponseBuilder: (req, ctx) => {
-        const p = errors.problem(429, `Rate limit of ${ctx.max} requests per ${ctx.after} exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s.`);
-        p.statusCode = 429;    // tells the plugin the status to send
-        return p;
-      },
+      // thrown by the plugin, then answered as problem+json by the error handler
+      errorResponseBuilder: (req, ctx) => Object.assign(
+        new Error(`Rate limit of ${ctx.max} requests per ${ctx.after} exceeded; retry in ${Math.ceil(ctx.ttl / 1000)} s.`),
+        { statusCode: 429 }),
     });
   }
 
@@ -76,7 +75,7 @@ async function build(cfg) {
   app.setErrorHandler((err, req, reply) => {
     const p = errors.fromError(err);
     if (p.status >= 500) req.log.error({ err, sqlstate: err.code }, 'request failed');
-    return errors.send(reply, p, p.status === 429 ? {} : {});
+    return errors.send(reply, p);
   });
   app.setNotFoundHandler((req, reply) => errors.send(reply, errors.problem(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
 

@@ -7,7 +7,7 @@
 // memory; a restart forgets them (the registry keeps the trained versions).
 const crypto = require('node:crypto');
 const { prologue } = require('./db');
-const { fromError, problem } = require('./errors');
+const { fromError } = require('./errors');
 
 const TRAIN = `SELECT fashionrec.train(name => $1, algorithm => $2, source => $3,
   params => $4::jsonb, activate => $5::boolean) AS version`;
@@ -111,4 +111,4 @@ class Jobs {
   }
 }
 
-module.exports = { Jobs, problem };
+module.exports = { Jobs };

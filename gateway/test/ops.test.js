@@ -66,6 +66,7 @@ describe('rate limits', () => {
     assert.ok(Number(r.headers.get('retry-after')) > 0);
     assert.ok(r.headers.get('x-ratelimit-reset'));
     assert.equal(r.json.status, 429);
+    assert.match(r.json.detail, /Rate limit of \d+ requests per/);
     // the same role under another subject is a separate budget
     assert.equal((await call('GET', '/drift/windows', { tok: token('fashionrec_reader', 'not-limited') })).status, 200);
   });
