@@ -64,7 +64,13 @@ for _ in $(seq 100); do
 done
 
 echo "gateway: node --test (gateway on $GW_URL)"
-node --test --test-concurrency=1 --test-reporter=spec ${GW_TESTS:-test/*.test.js}
-rc=$?
-[ $rc -ne 0 ] && { echo "---- gateway log (last 30 lines)"; tail -n 30 "$GW_LOG"; }
-exit $rc
+node --test --test-concurrency=1 --test-reporter=spec ${GW_TESTS:-test/*.test.js} 2>&1 | tee "$WORK/out"
+rc=${PIPESTATUS[0]}
+if [ "$rc" -ne 0 ]; then
+    cp "$GW_LOG" "$GW_ARTIFACTS/gateway.log"
+    echo "---- gateway log (last 30 lines; all of it in $GW_ARTIFACTS/gateway.log)"
+    tail -n 30 "$GW_LOG"
+    echo "---- summary"
+    grep -E '^ℹ (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms)' "$WORK/out"
+fi
+exit "$rc"
