@@ -25,7 +25,7 @@ async function build(cfg) {
   app.decorate('jobs', new Jobs(trainPool, pool, cfg, app.log));
   // the one way a route reaches the database: one statement as the token's role
   app.decorate('sqlAs', async (role, name, text, values) =>
-    (await query(pool, role, cfg.statementTimeoutMs, name, text, values)).rows);
+    (await query(pool, role, cfg.statementTimeoutMs, name, text, values, cfg.roleMode)).rows);
   app.decorate('sql', (req, name, text, values) => app.sqlAs(req.user.role, name, text, values));
   app.addHook('onClose', async () => { await pool.end(); await trainPool.end(); });
 

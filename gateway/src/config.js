@@ -29,6 +29,9 @@ function load(overrides = {}) {
     trustProxy: process.env.FR_GATEWAY_TRUST_PROXY || false,
     // anonymous requests (/health) run as this role, like PostgREST's anon role
     anonRole: process.env.FR_GATEWAY_ANON_ROLE || 'fashionrec_reader',
+    // transaction (BEGIN; SET LOCAL ROLE; call; COMMIT) or session (SET ROLE
+    // kept per connection, one round trip per request); see db.js
+    roleMode: process.env.FR_GATEWAY_ROLE_MODE || 'transaction',
     // operator-written drift windows (SQL lives here, never in a request)
     driftWindows: {},
     ...overrides,
@@ -39,6 +42,9 @@ function load(overrides = {}) {
     if (extra.driftWindows) cfg.driftWindows = extra.driftWindows;
   }
   if (cfg.trustProxy === 'true') cfg.trustProxy = true;
+  if (!['transaction', 'session'].includes(cfg.roleMode)) {
+    throw new Error('FR_GATEWAY_ROLE_MODE must be transaction or session');
+  }
   if (cfg.jwtSecret.length < 32) {
     throw new Error('FR_JWT_SECRET must be set to a secret of at least 32 characters');
   }

@@ -58,11 +58,52 @@ async function withRole(pool, role, timeoutMs, fn) {
   }
 }
 
+// FR_GATEWAY_ROLE_MODE=session: one round trip instead of three.  The
+// connection keeps a session-level role (SET ROLE), switched only when a
+// request needs another one; the statement runs in its own implicit
+// transaction.  What a request may do is still decided by the token's role
+// -- the role is set before every statement that needs another -- but the
+// connection does not come back to the pool as it came, so this mode is for
+// direct connections, not a transaction-pooling PgBouncer (docs/http.md).
+async function querySession(pool, role, timeoutMs, name, text, values) {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    if (client.frRole !== role) {
+      if (!ROLES.includes(role)) throw new Error(`not a fashionrec role: ${role}`);
+      client.frRole = undefined;            // unknown until the SET succeeds
+      await client.query(`SET ROLE ${role}; SET statement_timeout = ${Number(timeoutMs) | 0}`);
+      client.frRole = role;
+    }
+    return await client.query({ name, text, values });
+  } catch (err) {
+    // a database error ends the statement's own transaction; anything else
+    // (a broken connection) drops the connection
+    if (!err.code) broken = true;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+// A statement as the gateway's login role itself (a job's pg_stat_activity
+// row is only visible to the session user that owns it).
+async function asLogin(pool, name, text, values) {
+  const client = await pool.connect();
+  try {
+    if (client.frRole !== undefined) { await client.query('RESET ROLE'); client.frRole = undefined; }
+    return await client.query({ name, text, values });
+  } finally {
+    client.release();
+  }
+}
+
 // One parameterised statement as a role; statements are prepared per
 // connection under their name (node-postgres caches them), so the hot path
 // skips parse and plan.
-function query(pool, role, timeoutMs, name, text, values) {
+function query(pool, role, timeoutMs, name, text, values, mode = 'transaction') {
+  if (mode === 'session') return querySession(pool, role, timeoutMs, name, text, values);
   return withRole(pool, role, timeoutMs, (c) => c.query({ name, text, values }));
 }
 
-module.exports = { createPools, withRole, query, prologue };
+module.exports = { createPools, withRole, query, asLogin, prologue };

@@ -6,7 +6,7 @@
 // and the backend's state in pg_stat_activity.  Jobs live in this process's
 // memory; a restart forgets them (the registry keeps the trained versions).
 const crypto = require('node:crypto');
-const { prologue } = require('./db');
+const { prologue, asLogin } = require('./db');
 const { fromError } = require('./errors');
 
 const TRAIN = `SELECT fashionrec.train(name => $1, algorithm => $2, source => $3,
@@ -90,7 +90,7 @@ class Jobs {
     const view = { ...job, notices: job.notices.slice(), progress: null };
     delete view.sub;
     if (job.status === 'running') {
-      const { rows } = await this.pool.query({ name: 'job_activity', text: ACTIVITY, values: [job.pid] });
+      const { rows } = await asLogin(this.pool, 'job_activity', ACTIVITY, [job.pid]);
       view.progress = rows[0] || null;
     }
     const last = job.notices[job.notices.length - 1];

@@ -135,3 +135,55 @@ describe('standby and timeouts (a second gateway: read-only transactions, 300 ms
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 429]);
   });
 });
+
+describe('FR_GATEWAY_ROLE_MODE=session (one connection, roles switched between requests)', () => {
+  let child; let base;
+  before(async () => {
+    const port = await new Promise((res) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
+    base = `http://127.0.0.1:${port}`;
+    child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'gateway.js')], {
+      env: { ...process.env, PGDATABASE: process.env.GW_DB, PGUSER: 'fashionrec_gateway', FR_GATEWAY_PORT: String(port),
+             FR_GATEWAY_ROLE_MODE: 'session', FR_GATEWAY_POOL: '1', FR_GATEWAY_RATE_MAX: '0' },
+      stdio: 'ignore',
+    });
+    for (let i = 0; i < 100; i++) {
+      try { if ((await fetch(`${base}/ready-check`)).status === 404) return; } catch { /* not yet */ }
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    throw new Error('session-mode gateway did not start');
+  });
+  after(() => child.kill());
+
+  const req = (tok, p, init = {}) => fetch(base + p, { ...init, headers: { authorization: `Bearer ${tok}`, 'content-type': 'application/json', ...(init.headers || {}) } })
+    .then(async (r) => ({ status: r.status, json: await r.json() }));
+  it('each request runs as its own token\'s role on the same connection', async () => {
+    const trainer = token('fashionrec_trainer', 'session-t');
+    const reader = token('fashionrec_reader', 'session-r');
+    const app = token('fashionrec_app', 'session-a');
+    for (let round = 0; round < 2; round++) {
+      assert.equal((await req(trainer, '/experiments/home/results')).status, 200);
+      const denied = await req(reader, '/experiments/home/results');
+      assert.equal(denied.status, 403);
+      assert.equal(denied.json.sqlstate, '42501');
+      assert.equal((await req(app, '/experiments/home/recommendations/7', { method: 'POST', body: '{"k": 2}' })).status, 200);
+      assert.equal((await req(reader, '/experiments/home/recommendations/7', { method: 'POST', body: '{"k": 2}' })).status, 403);
+      assert.equal((await req(app, '/models/t-als/activate', { method: 'POST', body: '{"version": 1}' })).status, 403);
+      const rec = await req(reader, '/recommendations/t-als/7?k=3');
+      const want = await sql("SELECT item_id::int FROM fashionrec.recommend('t-als', 7, k => 3) ORDER BY rank");
+      assert.deepEqual(rec.json.map((x) => x.item_id), want.map((x) => x.item_id));
+    }
+  });
+  it('a training job runs from a connection left as another role', async () => {
+    const trainer = token('fashionrec_trainer', 'session-job');
+    await req(token('fashionrec_reader', 'session-r2'), '/models');   // leave the connection as a reader
+    const r = await req(trainer, '/models/t-session/train', { method: 'POST', body: JSON.stringify({ algorithm: 'popularity', source: 'shop.train' }) });
+    assert.equal(r.status, 202);
+    let job;
+    for (let i = 0; i < 100; i++) {
+      job = (await req(trainer, `/jobs/${r.json.id}`)).json;
+      if (job.status !== 'running') break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.equal(job.status, 'succeeded', JSON.stringify(job));
+  });
+});

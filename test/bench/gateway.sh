@@ -4,7 +4,8 @@
 # statements, Unix socket), at the same concurrency, on an ALS model over
 # ITEMS items.  Both ask for a random user per request.  Reported: each
 # side's throughput and p50/p99, the gateway's added p50 latency and its
-# throughput as a share of pgbench's.  Everything (server, gateway, load
+# throughput as a share of pgbench's -- for both role modes of the gateway
+# (FR_GATEWAY_ROLE_MODE transaction, the default, and session).  Everything (server, gateway, load
 # generators) shares the machine, as it would on a 2-core host.  The two
 # sides alternate for ROUNDS rounds and each side's best round (highest
 # throughput) is reported, so that other work on a shared machine hurts both
@@ -65,10 +66,10 @@ pgbench_run() {   # clients -> "tps p50 p99"
 
 SECRET=$(node -p 'require("crypto").randomBytes(32).toString("hex")')
 TOKEN=$(FR_JWT_SECRET=$SECRET node gateway/bin/mint-token.js fashionrec_app bench 86400)
-gateway_start() {   # clients: a gateway with a pool of that many connections, warmed
-    GW_PORT=$(fr_free_port 18600)
+gateway_start() {   # clients mode: a gateway with a pool of that many connections, warmed; sets GW_PORT, GW_PID
+    GW_PORT=$(fr_free_port $((18600 + RANDOM % 1000)))
     PGDATABASE=bench PGUSER=fashionrec_gateway FR_JWT_SECRET=$SECRET FR_GATEWAY_PORT=$GW_PORT FR_GATEWAY_POOL=$1 \
-    FR_GATEWAY_RATE_MAX=0 node gateway/bin/gateway.js > "$TMP/gateway.$1.log" 2>&1 &
+    FR_GATEWAY_RATE_MAX=0 FR_GATEWAY_ROLE_MODE=$2 node gateway/bin/gateway.js > "$TMP/gateway.$1.$2.log" 2>&1 &
     GW_PID=$!
     for _ in $(seq 100); do
         node -e "fetch('http://127.0.0.1:$GW_PORT/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" && break
@@ -77,29 +78,36 @@ gateway_start() {   # clients: a gateway with a pool of that many connections, w
     # every pooled connection loads the model once before measuring
     node gateway/test/bench-http.js "http://127.0.0.1:$GW_PORT" "$TOKEN" bench "$USERS" "$1" 2 >/dev/null
 }
-gateway_run() {   # clients -> "rps p50 p99 errors"
-    node gateway/test/bench-http.js "http://127.0.0.1:$GW_PORT" "$TOKEN" bench "$USERS" "$1" "$SECONDS_PER_RUN"
+gateway_run() {   # port clients -> "rps p50 p99 errors"
+    node gateway/test/bench-http.js "http://127.0.0.1:$1" "$TOKEN" bench "$USERS" "$2" "$SECONDS_PER_RUN"
 }
 best() { sort -k1,1 -g -r | head -1; }   # the round with the highest throughput
 
 # warm pgbench's backends' caches the same way
 pgbench -n -c 4 -j 4 -T 2 -M prepared -f "$TMP/rec.sql" bench >/dev/null 2>&1
 
-printf '\n%-9s | %9s %8s %8s | %9s %8s %8s %6s | %12s %10s\n' clients "pgbench/s" "p50 ms" "p99 ms" "gateway/s" "p50 ms" "p99 ms" errors "added p50 ms" "share"
+row() {   # label clients pgbench-rounds gateway-rounds
+    read -r tps pp50 pp99 < <(best < "$3")
+    read -r rps gp50 gp99 errs < <(best < "$4")
+    awk -v l="$1" -v c="$2" -v tps="$tps" -v pp50="$pp50" -v pp99="$pp99" -v rps="$rps" -v gp50="$gp50" -v gp99="$gp99" -v e="$errs" 'BEGIN {
+        printf "%-7s %-11s | %9.0f %8.3f %8.3f | %9.0f %8.3f %8.3f %6d | %12.3f %9.0f%%\n", c, l, tps, pp50, pp99, rps, gp50, gp99, e, gp50 - pp50, 100 * rps / tps }'
+}
+printf '\n%-7s %-11s | %9s %8s %8s | %9s %8s %8s %6s | %12s %10s\n' clients "role mode" "pgbench/s" "p50 ms" "p99 ms" "gateway/s" "p50 ms" "p99 ms" errors "added p50 ms" "share"
 for c in $CLIENTS; do
-    gateway_start "$c"
-    : > "$TMP/pgb.rounds"; : > "$TMP/gw.rounds"
+    gateway_start "$c" transaction; TX_PORT=$GW_PORT; TX_PID=$GW_PID
+    gateway_start "$c" session; SE_PORT=$GW_PORT; SE_PID=$GW_PID
+    : > "$TMP/pgb.rounds"; : > "$TMP/tx.rounds"; : > "$TMP/se.rounds"
     for _ in $(seq "$ROUNDS"); do
         pgbench_run "$c" >> "$TMP/pgb.rounds"
-        gateway_run "$c" >> "$TMP/gw.rounds"
+        gateway_run "$TX_PORT" "$c" >> "$TMP/tx.rounds"
+        gateway_run "$SE_PORT" "$c" >> "$TMP/se.rounds"
     done
-    kill "$GW_PID"; wait "$GW_PID" 2>/dev/null || true
-    read -r tps pp50 pp99 < <(best < "$TMP/pgb.rounds")
-    read -r rps gp50 gp99 errs < <(best < "$TMP/gw.rounds")
-    awk -v c="$c" -v tps="$tps" -v pp50="$pp50" -v pp99="$pp99" -v rps="$rps" -v gp50="$gp50" -v gp99="$gp99" -v e="$errs" 'BEGIN {
-        printf "%-9s | %9.0f %8.3f %8.3f | %9.0f %8.3f %8.3f %6d | %12.3f %9.0f%%\n", c, tps, pp50, pp99, rps, gp50, gp99, e, gp50 - pp50, 100 * rps / tps }'
+    kill "$TX_PID" "$SE_PID"; wait "$TX_PID" "$SE_PID" 2>/dev/null || true
+    row transaction "$c" "$TMP/pgb.rounds" "$TMP/tx.rounds"
+    row session "$c" "$TMP/pgb.rounds" "$TMP/se.rounds"
 done
 echo
 echo "(best of $ROUNDS alternating rounds of $SECONDS_PER_RUN s per side; gateway: node $(node --version), pool = clients,"
 echo " rate limits off, JSON request log at info level to a file;"
-echo " each request is BEGIN + SET LOCAL ROLE, the prepared recommend() call, COMMIT: three round trips)"
+echo " role mode transaction: BEGIN + SET LOCAL ROLE, the prepared recommend() call, COMMIT -- three round trips;"
+echo " session: SET ROLE kept per connection, the call alone -- one round trip)"
