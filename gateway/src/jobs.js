@@ -31,55 +31,58 @@ class Jobs {
     this.jobs = new Map();
   }
 
-  // Returns the job once its transaction is open as the role and the role may
-  // train; the training itself continues in the background.
-  async start({ name, algorithm, source, params, activate, role, sub }) {
-    const client = await this.trainPool.connect();
-    try {
-      await client.query(prologue(role, this.cfg.trainTimeoutMs));
-      const { rows } = await client.query(MAY_TRAIN);
-      if (!rows[0].ok) {
-        const err = new Error(`role ${role} may not train models`);
-        err.code = '42501';
-        throw err;
-      }
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      client.release();
+  // Asks the database whether the token's role may train (a 403 comes back
+  // at once if not), then returns the job, queued until a connection of the
+  // training pool is free; the training runs there in the background.
+  // mayTrain(sql) runs one statement as the role on the request pool.
+  async start({ name, algorithm, source, params, activate, role, sub }, mayTrain) {
+    const [{ ok }] = await mayTrain(MAY_TRAIN);
+    if (!ok) {
+      const err = new Error(`role ${role} may not train models`);
+      err.code = '42501';
       throw err;
     }
     const job = {
-      id: crypto.randomUUID(), model: name, algorithm, status: 'running', role, sub,
-      created_at: new Date().toISOString(), finished_at: null, version: null, error: null,
-      notices: [], pid: client.processID,
+      id: crypto.randomUUID(), model: name, algorithm, status: 'queued', role, sub,
+      created_at: new Date().toISOString(), started_at: null, finished_at: null, version: null, error: null,
+      notices: [], pid: null,
     };
     this.jobs.set(job.id, job);
     this.prune();
+    this.run(job, { name, algorithm, source, params, activate, role });
+    return job;
+  }
+
+  async run(job, { name, algorithm, source, params, activate, role }) {
+    let client;
+    let broken = false;
     const onNotice = (n) => {
       job.notices.push({ at: new Date().toISOString(), message: n.message });
       if (job.notices.length > MAX_NOTICES) job.notices.shift();
     };
-    client.on('notice', onNotice);
-    (async () => {
-      let broken = false;
-      try {
-        await client.query("SET LOCAL client_min_messages = 'notice'");
-        const { rows } = await client.query(TRAIN, [name, algorithm, source, params ?? {}, activate ?? null]);
-        await client.query('COMMIT');
-        job.version = rows[0].version;
-        job.status = 'succeeded';
-      } catch (err) {
-        try { await client.query('ROLLBACK'); } catch { broken = true; }
-        job.status = 'failed';
-        job.error = fromError(err);
-      } finally {
-        job.finished_at = new Date().toISOString();
+    try {
+      client = await this.trainPool.connect();
+      job.status = 'running';
+      job.started_at = new Date().toISOString();
+      job.pid = client.processID;
+      client.on('notice', onNotice);
+      await client.query(`${prologue(role, this.cfg.trainTimeoutMs)}; SET LOCAL client_min_messages = 'notice'`);
+      const { rows } = await client.query(TRAIN, [name, algorithm, source, params ?? {}, activate ?? null]);
+      await client.query('COMMIT');
+      job.version = rows[0].version;
+      job.status = 'succeeded';
+    } catch (err) {
+      if (client) { try { await client.query('ROLLBACK'); } catch { broken = true; } }
+      job.status = 'failed';
+      job.error = fromError(err);
+    } finally {
+      job.finished_at = new Date().toISOString();
+      if (client) {
         client.removeListener('notice', onNotice);
         client.release(broken);
-        this.log.info({ job: job.id, model: name, status: job.status, version: job.version }, 'training job finished');
       }
-    })();
-    return job;
+      this.log.info({ job: job.id, model: name, status: job.status, version: job.version }, 'training job finished');
+    }
   }
 
   // A job as its owner sees it: the stored state plus, while it runs, its
@@ -101,13 +104,13 @@ class Jobs {
   prune() {
     if (this.jobs.size <= MAX_JOBS) return;
     for (const [id, j] of this.jobs) {
-      if (j.status !== 'running') this.jobs.delete(id);
+      if (j.status !== 'running' && j.status !== 'queued') this.jobs.delete(id);
       if (this.jobs.size <= MAX_JOBS) break;
     }
   }
 
   running() {
-    return [...this.jobs.values()].filter((j) => j.status === 'running').length;
+    return [...this.jobs.values()].filter((j) => j.status === 'running' || j.status === 'queued').length;
   }
 }
 

@@ -17,7 +17,7 @@ const httpDuration = new client.Histogram({
   registers: [registry],
 });
 const jobsRunning = new client.Gauge({
-  name: 'fashionrec_gateway_training_jobs_running', help: 'Training jobs running now', registers: [registry],
+  name: 'fashionrec_gateway_training_jobs_running', help: 'Training jobs queued or running now', registers: [registry],
 });
 
 const SERVING = `SELECT s.name, s.version, s.function, s.calls, s.rows, s.errors, s.cache_loads, s.total_ms,

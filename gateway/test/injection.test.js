@@ -28,7 +28,7 @@ async function jobOutcome(r) {
   if (r.status !== 202) return r.status;
   for (let i = 0; i < 100; i++) {
     const j = (await call('GET', `/jobs/${r.json.id}`, { tok: trainer })).json;
-    if (j.status !== 'running') return j.status === 'failed' ? j.error.status : 500;
+    if (!['queued', 'running'].includes(j.status)) return j.status === 'failed' ? j.error.status : 500;
     await new Promise((res) => setTimeout(res, 50));
   }
   return 500;

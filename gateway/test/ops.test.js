@@ -143,7 +143,7 @@ describe('FR_GATEWAY_ROLE_MODE=session (one connection, roles switched between r
     base = `http://127.0.0.1:${port}`;
     child = spawn(process.execPath, [path.join(__dirname, '..', 'bin', 'gateway.js')], {
       env: { ...process.env, PGDATABASE: process.env.GW_DB, PGUSER: 'fashionrec_gateway', FR_GATEWAY_PORT: String(port),
-             FR_GATEWAY_ROLE_MODE: 'session', FR_GATEWAY_POOL: '1', FR_GATEWAY_RATE_MAX: '0' },
+             FR_GATEWAY_ROLE_MODE: 'session', FR_GATEWAY_POOL: '1', FR_GATEWAY_TRAIN_POOL: '1', FR_GATEWAY_RATE_MAX: '0' },
       stdio: 'ignore',
     });
     for (let i = 0; i < 100; i++) {
@@ -181,9 +181,30 @@ describe('FR_GATEWAY_ROLE_MODE=session (one connection, roles switched between r
     let job;
     for (let i = 0; i < 100; i++) {
       job = (await req(trainer, `/jobs/${r.json.id}`)).json;
-      if (job.status !== 'running') break;
+      if (!['queued', 'running'].includes(job.status)) break;
       await new Promise((res) => setTimeout(res, 50));
     }
     assert.equal(job.status, 'succeeded', JSON.stringify(job));
+  });
+  it('with one training connection a second job is queued at once, then runs', async () => {
+    const trainer = token('fashionrec_trainer', 'session-queue');
+    const body = JSON.stringify({ algorithm: 'als', source: 'shop.train', params: { factors: 32, iterations: 8 } });
+    const t0 = Date.now();
+    const a = await req(trainer, '/models/t-queue/train', { method: 'POST', body });
+    const b = await req(trainer, '/models/t-queue/train', { method: 'POST', body });
+    assert.equal(a.status, 202);
+    assert.equal(b.status, 202);
+    assert.equal(b.json.status, 'queued', JSON.stringify(b.json));
+    assert.ok(Date.now() - t0 < 2000);
+    const done = {};
+    for (let i = 0; i < 200 && Object.keys(done).length < 2; i++) {
+      for (const j of [a.json, b.json]) {
+        const cur = (await req(trainer, `/jobs/${j.id}`)).json;
+        if (!['queued', 'running'].includes(cur.status)) done[j.id] = cur;
+      }
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    assert.deepEqual(Object.values(done).map((j) => [j.status, j.version]).sort(), [['succeeded', 1], ['succeeded', 2]]);
+    assert.ok(done[b.json.id].started_at >= done[a.json.id].finished_at, 'the second job waited for the first');
   });
 });

@@ -32,9 +32,9 @@ const jobSchema = {
   type: 'object',
   properties: {
     id: { type: 'string' }, model: { type: 'string' }, algorithm: { type: 'string' },
-    status: { type: 'string', enum: ['running', 'succeeded', 'failed'] }, role: { type: 'string' },
-    created_at: { type: 'string' }, finished_at: { type: ['string', 'null'] },
-    version: { type: ['integer', 'null'] }, pid: { type: 'integer' },
+    status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed'] }, role: { type: 'string' },
+    created_at: { type: 'string' }, started_at: { type: ['string', 'null'] }, finished_at: { type: ['string', 'null'] },
+    version: { type: ['integer', 'null'] }, pid: { type: ['integer', 'null'] },
     error: { anyOf: [{ type: 'null' }, { $ref: 'Problem#' }] },
     last_notice: { type: ['string', 'null'] },
     notices: { type: 'array', items: { type: 'object', properties: { at: { type: 'string' }, message: { type: 'string' } } } },
@@ -116,7 +116,8 @@ module.exports = async function models(app) {
       response: { 202: jobSchema, ...S.errors() },
     },
   }, async (req, reply) => {
-    const job = await app.jobs.start({ name: req.params.name, ...req.body, role: req.user.role, sub: req.user.sub });
+    const job = await app.jobs.start({ name: req.params.name, ...req.body, role: req.user.role, sub: req.user.sub },
+      (text) => app.sql(req, 'may_train', text, []));
     reply.code(202).header('location', `/jobs/${job.id}`);
     return app.jobs.get(job.id, req.user.sub);
   });
