@@ -129,6 +129,18 @@ CREATE FUNCTION fashionrec._model_restate(model_id bigint, source text, params j
 COMMENT ON FUNCTION fashionrec._model_restate(bigint, text, jsonb, jsonb) IS
     'Internal: marks a version the caller trained as a trial and records the source and params a retraining would read; used by retrain()';
 
+CREATE FUNCTION fashionrec._artifact_stamp() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'fashionrec_artifact_stamp'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION fashionrec._artifact_stamp() IS
+    'Internal: the artifact format, byte order and library version every trained version records in its data';
+
+-- Versions of 0.1 carry no stamp: they were written in artifact format 1, in
+-- this server's byte order, by fashionrec 0.1 (src/artifact.c).
+UPDATE fashionrec.model m
+   SET data = m.data || fashionrec._artifact_stamp() || '{"library_version": "0.1"}'
+ WHERE m.data IS NOT NULL AND NOT m.data ? 'artifact_format';
+
 CREATE FUNCTION fashionrec._session_role() RETURNS name
     AS 'MODULE_PATHNAME', 'fashionrec_session_role'
     LANGUAGE C STABLE PARALLEL SAFE;

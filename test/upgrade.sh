@@ -201,9 +201,13 @@ tables() {
 SELECT c.relname,
        (xpath('/row/r/text()', query_to_xml(CASE c.relkind
             WHEN 'S' THEN format('SELECT last_value || '' '' || is_called AS r FROM fashionrec.%I', c.relname)
-            ELSE format('SELECT count(*) || '' rows, md5 '' || md5(coalesce(string_agg(t::text, E''\n'' ORDER BY t::text), ''''))
-                           AS r FROM fashionrec.%I t', c.relname) END, false, true, '')))[1]::text
-  FROM pg_class c
+            ELSE format('SELECT count(*) || '' rows, md5 '' || md5(coalesce(string_agg(%s::text, E''\n'' ORDER BY %s::text), ''''))
+                           AS r FROM fashionrec.%I t', x.row, x.row, c.relname) END, false, true, '')))[1]::text
+  FROM pg_class c,
+       -- a version's data without the artifact stamp, which the update adds
+       LATERAL (SELECT CASE c.relname WHEN 'model' THEN
+                   'jsonb_populate_record(t, jsonb_build_object(''data'', t.data - ARRAY[''artifact_format'', ''byte_order'', ''library_version'']))'
+                   ELSE 't' END AS row) x
  WHERE c.relnamespace = 'fashionrec'::regnamespace AND c.relkind IN ('r', 'p', 'S')
  ORDER BY 1
 SQL
@@ -252,6 +256,14 @@ check "every catalog table keeps its rows, every sequence its position ($(wc -l 
 added=$(awk -F'|' 'NR == FNR { old[$1]; next } !($1 in old) { printf "%s%s (%s)", sep, $1, $2; sep = ", " }' \
             "$TMP/tables.before" "$TMP/tables.all" | sed 's/, md5 [0-9a-f]*//g')
 echo "# new in $NEW_VERSION: ${added:-no table}"
+stamped=$(q "$up" -c "SELECT count(*) FILTER (WHERE data ->> 'artifact_format' = '1' AND data ->> 'library_version' = '$OLD_VERSION'
+                                                AND data ->> 'byte_order' = fashionrec._artifact_stamp() ->> 'byte_order')
+                               || ' of ' || count(*) FROM fashionrec.model")
+if [ "$stamped" = "$versions of $versions" ]; then
+    ok "every $OLD_VERSION version is stamped as artifact format 1, this byte order, written by $OLD_VERSION"
+else
+    not_ok "artifact stamps after the update: $stamped versions stamped as $OLD_VERSION's"
+fi
 lists >"$TMP/lists.after"
 check "every version serves the same lists as before ($(wc -l <"$TMP/lists.before") lists)" \
       "$TMP/lists.before" "$TMP/lists.after"
