@@ -93,6 +93,7 @@ if [ -z "${FR_REGRESS:-}" ]; then
     suite bash test/crash.sh
     suite bash test/sanitize.sh
     suite bash test/demo-anywhere.sh
+    suite bash test/docs-examples.sh
 fi
 
 echo
