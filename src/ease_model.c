@@ -117,7 +117,8 @@ ease_load(FrModel *model)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("ease model \"%s\" has a %lld x %d weight matrix for %d items",
 						model->name, (long long) rows, cols, model->n_items)));
-	if (st->col_to_item)
+	/* attached, the inverse map was built by the loading backend */
+	if (st->col_to_item && (st->item_to_col = fr_model_derived(model, "ease_item_to_col", NULL, NULL)) == NULL)
 	{
 		st->item_to_col = palloc_extended(mul_size((size_t) model->n_items + 1, sizeof(int32)),
 										  MCXT_ALLOC_HUGE);
@@ -134,6 +135,7 @@ ease_load(FrModel *model)
 								model->name, i, model->n_items)));
 			st->item_to_col[i] = c;
 		}
+		fr_model_keep(model, "ease_item_to_col", FR_I32, model->n_items, 1, st->item_to_col);
 	}
 	return st;
 }

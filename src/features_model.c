@@ -424,6 +424,15 @@ features_load(FrModel *model)
 	rows->indptr = fr_artifact_get(model->model_id, "feature_indptr", FR_I64, &n_ptr, NULL, false);
 	rows->indices = fr_artifact_get(model->model_id, "feature_indices", FR_I32, &n_idx, NULL, false);
 	rows->values = fr_artifact_get(model->model_id, "feature_values", FR_F32, &n_val, NULL, false);
+	if (fr_model_attaching(model))
+	{
+		/* the rows as merged with the live ones by the loading backend (kept below) */
+		rows->nrows = model->n_items;
+		rows->ncols = (int32) base[BASE_DIMENSION];
+		rows->nnz = n_idx;
+		fr_content_postings(model, st);
+		return st;
+	}
 	if (n_base != BASE_N || base[BASE_DIMENSION] <= 0 || base[BASE_DIMENSION] > FR_SVEC_MAX_DIM ||
 		n_ptr != (int64) model->n_items + 1 || n_idx != n_val ||
 		rows->indptr[0] != 0 || rows->indptr[model->n_items] != n_idx)
@@ -441,9 +450,14 @@ features_load(FrModel *model)
 
 	/* a set dropped since training has no rows to add: serve what was trained */
 	if (model->n_feature_sets > 0 && model->live_token >= 0)
+	{
 		read_live_rows(model, base, rows, base[BASE_NORMALIZED] != 0);
-	st->n_features = rows->ncols;
-	fr_csr_transpose(rows, &st->postings);
+		/* the shared copy holds the merged rows in place of the trained ones */
+		fr_model_keep(model, "feature_indptr", FR_I64, (int64) rows->nrows + 1, 1, rows->indptr);
+		fr_model_keep(model, "feature_indices", FR_I32, rows->nnz, 1, rows->indices);
+		fr_model_keep(model, "feature_values", FR_F32, rows->nnz, 1, rows->values);
+	}
+	fr_content_postings(model, st);
 	return st;
 }
 

@@ -41,6 +41,7 @@
  */
 #include "postgres.h"
 
+#include <sys/mman.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -72,6 +73,7 @@
 typedef struct StoreKey
 {
 	Oid			dbid;			/* model row ids are per database */
+	int32		zero;			/* padding made a member: keys are copied, and hashed as bytes */
 	int64		model_id;
 	int64		token;
 } StoreKey;
@@ -463,17 +465,37 @@ fr_store_evictions_since_last(void)
 
 /* ---- claiming, publishing, attaching -------------------------------------- */
 
+/*
+ * Map the version read-only in this backend: a loader that wrote into a
+ * shared array would change every backend's model; now it faults instead.
+ * Only where the segment is a mapping of its own: one carved from the main
+ * shared memory region (min_dynamic_shared_memory) shares its pages with
+ * later segments, which must stay writable.
+ */
+static void
+protect(dsm_segment *seg)
+{
+#if !defined(WIN32)
+#if PG_VERSION_NUM >= 140000
+	if (min_dynamic_shared_memory > 0)
+		return;
+#endif
+	if (mprotect(dsm_segment_address(seg), dsm_segment_map_length(seg), PROT_READ) != 0)
+		elog(WARNING, "fashionrec model store: could not map segment read-only: %m");
+#endif
+}
+
 /* A ref for a mapped segment, its table copied with this backend's pointers. */
 static FrStoreRef *
-make_ref(dsm_segment *seg, StoreKey key, uint64 incarnation, MemoryContext cxt)
+make_ref(dsm_segment *seg, StoreKey key, uint64 incarnation)
 {
 	const SegmentHeader *h = dsm_segment_address(seg);
-	FrStoreRef *ref = MemoryContextAllocZero(cxt, sizeof(FrStoreRef));
+	FrStoreRef *ref = MemoryContextAllocZero(TopMemoryContext, sizeof(FrStoreRef));
 	FrStoreArray *arrays;
 
 	if (h->magic != STORE_MAGIC)
 		elog(ERROR, "fashionrec model store: segment %u is not a model", dsm_segment_handle(seg));
-	arrays = MemoryContextAlloc(cxt, sizeof(FrStoreArray) * Max(h->n_arrays, 1));
+	arrays = MemoryContextAlloc(TopMemoryContext, sizeof(FrStoreArray) * Max(h->n_arrays, 1));
 	for (int i = 0; i < h->n_arrays; i++)
 	{
 		arrays[i] = h->arrays[i];
@@ -488,6 +510,7 @@ make_ref(dsm_segment *seg, StoreKey key, uint64 incarnation, MemoryContext cxt)
 	ref->n_arrays = h->n_arrays;
 	ref->arrays = arrays;
 	ref->pinned_xact = xact_count;
+	protect(seg);
 	return ref;
 }
 
@@ -501,9 +524,26 @@ remember(FrStoreRef *ref)
 	MemoryContextSwitchTo(old);
 }
 
+/* Undo a claim's counts when its attach failed. */
+static void
+uncount(StoreKey key, uint64 incarnation)
+{
+	StoreEntry *e;
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	e = hash_search(store_hash, &key, HASH_FIND, NULL);
+	if (e != NULL && e->incarnation == incarnation)
+	{
+		SpinLockAcquire(&e->mutex);
+		e->pins--;
+		e->attached--;
+		SpinLockRelease(&e->mutex);
+	}
+	LWLockRelease(shared->lock);
+}
+
 FrStoreClaim
-fr_store_claim(int64 model_id, int64 token, const char *name, int32 version,
-			   MemoryContext cxt, FrStoreRef **ref)
+fr_store_claim(int64 model_id, int64 token, const char *name, int32 version, FrStoreRef **ref)
 {
 	StoreKey	key = make_key(model_id, token);
 	FrStoreClaim result;
@@ -521,7 +561,7 @@ fr_store_claim(int64 model_id, int64 token, const char *name, int32 version,
 		bool		found;
 		dsm_handle	handle;
 		uint64		incarnation;
-		dsm_segment *seg;
+		dsm_segment *volatile seg;
 
 		CHECK_FOR_INTERRUPTS();
 		LWLockAcquire(shared->lock, LW_EXCLUSIVE);
@@ -591,25 +631,29 @@ fr_store_claim(int64 model_id, int64 token, const char *name, int32 version,
 		incarnation = e->incarnation;
 		LWLockRelease(shared->lock);
 
-		seg = dsm_attach(handle);
+		seg = NULL;
+		PG_TRY();
+		{
+			seg = dsm_attach(handle);
+			if (seg != NULL)
+			{
+				dsm_pin_mapping(seg);
+				*ref = make_ref(seg, key, incarnation);
+				remember(*ref);
+			}
+		}
+		PG_CATCH();
+		{
+			uncount(key, incarnation);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
 		if (seg == NULL)
 		{
 			/* dropped meanwhile (model_cache_drop evicts pinned versions too): claim again */
-			LWLockAcquire(shared->lock, LW_SHARED);
-			e = hash_search(store_hash, &key, HASH_FIND, NULL);
-			if (e != NULL && e->incarnation == incarnation)
-			{
-				SpinLockAcquire(&e->mutex);
-				e->pins--;
-				e->attached--;
-				SpinLockRelease(&e->mutex);
-			}
-			LWLockRelease(shared->lock);
+			uncount(key, incarnation);
 			continue;
 		}
-		dsm_pin_mapping(seg);
-		*ref = make_ref(seg, key, incarnation, cxt);
-		remember(*ref);
 		result = FR_STORE_ATTACHED;
 		break;
 	}
@@ -643,8 +687,7 @@ segment_layout(const FrStoreArray *arrays, int n, Size *offsets)
 }
 
 bool
-fr_store_publish(const FrStoreArray *arrays, int n, double load_ms,
-				 MemoryContext cxt, FrStoreRef **ref)
+fr_store_publish(const FrStoreArray *arrays, int n, double load_ms, FrStoreRef **ref)
 {
 	StoreKey	key;
 	Size	   *offsets = palloc(sizeof(Size) * Max(n, 1));
@@ -653,7 +696,6 @@ fr_store_publish(const FrStoreArray *arrays, int n, double load_ms,
 	dsm_segment *seg;
 	SegmentHeader *h;
 	FrStoreRef *r;
-	MemoryContext old;
 	char	   *why = NULL;
 	char		name[NAMEDATALEN];
 	int32		version;
@@ -700,7 +742,7 @@ fr_store_publish(const FrStoreArray *arrays, int n, double load_ms,
 	seg = dsm_create(total, DSM_CREATE_NULL_IF_MAXSEGMENTS);
 	if (seg == NULL)
 	{
-		fr_store_abandon();
+		fr_store_abandon(key.model_id, key.token);
 		ereport(NOTICE,
 				(errmsg("model \"%s\" version %d is served from this backend's memory: the server has no free dynamic shared memory segment",
 						name, version),
@@ -719,10 +761,8 @@ fr_store_publish(const FrStoreArray *arrays, int n, double load_ms,
 			memcpy((char *) h + offsets[i], arrays[i].data, arrays[i].bytes);
 	}
 	dsm_pin_mapping(seg);
-	r = make_ref(seg, key, 0, cxt);
-	old = MemoryContextSwitchTo(TopMemoryContext);
-	refs = lappend(refs, r);
-	MemoryContextSwitchTo(old);
+	r = make_ref(seg, key, 0);
+	remember(r);
 
 	/* nothing below can fail: the pinned segment belongs to the entry from here */
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
@@ -747,10 +787,23 @@ fr_store_publish(const FrStoreArray *arrays, int n, double load_ms,
 }
 
 void
-fr_store_abandon(void)
+fr_store_abandon(int64 model_id, int64 token)
 {
-	if (n_claims > 0)
+	StoreKey	key = make_key(model_id, token);
+
+	if (n_claims > 0 && memcmp(&claims[n_claims - 1], &key, sizeof(key)) == 0)
 		remove_claimed(claims[--n_claims]);
+}
+
+bool
+fr_store_current(const FrStoreRef *ref)
+{
+	bool		current;
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	current = ref_entry(ref) != NULL;
+	LWLockRelease(shared->lock);
+	return current;
 }
 
 bool
@@ -780,7 +833,8 @@ fr_store_detach(FrStoreRef *ref)
 	release_ref(ref, true);
 	refs = list_delete_ptr(refs, ref);
 	dsm_detach(ref->seg);
-	ref->seg = NULL;
+	pfree((void *) ref->arrays);
+	pfree(ref);
 }
 
 const FrStoreArray *

@@ -60,23 +60,25 @@ extern Size fr_store_limit(void);
 /*
  * The version (model_id, token) of name/version: attach to it (waiting for a
  * backend that is loading it), or be the one to load it.  *ref is filled for
- * FR_STORE_ATTACHED, palloc'd in cxt.
+ * FR_STORE_ATTACHED (in TopMemoryContext: fr_store_detach() frees it).
  */
 extern FrStoreClaim fr_store_claim(int64 model_id, int64 token, const char *name, int32 version,
-								   MemoryContext cxt, FrStoreRef **ref);
+								   FrStoreRef **ref);
 
 /*
  * After FR_STORE_LOAD: copy the arrays into a new segment and attach to it
- * (*ref, in cxt); false when it does not fit (a NOTICE says why; the caller
- * serves its private copy).  load_ms is the load's time, for the view.
+ * (*ref); false when it does not fit (a NOTICE says why; the caller serves
+ * its private copy).  load_ms is the load's time, for the view.
  */
 extern bool fr_store_publish(const FrStoreArray *arrays, int n_arrays, double load_ms,
-							 MemoryContext cxt, FrStoreRef **ref);
-/* After FR_STORE_LOAD, when the load failed: nothing half-built stays behind */
-extern void fr_store_abandon(void);
+							 FrStoreRef **ref);
+/* After FR_STORE_LOAD, when the load failed: nothing half-built stays behind (no-op once published) */
+extern void fr_store_abandon(int64 model_id, int64 token);
 
 /* Still the published version (not evicted or dropped)?  Pins it for this transaction and counts a hit. */
 extern bool fr_store_use(FrStoreRef *ref);
+/* Still the published version?  (no pin, no hit) */
+extern bool fr_store_current(const FrStoreRef *ref);
 /* Unmap: the private cache let the version go */
 extern void fr_store_detach(FrStoreRef *ref);
 /* Did any version leave the store since the last call?  (the cache then drops stale mappings) */

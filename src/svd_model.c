@@ -202,10 +202,7 @@ svd_load(FrModel *model)
 						model->name, (long long) n_items, k_items, (long long) n_users, k_users,
 						model->n_items, model->n_users)));
 	st->k = k_items;
-	st->item_norms = palloc_extended(mul_size((size_t) model->n_items + 1, sizeof(float)),
-									 MCXT_ALLOC_HUGE);
-	for (int32 i = 0; i < model->n_items; i++)
-		st->item_norms[i] = fr_snrm2(st->k, st->item_factors + (size_t) i * st->k);
+	st->item_norms = fr_item_norms(model, st->item_factors, st->k);
 	return st;
 }
 
