@@ -184,7 +184,9 @@ BEGIN
     IF (SELECT i.enabled FROM fashionrec.serving_stats_info() i) THEN
         WITH cur AS MATERIALIZED (
             SELECT s.model_id, s.name, s.version, s.function, s.stats_since,
-                   s.calls, s.rows, s.errors, s.cache_loads, s.total_ms, s.histogram,
+                   -- the history counts loads wherever they went: private or the shared store
+                   s.calls, s.rows, s.errors, s.cache_loads + s.shared_loads AS cache_loads,
+                   s.total_ms, s.histogram,
                    -- a new entry, or one reset since the last snapshot, counts from its start
                    (st.model_id IS NULL OR st.stats_since <> s.stats_since OR st.calls > s.calls) AS fresh,
                    st.taken_at AS prev_taken_at, st.calls AS prev_calls, st.rows AS prev_rows,
