@@ -72,6 +72,7 @@ static CacheSlot *cache = NULL;
 static int	cache_len = 0;
 static uint64 cache_clock = 0;
 static SPIPlanPtr lookup_plan = NULL;
+static SPIPlanPtr token_plan = NULL;
 
 /* ---- recording and attaching arrays ------------------------------------- */
 
@@ -484,6 +485,42 @@ report_missing(const char *name, int32 version, bool has_version)
 			 errhint("Activate one with fashionrec.activate('%s', version).", name)));
 }
 
+/*
+ * The sum of the generations of the feature sets in sets_json (a jsonb array
+ * of ids) under the statement's snapshot, and the ids (NULL without any);
+ * -1 when none of them exists any more.
+ */
+static int64
+feature_set_token(Datum sets_json, ArrayType **feature_sets)
+{
+	Datum		values[1] = {sets_json};
+	Datum		d;
+	bool		isnull;
+	int64		token;
+
+	if (token_plan == NULL)
+	{
+		Oid			argtypes[1] = {JSONBOID};
+		SPIPlanPtr	plan = SPI_prepare("SELECT pg_catalog.sum(fs.generation)::int8,"
+									   "       pg_catalog.array_agg(f.id::int4)"
+									   "  FROM pg_catalog.jsonb_array_elements_text($1) AS f(id)"
+									   "  LEFT JOIN fashionrec.feature_set fs ON fs.id = f.id::int4",
+									   1, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare feature set lookup: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		token_plan = plan;
+	}
+	if (SPI_execute_plan(token_plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "feature set lookup failed");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	token = isnull ? -1 : DatumGetInt64(d);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	*feature_sets = isnull ? NULL : DatumGetArrayTypeP(d);
+	return token;
+}
+
 FrModel *
 fr_model_open(const char *name, int32 version)
 {
@@ -507,14 +544,15 @@ fr_model_open(const char *name, int32 version)
 		Oid			argtypes[2] = {TEXTOID, INT4OID};
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare("SELECT m.id, m.version, m.algorithm, s.token, s.sets"
-						   "  FROM fashionrec.model m,"
-						   "  LATERAL (SELECT pg_catalog.sum(fs.generation)::int8 AS token,"
-						   "                  pg_catalog.array_agg(f.id::int4) AS sets"
-						   "             FROM pg_catalog.jsonb_array_elements_text("
-						   "                      CASE WHEN pg_catalog.jsonb_typeof(m.info -> 'feature_sets') = 'array'"
-						   "                           THEN m.info -> 'feature_sets' END) AS f(id)"
-						   "             LEFT JOIN fashionrec.feature_set fs ON fs.id = f.id::int4) s"
+		/*
+		 * One table, one index: a new connection's first call plans this,
+		 * and with the version already in the shared store that planning
+		 * is most of the call.  Feature sets are looked up only when named.
+		 */
+		plan = SPI_prepare("SELECT m.id, m.version, m.algorithm,"
+						   "       CASE WHEN pg_catalog.jsonb_typeof(m.info -> 'feature_sets') = 'array'"
+						   "            THEN m.info -> 'feature_sets' END"
+						   "  FROM fashionrec.model m"
 						   " WHERE m.name = $1 AND m.status <> 'training'"
 						   "   AND CASE WHEN $2 IS NULL THEN m.active ELSE m.version = $2 END",
 						   2, argtypes);
@@ -534,11 +572,11 @@ fr_model_open(const char *name, int32 version)
 	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	found_version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	algorithm = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
-	live_token = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
-	if (isnull)
-		live_token = -1;
-	sets = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull);
-	feature_sets = isnull ? NULL : DatumGetArrayTypeP(sets);
+	sets = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
+	live_token = -1;
+	feature_sets = NULL;
+	if (!isnull)
+		live_token = feature_set_token(sets, &feature_sets);
 
 	if (fr_store_evictions_since_last())
 		cache_drop_evicted();
