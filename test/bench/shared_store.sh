@@ -11,10 +11,11 @@
 #     connections) with the version already loaded, beside the first call of
 #     a fashionrec function that opens no model (PostgreSQL's own floor);
 #   - loads per version (serving_stats);
-#   - pgbench p50/p99 of recommend() at 1 and 2 clients;
+#   - pgbench p50/p99 of recommend() at 1 and 2 clients, in ROUNDS rounds
+#     alternating the two modes;
 #   - the OpenBLAS kernel that ran, from fashionrec.blas_info().
 #
-#   bash test/bench/shared_store.sh     (ITEMS=100000 USERS=200000 FACTORS=64 SECONDS_PER_RUN=20)
+#   bash test/bench/shared_store.sh     (ITEMS=100000 USERS=200000 FACTORS=64 ROUNDS=3 SECONDS_PER_RUN=10)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
@@ -23,7 +24,8 @@ ITEMS=${ITEMS:-100000}
 USERS=${USERS:-200000}
 EVENTS=${EVENTS:-2000000}
 FACTORS=${FACTORS:-64}
-SECONDS_PER_RUN=${SECONDS_PER_RUN:-20}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
+ROUNDS=${ROUNDS:-3}
 NEW_CONNECTIONS=${NEW_CONNECTIONS:-200}
 CONNECTIONS=${CONNECTIONS:-1 10 50 100}
 
@@ -99,14 +101,20 @@ first_calls() {
     done | sort -n | awk '{ v[NR] = $1 } END { printf "%.2f %.2f", v[int((NR + 1) / 2)], v[int((NR * 99 + 99) / 100)] }'
 }
 
-pgbench_run() {   # clients -> "p50 p99" in ms
-    local log=$TMP/pgb.$1
+pgbench_run() {   # mode clients: appends latencies in ms to $TMP/lat.mode.clients
+    local log=$TMP/pgb.$1.$2
     rm -rf "$log"; mkdir -p "$log"
-    (cd "$log" && pgbench -n -c "$1" -j "$1" -T "$SECONDS_PER_RUN" -M prepared -l -f "$TMP/full.sql" bench > out.txt 2>&1)
-    cat "$log"/pgbench_log.* | awk '{ print $3 / 1000.0 }' | sort -n > "$log/lat"
-    local n
-    n=$(wc -l < "$log/lat")
-    printf '%s %s\n' "$(sed -n "$(( (n + 1) / 2 ))p" "$log/lat")" "$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$log/lat")"
+    (cd "$log" && pgbench -n -c "$2" -j "$2" -T "$SECONDS_PER_RUN" -M prepared -l -f "$TMP/full.sql" bench > out.txt 2>&1)
+    cat "$log"/pgbench_log.* | awk '{ print $3 / 1000.0 }' >> "$TMP/lat.$1.$2"
+}
+percentiles() {   # file -> "p50 p99"
+    sort -n "$1" | awk '{ v[NR] = $1 } END { printf "%.2f %.2f", v[int((NR + 1) / 2)], v[int((NR * 99 + 99) / 100)] }'
+}
+restart_mode() {   # the same server with the store (shared) or without it (private)
+    fr_stop_cluster "$TMP"
+    sed -i '/^fashionrec.shared_cache_size/d' "$TMP/data/postgresql.conf"
+    [ "$1" = private ] && echo "fashionrec.shared_cache_size = 0" >> "$TMP/data/postgresql.conf"
+    fr_start_cluster "$TMP" "$PORT"
 }
 cat > "$TMP/full.sql" <<SQL
 \set u random(1, $USERS)
@@ -115,10 +123,7 @@ SQL
 
 declare -A MEM FIRST PGB
 for mode in private shared; do
-    fr_stop_cluster "$TMP"
-    sed -i '/^fashionrec.shared_cache_size/d' "$TMP/data/postgresql.conf"
-    [ "$mode" = private ] && echo "fashionrec.shared_cache_size = 0" >> "$TMP/data/postgresql.conf"
-    fr_start_cluster "$TMP" "$PORT"
+    restart_mode "$mode"
     read -r core gflops < <(q -c "SELECT core, round(sgemm_gflops::numeric, 1) FROM fashionrec.blas_info(1)")
     echo "== $mode: OpenBLAS kernel $core, sgemm $gflops GFLOP/s (1 thread, 1 s probe)"
     q -c "SELECT count(*) FROM fashionrec.recommend('bench', 1, 10)" >/dev/null   # loaded once before the first calls
@@ -131,7 +136,6 @@ for mode in private shared; do
     FIRST[$mode]=$(first_calls "SELECT count(*) FROM fashionrec.recommend('bench', 3, 10)" "$n_first")
     FIRST[$mode,floor]=$(first_calls "SELECT fashionrec.version()" "$n_first")
     FIRST[$mode,n]=$n_first
-    for c in 1 2; do PGB[$mode,$c]=$(pgbench_run "$c"); done
     if [ "$mode" = shared ]; then
         STORE_MB=$(q -c "SELECT round(sum(bytes) / 1048576.0, 1) FROM fashionrec.model_cache WHERE \"where\" = 'shared'")
         LOADS=$(q -c "SELECT sum(shared_loads) FROM fashionrec.serving_stats WHERE name = 'bench'")
@@ -141,6 +145,16 @@ for mode in private shared; do
         PRIVATE_LOADS=$(q -c "SELECT sum(cache_loads) FROM fashionrec.serving_stats WHERE name = 'bench'")
     fi
 done
+
+# latency in alternating rounds, so that other work on the machine weighs on both alike
+for round in $(seq 1 "$ROUNDS"); do
+    for mode in private shared; do
+        restart_mode "$mode"
+        q -c "SELECT count(*) FROM fashionrec.recommend('bench', 1, 10)" >/dev/null
+        for c in 1 2; do pgbench_run "$mode" "$c"; done
+    done
+done
+for mode in private shared; do for c in 1 2; do PGB[$mode,$c]=$(percentiles "$TMP/lat.$mode.$c"); done; done
 
 printf '\nmodel in the store: %s MB (loaded in %s ms)\n' "$STORE_MB" "$LOAD_MS"
 printf '\n%-14s %22s %30s %16s\n' connections "per-backend cache, MB" "shared store: private + store" "per connection"
@@ -156,7 +170,7 @@ printf '  recommend(), shared store (%3d conns) %8s %8s\n' "${FIRST[shared,n]}" 
 printf '  fashionrec.version() (no model)       %8s %8s\n' "$fp50" "$fp99"
 printf '  recommend(), per-backend cache (%2d)    %8s %8s\n' "${FIRST[private,n]}" "$pp50" "$pp99"
 printf '\nloads of the version: shared store %s (and %s attaches); per-backend cache %s\n' "$LOADS" "$ATTACHES" "$PRIVATE_LOADS"
-printf '\npgbench recommend(), k = 10, %s s     p50 ms   p99 ms\n' "$SECONDS_PER_RUN"
+printf '\npgbench recommend(), k = 10, %s x %s s  p50 ms   p99 ms\n' "$ROUNDS" "$SECONDS_PER_RUN"
 for c in 1 2; do
     read -r a b <<< "${PGB[private,$c]}"; read -r x y <<< "${PGB[shared,$c]}"
     printf '  %d client(s): per-backend cache    %8s %8s\n' "$c" "$a" "$b"
