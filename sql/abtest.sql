@@ -147,6 +147,14 @@ SELECT min(u) AS mover FROM generate_series(1, 10) u
  WHERE fashionrec.ab_bucket('ab-weights-salt', u) BETWEEN 0.1 AND 0.5 \gset
 SELECT fashionrec.assign('ab-weights', :mover, reassign => true) AS reassigned,
        fashionrec.assign('ab-weights', :mover) AS afterwards;
+-- a QA override survives reassign: a user forced into a stays there though the hash says b
+SELECT min(u) AS forced_user FROM generate_series(5001, 5100) u
+ WHERE fashionrec.ab_bucket('ab-weights-salt', u) > 0.1 \gset
+SELECT fashionrec.force_variant('ab-weights', :forced_user, 'a');
+SELECT fashionrec.assign('ab-weights', :forced_user, reassign => true) AS reassigned,
+       round(fashionrec.ab_bucket('ab-weights-salt', :forced_user)::numeric, 4) AS bucket;
+SELECT a.forced, v.name AS variant FROM fashionrec.assignment a JOIN fashionrec.variant v ON v.id = a.variant_id
+ WHERE a.experiment_id = (SELECT id FROM fashionrec.experiment WHERE name = 'ab-weights') AND a.user_id = :forced_user;
 -- 500/500 and then 200/1800 is not 10/90: the sample-ratio check flags the mix
 SELECT variant, users, round(srm_p_value::numeric, 6) AS srm_p, srm
   FROM fashionrec.experiment_results('ab-weights');
@@ -273,13 +281,21 @@ SELECT fashionrec.start_experiment('ab-one');
 SELECT fashionrec.add_variant('ab-one', 'other', 'ab-knn', 50, control => false);
 SELECT fashionrec.set_weights('ab-one', '{"only": 50, "other": 50}');
 SELECT fashionrec.start_experiment('ab-one');
--- events: for a user never assigned, of an unknown type, with a negative or non-finite value
+-- events: for a user never assigned, of an unknown type, with a negative, NaN, infinite or too
+-- large value
 SELECT fashionrec.track('ab-race', 424242, 'click');
 SELECT fashionrec.track('ab-race', :racer, 'wishlist');
 SELECT fashionrec.track('ab-race', :racer, 'purchase', value => -10);
 SELECT fashionrec.track('ab-race', :racer, 'purchase', value => 'NaN');
 SELECT fashionrec.track('ab-race', :racer, 'purchase', value => 'Infinity');
+SELECT fashionrec.track('ab-race', :racer, 'purchase', value => 1e308);
+SELECT fashionrec.track('ab-race', :racer, 'purchase', value => 1.000001e15);
 SELECT fashionrec.track('ab-race', :racer, 'purchase', value => 0) AS free_purchase;
+-- the largest value, twice: the value per user stays a number (two events of 1e308
+-- used to make experiment_results() fail with an overflow until they were deleted)
+SELECT fashionrec.track('ab-race', :racer, 'purchase', value => 1e15) AS largest,
+       fashionrec.track('ab-race', :racer, 'purchase', value => 1e15) AS again;
+SELECT variant, users, conversions, value_per_user FROM fashionrec.experiment_results('ab-race');
 -- results: unknown metric, alpha out of range, a segment query that repeats users
 SELECT * FROM fashionrec.experiment_results('ab-race', metric => 'revenue');
 SELECT * FROM fashionrec.experiment_results('ab-race', alpha => 1.5);

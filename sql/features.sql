@@ -136,6 +136,8 @@ INSERT INTO fs_products VALUES (11, 'Navy linen blazer', 'Navy', 'Blazer', '{0,1
                             (12, 'Navy summer dress', 'Navy', 'Dress', '{0,0,1}', fs_swatch('000080'), 120);
 UPDATE fs_products SET title = 'Blue denim skinny jeans' WHERE id = 2;
 DELETE FROM fs_products WHERE id = 5;
+-- a new photo: queued once (old and new id are the same item)
+UPDATE fs_products SET image = fs_swatch('000090') WHERE id = 11;
 RESET ROLE;
 -- in the same transaction: the new items have vectors, the deleted one a tombstone
 SELECT item_id, fashionrec.item_features('text', item_id) AS text, fashionrec.item_features('clip', item_id) AS clip
@@ -257,7 +259,7 @@ SELECT fashionrec.drop_feature_set('nope');
 -- the writer cannot call the writing functions
 SET ROLE fr_shop_writer;
 SELECT * FROM fashionrec.refresh_features('text');
-SELECT fashionrec._feature_generation(1);
+SELECT fashionrec._feature_refresh_gone(1);
 RESET ROLE;
 
 -- drop: its rows, errors, queue and trigger go

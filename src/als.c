@@ -613,6 +613,7 @@ fr_als_fit(const FrAlsOptions *opt, const FrCsr *ui, const FrCsr *iu,
 			losses[it] = loss;
 		fr_progress("als iteration %d of %d: loss %.6f, %.3f s",
 					it + 1, opt->iterations, loss, fr_now() - start);
+		fr_progress_step("als iterations", it + 1, opt->iterations, loss);
 	}
 
 	fr_free(work);

@@ -127,6 +127,7 @@ fr_ease_fit(const FrCsr *ui, int32_t n_keep, const int32_t *item_to_col,
 
 	fr_spd_inverse(n_keep, b);
 	fr_progress("ease: inverse by cholesky, %.1f s", fr_now() - started);
+	fr_progress_step("ease: inverse done", 2, 3, NAN);
 	fr_check_interrupts();
 
 	/* B = -P / diag(P) column-wise, zero diagonal */
@@ -148,6 +149,7 @@ fr_ease_fit(const FrCsr *ui, int32_t n_keep, const int32_t *item_to_col,
 		fr_free(inv_diag);
 	}
 	fr_progress("ease: weights of %d items, %.1f s", n_keep, fr_now() - started);
+	fr_progress_step("ease: weights done", 3, 3, NAN);
 }
 
 void

@@ -14,6 +14,7 @@
 
 #include "fashionrec.h"
 #include "linalg.h"
+#include "progress.h"
 #include "stats.h"
 #include "store.h"
 
@@ -28,6 +29,14 @@ void		_PG_init(void);
 static void assign_blas_threads(int newval, void *extra);
 static void check_blas_core(void);
 
+/*
+ * The four limits are the DBA's: PGC_SUSET, so that a plain user can neither
+ * raise the memory budget a training is checked against, nor start more BLAS
+ * threads than the machine has cores, nor hold more models in a backend, nor
+ * ask for longer lists.  A superuser sets them for the server, a database or
+ * a role (ALTER ROLE ... SET), and on PostgreSQL 15 and later may delegate one
+ * with GRANT SET ON PARAMETER.  docs/operations.md lists them.
+ */
 void
 _PG_init(void)
 {
@@ -37,7 +46,7 @@ _PG_init(void)
 							"thread only pays for large matrices. Serving paths use one.",
 							&fr_blas_threads,
 							1, 1, 64,
-							PGC_USERSET, 0,
+							PGC_SUSET, 0,
 							NULL, assign_blas_threads, NULL);
 
 	DefineCustomIntVariable("fashionrec.max_memory",
@@ -45,7 +54,7 @@ _PG_init(void)
 							NULL,
 							&fr_max_memory_kb,
 							1024 * 1024, 1024, MAX_KILOBYTES,
-							PGC_USERSET, GUC_UNIT_KB,
+							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("fashionrec.cache_models",
@@ -53,19 +62,21 @@ _PG_init(void)
 							"The least recently used version is dropped when the cache is full.",
 							&fr_cache_models,
 							8, 1, 1000,
-							PGC_USERSET, 0,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("fashionrec.max_k",
 							"Largest k a serving function accepts.",
-							NULL,
+							"A larger k is refused; a k above a model's number of items is cut to it.",
 							&fr_max_k,
 							10000, 1, 10000000,
-							PGC_USERSET, 0,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
 	/* serving statistics and the model store: settings, and shared memory when preloaded */
 	fr_stats_init();
+	/* trainings in progress, in shared memory when preloaded */
+	fr_progress_init();
 	fr_store_init();
 	check_blas_core();
 

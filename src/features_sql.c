@@ -2,14 +2,16 @@
  * features_sql.c — the parts of the feature store (src/sql/85_features.sql)
  * that SQL cannot do well:
  *
- *   _feature_generation(set)   the generation of this transaction's writes
- *                              to a feature set, bumped once per transaction
- *                              rather than once per row;
  *   attribute_tsvector(...)    "column=value" terms as a tsvector whose
  *                              positions carry the column weights;
  *   _color_features(...)       a colour histogram that reports a bad image
  *                              as a reason instead of raising, so a refresh
- *                              needs no subtransaction per image.
+ *                              needs no subtransaction per image;
+ *   _feature_tfidf(...)        tfidf() over a set's vocabulary, kept in
+ *                              backend memory.
+ *
+ * The writers are in features_store.c, the realtime trigger in
+ * features_trigger.c.
  */
 #include "postgres.h"
 
@@ -29,101 +31,8 @@
 
 #include "color.h"
 #include "fashionrec.h"
+#include "feature_set.h"
 #include "image.h"
-
-/* ---- generations ----------------------------------------------------------
- *
- * The generation protocol (docs/features.md) asks every transaction that
- * writes item_feature rows of a set to bump feature_set.generation under the
- * row lock and stamp its rows with the new value.  A realtime trigger fires
- * once per product row; bumping per row would update the same catalog row
- * thousands of times in one transaction, and every update walks the growing
- * chain of dead versions before it.  So the generation taken is remembered
- * for the rest of the transaction, in backend memory (a setting could be
- * forged by the session), and forgotten when the transaction ends or the
- * subtransaction that took it rolls back (the bump rolled back with it).
- */
-typedef struct GenEntry
-{
-	int32		set_id;
-	int64		generation;
-	SubTransactionId subid;		/* where it was taken */
-} GenEntry;
-
-#define MAX_GEN_ENTRIES 64
-
-static GenEntry gen_entries[MAX_GEN_ENTRIES];
-static int	n_gen_entries = 0;
-static bool gen_callbacks_registered = false;
-
-static void
-gen_xact_callback(XactEvent event, void *arg)
-{
-	n_gen_entries = 0;
-}
-
-static void
-gen_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-					 SubTransactionId parentSubid, void *arg)
-{
-	int			kept = 0;
-
-	if (event != SUBXACT_EVENT_ABORT_SUB)
-		return;
-	/* subtransaction ids grow, so later ones are children of the aborted one */
-	for (int i = 0; i < n_gen_entries; i++)
-		if (gen_entries[i].subid < mySubid)
-			gen_entries[kept++] = gen_entries[i];
-	n_gen_entries = kept;
-}
-
-PG_FUNCTION_INFO_V1(fashionrec_feature_generation);
-Datum
-fashionrec_feature_generation(PG_FUNCTION_ARGS)
-{
-	int32		set_id = PG_GETARG_INT32(0);
-	Oid			argtypes[1] = {INT4OID};
-	Datum		args[1];
-	bool		isnull;
-	int64		generation;
-	int			ret;
-
-	for (int i = 0; i < n_gen_entries; i++)
-		if (gen_entries[i].set_id == set_id)
-			PG_RETURN_INT64(gen_entries[i].generation);
-
-	if (!gen_callbacks_registered)
-	{
-		RegisterXactCallback(gen_xact_callback, NULL);
-		RegisterSubXactCallback(gen_subxact_callback, NULL);
-		gen_callbacks_registered = true;
-	}
-
-	args[0] = Int32GetDatum(set_id);
-	SPI_connect();
-	ret = SPI_execute_with_args("UPDATE fashionrec.feature_set SET generation = generation + 1 "
-								"WHERE id = $1 RETURNING generation",
-								1, argtypes, args, NULL, false, 1);
-	if (ret != SPI_OK_UPDATE_RETURNING)
-		elog(ERROR, "could not bump the generation of feature set %d: %s",
-			 set_id, SPI_result_code_string(ret));
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("feature set %d does not exist", set_id)));
-	generation = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	SPI_finish();
-
-	/* a full table only costs another bump: the row lock is held already */
-	if (n_gen_entries < MAX_GEN_ENTRIES)
-	{
-		gen_entries[n_gen_entries].set_id = set_id;
-		gen_entries[n_gen_entries].generation = generation;
-		gen_entries[n_gen_entries].subid = GetCurrentSubTransactionId();
-		n_gen_entries++;
-	}
-	PG_RETURN_INT64(generation);
-}
 
 /* ---- attribute terms ------------------------------------------------------ */
 
@@ -155,14 +64,49 @@ append_escaped(StringInfo buf, const char *s)
 }
 
 /*
+ * The terms "name=value" of the non-NULL (values[i] NULL), non-empty values,
+ * each with weights[i] positions so that tfidf() counts the weight as its
+ * term frequency.  The tsvector's text form is built and parsed by
+ * tsvectorin: it sorts, merges duplicates and checks every limit.
+ */
+Datum
+fr_attribute_tsvector(int n, char **names, char **values, const int32 *weights)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < n; i++)
+	{
+		int			w = weights[i];
+
+		if (w < 0 || w > MAX_TERM_WEIGHT)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a weight must be between 0 and %d, got %d", MAX_TERM_WEIGHT, w),
+					 errhint("A weight is the term frequency of the column's term.")));
+		if (values[i] == NULL || w == 0)
+			continue;
+		if (*values[i] == '\0' || strlen(names[i]) + 1 + strlen(values[i]) > MAX_TERM_BYTES)
+			continue;
+		if (buf.len > 0)
+			appendStringInfoChar(&buf, ' ');
+		appendStringInfoChar(&buf, '\'');
+		append_escaped(&buf, names[i]);
+		appendStringInfoChar(&buf, '=');
+		append_escaped(&buf, values[i]);
+		appendStringInfoString(&buf, "':1");
+		for (int p = 2; p <= w; p++)
+			appendStringInfo(&buf, ",%d", p);
+	}
+	return DirectFunctionCall1(tsvectorin, CStringGetDatum(buf.data));
+}
+
+/*
  * fashionrec.attribute_tsvector(names text[], vals text[], weights integer[])
  *     returns tsvector
  *
- * The term "name=value" per non-NULL, non-empty value, with weight positions
- * so that tfidf() counts the weight as its term frequency.  Values are used
- * as given (the caller trims and lower-cases them, as the attributes
- * algorithm does).  The tsvector's text form is built and parsed by
- * tsvectorin: it sorts, merges duplicates and checks every limit.
+ * fr_attribute_tsvector() over arrays.  Values are used as given (the caller
+ * trims and lower-cases them, as the attributes algorithm does).
  */
 PG_FUNCTION_INFO_V1(fashionrec_attribute_tsvector);
 Datum
@@ -177,8 +121,8 @@ fashionrec_attribute_tsvector(PG_FUNCTION_ARGS)
 			   *vals_null;
 	int			n_names,
 				n_vals;
-	int32	   *weights;
-	StringInfoData buf;
+	char	  **name_s,
+			  **value_s;
 
 	deconstruct_text_array(names_a, "names", &names, &names_null, &n_names);
 	deconstruct_text_array(vals_a, "vals", &vals, &vals_null, &n_vals);
@@ -187,40 +131,18 @@ fashionrec_attribute_tsvector(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("names, vals and weights must be arrays of the same length without NULL names or weights")));
-	weights = (int32 *) ARR_DATA_PTR(weights_a);
-
-	initStringInfo(&buf);
+	name_s = palloc(sizeof(char *) * Max(n_names, 1));
+	value_s = palloc(sizeof(char *) * Max(n_names, 1));
 	for (int i = 0; i < n_names; i++)
 	{
-		char	   *name,
-				   *value;
-		int			w = weights[i];
-
 		if (names_null[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("names must not hold NULL")));
-		if (w < 0 || w > MAX_TERM_WEIGHT)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("a weight must be between 0 and %d, got %d", MAX_TERM_WEIGHT, w)));
-		if (vals_null[i] || w == 0)
-			continue;
-		name = TextDatumGetCString(names[i]);
-		value = TextDatumGetCString(vals[i]);
-		if (*value == '\0' || strlen(name) + 1 + strlen(value) > MAX_TERM_BYTES)
-			continue;
-		if (buf.len > 0)
-			appendStringInfoChar(&buf, ' ');
-		appendStringInfoChar(&buf, '\'');
-		append_escaped(&buf, name);
-		appendStringInfoChar(&buf, '=');
-		append_escaped(&buf, value);
-		appendStringInfoString(&buf, "':1");
-		for (int p = 2; p <= w; p++)
-			appendStringInfo(&buf, ",%d", p);
+		name_s[i] = TextDatumGetCString(names[i]);
+		value_s[i] = vals_null[i] ? NULL : TextDatumGetCString(vals[i]);
 	}
-	PG_RETURN_DATUM(DirectFunctionCall1(tsvectorin, CStringGetDatum(buf.data)));
+	PG_RETURN_DATUM(fr_attribute_tsvector(n_names, name_s, value_s, (int32 *) ARR_DATA_PTR(weights_a)));
 }
 
 /* ---- colour features ------------------------------------------------------ */
@@ -368,8 +290,12 @@ static int	n_vocab_entries = 0;
 
 extern Datum fashionrec_tfidf(PG_FUNCTION_ARGS);
 
-static struct varlena *
-set_vocabulary(int32 set_id, int32 version, TimestampTz rebuilt_at)
+/*
+ * The vocabulary of a set's version, kept in TopMemoryContext.  Read with
+ * the caller's rights: the realtime trigger calls it as the owner.
+ */
+struct varlena *
+fr_feature_vocabulary(int32 set_id, int32 version, TimestampTz rebuilt_at)
 {
 	Oid			argtypes3[3] = {INT4OID, INT4OID, TIMESTAMPTZOID};
 	Datum		args3[3];
@@ -437,6 +363,21 @@ set_vocabulary(int32 set_id, int32 version, TimestampTz rebuilt_at)
 	return copy;
 }
 
+/* tfidf(vocab, doc): vocab a plain in-memory value, used without a copy */
+Datum
+fr_feature_tfidf(struct varlena *vocab, Datum doc)
+{
+	FmgrInfo	flinfo;
+
+	MemSet(&flinfo, 0, sizeof(flinfo));
+	flinfo.fn_addr = fashionrec_tfidf;
+	flinfo.fn_nargs = 2;
+	flinfo.fn_strict = true;
+	flinfo.fn_mcxt = CurrentMemoryContext;
+	flinfo.fn_oid = InvalidOid;
+	return FunctionCall2Coll(&flinfo, InvalidOid, PointerGetDatum(vocab), doc);
+}
+
 /*
  * fashionrec._feature_tfidf(set integer, version integer, rebuilt_at timestamptz,
  *     doc tsvector) returns svec: tfidf() over the set's vocabulary.
@@ -445,79 +386,8 @@ PG_FUNCTION_INFO_V1(fashionrec_feature_tfidf);
 Datum
 fashionrec_feature_tfidf(PG_FUNCTION_ARGS)
 {
-	struct varlena *vocab = set_vocabulary(PG_GETARG_INT32(0), PG_GETARG_INT32(1),
-										   PG_GETARG_TIMESTAMPTZ(2));
-	FmgrInfo	flinfo;
+	struct varlena *vocab = fr_feature_vocabulary(PG_GETARG_INT32(0), PG_GETARG_INT32(1),
+												  PG_GETARG_TIMESTAMPTZ(2));
 
-	/* a plain in-memory value: tfidf() uses it without a copy */
-	MemSet(&flinfo, 0, sizeof(flinfo));
-	flinfo.fn_addr = fashionrec_tfidf;
-	flinfo.fn_nargs = 2;
-	flinfo.fn_strict = true;
-	flinfo.fn_mcxt = CurrentMemoryContext;
-	flinfo.fn_oid = InvalidOid;
-	return FunctionCall2Coll(&flinfo, InvalidOid, PointerGetDatum(vocab), PG_GETARG_DATUM(3));
-}
-
-/* ---- the realtime trigger's statement ----------------------------------------
- *
- * The trigger runs the set's row statement, which _feature_sql() builds from
- * the catalog in about as long as the statement itself takes.  It depends
- * only on the set's definition and, through the dimension, on its
- * vocabulary version and rebuild, so it is kept per backend under that
- * name.  Only the SECURITY DEFINER trigger may store a statement here
- * (EXECUTE is revoked from PUBLIC): a statement stored by anyone else would
- * run with the trigger owner's rights.
- */
-typedef struct SqlEntry
-{
-	int32		set_id;
-	int32		version;
-	TimestampTz rebuilt_at;
-	char	   *sql;			/* in TopMemoryContext */
-} SqlEntry;
-
-#define MAX_SQL_ENTRIES 16
-
-static SqlEntry sql_entries[MAX_SQL_ENTRIES];
-static int	n_sql_entries = 0;
-
-PG_FUNCTION_INFO_V1(fashionrec_feature_row_sql);
-Datum
-fashionrec_feature_row_sql(PG_FUNCTION_ARGS)
-{
-	int32		set_id = PG_GETARG_INT32(0);
-	int32		version = PG_GETARG_INT32(1);
-	TimestampTz rebuilt_at = PG_GETARG_TIMESTAMPTZ(2);
-	int			slot;
-
-	for (int i = 0; i < n_sql_entries; i++)
-		if (sql_entries[i].set_id == set_id && sql_entries[i].version == version &&
-			sql_entries[i].rebuilt_at == rebuilt_at)
-			PG_RETURN_TEXT_P(cstring_to_text(sql_entries[i].sql));
-	if (PG_NARGS() < 4 || PG_ARGISNULL(3))
-		PG_RETURN_NULL();
-
-	/* remember: replace the set's entry, else the oldest */
-	for (slot = 0; slot < n_sql_entries; slot++)
-		if (sql_entries[slot].set_id == set_id)
-			break;
-	if (slot == n_sql_entries)
-	{
-		if (n_sql_entries < MAX_SQL_ENTRIES)
-			n_sql_entries++;
-		else
-		{
-			pfree(sql_entries[0].sql);
-			memmove(sql_entries, sql_entries + 1, sizeof(SqlEntry) * (MAX_SQL_ENTRIES - 1));
-			slot = MAX_SQL_ENTRIES - 1;
-		}
-	}
-	else
-		pfree(sql_entries[slot].sql);
-	sql_entries[slot].set_id = set_id;
-	sql_entries[slot].version = version;
-	sql_entries[slot].rebuilt_at = rebuilt_at;
-	sql_entries[slot].sql = MemoryContextStrdup(TopMemoryContext, text_to_cstring(PG_GETARG_TEXT_PP(3)));
-	PG_RETURN_TEXT_P(PG_GETARG_TEXT_PP(3));
+	return fr_feature_tfidf(vocab, PG_GETARG_DATUM(3));
 }

@@ -240,6 +240,7 @@ fr_fusion_fit_logistic(const FrFusionSet *fit, double l2, FrFusionNet *net)
 		memcpy(w, trial, sizeof(double) * p);
 		fr_progress("logistic fusion: iteration %d, loss %.6f, step %.3g (%.2f s)",
 					iter + 1, new_loss / fit->n, sqrt(norm), fr_now() - started);
+		fr_progress_step("logistic fusion iterations", iter + 1, 0, new_loss / fit->n);
 		if (loss - new_loss <= 1e-10 * (1 + loss) || sqrt(norm) < 1e-9)
 		{
 			loss = new_loss;
@@ -701,6 +702,7 @@ fr_fusion_fit_mlp(const FrFusionSet *fit, const FrFusionSet *stop,
 		}
 		fr_progress("mlp fusion: epoch %d, loss %.6f, early-stopping NDCG@%d %.4f (%.2f s)",
 					epoch, loss / fit->n, opt->ndcg_k, ndcg, fr_now() - started);
+		fr_progress_step("mlp fusion epochs", epoch, 0, loss / fit->n);
 		if (opt->patience > 0 && since_best >= opt->patience)
 			break;
 	}

@@ -1802,7 +1802,8 @@ check_cache(const HybridState *st)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a hybrid model with %d components needs fashionrec.cache_models >= %d, it is %d",
 						present, present + 1, fr_cache_models),
-				 errhint("SET fashionrec.cache_models = %d.", present + 1)));
+				 errhint("A superuser can raise it: SET fashionrec.cache_models = %d, or ALTER ROLE ... SET for the role that serves.",
+						 present + 1)));
 }
 
 static void
@@ -1962,6 +1963,7 @@ fashionrec_explain(PG_FUNCTION_ARGS)
 		hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, scores, &ex,
 					subset, subset ? n_subset : 0);
 
+	k = fr_clamp_k(model, k);
 	top = palloc(sizeof(int32) * k);
 	best = palloc(sizeof(float) * k);
 	got = fr_topk(scores, model->n_items, subset, subset ? n_subset : 0, skip, k, top, best);

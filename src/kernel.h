@@ -37,6 +37,14 @@ extern size_t fr_add_size(size_t a, size_t b);
 
 extern void fr_check_interrupts(void);
 extern void fr_progress(const char *fmt,...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Where a long computation is, for other sessions to see (the view
+ * fashionrec.training_progress): a phase, step of `of` (0 when unknown), and
+ * the loss after the step (NaN when the step has none).  Losses are also
+ * kept as the model's learning curve.
+ */
+extern void fr_progress_step(const char *phase, int64_t step, int64_t of, double loss);
 extern void fr_fail(FrFailure kind, const char *fmt,...)
 			__attribute__((noreturn, format(printf, 2, 3)));
 

@@ -220,6 +220,7 @@ fr_knn_fit(const FrCsr *ui, const FrCsr *iu, const FrKnnOptions *opt,
 				reported = fr_now();
 				fr_progress("itemknn: %d of %d items, %.1f s",
 							i, n_items, reported - started);
+				fr_progress_step("itemknn neighbours", i, n_items, NAN);
 			}
 		}
 		out->indptr[i] = nnz;

@@ -326,6 +326,7 @@ fr_mf_fit(const FrMfOptions *opt, const FrCsr *ui, const FrCsr *iu,
 			rmse[it] = err;
 		fr_progress("mf iteration %d of %d: training rmse %.6f, %.3f s",
 					it + 1, opt->iterations, err, fr_now() - start);
+		fr_progress_step("mf iterations (training rmse)", it + 1, opt->iterations, err);
 	}
 
 	if (work)

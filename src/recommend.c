@@ -54,8 +54,14 @@ fr_arg_k(FunctionCallInfo fcinfo, int argno)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("k = %d exceeds fashionrec.max_k (%d)", k, fr_max_k),
-				 errhint("Raise fashionrec.max_k if you really need that many.")));
+				 errhint("Ask for fewer, or have a superuser raise fashionrec.max_k.")));
 	return k;
+}
+
+int
+fr_clamp_k(const FrModel *model, int k)
+{
+	return Min(k, Max(model->n_items, 1));
 }
 
 int32
@@ -125,9 +131,10 @@ fr_emit_topk(FunctionCallInfo fcinfo, const FrModel *model, const float *scores,
 		  const int32 *subset, int n_subset, const uint8 *skip, int k)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int32	   *items = palloc(sizeof(int32) * k);
-	float	   *best = palloc(sizeof(float) * k);
-	int			n = fr_topk(scores, model->n_items, subset, n_subset, skip, k, items, best);
+	int			m = fr_clamp_k(model, k);
+	int32	   *items = palloc(sizeof(int32) * m);
+	float	   *best = palloc(sizeof(float) * m);
+	int			n = fr_topk(scores, model->n_items, subset, n_subset, skip, m, items, best);
 
 	for (int r = 0; r < n; r++)
 	{
@@ -497,13 +504,16 @@ FR_SERVING_FUNCTION(fashionrec_recommend_all, FR_FN_RECOMMEND_ALL)
 	int			block;
 	float	   *scores;
 	uint8	   *skip;
-	int32	   *items = palloc(sizeof(int32) * k);
-	float	   *best = palloc(sizeof(float) * k);
+	int32	   *items;
+	float	   *best;
 	double		started = fr_now(),
 				reported = started;
 
 	InitMaterializedSRF(fcinfo, 0);
 	model = fr_model_open(name, version);
+	k = fr_clamp_k(model, k);
+	items = palloc(sizeof(int32) * k);
+	best = palloc(sizeof(float) * k);
 
 	if (PG_ARGISNULL(2))
 	{

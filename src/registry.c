@@ -18,6 +18,7 @@
 
 #include "catalog.h"
 #include "fashionrec.h"
+#include "progress.h"
 #include "source.h"
 
 void
@@ -30,8 +31,8 @@ fr_check_memory(size_t bytes, const char *what)
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("%s needs about %.1f MB, more than fashionrec.max_memory (%.1f MB)",
 						what, bytes / 1048576.0, budget / 1048576.0),
-				 errhint("Raise fashionrec.max_memory (SET fashionrec.max_memory = '4GB'), "
-						 "or train on less data or with smaller parameters.")));
+				 errhint("A superuser can raise fashionrec.max_memory (SET fashionrec.max_memory = '4GB', "
+						 "or ALTER SYSTEM); or train on less data or with smaller parameters.")));
 }
 
 static void
@@ -168,6 +169,7 @@ fashionrec_train_artifacts(PG_FUNCTION_ARGS)
 	double		started = fr_now();
 
 	fr_require_own_training(model_id);
+	fr_training_begin(model_id, algorithm);
 	train_cxt = AllocSetContextCreate(CurrentMemoryContext, "fashionrec training",
 									  ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(train_cxt);
@@ -211,6 +213,7 @@ fashionrec_train_artifacts(PG_FUNCTION_ARGS)
 		fr_check_memory(algo->estimate_memory(&data, algo_params),
 						psprintf("training \"%s\"", algo->name));
 
+	fr_training_phase("training");
 	job.model_id = model_id;
 	job.algo = algo;
 	job.data = &data;
@@ -219,8 +222,10 @@ fashionrec_train_artifacts(PG_FUNCTION_ARGS)
 	job.source_query = job.has_context ? fr_source_typed_query(source, &source_params) : NULL;
 	pushJsonbValue(&job.info, WJB_BEGIN_OBJECT, NULL);
 	algo->train(&job);
+	fr_training_push_loss_history(&job.info);
 	info = pushJsonbValue(&job.info, WJB_END_OBJECT, NULL);
 
+	fr_training_phase("storing artifacts");
 	store_common_artifacts(model_id, &data);
 
 	/* the fingerprint: counts, checksum, and what the algorithm reported */
@@ -242,6 +247,7 @@ fashionrec_train_artifacts(PG_FUNCTION_ARGS)
 	out = JsonbValueToJsonb(pushJsonbValue(&result, WJB_END_OBJECT, NULL));
 
 	MemoryContextDelete(train_cxt);
+	fr_training_end();
 	PG_RETURN_JSONB_P(out);
 }
 

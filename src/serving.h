@@ -14,6 +14,12 @@
 extern char *fr_arg_name(FunctionCallInfo fcinfo, int argno);
 /* k: 1 .. fashionrec.max_k (22023 below, 54000 above, 22004 for NULL). */
 extern int	fr_arg_k(FunctionCallInfo fcinfo, int argno);
+/*
+ * k cut to the model's number of items (at least 1), so that a k anywhere up
+ * to fashionrec.max_k allocates no more than the catalogue: every serving
+ * function applies it before it allocates its top-k buffers.
+ */
+extern int	fr_clamp_k(const FrModel *model, int k);
 /* An optional version: 0 for NULL or absent, else positive. */
 extern int32 fr_arg_version(FunctionCallInfo fcinfo, int argno);
 /* A one-dimensional bigint[] without NULLs, as a C array. */

@@ -24,6 +24,7 @@
 #include "utils/timestamp.h"
 
 #include "fashionrec.h"
+#include "progress.h"
 #include "source.h"
 
 #define FETCH_ROWS 10000
@@ -382,6 +383,7 @@ fr_source_read(const char *source, const FrSourceParams *params,
 		SPI_cursor_fetch(portal, true, FETCH_ROWS);
 		if (SPI_processed == 0)
 			break;
+		fr_training_rows(stats->rows + (int64) SPI_processed);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[r];

@@ -114,6 +114,7 @@ fr_svd_fit(const FrCsr *ui, const FrCsr *iu, const FrSvdOptions *opt,
 		fr_progress("svd: power iteration %d of %d, the %d-dimensional sketch holds %.6f of the energy, %.1f s",
 					it + 1, opt->power_iterations, l,
 					total > 0 ? captured / total : 0.0, fr_now() - started);
+		fr_progress_step("svd power iterations", it + 1, opt->power_iterations, NAN);
 		fr_sorthonormalize(n, l, z);
 		fr_svd_project(ui, z, l, q);	/* X Z */
 		fr_sorthonormalize(m, l, q);

@@ -74,6 +74,8 @@ fr_topk(const float *scores, int32_t n_items,
 
 	if (k <= 0 || n <= 0)
 		return 0;
+	if (k > n)
+		k = n;					/* the heap never needs more than the candidates */
 	heap = fr_alloc(fr_mul_size((size_t) k, sizeof(Entry)));
 
 	for (int32_t j = 0; j < n; j++)

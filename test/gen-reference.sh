@@ -67,8 +67,9 @@ SELECT format('| `fashionrec.%s` | %s | %s |', c.relname, CASE c.relkind WHEN 'r
   FROM pg_class c
  WHERE c.relnamespace = 'fashionrec'::regnamespace AND c.relkind IN ('r', 'v', 'p')
  ORDER BY c.relkind, 1;
-SELECT E'\n## Settings\n\n| setting | default | unit | description |\n| --- | --- | --- | --- |';
-SELECT format('| `%s` | %s | %s | %s |', name, boot_val, coalesce(unit, ''), short_desc)
+SELECT E'\n## Settings\n\nWho may change a setting is its context: `superuser` settings are set by a superuser (in\npostgresql.conf, with ALTER SYSTEM, ALTER DATABASE or ALTER ROLE ... SET, or SET in their own\nsession; on PostgreSQL 15 and later also whoever they GRANT SET ON PARAMETER to), `postmaster`\nsettings only in postgresql.conf, with a restart.\n\n| setting | default | unit | context | description |\n| --- | --- | --- | --- | --- |';
+SELECT format('| `%s` | %s | %s | %s | %s |', name, boot_val, coalesce(unit, ''), context,
+              concat_ws(' ', short_desc, extra_desc))
   FROM pg_settings WHERE name LIKE 'fashionrec.%' ORDER BY 1;
 SELECT E'\n## Algorithms\n\n| algorithm | summary | own parameters |\n| --- | --- | --- |';
 SELECT format('| `%s` | %s | %s |', name, summary, array_to_string(parameters, ', '))

@@ -371,3 +371,22 @@ SELECT m.name,
  ORDER BY m.name, m.version;
 COMMENT ON VIEW fashionrec.models IS
     'The registry as a person reads it: one row per model version';
+
+-- Trainings in progress, from shared memory (src/progress.c): another session
+-- sees a long training while it runs.  Empty when fashionrec is not preloaded.
+CREATE FUNCTION fashionrec._training_progress()
+    RETURNS TABLE (pid integer, model text, version integer, algorithm text, phase text,
+                   step bigint, steps bigint, loss double precision, rows_read bigint,
+                   started_at timestamptz, elapsed interval, dbid oid)
+    AS 'MODULE_PATHNAME', 'fashionrec_training_progress'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec._training_progress() IS
+    'Internal: the trainings in progress on this server; use the view fashionrec.training_progress';
+
+CREATE VIEW fashionrec.training_progress AS
+SELECT p.pid, p.model, p.version, p.algorithm, p.phase, p.step, p.steps, p.loss, p.rows_read,
+       p.started_at, p.elapsed
+  FROM fashionrec._training_progress() p
+ WHERE p.dbid = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database());
+COMMENT ON VIEW fashionrec.training_progress IS
+    'Trainings running now in this database: model, version, phase, step of steps, last loss, source rows read, elapsed time (needs fashionrec in shared_preload_libraries)';

@@ -3,10 +3,16 @@
 -- statistics of the results.  Bookkeeping in PL/pgSQL; the hash and the
 -- statistics in C (abstats.c, abstats_sql.c).  docs/ab-testing.md is the guide.
 --
--- The three functions the application calls at serving rate (assign,
--- recommend_experiment, track) are SECURITY DEFINER: the application role
--- gets EXECUTE on them and no privilege on any table, so it can assign,
--- serve and track but neither forge an assignment nor read the events.
+-- No role writes these tables directly.  Every function that writes them
+-- and runs no SQL of its caller is SECURITY DEFINER with a pinned
+-- search_path: the lifecycle functions (EXECUTE for trainers) and the three
+-- the application calls at serving rate (assign, recommend_experiment,
+-- track; EXECUTE for fashionrec_app).  So a trainer can change an experiment
+-- only the way the lifecycle allows, and the application can assign, serve
+-- and track but neither forge an assignment nor read the events.
+-- experiment_results runs the caller's segment_by query, so it runs with the
+-- caller's rights and only reads.  Under definer rights CURRENT_USER is the
+-- owner: who created or decided something is fashionrec._session_role().
 
 -- ---- statistics (C) --------------------------------------------------------
 
@@ -99,7 +105,7 @@ CREATE TABLE fashionrec.experiment (
     -- percent of users kept out of the experiment (they see the control's model, unrecorded)
     holdout        double precision NOT NULL DEFAULT 0 CHECK (holdout >= 0 AND holdout < 100),
     created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    created_by     name NOT NULL DEFAULT CURRENT_USER,
+    created_by     name NOT NULL DEFAULT fashionrec._session_role(),
     started_at     timestamptz,
     stopped_at     timestamptz,
     winner         text,
@@ -151,7 +157,8 @@ CREATE TABLE fashionrec.event (
     user_id       bigint NOT NULL,
     occurred_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     item_id       bigint,
-    value         double precision CHECK (value >= 0 AND value < 'Infinity'),
+    -- at most 1e15: see track(); NaN sorts above every number, so this refuses it too
+    value         double precision CHECK (value >= 0 AND value <= 1e15::double precision),
     event_type    text NOT NULL CHECK (event_type IN ('exposure', 'click', 'cart', 'purchase'))
 );
 -- experiment_results() reads one experiment's events grouped by (variant, user)
@@ -241,7 +248,7 @@ CREATE FUNCTION fashionrec.create_experiment(name text, primary_metric text DEFA
                                              salt text DEFAULT NULL,
                                              description text DEFAULT NULL)
     RETURNS integer
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -291,7 +298,7 @@ CREATE FUNCTION fashionrec.add_variant(experiment text, variant text, model text
                                        weight double precision, version integer DEFAULT NULL,
                                        control boolean DEFAULT NULL)
     RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -385,7 +392,7 @@ COMMENT ON FUNCTION fashionrec._ab_check_weights(integer) IS
 CREATE FUNCTION fashionrec.set_weights(experiment text, weights jsonb,
                                        holdout double precision DEFAULT NULL)
     RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -441,7 +448,7 @@ COMMENT ON FUNCTION fashionrec.set_weights(text, jsonb, double precision) IS
     'Set every variant''s weight (percents summing to 100) and optionally the holdout; users already assigned keep their variant';
 
 CREATE FUNCTION fashionrec.start_experiment(experiment text) RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -492,7 +499,7 @@ COMMENT ON FUNCTION fashionrec.start_experiment(text) IS
     'Start a draft experiment: from now on assign() enrolls users';
 
 CREATE FUNCTION fashionrec.stop_experiment(experiment text) RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -512,7 +519,7 @@ COMMENT ON FUNCTION fashionrec.stop_experiment(text) IS
     'Stop a running experiment: no more enrolment or events; everyone is served the control (or the winner, once declared); history is kept';
 
 CREATE FUNCTION fashionrec.declare_winner(experiment text, variant text) RETURNS integer
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -551,7 +558,7 @@ BEGIN
            stopped_at = COALESCE(x.stopped_at, pg_catalog.now()),
            winner = declare_winner.variant,
            decided_at = pg_catalog.now(),
-           decided_by = CURRENT_USER
+           decided_by = fashionrec._session_role()
      WHERE x.id = v_exp.id;
     RETURN v_version;
 END
@@ -560,7 +567,7 @@ COMMENT ON FUNCTION fashionrec.declare_winner(text, text) IS
     'Stop the experiment (if running), record the winning variant and activate its model version; returns that version';
 
 CREATE FUNCTION fashionrec.force_variant(experiment text, user_id bigint, variant text) RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -597,7 +604,7 @@ COMMENT ON FUNCTION fashionrec.force_variant(text, bigint, text) IS
     'QA override: put a user into a variant (also before the experiment starts); forced users are left out of the results. variant NULL lifts the override';
 
 CREATE FUNCTION fashionrec.drop_experiment(experiment text) RETURNS void
-    LANGUAGE plpgsql VOLATILE
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -670,8 +677,9 @@ BEGIN
         END IF;
         v_pos := s.assigned;
         in_experiment := true;
-    ELSIF s.assigned IS NOT NULL AND NOT _ab_assign.reassign THEN
-        v_pos := s.assigned;                    -- sticky
+    ELSIF s.assigned IS NOT NULL AND (NOT _ab_assign.reassign OR s.forced) THEN
+        -- sticky; a QA override survives reassign: only force_variant(..., NULL) lifts it
+        v_pos := s.assigned;
         in_experiment := true;
     ELSE
         -- running, and the user is new (or asked to be hashed again)
@@ -679,7 +687,8 @@ BEGIN
         IF v_pos = 0 THEN
             IF _ab_assign.reassign AND s.assigned IS NOT NULL THEN
                 DELETE FROM fashionrec.assignment a
-                 WHERE a.experiment_id = s.experiment_id AND a.user_id = _ab_assign.user_id;
+                 WHERE a.experiment_id = s.experiment_id AND a.user_id = _ab_assign.user_id
+                   AND NOT a.forced;
             END IF;
             -- held out: the control's model, outside the experiment
             model := s.models[s.control];
@@ -687,20 +696,23 @@ BEGIN
             RETURN;
         END IF;
         IF _ab_assign.reassign THEN
+            -- a QA override set since _ab_state() read the row stands
             INSERT INTO fashionrec.assignment AS a (experiment_id, user_id, variant_id)
             VALUES (s.experiment_id, _ab_assign.user_id, s.variant_ids[v_pos])
             ON CONFLICT ON CONSTRAINT assignment_pkey DO UPDATE
-               SET variant_id = EXCLUDED.variant_id, forced = false, assigned_at = pg_catalog.now();
+               SET variant_id = EXCLUDED.variant_id, assigned_at = pg_catalog.now()
+             WHERE NOT a.forced;
         ELSE
             INSERT INTO fashionrec.assignment (experiment_id, user_id, variant_id)
             VALUES (s.experiment_id, _ab_assign.user_id, s.variant_ids[v_pos])
             ON CONFLICT ON CONSTRAINT assignment_pkey DO NOTHING;
-            IF NOT FOUND THEN
-                -- a concurrent session recorded the user first (our insert waited
-                -- for its commit, and this statement's snapshot sees it): its variant stands
-                s := fashionrec._ab_state(_ab_assign.experiment, _ab_assign.user_id);
-                v_pos := s.assigned;
-            END IF;
+        END IF;
+        IF NOT FOUND THEN
+            -- a concurrent session recorded (or forced) the user first: our insert
+            -- waited for its commit, and this statement's snapshot sees it; its
+            -- variant stands
+            s := fashionrec._ab_state(_ab_assign.experiment, _ab_assign.user_id);
+            v_pos := s.assigned;
         END IF;
         in_experiment := true;
     END IF;
@@ -735,7 +747,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION fashionrec.assign(text, bigint, boolean) IS
-    'The variant of an experiment a user is in: hashed from (salt, user) into the weighted variants at the first call, then sticky. NULL for a held-out user. reassign => true hashes again with the current weights';
+    'The variant of an experiment a user is in: hashed from (salt, user) into the weighted variants at the first call, then sticky. NULL for a held-out user. reassign => true hashes again with the current weights; a user forced into a variant stays there';
 
 CREATE FUNCTION fashionrec.recommend_experiment(experiment text, user_id bigint, k integer DEFAULT 10,
                                                 exclude_seen boolean DEFAULT true,
@@ -806,10 +818,19 @@ BEGIN
               USING ERRCODE = '22023',
                     HINT = 'Events are exposure, click, cart and purchase.';
     END IF;
-    IF NOT (track.value >= 0 AND track.value < 'Infinity') THEN
-        RAISE EXCEPTION 'value must be a non-negative finite number, not %', track.value
+    -- A bound rather than numeric aggregation in experiment_results(): its
+    -- results (value per user, its variance, Welch's t) are double precision,
+    -- so a mean or variance beyond 1.8e308 could not be reported even if
+    -- numeric added it up, and a numeric sum is slower (4 times, summing 3
+    -- million values on the development machine).  No order total comes near
+    -- 1e15; with every value at most that, neither a user's sum nor the sums
+    -- of squares in the variance can leave double's range for any number of
+    -- events a bigint counts (1e15 x 9.2e18 = 9.2e33, squared 8.5e67).
+    -- NaN sorts above every number: refused too.
+    IF NOT (track.value >= 0 AND track.value <= 1e15::double precision) THEN
+        RAISE EXCEPTION 'value must be a number from 0 to 1e15, not %', track.value
               USING ERRCODE = '22023',
-                    HINT = 'value is what the event is worth, e.g. the order total of a purchase.';
+                    HINT = 'value is what the event is worth, e.g. the order total of a purchase; larger values would overflow the statistics of the results.';
     END IF;
     s := fashionrec._ab_state(track.experiment, track.user_id);
     IF s.experiment_id IS NULL THEN

@@ -11,15 +11,23 @@
 -- saw generation G has seen every row with generation <= G.
 --
 -- Orchestration in PL/pgSQL over dynamic SQL built by _feature_sql() from
--- quoted identifiers only; C (features_sql.c) for the generation cache, the
--- attribute terms and a colour histogram that reports bad images instead of
--- raising.
+-- quoted identifiers and literals only; C for the attribute terms, a colour
+-- histogram that reports bad images instead of raising (features_sql.c), the
+-- writers (features_store.c) and the realtime trigger (features_trigger.c).
+--
+-- Who runs what (docs/features.md, "Security"): no role writes these tables.
+-- A source is read only by its set's author or a role whose rights the
+-- author holds (_check_author), with that reader's rights; the C writers
+-- store what the set's own statements computed, as the tables' owner.  The
+-- trigger runs as the product writer and evaluates nothing over the row: it
+-- reads the set's columns as the types the set accepts (text, varchar, char,
+-- name; bytea; real[], double precision[]; an integer id).
 
 CREATE TABLE fashionrec.feature_set (
     id                 serial PRIMARY KEY,
     name               text NOT NULL UNIQUE CHECK (name ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$'),
     kind               text NOT NULL CHECK (kind IN ('tfidf', 'attributes', 'colors', 'embedding')),
-    source             text NOT NULL,
+    source             regclass NOT NULL,
     id_column          text NOT NULL,
     columns            text[] NOT NULL,
     params             jsonb NOT NULL DEFAULT '{}',
@@ -32,11 +40,12 @@ CREATE TABLE fashionrec.feature_set (
     refreshed_at       timestamptz,
     rebuilt_at         timestamptz,
     oov_baseline       double precision,
-    created_by         name NOT NULL DEFAULT CURRENT_USER
+    created_by         name NOT NULL
 );
 COMMENT ON TABLE fashionrec.feature_set IS
     'Feature sets: what is computed from which product table; generation counts the transactions that wrote its items';
-COMMENT ON COLUMN fashionrec.feature_set.source IS 'The product table or view, schema-qualified';
+COMMENT ON COLUMN fashionrec.feature_set.source IS
+    'The product table or view: the relation itself, followed through renames, never another one';
 COMMENT ON COLUMN fashionrec.feature_set.columns IS 'The columns the features are computed from';
 COMMENT ON COLUMN fashionrec.feature_set.dimension IS 'Dimension of every vector of the set';
 COMMENT ON COLUMN fashionrec.feature_set.vocabulary IS 'tfidf and attributes: the vocabulary, fixed between rebuilds';
@@ -46,6 +55,8 @@ COMMENT ON COLUMN fashionrec.feature_set.generation IS
     'Change counter: every writing transaction bumps it once and stamps its rows with it';
 COMMENT ON COLUMN fashionrec.feature_set.oov_baseline IS
     'Out-of-vocabulary share of the set right after its last rebuild (tfidf, attributes)';
+COMMENT ON COLUMN fashionrec.feature_set.created_by IS
+    'The role that created the set: its source is read only by this role or a role whose rights it holds';
 
 CREATE TABLE fashionrec.item_feature (
     feature_set        integer NOT NULL REFERENCES fashionrec.feature_set (id) ON DELETE CASCADE,
@@ -95,12 +106,6 @@ SELECT pg_catalog.pg_extension_config_dump('fashionrec.feature_queue', '');
 
 -- ---- C helpers (features_sql.c) -------------------------------------------
 
-CREATE FUNCTION fashionrec._feature_generation(feature_set integer) RETURNS bigint
-    AS 'MODULE_PATHNAME', 'fashionrec_feature_generation'
-    LANGUAGE C VOLATILE STRICT;
-COMMENT ON FUNCTION fashionrec._feature_generation(integer) IS
-    'Internal: the generation this transaction stamps its rows of a feature set with; bumps feature_set.generation (taking its row lock) on the first call of the transaction';
-
 CREATE FUNCTION fashionrec.attribute_tsvector(names text[], vals text[], weights integer[])
     RETURNS tsvector
     AS 'MODULE_PATHNAME', 'fashionrec_attribute_tsvector'
@@ -123,17 +128,79 @@ CREATE FUNCTION fashionrec._feature_tfidf(feature_set integer, vocabulary_versio
 COMMENT ON FUNCTION fashionrec._feature_tfidf(integer, integer, timestamptz, tsvector) IS
     'Internal: tfidf() over the vocabulary of a feature set, kept in backend memory across statements (named by set, vocabulary version and rebuild time)';
 
--- Not STRICT: the fourth argument NULL asks, non-NULL stores.  Only the
--- SECURITY DEFINER trigger may call it (a stored statement runs with its owner's
--- rights), so EXECUTE is revoked from PUBLIC and granted to nobody.
-CREATE FUNCTION fashionrec._feature_row_sql(feature_set integer, vocabulary_version integer,
-                                           rebuilt_at timestamptz, sql text DEFAULT NULL)
-    RETURNS text
-    AS 'MODULE_PATHNAME', 'fashionrec_feature_row_sql'
+CREATE FUNCTION fashionrec._feature_check_columns(source regclass, kind text, id_column text,
+                                                 columns text[], feature_set text DEFAULT NULL)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_check_columns'
+    LANGUAGE C STABLE;
+COMMENT ON FUNCTION fashionrec._feature_check_columns(regclass, text, text, text[], text) IS
+    'Internal: raises 42703/42804 unless the source has the columns with types the kind reads (id: smallint, integer, bigint; tfidf, attributes: text, varchar, char, name; colors: bytea; embedding: real[], double precision[])';
+
+-- ---- writers (features_store.c) ----------------------------------------------
+-- They run as their caller, read a source only through the set's own
+-- statements and after _check_author(), and store as the tables' owner; so
+-- each may be called directly.
+
+CREATE FUNCTION fashionrec._feature_set_create(name text, kind text, source regclass, params jsonb)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_set_create'
     LANGUAGE C VOLATILE;
-REVOKE EXECUTE ON FUNCTION fashionrec._feature_row_sql(integer, integer, timestamptz, text) FROM PUBLIC;
-COMMENT ON FUNCTION fashionrec._feature_row_sql(integer, integer, timestamptz, text) IS
-    'Internal: the realtime trigger''s row statement of a feature set kept in backend memory (sql NULL: look up; else store)';
+COMMENT ON FUNCTION fashionrec._feature_set_create(text, text, regclass, jsonb) IS
+    'Internal: records a feature set authored by the caller, checked by _feature_set_check() with the caller''s rights; use create_feature_set()';
+
+CREATE FUNCTION fashionrec._feature_refresh_begin(feature_set integer) RETURNS fashionrec.feature_set
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_refresh_begin'
+    LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION fashionrec._feature_refresh_begin(integer) IS
+    'Internal: a refresh''s start: checks the caller against the set''s author and the source''s columns, locks the set''s row, takes its queue; use refresh_features()';
+
+CREATE FUNCTION fashionrec._feature_rebuild(feature_set integer) RETURNS fashionrec.feature_set
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_rebuild'
+    LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION fashionrec._feature_rebuild(integer) IS
+    'Internal: fits the vocabulary or takes the dimension over the source; NULL when the source gives none; use refresh_features(rebuild => true)';
+
+CREATE FUNCTION fashionrec._feature_refresh_batch(feature_set integer, ids bigint[], force boolean,
+                                                  OUT added bigint, OUT updated bigint, OUT failed bigint,
+                                                  OUT tombstoned bigint, OUT terms bigint, OUT oov_terms bigint)
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_refresh_batch'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION fashionrec._feature_refresh_batch(integer, bigint[], boolean) IS
+    'Internal: computes the listed items whose source row is new or changed (all with force) and stores them; use refresh_features()';
+
+CREATE FUNCTION fashionrec._feature_refresh_gone(feature_set integer) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_refresh_gone'
+    LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION fashionrec._feature_refresh_gone(integer) IS
+    'Internal: tombstones the items whose id left the source; use refresh_features()';
+
+CREATE FUNCTION fashionrec._feature_refresh_finish(feature_set integer, rebuilt boolean) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_refresh_finish'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION fashionrec._feature_refresh_finish(integer, boolean) IS
+    'Internal: a refresh''s end: its time and, after a rebuild, the out-of-vocabulary baseline; returns the generation';
+
+-- Store only what the catalog already says, so they are safe to call directly
+-- (_feature_set_realtime() is with the trigger, below).
+CREATE FUNCTION fashionrec._feature_set_drop(feature_set integer) RETURNS void
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    fs fashionrec.feature_set;
+BEGIN
+    SELECT * INTO fs FROM fashionrec.feature_set s WHERE s.id = _feature_set_drop.feature_set;
+    IF EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                WHERE t.tgrelid = fs.source AND t.tgname = 'fashionrec_features_' || fs.id) THEN
+        RAISE EXCEPTION 'feature set "%" still has its realtime trigger on %', fs.name, fs.source
+              USING ERRCODE = '55000',
+                    HINT = 'Drop the set with fashionrec.drop_feature_set(), which removes the trigger first.';
+    END IF;
+    DELETE FROM fashionrec.feature_set s WHERE s.id = _feature_set_drop.feature_set;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._feature_set_drop(integer) IS
+    'Internal: deletes a feature set without a trigger, with its items, errors and queue; use drop_feature_set()';
 
 -- ---- internals ---------------------------------------------------------------
 
@@ -195,12 +262,15 @@ COMMENT ON FUNCTION fashionrec._feature_set(text) IS 'Internal: a feature set by
 
 /*
  * The statements of a feature set, over the source rows as "s".  Every
- * identifier is quoted and every constant a literal, so a stored feature set
- * cannot smuggle SQL into the SECURITY DEFINER trigger.  Parameters:
- *   $1 set id, $2 item ids (bigint[]), $3 vocabulary, $4 vocabulary version,
- *   $5 recompute even if unchanged, $6 a source row (the trigger's NEW/OLD),
- *   $9 rebuilt_at (names the vocabulary with $1 and $4).
- * what: changed, batch, row, gone, fit, staleness.
+ * identifier is quoted with %I and every constant is a literal (%L) or a
+ * number, so nothing stored in a feature set or named by a source's columns
+ * can become SQL.  They read the source and item_feature only: the writers
+ * (features_store.c) run them as their caller and store what they return.
+ * Parameters:
+ *   $1 set id, $2 item ids (bigint[], ascending), $3 vocabulary version,
+ *   $4 recompute even if unchanged, $5 rebuilt_at (names the vocabulary
+ *   with $1 and $3).
+ * what: changed, batch, gone, rebuild, staleness.
  */
 CREATE FUNCTION fashionrec._feature_sql(fs fashionrec.feature_set, what text) RETURNS text
     LANGUAGE plpgsql STABLE
@@ -208,13 +278,12 @@ CREATE FUNCTION fashionrec._feature_sql(fs fashionrec.feature_set, what text) RE
 AS $$
 DECLARE
     p       jsonb := fs.params;
-    src     text := format('%s', fs.source::regclass);
+    src     text := format('%s', fs.source);
     id      text := format('s.%I', fs.id_column);
     cols    text;
     h       text;
     inputs  text;
     compute text;
-    from_   text;
     where_  text;
     texts   text[];
     attrs   text[];
@@ -223,6 +292,7 @@ DECLARE
     a       text;
     allnull text;
     docexpr text;
+    opts    jsonb;
 BEGIN
     SELECT string_agg(format('s.%I', c), ', ' ORDER BY o) INTO cols
       FROM unnest(fs.columns) WITH ORDINALITY AS u(c, o);
@@ -255,13 +325,13 @@ BEGIN
         inputs := format('%s AS doc, (%s) AS all_null', docexpr, allnull);
         compute := format($c$
             SELECT x.reason,
-                   CASE x.reason WHEN 'null_columns' THEN 'Every column of %s is NULL.'
+                   CASE x.reason WHEN 'null_columns' THEN %L
                                  WHEN 'empty_text' THEN 'The document has no terms.' END AS detail,
-                   CASE WHEN x.reason IS NULL THEN fashionrec._feature_tfidf($1, $4, $9, src.doc) END AS v,
+                   CASE WHEN x.reason IS NULL THEN fashionrec._feature_tfidf($1, $3, $5, src.doc) END AS v,
                    pg_catalog.length(src.doc) AS terms
               FROM (SELECT CASE WHEN src.all_null THEN 'null_columns'
                                 WHEN pg_catalog.length(src.doc) = 0 THEN 'empty_text' END AS reason) x$c$,
-                          array_to_string(fs.columns, ', '));
+                          format('Every column of %s is NULL.', array_to_string(fs.columns, ', ')));
     ELSIF fs.kind = 'colors' THEN
         h := format('pg_catalog.sha256(CASE WHEN %s IS NULL THEN %L::pg_catalog.bytea ELSE %L::pg_catalog.bytea OPERATOR(pg_catalog.||) %s END)',
                     cols, '\x00', '\x01', cols);
@@ -282,7 +352,7 @@ BEGIN
             SELECT x.reason,
                    CASE x.reason
                         WHEN 'null_columns' THEN 'The embedding is NULL.'
-                        WHEN 'wrong_dimension' THEN pg_catalog.format('Expected %s values, got %%s.',
+                        WHEN 'wrong_dimension' THEN pg_catalog.format(%L,
                              CASE WHEN pg_catalog.array_ndims(src.vec) > 1
                                   THEN 'an array of dimensions ' OPERATOR(pg_catalog.||) pg_catalog.array_dims(src.vec)
                                   ELSE pg_catalog.cardinality(src.vec)::pg_catalog.text END)
@@ -299,134 +369,95 @@ BEGIN
                              OR EXISTS (SELECT FROM pg_catalog.unnest(src.vec) e
                                          WHERE pg_catalog.abs(e::pg_catalog.float8) > 3.4028234663852886e38)
                              THEN 'not_finite' END AS reason) x$c$,
-                          fs.dimension, coalesce(fs.dimension, 0));
+                          format('Expected %s values, got %%s.', fs.dimension), coalesce(fs.dimension, 0));
     END IF;
 
     IF what = 'changed' THEN
-        -- the queue is emptied in the same snapshot the source is read in
+        -- (ids of the new and changed items, count of the unchanged ones)
         RETURN format($q$
-            WITH q AS (DELETE FROM fashionrec.feature_queue WHERE feature_set = $1 RETURNING 1),
-                 x AS (SELECT DISTINCT ON (1) %s::pg_catalog.int8 AS item_id, %s AS h
+            WITH x AS (SELECT DISTINCT ON (1) %s::pg_catalog.int8 AS item_id, %s AS h
                          FROM %s s WHERE %s IS NOT NULL ORDER BY 1, 2)
             SELECT coalesce(pg_catalog.array_agg(x.item_id ORDER BY x.item_id) FILTER (WHERE t.stale), '{}'),
-                   pg_catalog.count(*) FILTER (WHERE NOT t.stale),
-                   (SELECT pg_catalog.count(*) FROM q)
+                   pg_catalog.count(*) FILTER (WHERE NOT t.stale)
               FROM x
               LEFT JOIN fashionrec.item_feature f ON f.feature_set = $1 AND f.item_id = x.item_id
-             CROSS JOIN LATERAL (SELECT $5 OR f.item_id IS NULL OR f.content_hash IS DISTINCT FROM x.h
-                                        OR f.vocabulary_version <> $4 AS stale) t$q$,
+             CROSS JOIN LATERAL (SELECT $4 OR f.item_id IS NULL OR f.content_hash IS DISTINCT FROM x.h
+                                        OR f.vocabulary_version <> $3 AS stale) t$q$,
             id, h, src, id);
     ELSIF what = 'staleness' THEN
         RETURN format($q$
             WITH x AS (SELECT DISTINCT ON (1) %s::pg_catalog.int8 AS item_id, %s AS h
                          FROM %s s WHERE %s IS NOT NULL ORDER BY 1, 2)
             SELECT pg_catalog.count(*) FILTER (WHERE f.item_id IS NULL OR f.content_hash IS NULL),
-                   pg_catalog.count(*) FILTER (WHERE f.content_hash <> x.h OR f.vocabulary_version <> $4),
+                   pg_catalog.count(*) FILTER (WHERE f.content_hash <> x.h OR f.vocabulary_version <> $3),
                    (SELECT pg_catalog.count(*) FROM fashionrec.item_feature g
                      WHERE g.feature_set = $1 AND g.content_hash IS NOT NULL
                        AND NOT EXISTS (SELECT FROM %s s WHERE %s = g.item_id))
               FROM x LEFT JOIN fashionrec.item_feature f ON f.feature_set = $1 AND f.item_id = x.item_id$q$,
             id, h, src, id, src, id);
-    ELSIF what = 'fit' THEN
+    ELSIF what = 'rebuild' AND fs.kind IN ('tfidf', 'attributes') THEN
+        -- (vocabulary, dimension): NULL when no document has a term
+        SELECT jsonb_object_agg(e.key, e.value) || '{"norm": "l2"}' INTO opts
+          FROM jsonb_each(p) e
+         WHERE e.key IN ('min_df', 'max_df', 'max_features', 'sublinear_tf', 'use_idf', 'smooth_idf');
         RETURN format($q$
-            SELECT fashionrec.tfidf_fit(x.doc, $3)
-              FROM (SELECT DISTINCT ON (%s) %s AS doc FROM %s s WHERE %s IS NOT NULL ORDER BY %s, %s) x
-             WHERE pg_catalog.length(x.doc) > 0$q$,
-            id, docexpr, src, id, id, h);
-    ELSIF what = 'row' AND fs.kind IN ('tfidf', 'attributes') THEN
-        -- the trigger weighs the document itself: folded into one expression,
-        -- the planner would repeat to_tsvector() for every use of it
-        RETURN format('SELECT %s::pg_catalog.int8, %s, %s FROM (SELECT ($1).*) s', id, h, inputs);
-    ELSIF what = 'row' THEN
-        -- the trigger's: one row, written by the trigger's own (prepared) statements
+            SELECT v.vocab, CASE WHEN v.vocab IS NOT NULL
+                                 THEN (SELECT pg_catalog.count(*) FROM fashionrec.tfidf_terms(v.vocab))::pg_catalog.int4 END
+              FROM (SELECT fashionrec.tfidf_fit(x.doc, %L::pg_catalog.jsonb) AS vocab
+                      FROM (SELECT DISTINCT ON (%s) %s AS doc FROM %s s WHERE %s IS NOT NULL ORDER BY %s, %s) x
+                     WHERE pg_catalog.length(x.doc) > 0) v$q$,
+            coalesce(opts, '{"norm": "l2"}'), id, docexpr, src, id, id, h);
+    ELSIF what = 'rebuild' AND fs.kind = 'embedding' AND p ? 'dimension' THEN
+        RETURN format('SELECT NULL::fashionrec.tfidf_vocab, %s::pg_catalog.int4', (p ->> 'dimension')::integer);
+    ELSIF what = 'rebuild' AND fs.kind = 'embedding' THEN
+        -- the most common length; NULL when there is no embedding
         RETURN format($q$
-            SELECT src.item_id, src.h, c.reason, c.detail, CASE WHEN c.reason IS NULL THEN c.v END,
-                   CASE WHEN c.reason IS NULL THEN c.terms END,
-                   CASE WHEN c.reason IS NULL THEN c.terms - fashionrec.nnz(c.v) END
-              FROM (SELECT %s::pg_catalog.int8 AS item_id, %s AS h, %s FROM (SELECT ($6).*) s) src
-             CROSS JOIN LATERAL (%s) c$q$,
-            id, h, inputs, compute);
+            SELECT NULL::fashionrec.tfidf_vocab,
+                   pg_catalog.mode() WITHIN GROUP (ORDER BY pg_catalog.cardinality(s.%I))
+              FROM %s s WHERE %s IS NOT NULL AND pg_catalog.array_ndims(s.%I) = 1$q$,
+            fs.columns[1], src, id, fs.columns[1]);
+    ELSIF what = 'rebuild' THEN
+        RETURN format('SELECT NULL::fashionrec.tfidf_vocab, %s::pg_catalog.int4',
+                      ((p ->> 'bins')::integer ^ 3)::integer);
     ELSIF what = 'batch' THEN
-        from_ := format('%s s', src);
-        -- ids come sorted: the range lets both tables be read by index
+        -- one row per new or changed item of $2, computed; materialised, so
+        -- the document is computed once and not once per use; images are
+        -- only read once and would fill the tuplestore.  The columns are
+        -- those features_store.c reads (B_ITEM_ID ...).
         where_ := format('%s = ANY ($2) AND %s BETWEEN $2[1] AND $2[pg_catalog.cardinality($2)]', id, id);
-        -- materialised, so the document is computed once and not once per use;
-        -- images are only read once and would fill the tuplestore
         RETURN format($q$
             WITH src AS %s (
                 SELECT DISTINCT ON (1) %s::pg_catalog.int8 AS item_id, %s AS h, %s
-                  FROM %s WHERE %s ORDER BY 1, 2
-            ), comp AS MATERIALIZED (
-                SELECT src.item_id, src.h, c.reason, c.detail,
-                       CASE WHEN c.reason IS NULL THEN c.v END AS features,
-                       CASE WHEN c.reason IS NULL THEN c.terms END AS terms,
-                       CASE WHEN c.reason IS NULL THEN c.terms - fashionrec.nnz(c.v) END AS oov_terms,
-                       f.item_id IS NULL OR (f.features IS NULL AND f.content_hash IS NULL) AS is_new,
-                       f.features IS NOT NULL AS had_features
-                  FROM src
-                  LEFT JOIN fashionrec.item_feature f ON f.feature_set = $1 AND f.item_id = src.item_id
-                       AND f.item_id BETWEEN $2[1] AND $2[pg_catalog.cardinality($2)]
-                 CROSS JOIN LATERAL (%s) c
-                 WHERE $5 OR f.item_id IS NULL OR f.content_hash IS DISTINCT FROM src.h
-                       OR f.vocabulary_version <> $4
-            ), g AS (
-                SELECT fashionrec._feature_generation($1) AS generation WHERE EXISTS (SELECT FROM comp)
-            ), up AS (
-                INSERT INTO fashionrec.item_feature AS f
-                       (feature_set, item_id, features, content_hash, vocabulary_version, generation,
-                        computed_at, terms, oov_terms)
-                SELECT $1, comp.item_id, comp.features, comp.h, $4, g.generation, pg_catalog.now(),
-                       comp.terms, comp.oov_terms
-                  FROM comp, g
-                ON CONFLICT (feature_set, item_id) DO UPDATE
-                   SET features = EXCLUDED.features, content_hash = EXCLUDED.content_hash,
-                       vocabulary_version = EXCLUDED.vocabulary_version, generation = EXCLUDED.generation,
-                       computed_at = EXCLUDED.computed_at, terms = EXCLUDED.terms, oov_terms = EXCLUDED.oov_terms
-            ), ok AS (
-                DELETE FROM fashionrec.feature_error e USING comp
-                 WHERE e.feature_set = $1 AND e.item_id = comp.item_id AND comp.reason IS NULL
-            ), bad AS (
-                INSERT INTO fashionrec.feature_error AS e (feature_set, item_id, reason, detail, seen_at)
-                SELECT $1, comp.item_id, comp.reason, comp.detail, pg_catalog.now() FROM comp
-                 WHERE comp.reason IS NOT NULL
-                ON CONFLICT (feature_set, item_id) DO UPDATE
-                   SET reason = EXCLUDED.reason, detail = EXCLUDED.detail, seen_at = EXCLUDED.seen_at
+                  FROM %s s WHERE %s ORDER BY 1, 2
             )
-            SELECT pg_catalog.count(*) FILTER (WHERE reason IS NULL AND is_new),
-                   pg_catalog.count(*) FILTER (WHERE reason IS NULL AND NOT is_new),
-                   pg_catalog.count(*) FILTER (WHERE reason IS NOT NULL),
-                   pg_catalog.count(*) FILTER (WHERE reason IS NOT NULL AND had_features),
-                   coalesce(pg_catalog.sum(terms), 0),
-                   coalesce(pg_catalog.sum(oov_terms), 0)
-              FROM comp$q$,
+            SELECT src.item_id, src.h, c.reason, c.detail,
+                   CASE WHEN c.reason IS NULL THEN c.v END AS features,
+                   CASE WHEN c.reason IS NULL THEN c.terms END AS terms,
+                   CASE WHEN c.reason IS NULL THEN c.terms - fashionrec.nnz(c.v) END AS oov_terms,
+                   f.item_id IS NULL OR (f.features IS NULL AND f.content_hash IS NULL) AS is_new,
+                   f.features IS NOT NULL AS had_features
+              FROM src
+              LEFT JOIN fashionrec.item_feature f ON f.feature_set = $1 AND f.item_id = src.item_id
+                   AND f.item_id BETWEEN $2[1] AND $2[pg_catalog.cardinality($2)]
+             CROSS JOIN LATERAL (%s) c
+             WHERE $4 OR f.item_id IS NULL OR f.content_hash IS DISTINCT FROM src.h
+                   OR f.vocabulary_version <> $3$q$,
             CASE WHEN fs.kind = 'colors' THEN 'NOT MATERIALIZED' ELSE 'MATERIALIZED' END,
-            id, h, inputs, from_, where_, compute);
+            id, h, inputs, src, where_, compute);
     ELSIF what = 'gone' THEN
-        where_ := format('NOT EXISTS (SELECT FROM %s s WHERE %s = f.item_id)', src, id);
+        -- the items whose id left the source
         RETURN format($q$
-            WITH gone AS MATERIALIZED (
-                SELECT f.item_id, f.features IS NOT NULL AS had_features FROM fashionrec.item_feature f
-                 WHERE f.feature_set = $1 AND f.content_hash IS NOT NULL AND %s
-            ), g AS (
-                SELECT fashionrec._feature_generation($1) AS generation WHERE EXISTS (SELECT FROM gone)
-            ), up AS (
-                UPDATE fashionrec.item_feature f
-                   SET features = NULL, content_hash = NULL, terms = NULL, oov_terms = NULL,
-                       generation = g.generation, computed_at = pg_catalog.now()
-                  FROM gone, g
-                 WHERE f.feature_set = $1 AND f.item_id = gone.item_id
-            ), er AS (
-                DELETE FROM fashionrec.feature_error e USING gone
-                 WHERE e.feature_set = $1 AND e.item_id = gone.item_id
-            )
-            SELECT pg_catalog.count(*) FROM gone$q$,
-            where_);
+            SELECT f.item_id FROM fashionrec.item_feature f
+             WHERE f.feature_set = $1 AND f.content_hash IS NOT NULL
+               AND NOT EXISTS (SELECT FROM %s s WHERE %s = f.item_id)$q$,
+            src, id);
     END IF;
-    RAISE EXCEPTION 'unknown statement "%"', what;
+    RAISE EXCEPTION 'unknown statement "%"', what
+          USING ERRCODE = '22023', HINT = 'The statements are changed, batch, gone, rebuild and staleness.';
 END
 $$;
 COMMENT ON FUNCTION fashionrec._feature_sql(fashionrec.feature_set, text) IS
-    'Internal: the SQL statements of a feature set (changed, batch, row, gone, fit, staleness)';
+    'Internal: the SQL statements of a feature set (changed, batch, gone, rebuild, staleness), which read its source';
 
 -- ---- refresh -----------------------------------------------------------------
 
@@ -441,25 +472,16 @@ CREATE FUNCTION fashionrec.refresh_features(name text, rebuild boolean DEFAULT f
 AS $$
 DECLARE
     fs          fashionrec.feature_set;
+    rebuilt     fashionrec.feature_set;
     t0          timestamptz := clock_timestamp();
-    vocab       fashionrec.tfidf_vocab;
     vv          integer;
-    dim         integer;
     force       boolean := false;
-    opts        jsonb;
     ids         bigint[];
     n           integer;
     n_batches   integer;
-    b_added     bigint;
-    b_updated   bigint;
-    b_failed    bigint;
-    b_tomb      bigint;
-    b_terms     bigint;
-    b_oov       bigint;
+    b           record;
     n_terms     bigint := 0;
     n_oov       bigint := 0;
-    n_queued    bigint;
-    batch_sql   text;
     threshold   double precision;
 BEGIN
     PERFORM fashionrec._require_primary('refresh_features()');
@@ -471,83 +493,49 @@ BEGIN
               USING ERRCODE = '22023';
     END IF;
     fs := fashionrec._feature_set(name);
-    -- one refresh of a set at a time, and no realtime write while it runs
-    SELECT * INTO fs FROM fashionrec.feature_set s WHERE s.id = fs.id FOR UPDATE;
-    vocab := fs.vocabulary;
+    -- the set's author may read the source (42501 otherwise), its columns are
+    -- as created; then one refresh of a set at a time, and no realtime write
+    -- while it runs (the row lock)
+    fs := fashionrec._feature_refresh_begin(fs.id);
     vv := fs.vocabulary_version;
-    dim := fs.dimension;
     feature_set := fs.name;
     added := 0; updated := 0; deleted := 0; failed := 0;
 
     IF rebuild OR fs.vocabulary_version = 0 THEN
         force := true;
-        IF fs.kind IN ('tfidf', 'attributes') THEN
-            SELECT jsonb_object_agg(e.key, e.value) || '{"norm": "l2"}' INTO opts
-              FROM jsonb_each(fs.params) e
-             WHERE e.key IN ('min_df', 'max_df', 'max_features', 'sublinear_tf', 'use_idf', 'smooth_idf');
-            EXECUTE fashionrec._feature_sql(fs, 'fit') INTO vocab USING fs.id, NULL::bigint[], coalesce(opts, '{"norm": "l2"}');
-            IF vocab IS NULL THEN
-                RAISE EXCEPTION 'feature set "%" has no document with a term to fit a vocabulary on', fs.name
-                      USING ERRCODE = '22000',
-                            HINT = format('Check the columns %s of %s.', array_to_string(fs.columns, ', '), fs.source);
-            END IF;
-            SELECT count(*) INTO dim FROM fashionrec.tfidf_terms(vocab);
-            vv := vv + 1;
-        ELSIF fs.kind = 'embedding' THEN
-            IF fs.params ? 'dimension' THEN
-                dim := (fs.params ->> 'dimension')::integer;
-            ELSE
-                EXECUTE format('SELECT pg_catalog.mode() WITHIN GROUP (ORDER BY pg_catalog.cardinality(s.%I))
-                                  FROM %s s WHERE s.%I IS NOT NULL AND pg_catalog.array_ndims(s.%I) = 1',
-                               fs.columns[1], fs.source::regclass, fs.id_column, fs.columns[1])
-                   INTO dim;
-                IF dim IS NULL THEN
-                    RAISE EXCEPTION 'feature set "%" has no embedding to take the dimension from', fs.name
-                          USING ERRCODE = '22000',
-                                HINT = 'Give the dimension in the parameters: {"dimension": 512}.';
-                END IF;
-            END IF;
-            IF dim IS DISTINCT FROM fs.dimension OR vv = 0 THEN
-                vv := vv + 1;
-            END IF;
-        ELSE
-            dim := pow((fs.params ->> 'bins')::integer, 3)::integer;
-            IF vv = 0 THEN
-                vv := 1;
-            END IF;
+        rebuilt := fashionrec._feature_rebuild(fs.id);
+        IF rebuilt.id IS NULL AND fs.kind IN ('tfidf', 'attributes') THEN
+            RAISE EXCEPTION 'feature set "%" has no document with a term to fit a vocabulary on', fs.name
+                  USING ERRCODE = '22000',
+                        HINT = format('Check the columns %s of %s.', array_to_string(fs.columns, ', '), fs.source);
+        ELSIF rebuilt.id IS NULL THEN
+            RAISE EXCEPTION 'feature set "%" has no embedding to take the dimension from', fs.name
+                  USING ERRCODE = '22000',
+                        HINT = 'Give the dimension in the parameters: {"dimension": 512}.';
         END IF;
-        UPDATE fashionrec.feature_set s
-           SET vocabulary = vocab, dimension = dim, vocabulary_version = vv, rebuilt_at = now()
-         WHERE s.id = fs.id;
-        fs.rebuilt_at := now();
-        fs.vocabulary := vocab;
-        fs.dimension := dim;
-        fs.vocabulary_version := vv;
+        fs := rebuilt;
+        vv := fs.vocabulary_version;
     END IF;
 
-    EXECUTE fashionrec._feature_sql(fs, 'changed') INTO ids, unchanged, n_queued
-      USING fs.id, NULL::bigint[], vocab, vv, force;
+    EXECUTE fashionrec._feature_sql(fs, 'changed') INTO ids, unchanged
+      USING fs.id, NULL::bigint[], vv, force;
     n := coalesce(array_length(ids, 1), 0);
     n_batches := (n + batch_size - 1) / batch_size;
-    IF n > 0 THEN
-        batch_sql := fashionrec._feature_sql(fs, 'batch');
-    END IF;
-    FOR b IN 1 .. n_batches LOOP
-        EXECUTE batch_sql INTO b_added, b_updated, b_failed, b_tomb, b_terms, b_oov
-          USING fs.id, ids[(b - 1) * batch_size + 1 : b * batch_size], vocab, vv, force,
-                NULL::integer, NULL::integer, NULL::integer, fs.rebuilt_at;
-        added := added + b_added;
-        updated := updated + b_updated;
-        failed := failed + b_failed;
-        n_terms := n_terms + b_terms;
-        n_oov := n_oov + b_oov;
+    FOR i IN 1 .. n_batches LOOP
+        SELECT * INTO b
+          FROM fashionrec._feature_refresh_batch(fs.id, ids[(i - 1) * batch_size + 1 : i * batch_size], force);
+        added := added + b.added;
+        updated := updated + b.updated;
+        failed := failed + b.failed;
+        n_terms := n_terms + b.terms;
+        n_oov := n_oov + b.oov_terms;
         RAISE NOTICE 'refresh_features "%": batch %/%: % added, % updated, % failed',
-                     fs.name, b, n_batches, b_added, b_updated, b_failed;
+                     fs.name, i, n_batches, b.added, b.updated, b.failed;
     END LOOP;
     -- items that changed while we ran are not in ids: the next refresh has them
     unchanged := unchanged + (n - added - updated - failed);
 
-    EXECUTE fashionrec._feature_sql(fs, 'gone') INTO deleted USING fs.id;
+    deleted := fashionrec._feature_refresh_gone(fs.id);
 
     IF fs.kind IN ('tfidf', 'attributes') THEN
         oov_share := n_oov::double precision / nullif(n_terms, 0);
@@ -568,25 +556,24 @@ BEGIN
         rebuild_advised := false;
     END IF;
 
-    UPDATE fashionrec.feature_set s SET refreshed_at = now(), oov_baseline = fs.oov_baseline
-     WHERE s.id = fs.id
-    RETURNING s.generation INTO generation;
+    -- the time, and after a rebuild the out-of-vocabulary baseline (the same share)
+    generation := fashionrec._feature_refresh_finish(fs.id, force);
     vocabulary_version := vv;
     seconds := extract(epoch FROM clock_timestamp() - t0);
     RETURN NEXT;
 END
 $$;
 COMMENT ON FUNCTION fashionrec.refresh_features(text, boolean, integer) IS
-    'Computes the features of new and changed items (content hash differs), tombstones deleted ones, in batches; rebuild => true refits the vocabulary and recomputes all';
+    'Computes the features of new and changed items (content hash differs), tombstones deleted ones, in batches; rebuild => true refits the vocabulary and recomputes all. Reads the source only as its set''s author or a role whose rights the author holds';
 
 -- ---- create and drop ---------------------------------------------------------
 
-CREATE FUNCTION fashionrec.create_feature_set(name text, kind text, source regclass, params jsonb DEFAULT '{}')
-    RETURNS TABLE (feature_set text, added bigint, updated bigint, deleted bigint, unchanged bigint,
-                   failed bigint, generation bigint, vocabulary_version integer,
-                   oov_share double precision, set_oov_share double precision,
-                   rebuild_advised boolean, seconds double precision)
-    LANGUAGE plpgsql VOLATILE
+-- The definition checked and normalised, with the caller's rights: the
+-- caller must be able to read the id and feature columns (a refresh later
+-- reads them as the author).  _feature_set_create() stores its result only.
+CREATE FUNCTION fashionrec._feature_set_check(name text, kind text, source regclass, params jsonb,
+                                              OUT id_column text, OUT columns text[], OUT normalized jsonb)
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -603,7 +590,6 @@ DECLARE
     v         jsonb;
     cfg       text;
 BEGIN
-    PERFORM fashionrec._require_primary('create_feature_set()');
     IF name IS NULL OR kind IS NULL OR source IS NULL OR params IS NULL THEN
         RAISE EXCEPTION 'name, kind, source and params must not be NULL' USING ERRCODE = '22004';
     END IF;
@@ -612,7 +598,7 @@ BEGIN
               USING ERRCODE = '22023',
                     HINT = 'A name is 1 to 63 letters, digits, "_", ".", ":" or "-", starting with a letter or digit.';
     END IF;
-    IF EXISTS (SELECT FROM fashionrec.feature_set s WHERE s.name = create_feature_set.name) THEN
+    IF EXISTS (SELECT FROM fashionrec.feature_set s WHERE s.name = _feature_set_check.name) THEN
         RAISE EXCEPTION 'feature set "%" already exists', name
               USING ERRCODE = '42710',
                     HINT = 'Refresh it with refresh_features(), or drop it with drop_feature_set() first.';
@@ -647,7 +633,7 @@ BEGIN
         RAISE EXCEPTION '"%" is not a table or view', source
               USING ERRCODE = '42809';
     END IF;
-    IF NOT has_table_privilege(source, 'SELECT') THEN
+    IF NOT has_any_column_privilege(source, 'SELECT') THEN
         RAISE EXCEPTION 'permission denied for table %', source
               USING ERRCODE = '42501', HINT = 'The feature set reads the source with your rights.';
     END IF;
@@ -663,14 +649,7 @@ BEGIN
                   USING ERRCODE = '22023', HINT = 'Name it: {"id_column": "product_id"}.';
         END IF;
     END IF;
-    SELECT a.atttypid INTO t FROM pg_attribute a
-     WHERE a.attrelid = source AND a.attname = id_col AND a.attnum > 0 AND NOT a.attisdropped;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'column "%" of the id does not exist in %', id_col, source USING ERRCODE = '42703';
-    ELSIF t NOT IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) THEN
-        RAISE EXCEPTION 'the id column "%" must be smallint, integer or bigint, not %', id_col, t::regtype
-              USING ERRCODE = '42804';
-    END IF;
+    PERFORM fashionrec._feature_check_columns(source, kind, id_col, '{}');
     p := jsonb_build_object('id_column', id_col);
 
     IF kind = 'tfidf' THEN
@@ -718,21 +697,14 @@ BEGIN
         RAISE EXCEPTION 'a column is named twice in %', array_to_string(cols, ', ') USING ERRCODE = '22023';
     END IF;
 
-    FOREACH c IN ARRAY cols LOOP
-        SELECT a.atttypid INTO t FROM pg_attribute a
-         WHERE a.attrelid = source AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'column "%" does not exist in %', c, source USING ERRCODE = '42703';
-        END IF;
-        IF kind = 'tfidf' AND c = ANY (texts)
-           AND t NOT IN ('text'::regtype, 'varchar'::regtype, 'bpchar'::regtype, 'name'::regtype) THEN
-            RAISE EXCEPTION 'text column "%" must be text or varchar, not %', c, t::regtype
-                  USING ERRCODE = '42804', HINT = 'Put other columns in "attribute_columns".';
-        ELSIF kind = 'colors' AND t <> 'bytea'::regtype THEN
-            RAISE EXCEPTION 'image column "%" must be bytea, not %', c, t::regtype USING ERRCODE = '42804';
-        ELSIF kind = 'embedding' AND t NOT IN ('real[]'::regtype, 'double precision[]'::regtype) THEN
-            RAISE EXCEPTION 'vector column "%" must be real[] or double precision[], not %', c, t::regtype
-                  USING ERRCODE = '42804';
+    -- the types the kind reads, nothing that a cast would have to convert
+    PERFORM fashionrec._feature_check_columns(source, kind, id_col, cols);
+    -- column privileges: the set would publish what its author cannot read
+    FOREACH c IN ARRAY id_col || cols LOOP
+        IF NOT has_column_privilege(source, c, 'SELECT') THEN
+            RAISE EXCEPTION 'permission denied for column "%" of %', c, source
+                  USING ERRCODE = '42501',
+                        HINT = 'A feature set reads its columns with the rights of the role that creates it; that role needs SELECT on them.';
         END IF;
     END LOOP;
 
@@ -794,13 +766,33 @@ BEGIN
         p := p || jsonb_build_object('dimension', params -> 'dimension');
     END IF;
 
-    INSERT INTO fashionrec.feature_set (name, kind, source, id_column, columns, params)
-    VALUES (name, kind, format('%I.%I', rel.nspname, rel.relname), id_col, cols, p);
+    id_column := id_col;
+    columns := cols;
+    normalized := p;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._feature_set_check(text, text, regclass, jsonb) IS
+    'Internal: checks a feature set''s definition with the caller''s rights; returns its id column, columns and normalised params';
+
+CREATE FUNCTION fashionrec.create_feature_set(name text, kind text, source regclass, params jsonb DEFAULT '{}')
+    RETURNS TABLE (feature_set text, added bigint, updated bigint, deleted bigint, unchanged bigint,
+                   failed bigint, generation bigint, vocabulary_version integer,
+                   oov_share double precision, set_oov_share double precision,
+                   rebuild_advised boolean, seconds double precision)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM fashionrec._require_primary('create_feature_set()');
+    -- checked with the caller's rights (the writer checks again: it may be
+    -- called directly), recorded as authored by the caller
+    PERFORM fashionrec._feature_set_check(name, kind, source, params);
+    PERFORM fashionrec._feature_set_create(name, kind, source, params);
     RETURN QUERY SELECT * FROM fashionrec.refresh_features(name, rebuild => true);
 END
 $$;
 COMMENT ON FUNCTION fashionrec.create_feature_set(text, text, regclass, jsonb) IS
-    'Creates a feature set (tfidf, attributes, colors, embedding) over a product table or view and builds it';
+    'Creates a feature set (tfidf, attributes, colors, embedding) over a product table or view and builds it; the caller is its author';
 
 CREATE FUNCTION fashionrec.drop_feature_set(name text) RETURNS void
     LANGUAGE plpgsql VOLATILE
@@ -811,8 +803,9 @@ DECLARE
 BEGIN
     PERFORM fashionrec._require_primary('drop_feature_set()');
     fs := fashionrec._feature_set(name);
+    -- the trigger as the caller (who must own the table), then the rows
     PERFORM fashionrec.disable_realtime(name);
-    DELETE FROM fashionrec.feature_set s WHERE s.id = fs.id;
+    PERFORM fashionrec._feature_set_drop(fs.id);
 END
 $$;
 COMMENT ON FUNCTION fashionrec.drop_feature_set(text) IS
@@ -821,153 +814,65 @@ COMMENT ON FUNCTION fashionrec.drop_feature_set(text) IS
 -- ---- realtime ----------------------------------------------------------------
 
 /*
- * The trigger of enable_realtime(), one per feature set (TG_ARGV[0] is its
- * id).  SECURITY DEFINER: the application writing products has no rights on
- * the fashionrec tables.  It reads only the row it fires for.
+ * The trigger of enable_realtime(), one per feature set (its argument is the
+ * set's id), in C (features_trigger.c).  It runs as the role writing the
+ * product and evaluates no expression over the row: it reads the set's
+ * columns from the tuple as the types the set accepts, computes with
+ * built-in functions, and stores through fixed statements as the tables'
+ * owner, so the writer needs no rights on them.  It refuses to fire on
+ * another table than the set's source (or a partition of it), and when a
+ * column's type was changed.  It cannot be called directly.
  */
 CREATE FUNCTION fashionrec._feature_trigger() RETURNS trigger
-    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_trigger'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION fashionrec._feature_trigger() IS
+    'Internal: the realtime trigger of a feature set; computes (or, for colors, queues) the features of the written row, as its writer';
+
+CREATE FUNCTION fashionrec._feature_set_realtime(feature_set integer) RETURNS boolean
+    LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    fs      fashionrec.feature_set;
-    set_id     integer := TG_ARGV[0]::integer;
-    g          bigint;
-    old_id     bigint;
-    v_id       bigint;
-    v_hash     bytea;
-    v_reason   text;
-    v_detail   text;
-    v_features fashionrec.svec;
-    v_terms    integer;
-    v_oov      integer;
-    v_doc      tsvector;
-    v_allnull  boolean;
-    row_sql    text;
-BEGIN
-    IF TG_OP = 'UPDATE' AND NEW IS NOT DISTINCT FROM OLD THEN
-        RETURN NULL;
-    END IF;
-    -- every column but the vocabulary, which _feature_tfidf() keeps in memory
-    SELECT s.id, s.name, s.kind, s.source, s.id_column, s.columns, s.params, s.dimension, NULL,
-           s.vocabulary_version, s.generation, s.realtime, s.created_at, s.refreshed_at, s.rebuilt_at,
-           s.oov_baseline, s.created_by
-      INTO fs FROM fashionrec.feature_set s WHERE s.id = set_id;
-    -- only as installed by enable_realtime(): not a way to write any set
-    IF NOT FOUND OR NOT fs.realtime OR TG_NAME <> 'fashionrec_features_' || set_id THEN
-        RETURN NULL;
-    END IF;
-    -- the table was renamed or moved: follow it, so refresh_features() finds it too
-    IF to_regclass(fs.source) IS DISTINCT FROM TG_RELID THEN
-        fs.source := format('%I.%I', TG_TABLE_SCHEMA, TG_TABLE_NAME);
-        UPDATE fashionrec.feature_set s SET source = fs.source WHERE s.id = set_id;
-    END IF;
-    IF fs.kind = 'colors' THEN
-        -- decoding images in the writer's transaction would be too slow
-        EXECUTE format('INSERT INTO fashionrec.feature_queue (feature_set, item_id, queued_at)
-                        SELECT $1, x.id, pg_catalog.now()
-                          FROM (VALUES (($2).%I::pg_catalog.int8), (($3).%I::pg_catalog.int8)) x(id)
-                         WHERE x.id IS NOT NULL
-                        ON CONFLICT (feature_set, item_id) DO UPDATE SET queued_at = EXCLUDED.queued_at',
-                       fs.id_column, fs.id_column)
-          USING set_id, CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END,
-                CASE WHEN TG_OP = 'UPDATE' THEN OLD ELSE NULL END;
-        RETURN NULL;
-    END IF;
-    -- the row lock first: a rebuild that committed meanwhile is then seen
-    g := fashionrec._feature_generation(set_id);
-    SELECT s.vocabulary_version, s.rebuilt_at INTO fs.vocabulary_version, fs.rebuilt_at
-      FROM fashionrec.feature_set s WHERE s.id = set_id;
-    IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        row_sql := fashionrec._feature_row_sql(set_id, fs.vocabulary_version, fs.rebuilt_at);
-        IF row_sql IS NULL THEN
-            row_sql := fashionrec._feature_row_sql(set_id, fs.vocabulary_version, fs.rebuilt_at,
-                                                   fashionrec._feature_sql(fs, 'row'));
-        END IF;
-    END IF;
-    IF TG_OP IN ('INSERT', 'UPDATE') AND fs.kind IN ('tfidf', 'attributes') THEN
-        EXECUTE row_sql INTO v_id, v_hash, v_doc, v_allnull USING NEW;
-        v_terms := pg_catalog.length(v_doc);
-        IF v_allnull THEN
-            v_reason := 'null_columns';
-            v_detail := format('Every column of %s is NULL.', pg_catalog.array_to_string(fs.columns, ', '));
-        ELSIF v_terms = 0 THEN
-            v_reason := 'empty_text';
-            v_detail := 'The document has no terms.';
-        ELSE
-            v_features := fashionrec._feature_tfidf(set_id, fs.vocabulary_version, fs.rebuilt_at, v_doc);
-            v_oov := v_terms - fashionrec.nnz(v_features);
-        END IF;
-        IF v_reason IS NOT NULL THEN
-            v_terms := NULL;
-        END IF;
-    ELSIF TG_OP IN ('INSERT', 'UPDATE') THEN
-        EXECUTE row_sql
-           INTO v_id, v_hash, v_reason, v_detail, v_features, v_terms, v_oov
-          USING set_id, NULL::bigint[], NULL::fashionrec.tfidf_vocab, fs.vocabulary_version, false, NEW;
-    END IF;
-    IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        old_id := (pg_catalog.to_jsonb(OLD) ->> fs.id_column)::bigint;
-        IF old_id IS DISTINCT FROM v_id THEN
-            UPDATE fashionrec.item_feature f
-               SET features = NULL, content_hash = NULL, terms = NULL, oov_terms = NULL,
-                   generation = g, computed_at = pg_catalog.now()
-             WHERE f.feature_set = set_id AND f.item_id = old_id AND f.content_hash IS NOT NULL;
-            DELETE FROM fashionrec.feature_error e WHERE e.feature_set = set_id AND e.item_id = old_id;
-        END IF;
-    END IF;
-    IF v_id IS NULL OR EXISTS (SELECT FROM fashionrec.item_feature f
-                                WHERE f.feature_set = set_id AND f.item_id = v_id AND f.content_hash = v_hash
-                                  AND f.vocabulary_version = fs.vocabulary_version) THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO fashionrec.item_feature AS f
-           (feature_set, item_id, features, content_hash, vocabulary_version, generation, computed_at,
-            terms, oov_terms)
-    VALUES (set_id, v_id, v_features, v_hash, fs.vocabulary_version, g, pg_catalog.now(), v_terms, v_oov)
-    ON CONFLICT (feature_set, item_id) DO UPDATE
-       SET features = EXCLUDED.features, content_hash = EXCLUDED.content_hash,
-           vocabulary_version = EXCLUDED.vocabulary_version, generation = EXCLUDED.generation,
-           computed_at = EXCLUDED.computed_at, terms = EXCLUDED.terms, oov_terms = EXCLUDED.oov_terms;
-    IF v_reason IS NULL THEN
-        DELETE FROM fashionrec.feature_error e WHERE e.feature_set = set_id AND e.item_id = v_id;
-    ELSE
-        INSERT INTO fashionrec.feature_error AS e (feature_set, item_id, reason, detail, seen_at)
-        VALUES (set_id, v_id, v_reason, v_detail, pg_catalog.now())
-        ON CONFLICT (feature_set, item_id) DO UPDATE
-           SET reason = EXCLUDED.reason, detail = EXCLUDED.detail, seen_at = EXCLUDED.seen_at;
-    END IF;
-    RETURN NULL;
-END
+    UPDATE fashionrec.feature_set s
+       SET realtime = EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                               WHERE t.tgrelid = s.source
+                                 AND t.tgname = 'fashionrec_features_' OPERATOR(pg_catalog.||) s.id
+                                 AND t.tgfoid = 'fashionrec._feature_trigger()'::pg_catalog.regprocedure)
+     WHERE s.id = _feature_set_realtime.feature_set
+    RETURNING s.realtime
 $$;
-COMMENT ON FUNCTION fashionrec._feature_trigger() IS
-    'Internal: the realtime trigger of a feature set; computes (or, for colors, queues) the features of the written row';
+COMMENT ON FUNCTION fashionrec._feature_set_realtime(integer) IS
+    'Internal: records whether the set''s trigger is on its source; used by enable_realtime() and disable_realtime()';
 
+-- Invoker: the trigger is created and dropped with the caller's rights on the
+-- table (TRIGGER privilege or ownership); only the flag is stored as the owner.
 CREATE FUNCTION fashionrec.enable_realtime(name text) RETURNS void
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    fs  fashionrec.feature_set;
-    rel regclass;
+    fs   fashionrec.feature_set;
+    kind "char";
 BEGIN
     PERFORM fashionrec._require_primary('enable_realtime()');
     fs := fashionrec._feature_set(name);
-    rel := to_regclass(fs.source);
-    IF rel IS NULL OR (SELECT relkind FROM pg_class WHERE oid = rel) NOT IN ('r', 'p') THEN
+    -- the source exists and has the set's columns; the trigger checks them again on every row
+    PERFORM fashionrec._feature_check_columns(fs.source, fs.kind, fs.id_column, fs.columns, fs.name);
+    SELECT c.relkind INTO kind FROM pg_class c WHERE c.oid = fs.source;
+    IF kind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION 'the source % of feature set "%" is not a table', fs.source, fs.name
               USING ERRCODE = '42809',
                     HINT = 'A trigger needs a table; refresh a view''s feature set with refresh_features().';
     END IF;
-    IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = rel AND t.tgname = 'fashionrec_features_' || fs.id) THEN
-        EXECUTE format('DROP TRIGGER %I ON %s', 'fashionrec_features_' || fs.id, rel);
+    IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = fs.source AND t.tgname = 'fashionrec_features_' || fs.id) THEN
+        EXECUTE format('DROP TRIGGER %I ON %s', 'fashionrec_features_' || fs.id, fs.source);
     END IF;
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR DELETE OR UPDATE OF %s ON %s
                     FOR EACH ROW EXECUTE FUNCTION fashionrec._feature_trigger(%L)',
                    'fashionrec_features_' || fs.id,
                    (SELECT string_agg(format('%I', c), ', ') FROM unnest(fs.id_column || fs.columns) c),
-                   rel, fs.id::text);
-    UPDATE fashionrec.feature_set s SET realtime = true WHERE s.id = fs.id;
+                   fs.source, fs.id::text);
+    PERFORM fashionrec._feature_set_realtime(fs.id);
 END
 $$;
 COMMENT ON FUNCTION fashionrec.enable_realtime(text) IS
@@ -979,16 +884,15 @@ CREATE FUNCTION fashionrec.disable_realtime(name text) RETURNS void
 AS $$
 DECLARE
     fs  fashionrec.feature_set;
-    rel regclass;
 BEGIN
     PERFORM fashionrec._require_primary('disable_realtime()');
     fs := fashionrec._feature_set(name);
-    rel := to_regclass(fs.source);
-    IF rel IS NOT NULL AND EXISTS (SELECT FROM pg_trigger t
-                                    WHERE t.tgrelid = rel AND t.tgname = 'fashionrec_features_' || fs.id) THEN
-        EXECUTE format('DROP TRIGGER %I ON %s', 'fashionrec_features_' || fs.id, rel);
+    IF EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = fs.source AND t.tgname = 'fashionrec_features_' || fs.id) THEN
+        EXECUTE format('DROP TRIGGER %I ON %s', 'fashionrec_features_' || fs.id, fs.source);
     END IF;
-    UPDATE fashionrec.feature_set s SET realtime = false WHERE s.id = fs.id AND s.realtime;
+    IF fs.realtime THEN
+        PERFORM fashionrec._feature_set_realtime(fs.id);
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION fashionrec.disable_realtime(text) IS 'Drops the realtime trigger of a feature set';
@@ -1049,8 +953,11 @@ AS $$
 DECLARE
     fs fashionrec.feature_set := fashionrec._feature_set(name);
 BEGIN
+    -- the source is read only as its set's author or a role whose rights the author holds
+    PERFORM fashionrec._check_author(fs.created_by, format('feature set "%s"', fs.name));
+    PERFORM fashionrec._feature_check_columns(fs.source, fs.kind, fs.id_column, fs.columns, fs.name);
     EXECUTE fashionrec._feature_sql(fs, 'staleness') INTO new_items, changed_items, deleted_items
-      USING fs.id, NULL::bigint[], NULL::fashionrec.tfidf_vocab, fs.vocabulary_version;
+      USING fs.id, NULL::bigint[], fs.vocabulary_version;
     SELECT count(*) INTO queued_items FROM fashionrec.feature_queue q WHERE q.feature_set = fs.id;
 END
 $$;
@@ -1060,7 +967,10 @@ COMMENT ON FUNCTION fashionrec.feature_staleness(text) IS
 CREATE VIEW fashionrec.feature_sets AS
 SELECT s.name,
        s.kind,
-       s.source,
+       coalesce((SELECT pg_catalog.format('%I.%I', n.nspname, r.relname)
+                   FROM pg_catalog.pg_class r JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
+                  WHERE r.oid = s.source),
+                s.source::pg_catalog.oid::pg_catalog.text) AS source,
        s.dimension,
        s.vocabulary_version,
        s.generation,
@@ -1082,4 +992,4 @@ SELECT s.name,
           FROM fashionrec.item_feature f
          WHERE f.feature_set = s.id) c ON true;
 COMMENT ON VIEW fashionrec.feature_sets IS
-    'Feature sets with their items, tombstones (deleted or failing items), errors, queued items, out-of-vocabulary share and times; feature_staleness(name) compares with the source';
+    'Feature sets with their source (schema-qualified; its OID if it was dropped), items, tombstones (deleted or failing items), errors, queued items, out-of-vocabulary share and times; feature_staleness(name) compares with the source';

@@ -49,8 +49,10 @@ BEGIN
                              'schedule_retraining', 'unschedule_retraining', 'schedule_snapshots',
                              'unschedule_snapshots', '_cron_schedule', '_cron_unschedule',
                              'create_feature_set', 'drop_feature_set', 'refresh_features',
-                             'enable_realtime', 'disable_realtime', '_feature_generation',
-                             '_feature_trigger')
+                             'enable_realtime', 'disable_realtime', '_feature_trigger',
+                             '_feature_set_create', '_feature_refresh_begin', '_feature_rebuild',
+                             '_feature_refresh_batch', '_feature_refresh_gone', '_feature_refresh_finish',
+                             '_feature_set_realtime', '_feature_set_drop')
     LOOP
         -- ROUTINE: procedures (retrain) too
         EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
@@ -79,9 +81,9 @@ GRANT EXECUTE ON FUNCTION fashionrec.assign(text, bigint, boolean),
                           fashionrec.track(text, bigint, text, bigint, double precision)
    TO fashionrec_app;
 
--- serving statistics name every model and its traffic: readers only
-REVOKE EXECUTE ON FUNCTION fashionrec._serving_stats() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION fashionrec._serving_stats() TO fashionrec_reader;
+-- serving statistics and trainings in progress name every model: readers only
+REVOKE EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress() TO fashionrec_reader;
 
 -- The install fails rather than leave a SECURITY DEFINER function callable
 -- by PUBLIC.

@@ -12,7 +12,7 @@
 -- not random(): the same outcomes on every run and every plan.
 BEGIN;
 SET LOCAL client_min_messages = warning;
-SELECT plan(74);
+SELECT plan(83);
 
 -- ---- signatures and labels -------------------------------------------------
 SELECT has_function('fashionrec', 'assign', ARRAY['text', 'bigint', 'boolean']);
@@ -29,6 +29,21 @@ SELECT volatility_is('fashionrec', 'ab_bucket', ARRAY['text', 'bigint'], 'immuta
 SELECT is_definer('fashionrec', 'assign', ARRAY['text', 'bigint', 'boolean'], 'assign runs as the owner');
 SELECT is_definer('fashionrec', 'track', ARRAY['text', 'bigint', 'text', 'bigint', 'double precision'],
        'track runs as the owner');
+-- nobody writes the tables directly: the lifecycle functions run as the owner too
+SELECT is_definer('fashionrec', f, a, f || ' runs as the owner')
+  FROM (VALUES ('create_experiment', ARRAY['text', 'text', 'double precision', 'text', 'text']),
+               ('add_variant', ARRAY['text', 'text', 'text', 'double precision', 'integer', 'boolean']),
+               ('set_weights', ARRAY['text', 'jsonb', 'double precision']),
+               ('start_experiment', ARRAY['text']),
+               ('stop_experiment', ARRAY['text']),
+               ('declare_winner', ARRAY['text', 'text']),
+               ('force_variant', ARRAY['text', 'bigint', 'text']),
+               ('drop_experiment', ARRAY['text'])) v(f, a);
+SELECT is((SELECT pg_catalog.array_agg(p.proname::text ORDER BY p.proname)
+             FROM pg_proc p
+            WHERE p.pronamespace = 'fashionrec'::regnamespace AND p.prosecdef
+              AND NOT COALESCE('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)),
+          NULL, 'every SECURITY DEFINER function pins search_path to pg_catalog, pg_temp');
 -- segment_by is the caller's SQL: it must run with the caller's rights
 SELECT isnt_definer('fashionrec', 'experiment_results', ARRAY['text', 'text', 'text', 'double precision'],
        'experiment_results runs as the caller');

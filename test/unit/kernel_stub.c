@@ -53,6 +53,11 @@ fr_check_interrupts(void)
 }
 
 void
+fr_progress_step(const char *phase, int64_t step, int64_t of, double loss)
+{
+}
+
+void
 fr_progress(const char *fmt,...)
 {
 	va_list		ap;
