@@ -54,3 +54,10 @@ SELECT c.relname AS undocumented_relation
   FROM pg_class c
  WHERE c.relnamespace = 'fashionrec'::regnamespace AND c.relkind IN ('r', 'v')
    AND obj_description(c.oid, 'pg_class') IS NULL;
+
+-- planner costs (src/sql/98_costs.sql): serving and training are not the cost of an addition
+SELECT p.proname, p.procost, CASE WHEN p.proretset THEN p.prorows END AS prorows
+  FROM pg_proc p
+ WHERE p.pronamespace = 'fashionrec'::regnamespace
+   AND p.proname IN ('recommend', 'recommend_all', 'train', 'dominant_colors', 'tfidf', 'precision_at_k')
+ ORDER BY p.proname;

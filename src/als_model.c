@@ -136,20 +136,19 @@ als_load(FrModel *model)
 				k_items;
 	double	   *fold;
 
-	st->user_factors = fr_artifact_get(model->model_id, "user_factors", FR_F32,
-									   &n_users, &k_users, false);
-	st->item_factors = fr_artifact_get(model->model_id, "item_factors", FR_F32,
-									   &n_items, &k_items, false);
-	fold = fr_artifact_get(model->model_id, "als_fold_in", FR_F64, &n_fold, NULL, false);
-	if (n_users != model->n_users || n_items != model->n_items || k_users != k_items ||
-		k_items < 1 || n_fold != FOLD_N ||
-		fold[FOLD_CONFIDENCE] < FR_ALS_CONF_LINEAR || fold[FOLD_CONFIDENCE] > FR_ALS_CONF_PLAIN)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("als model \"%s\" has inconsistent artifacts", model->name),
-				 errdetail("Factors of %lld x %d users and %lld x %d items for %d users and %d items.",
-						   (long long) n_users, k_users, (long long) n_items, k_items,
-						   model->n_users, model->n_items)));
+	st->user_factors = fr_model_artifact(model, "user_factors", FR_F32, &n_users, &k_users, false);
+	st->item_factors = fr_model_artifact(model, "item_factors", FR_F32, &n_items, &k_items, false);
+	fold = fr_model_artifact(model, "als_fold_in", FR_F64, &n_fold, NULL, false);
+	fr_check_shape(model, "item_factors", n_items, k_items, model->n_items, Max(k_items, 1));
+	fr_check_shape(model, "user_factors", n_users, k_users, model->n_users, k_items);
+	/* one NaN or infinity in Y makes the Gram matrix, so every fold-in, NaN */
+	fr_check_finite(model, "item_factors", st->item_factors, n_items * k_items);
+	fr_check_finite(model, "user_factors", st->user_factors, n_users * k_users);
+	fr_check_shape(model, "als_fold_in", n_fold, 1, FOLD_N, 1);
+	fr_check_setting(model, "als_fold_in", "regularization", fold[FOLD_REGULARIZATION], 0, 1e6, false);
+	fr_check_setting(model, "als_fold_in", "alpha", fold[FOLD_ALPHA], 0, 1e6, false);
+	fr_check_setting(model, "als_fold_in", "confidence", fold[FOLD_CONFIDENCE],
+					 FR_ALS_CONF_LINEAR, FR_ALS_CONF_PLAIN, true);
 
 	st->opt.factors = k_items;
 	st->opt.regularization = fold[FOLD_REGULARIZATION];

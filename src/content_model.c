@@ -798,15 +798,6 @@ content_train(FrTrainJob *job)
 
 /* ---- serving -------------------------------------------------------------------------- */
 
-
-static void
-corrupted(const FrModel *model, const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("content model \"%s\" version %d has %s", model->name, model->version, what)));
-}
-
 static void *
 content_load(FrModel *model)
 {
@@ -817,9 +808,9 @@ content_load(FrModel *model)
 				n_val;
 	int32		max_feature = -1;
 
-	rows->indptr = fr_artifact_get(model->model_id, "content_indptr", FR_I64, &n_ptr, NULL, false);
-	rows->indices = fr_artifact_get(model->model_id, "content_indices", FR_I32, &n_idx, NULL, false);
-	rows->values = fr_artifact_get(model->model_id, "content_values", FR_F32, &n_val, NULL, false);
+	rows->indptr = fr_model_artifact(model, "content_indptr", FR_I64, &n_ptr, NULL, false);
+	rows->indices = fr_model_artifact(model, "content_indices", FR_I32, &n_idx, NULL, false);
+	rows->values = fr_model_artifact(model, "content_values", FR_F32, &n_val, NULL, false);
 	rows->nrows = model->n_items;
 	rows->nnz = n_idx;
 	if (fr_model_attaching(model))
@@ -828,21 +819,17 @@ content_load(FrModel *model)
 		fr_content_postings(model, st);
 		return st;
 	}
-	if (n_ptr != (int64) model->n_items + 1 || n_idx != n_val ||
-		rows->indptr[0] != 0 || rows->indptr[model->n_items] != n_idx)
-		corrupted(model, "inconsistent item vectors");
-	for (int32 i = 0; i < model->n_items; i++)
-		if (rows->indptr[i + 1] < rows->indptr[i])
-			corrupted(model, "item vectors out of order");
+	fr_check_csr(model, "content", rows->indptr, n_ptr, model->n_items, rows->indices, n_idx,
+				 FR_SVEC_MAX_DIM);
+	fr_check_shape(model, "content_values", n_val, 1, n_idx, 1);
+	fr_check_finite(model, "content_values", rows->values, n_val);
 	for (int64 p = 0; p < n_idx; p++)
-	{
-		if (rows->indices[p] < 0 || rows->indices[p] >= FR_SVEC_MAX_DIM || !isfinite(rows->values[p]))
-			corrupted(model, "a feature out of range");
 		max_feature = Max(max_feature, rows->indices[p]);
-	}
 	/* every feature belongs to some item: a feature index beyond nnz is damage */
 	if (max_feature >= n_idx)
-		corrupted(model, "a feature out of range");
+		fr_artifact_corrupt(model, "content_indices",
+							"It names feature %d, but its %lld entries can hold at most %lld distinct features.",
+							max_feature, (long long) n_idx, (long long) n_idx);
 	rows->ncols = max_feature + 1;
 	fr_content_postings(model, st);
 	return st;

@@ -6,7 +6,8 @@
  * and each item's summed training weight as artifacts (registry.c).  That is
  * the fingerprint drift needs: the item popularity and user activity
  * distributions of the training data, and which (user, item) pairs it held.
- * These functions read them back as rows; the statistics are SQL.
+ * These functions read them back as rows, checked as a model load checks
+ * them (fr_model_open_profile); the statistics are SQL.
  */
 #include "postgres.h"
 
@@ -28,27 +29,17 @@ Datum
 fashionrec_item_popularity(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int64		model_id = PG_GETARG_INT64(0);
-	int64		n_items,
-				n_pop;
-	int64	   *item_ids;
-	float	   *popularity;
+	FrModel    *model;
 
 	InitMaterializedSRF(fcinfo, 0);
-	item_ids = fr_artifact_get(model_id, "item_ids", FR_I64, &n_items, NULL, false);
-	popularity = fr_artifact_get(model_id, "item_popularity", FR_F32, &n_pop, NULL, false);
-	if (n_pop != n_items)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model row %lld has %lld item ids but %lld popularity values",
-						(long long) model_id, (long long) n_items, (long long) n_pop)));
-	for (int64 i = 0; i < n_items; i++)
+	model = fr_model_open_profile(PG_GETARG_INT64(0), false);
+	for (int32 i = 0; i < model->n_items; i++)
 	{
 		Datum		values[2];
 		bool		nulls[2] = {0};
 
-		values[0] = Int64GetDatum(item_ids[i]);
-		values[1] = Float8GetDatum((double) popularity[i]);
+		values[0] = Int64GetDatum(model->item_ids[i]);
+		values[1] = Float8GetDatum((double) model->item_popularity[i]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -64,26 +55,17 @@ Datum
 fashionrec_user_activity(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int64		model_id = PG_GETARG_INT64(0);
-	int64		n_users,
-				n_indptr;
-	int64	   *user_ids;
-	int64	   *indptr;
+	FrModel    *model;
 
 	InitMaterializedSRF(fcinfo, 0);
-	user_ids = fr_artifact_get(model_id, "user_ids", FR_I64, &n_users, NULL, false);
-	indptr = fr_artifact_get(model_id, "seen_indptr", FR_I64, &n_indptr, NULL, false);
-	if (n_indptr != n_users + 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model row %lld has inconsistent artifacts", (long long) model_id)));
-	for (int64 u = 0; u < n_users; u++)
+	model = fr_model_open_profile(PG_GETARG_INT64(0), true);
+	for (int32 u = 0; u < model->n_users; u++)
 	{
 		Datum		values[2];
 		bool		nulls[2] = {0};
 
-		values[0] = Int64GetDatum(user_ids[u]);
-		values[1] = Int64GetDatum(indptr[u + 1] - indptr[u]);
+		values[0] = Int64GetDatum(model->user_ids[u]);
+		values[1] = Int64GetDatum(model->seen_indptr[u + 1] - model->seen_indptr[u]);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
@@ -98,39 +80,20 @@ Datum
 fashionrec_training_pairs(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int64		model_id = PG_GETARG_INT64(0);
-	int64		n_users,
-				n_items,
-				n_indptr,
-				nnz;
-	int64	   *user_ids;
-	int64	   *item_ids;
-	int64	   *indptr;
-	int32	   *indices;
+	FrModel    *model;
 
 	InitMaterializedSRF(fcinfo, 0);
-	user_ids = fr_artifact_get(model_id, "user_ids", FR_I64, &n_users, NULL, false);
-	item_ids = fr_artifact_get(model_id, "item_ids", FR_I64, &n_items, NULL, false);
-	indptr = fr_artifact_get(model_id, "seen_indptr", FR_I64, &n_indptr, NULL, false);
-	indices = fr_artifact_get(model_id, "seen_indices", FR_I32, &nnz, NULL, false);
-	if (n_indptr != n_users + 1 || indptr[n_users] != nnz)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("model row %lld has inconsistent artifacts", (long long) model_id)));
-	for (int64 u = 0; u < n_users; u++)
+	model = fr_model_open_profile(PG_GETARG_INT64(0), true);
+	for (int32 u = 0; u < model->n_users; u++)
 	{
 		CHECK_FOR_INTERRUPTS();
-		for (int64 j = indptr[u]; j < indptr[u + 1]; j++)
+		for (int64 j = model->seen_indptr[u]; j < model->seen_indptr[u + 1]; j++)
 		{
 			Datum		values[2];
 			bool		nulls[2] = {0};
 
-			if (indices[j] < 0 || indices[j] >= n_items)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("model row %lld has inconsistent artifacts", (long long) model_id)));
-			values[0] = Int64GetDatum(user_ids[u]);
-			values[1] = Int64GetDatum(item_ids[indices[j]]);
+			values[0] = Int64GetDatum(model->user_ids[u]);
+			values[1] = Int64GetDatum(model->item_ids[model->seen_indices[j]]);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}

@@ -105,36 +105,29 @@ static void *
 ease_load(FrModel *model)
 {
 	EaseState  *st = palloc0(sizeof(EaseState));
-	int64		rows;
+	int64		rows,
+				n_keep;
 	int32		cols;
 
-	st->b = fr_artifact_get(model->model_id, "ease_b", FR_F32, &rows, &cols, false);
+	st->b = fr_model_artifact(model, "ease_b", FR_F32, &rows, &cols, false);
+	fr_check_shape(model, "ease_b", rows, cols, cols, cols);
+	fr_check_finite(model, "ease_b", st->b, rows * cols);
 	st->n_keep = cols;
-	st->col_to_item = fr_artifact_get(model->model_id, "ease_items", FR_I32, NULL, NULL, true);
-	if (rows != cols || cols > model->n_items ||
-		(st->col_to_item == NULL && cols != model->n_items))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("ease model \"%s\" has a %lld x %d weight matrix for %d items",
-						model->name, (long long) rows, cols, model->n_items)));
-	/* attached, the inverse map was built by the loading backend */
-	if (st->col_to_item && (st->item_to_col = fr_model_derived(model, "ease_item_to_col", NULL, NULL)) == NULL)
+	st->col_to_item = fr_model_artifact(model, "ease_items", FR_I32, &n_keep, NULL, true);
+	if (st->col_to_item == NULL)
+		fr_check_shape(model, "ease_b", rows, cols, model->n_items, model->n_items);
+	else if ((st->item_to_col = fr_model_derived(model, "ease_item_to_col", NULL, NULL)) == NULL)
 	{
+		/* attached, the inverse map above is the loading backend's */
+		fr_check_shape(model, "ease_items", n_keep, 1, cols, 1);
+		/* ascending as trained, so no item takes two columns and n_keep <= n_items */
+		fr_check_index_array(model, "ease_items", st->col_to_item, n_keep, 0, model->n_items, true);
 		st->item_to_col = palloc_extended(mul_size((size_t) model->n_items + 1, sizeof(int32)),
 										  MCXT_ALLOC_HUGE);
 		for (int32 i = 0; i < model->n_items; i++)
 			st->item_to_col[i] = -1;
 		for (int32 c = 0; c < st->n_keep; c++)
-		{
-			int32		i = st->col_to_item[c];
-
-			if (i < 0 || i >= model->n_items)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("ease model \"%s\" lists item index %d of %d",
-								model->name, i, model->n_items)));
-			st->item_to_col[i] = c;
-		}
+			st->item_to_col[st->col_to_item[c]] = c;
 		fr_model_keep(model, "ease_item_to_col", FR_I32, model->n_items, 1, st->item_to_col);
 	}
 	return st;

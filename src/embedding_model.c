@@ -386,12 +386,13 @@ embedding_load(FrModel *model)
 	int64		nrows;
 	int32		ncols;
 
-	e->vectors = fr_artifact_get(model->model_id, "embedding", FR_F32, &nrows, &ncols, false);
-	if (nrows != model->n_items || ncols <= 0 || ncols > EMBEDDING_MAX_DIMENSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("embedding model \"%s\" has a %lld x %d matrix for %d items",
-						model->name, (long long) nrows, ncols, model->n_items)));
+	e->vectors = fr_model_artifact(model, "embedding", FR_F32, &nrows, &ncols, false);
+	if (ncols < 1 || ncols > EMBEDDING_MAX_DIMENSION)
+		fr_artifact_corrupt(model, "embedding", "Its dimension is %d; it must be from 1 to %d.",
+							ncols, EMBEDDING_MAX_DIMENSION);
+	fr_check_shape(model, "embedding", nrows, ncols, model->n_items, ncols);
+	/* one NaN vector in a profile makes every cosine NaN */
+	fr_check_finite(model, "embedding", e->vectors, nrows * ncols);
 	e->n = model->n_items;
 	e->dim = ncols;
 	return e;

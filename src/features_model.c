@@ -305,15 +305,6 @@ features_train(FrTrainJob *job)
 
 /* ---- loading: the trained rows plus what the set gained since -------------------- */
 
-static void
-corrupted(const FrModel *model)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("features model \"%s\" version %d has inconsistent artifacts",
-					model->name, model->version)));
-}
-
 /*
  * Merge the trained rows with the live ones (both in id order): a live row
  * wins, a tombstone removes, a row of another vocabulary leaves the trained
@@ -420,10 +411,10 @@ features_load(FrModel *model)
 				n_idx,
 				n_val;
 
-	base = fr_artifact_get(model->model_id, "feature_base", FR_I64, &n_base, NULL, false);
-	rows->indptr = fr_artifact_get(model->model_id, "feature_indptr", FR_I64, &n_ptr, NULL, false);
-	rows->indices = fr_artifact_get(model->model_id, "feature_indices", FR_I32, &n_idx, NULL, false);
-	rows->values = fr_artifact_get(model->model_id, "feature_values", FR_F32, &n_val, NULL, false);
+	base = fr_model_artifact(model, "feature_base", FR_I64, &n_base, NULL, false);
+	rows->indptr = fr_model_artifact(model, "feature_indptr", FR_I64, &n_ptr, NULL, false);
+	rows->indices = fr_model_artifact(model, "feature_indices", FR_I32, &n_idx, NULL, false);
+	rows->values = fr_model_artifact(model, "feature_values", FR_F32, &n_val, NULL, false);
 	if (fr_model_attaching(model))
 	{
 		/* the rows as merged with the live ones by the loading backend (kept below) */
@@ -433,17 +424,13 @@ features_load(FrModel *model)
 		fr_content_postings(model, st);
 		return st;
 	}
-	if (n_base != BASE_N || base[BASE_DIMENSION] <= 0 || base[BASE_DIMENSION] > FR_SVEC_MAX_DIM ||
-		n_ptr != (int64) model->n_items + 1 || n_idx != n_val ||
-		rows->indptr[0] != 0 || rows->indptr[model->n_items] != n_idx)
-		corrupted(model);
-	for (int32 i = 0; i < model->n_items; i++)
-		if (rows->indptr[i + 1] < rows->indptr[i])
-			corrupted(model);
-	for (int64 p = 0; p < n_idx; p++)
-		if (rows->indices[p] < 0 || rows->indices[p] >= base[BASE_DIMENSION] ||
-			!isfinite(rows->values[p]))
-			corrupted(model);
+	fr_check_shape(model, "feature_base", n_base, 1, BASE_N, 1);
+	fr_check_setting(model, "feature_base", "dimension", base[BASE_DIMENSION], 1, FR_SVEC_MAX_DIM, true);
+	fr_check_setting(model, "feature_base", "set", base[BASE_SET_ID], PG_INT32_MIN, PG_INT32_MAX, true);
+	fr_check_csr(model, "feature", rows->indptr, n_ptr, model->n_items, rows->indices, n_idx,
+				 (int32) base[BASE_DIMENSION]);
+	fr_check_shape(model, "feature_values", n_val, 1, n_idx, 1);
+	fr_check_finite(model, "feature_values", rows->values, n_val);
 	rows->nrows = model->n_items;
 	rows->ncols = (int32) base[BASE_DIMENSION];
 	rows->nnz = n_idx;

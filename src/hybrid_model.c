@@ -54,6 +54,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -193,6 +194,7 @@ typedef struct HybridState
 	double		n0;
 	FrNormalization normalization;
 	int32	   *map[N_SIGNALS];	/* hybrid item -> component item, -1; NULL if absent */
+	int32		map_max[N_SIGNALS]; /* the largest component index in each map */
 	int32		n_cold;			/* items mapped from content into the CF space */
 	int32		factors;
 	int32	   *cold_items;
@@ -324,6 +326,54 @@ static char *
 pin_label(const HybridPin *pin)
 {
 	return psprintf("%s@%d", pin->name, pin->version);
+}
+
+static int32
+map_max(const int32 *map, int32 n)
+{
+	int32		max = -1;
+
+	for (int32 h = 0; h < n; h++)
+		max = Max(max, map[h]);
+	return max;
+}
+
+/* A loaded hybrid's pins name what training checked: the kind each signal takes. */
+static void
+check_kind(const HybridState *st, int signal, const FrModel *comp)
+{
+	if (!kind_fits(signal, comp->algo))
+		fr_artifact_corrupt(st->model, "hybrid_pins",
+							"Its \"%s\" component %s was trained with \"%s\", which is not %s.",
+							signal_names[signal], pin_label(&st->pins[signal]), comp->algo->name,
+							signal_kinds[signal]);
+}
+
+/*
+ * A pinned component for serving, checked against what the hybrid stored
+ * about it: the maps index its items, and new items' factors are in its
+ * factor space.  Checked here rather than at load, so that a hybrid serves
+ * its stored list to unknown users without opening its components.
+ */
+static FrModel *
+open_component(const HybridState *st, int signal)
+{
+	FrModel    *comp = open_pin(&st->pins[signal]);
+
+	/* at training the maps were just built from the components */
+	if (st->model == NULL)
+		return comp;
+	check_kind(st, signal, comp);
+	if (st->map_max[signal] >= comp->n_items)
+		fr_artifact_corrupt(st->model, psprintf("map_%s", signal_names[signal]),
+							"It maps to item %d of component %s, which has %d items.",
+							st->map_max[signal], pin_label(&st->pins[signal]), comp->n_items);
+	if (signal == SIG_CF && st->n_cold > 0 && comp->algo->embedding &&
+		comp->algo->embedding(comp, false, 0, NULL) != st->factors)
+		fr_artifact_corrupt(st->model, "cold_factors",
+							"It has %d factors, component %s has %d.", st->factors,
+							pin_label(&st->pins[signal]), comp->algo->embedding(comp, false, 0, NULL));
+	return comp;
 }
 
 /* ---- training --------------------------------------------------------------- */
@@ -1058,50 +1108,55 @@ load_options(FrModel *model, HybridState *st)
 	double	   *options;
 	int64		nrows;
 
-	options = fr_artifact_get(model->model_id, "hybrid_options", FR_F64, &nrows, NULL, true);
+	options = fr_model_artifact(model, "hybrid_options", FR_F64, &nrows, NULL, true);
 	st->model = model;
 	if (options == NULL)
 		return;					/* trained before learned fusion: weighted, no decay */
-	if (nrows != OPT_N)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("hybrid model \"%s\" has inconsistent artifacts", model->name)));
+	fr_check_shape(model, "hybrid_options", nrows, 1, OPT_N, 1);
+	fr_check_setting(model, "hybrid_options", "fusion", options[OPT_FUSION],
+					 FUSION_WEIGHTED, FUSION_MLP, true);
+	fr_check_setting(model, "hybrid_options", "half_life_days", options[OPT_HALF_LIFE], 0, 1e6, false);
 	st->fusion = (int32) options[OPT_FUSION];
 	st->half_life = options[OPT_HALF_LIFE];
 	if (st->fusion != FUSION_WEIGHTED)
 	{
-		int			hidden[FR_FUSION_MAX_HIDDEN] = {(int) options[OPT_HIDDEN1], (int) options[OPT_HIDDEN2]};
-		int			n_hidden = (int) options[OPT_N_HIDDEN];
+		int			hidden[FR_FUSION_MAX_HIDDEN] = {0};
+		int			n_hidden;
 		int32		ncols;
 
+		/* logistic regression is the net without hidden layers */
+		fr_check_setting(model, "hybrid_options", "hidden layers", options[OPT_N_HIDDEN],
+						 0, st->fusion == FUSION_LOGISTIC ? 0 : FR_FUSION_MAX_HIDDEN, true);
+		n_hidden = (int) options[OPT_N_HIDDEN];
+		for (int l = 0; l < n_hidden; l++)
+		{
+			fr_check_setting(model, "hybrid_options", "hidden layer size", options[OPT_HIDDEN1 + l],
+							 1, 1024, true);
+			hidden[l] = (int) options[OPT_HIDDEN1 + l];
+		}
 		st->net.d = N_FEATURES;
 		st->net.n_hidden = n_hidden;
 		memcpy(st->net.hidden, hidden, sizeof(hidden));
-		st->net.params = fr_artifact_get(model->model_id, "fusion_net", FR_F32, &nrows, NULL, false);
-		if (n_hidden < 0 || n_hidden > FR_FUSION_MAX_HIDDEN ||
-			nrows != fr_fusion_net_size(N_FEATURES, n_hidden, hidden))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("hybrid model \"%s\" has inconsistent artifacts", model->name)));
-		st->feat_ids = fr_artifact_get(model->model_id, "fusion_item_ids", FR_I64, &st->n_feat, NULL, false);
-		st->feat_vals = fr_artifact_get(model->model_id, "fusion_item_features", FR_F32, &nrows, &ncols, false);
-		if (nrows != st->n_feat || ncols != 2)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("hybrid model \"%s\" has inconsistent artifacts", model->name)));
+		st->net.params = fr_model_artifact(model, "fusion_net", FR_F32, &nrows, NULL, false);
+		fr_check_shape(model, "fusion_net", nrows, 1, fr_fusion_net_size(N_FEATURES, n_hidden, hidden), 1);
+		fr_check_finite(model, "fusion_net", st->net.params, nrows);
+		st->feat_ids = fr_model_artifact(model, "fusion_item_ids", FR_I64, &st->n_feat, NULL, false);
+		st->feat_vals = fr_model_artifact(model, "fusion_item_features", FR_F32, &nrows, &ncols, false);
+		fr_check_shape(model, "fusion_item_features", nrows, ncols, st->n_feat, 2);
+		fr_check_finite(model, "fusion_item_features", st->feat_vals, nrows * ncols);
 	}
 	if (st->half_life > 0)
 	{
 		int64		n_ids,
 					n_vals;
 
-		st->hist_indptr = fr_artifact_get(model->model_id, "history_indptr", FR_I64, &nrows, NULL, false);
-		st->hist_ids = fr_artifact_get(model->model_id, "history_item_ids", FR_I64, &n_ids, NULL, false);
-		st->hist_vals = fr_artifact_get(model->model_id, "history_decay", FR_F32, &n_vals, NULL, false);
-		if (nrows != (int64) model->n_users + 1 || n_ids != n_vals || st->hist_indptr[model->n_users] != n_ids)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("hybrid model \"%s\" has inconsistent artifacts", model->name)));
+		st->hist_indptr = fr_model_artifact(model, "history_indptr", FR_I64, &nrows, NULL, false);
+		st->hist_ids = fr_model_artifact(model, "history_item_ids", FR_I64, &n_ids, NULL, false);
+		st->hist_vals = fr_model_artifact(model, "history_decay", FR_F32, &n_vals, NULL, false);
+		/* item ids, not indices: the offsets are all there is to check */
+		fr_check_offsets(model, "history_indptr", st->hist_indptr, nrows, model->n_users, n_ids);
+		fr_check_shape(model, "history_decay", n_vals, 1, n_ids, 1);
+		fr_check_finite(model, "history_decay", st->hist_vals, n_vals);
 	}
 }
 
@@ -1401,6 +1456,7 @@ extend_live_items(FrModel *model, HybridState *st)
 	int64		m = 0,
 				a = 0;
 	int32	   *cold_signal;
+	int64		n_signal;
 	float	   *w;
 	int64		w_rows;
 	int32		k;
@@ -1414,6 +1470,7 @@ extend_live_items(FrModel *model, HybridState *st)
 		if (!st->pins[s].present)
 			continue;
 		comp = open_pin(&st->pins[s]);
+		check_kind(st, s, comp);
 		for (int32 h = 0; h < n; h++)
 			if (st->map[s][h] >= 0 && fr_model_item_index(comp, model->item_ids[h]) < 0)
 				gone[h] = true;
@@ -1469,23 +1526,28 @@ extend_live_items(FrModel *model, HybridState *st)
 			continue;
 		comp = open_pin(&st->pins[s]);
 		st->map[s] = build_map(comp, model->item_ids, model->n_items);
+		st->map_max[s] = map_max(st->map[s], model->n_items);
 		st->comp_token[s] = comp->live_token;
 		st->comp_items[s] = comp->n_items;
 	}
 
 	/* new items' collaborative factors: [content vector, 1] times the stored mapping */
 	st->n_cold = 0;
-	cold_signal = fr_artifact_get(model->model_id, "cold_map_signal", FR_I32, NULL, NULL, true);
-	w = fr_artifact_get(model->model_id, "cold_map", FR_F32, &w_rows, &k, true);
-	if (cold_signal && w && *cold_signal >= 0 && *cold_signal < N_SIGNALS &&
-		st->pins[*cold_signal].present && k == st->factors)
+	cold_signal = fr_model_artifact(model, "cold_map_signal", FR_I32, &n_signal, NULL, true);
+	w = fr_model_artifact(model, "cold_map", FR_F32, &w_rows, &k, true);
+	if (cold_signal)
+		fr_check_shape(model, "cold_map_signal", n_signal, 1, 1, 1);
+	if (w)
+		fr_check_finite(model, "cold_map", w, w_rows * k);
+	if (cold_signal && w && (*cold_signal == SIG_CONTENT || *cold_signal == SIG_IMAGE) &&
+		st->pins[*cold_signal].present && st->pins[SIG_CF].present && k > 0 && k == st->factors)
 	{
 		int			c = *cold_signal;
 		FrModel    *comp = open_pin(&st->pins[c]);
 		int32		d = comp->algo->embedding ? comp->algo->embedding(comp, false, 0, NULL) : 0;
 		float	   *x;
 
-		if (d + 1 == w_rows)
+		if (d > 0 && d + 1 == w_rows)
 		{
 			st->cold_items = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
 			for (int32 h = 0; h < model->n_items; h++)
@@ -1558,6 +1620,25 @@ attach_state(FrModel *model, HybridState *st)
 	st->hist_decay = fr_model_derived(model, "hybrid_history_decay", NULL, NULL);
 }
 
+/* Each pin is a component name and version, or nothing. */
+static void
+check_pins(FrModel *model, const HybridPin *pins)
+{
+	for (int s = 0; s < N_SIGNALS; s++)
+	{
+		const HybridPin *pin = &pins[s];
+
+		if (pin->present == 0)
+			continue;
+		/* the name is printed in messages: it must be text */
+		if (pin->present != 1 || memchr(pin->name, '\0', NAMEDATALEN) == NULL ||
+			pin->name[0] == '\0' || !pg_verifymbstr(pin->name, strlen(pin->name), true) ||
+			pin->version < 1)
+			fr_artifact_corrupt(model, "hybrid_pins", "Its \"%s\" component is not a model name and version.",
+								signal_names[s]);
+	}
+}
+
 static void *
 hybrid_load(FrModel *model)
 {
@@ -1567,42 +1648,52 @@ hybrid_load(FrModel *model)
 	int64		nrows;
 	int32		ncols;
 
-	pins = fr_artifact_get(model->model_id, "hybrid_pins", FR_BYTES, &nrows, &ncols, false);
-	config = fr_artifact_get(model->model_id, "hybrid_config", FR_F64, &nrows, NULL, false);
-	if (ncols != sizeof(HybridPin) || nrows != CONFIG_N)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("hybrid model \"%s\" has inconsistent artifacts", model->name)));
+	pins = fr_model_artifact(model, "hybrid_pins", FR_BYTES, &nrows, &ncols, false);
+	fr_check_shape(model, "hybrid_pins", nrows, ncols, N_SIGNALS, sizeof(HybridPin));
+	check_pins(model, pins);
 	memcpy(st->pins, pins, sizeof(st->pins));
+	config = fr_model_artifact(model, "hybrid_config", FR_F64, &nrows, NULL, false);
+	fr_check_shape(model, "hybrid_config", nrows, 1, CONFIG_N, 1);
 	for (int s = 0; s < N_SIGNALS; s++)
 	{
+		char	   *map_name = psprintf("map_%s", signal_names[s]);
+
+		fr_check_setting(model, "hybrid_config", psprintf("%s_weight", signal_names[s]),
+						 config[CONFIG_WEIGHTS + s], 0, 1e6, false);
 		st->weight[s] = config[CONFIG_WEIGHTS + s];
 		if (!st->pins[s].present)
 			continue;
-		st->map[s] = fr_artifact_get(model->model_id, psprintf("map_%s", signal_names[s]),
-									 FR_I32, &nrows, NULL, false);
-		if (nrows != model->n_items)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("hybrid model \"%s\" has inconsistent artifacts", model->name)));
+		st->map[s] = fr_model_artifact(model, map_name, FR_I32, &nrows, NULL, false);
+		fr_check_shape(model, map_name, nrows, 1, model->n_items, 1);
+		/* the upper bound is the component's item count: open_component() checks it */
+		fr_check_index_array(model, map_name, st->map[s], nrows, -1, PG_INT32_MAX, false);
+		st->map_max[s] = map_max(st->map[s], model->n_items);
 	}
+	fr_check_setting(model, "hybrid_config", "history_n0", config[CONFIG_N0], 0, 1e6, false);
+	fr_check_setting(model, "hybrid_config", "normalization", config[CONFIG_NORMALIZATION],
+					 FR_NORM_ZSCORE, FR_NORM_RANK, true);
 	st->n0 = config[CONFIG_N0];
 	st->normalization = (FrNormalization) config[CONFIG_NORMALIZATION];
 	load_options(model, st);
 
-	st->cold_items = fr_artifact_get(model->model_id, "cold_items", FR_I32, &nrows, NULL, true);
+	st->cold_items = fr_model_artifact(model, "cold_items", FR_I32, &nrows, NULL, true);
 	if (st->cold_items)
 	{
 		int64		n_cold = nrows;
+		int32		k;
 
-		st->cold_factors = fr_artifact_get(model->model_id, "cold_factors", FR_F32,
-										   &nrows, &st->factors, false);
-		st->cf_gram = fr_artifact_get(model->model_id, "cf_gram", FR_F64, NULL, NULL, false);
+		fr_check_index_array(model, "cold_items", st->cold_items, n_cold, 0, model->n_items, false);
+		st->cold_factors = fr_model_artifact(model, "cold_factors", FR_F32, &nrows, &st->factors, false);
+		fr_check_shape(model, "cold_factors", nrows, st->factors, n_cold, Max(st->factors, 1));
+		fr_check_finite(model, "cold_factors", st->cold_factors, nrows * st->factors);
+		st->cf_gram = fr_model_artifact(model, "cf_gram", FR_F64, &nrows, &k, false);
+		fr_check_shape(model, "cf_gram", nrows, k, st->factors, st->factors);
+		fr_check_finite_f64(model, "cf_gram", st->cf_gram, nrows * k);
 		st->n_cold = (int32) n_cold;
 	}
 	/* unknown users get the fusion of an empty history (recommend.c's fallback) */
-	model->item_popularity = fr_artifact_get(model->model_id, "cold_user_scores", FR_F32,
-											 &nrows, NULL, false);
+	model->item_popularity = fr_model_artifact(model, "cold_user_scores", FR_F32, &nrows, NULL, false);
+	fr_check_shape(model, "cold_user_scores", nrows, 1, model->n_items, 1);
 	if (fr_model_attaching(model))
 		attach_state(model, st);
 	else
@@ -1721,7 +1812,7 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 
 		if (!st->pins[s].present || st->weight[s] <= 0)
 			continue;
-		comp = open_pin(&st->pins[s]);
+		comp = open_component(st, s);
 		if (st->comp_items[s] > 0 &&
 			(comp->live_token != st->comp_token[s] || comp->n_items != st->comp_items[s]))
 			ereport(ERROR,
@@ -1857,7 +1948,7 @@ hybrid_score_context(const FrModel *model, const char *context, float *scores)
 	if (!st->pins[SIG_POPULARITY].present)
 		return false;
 	check_cache(st);
-	comp = open_pin(&st->pins[SIG_POPULARITY]);
+	comp = open_component(st, SIG_POPULARITY);
 	if (comp->algo->score_context == NULL)
 		return false;
 	raw = palloc_extended(mul_size(Max(comp->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);

@@ -85,22 +85,16 @@ knn_load(FrModel *model)
 				n_idx,
 				n_val;
 
-	sim->indptr = fr_artifact_get(model->model_id, "knn_indptr", FR_I64, &n_ptr, NULL, false);
-	sim->indices = fr_artifact_get(model->model_id, "knn_indices", FR_I32, &n_idx, NULL, false);
-	sim->values = fr_artifact_get(model->model_id, "knn_similarity", FR_F32, &n_val, NULL, false);
+	sim->indptr = fr_model_artifact(model, "knn_indptr", FR_I64, &n_ptr, NULL, false);
+	sim->indices = fr_model_artifact(model, "knn_indices", FR_I32, &n_idx, NULL, false);
+	sim->values = fr_model_artifact(model, "knn_similarity", FR_F32, &n_val, NULL, false);
+	fr_check_csr(model, "knn", sim->indptr, n_ptr, model->n_items, sim->indices, n_idx,
+				 model->n_items);
+	fr_check_shape(model, "knn_similarity", n_val, 1, n_idx, 1);
+	fr_check_finite(model, "knn_similarity", sim->values, n_val);
 	sim->nrows = model->n_items;
 	sim->ncols = model->n_items;
 	sim->nnz = n_idx;
-	if (n_ptr != (int64) model->n_items + 1 || n_idx != n_val ||
-		sim->indptr[0] != 0 || sim->indptr[model->n_items] != n_idx)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("itemknn model \"%s\" has inconsistent neighbour lists", model->name)));
-	for (int64 p = 0; p < n_idx; p++)
-		if (sim->indices[p] < 0 || sim->indices[p] >= model->n_items)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("itemknn model \"%s\" has a neighbour out of range", model->name)));
 	return sim;
 }
 

@@ -147,21 +147,25 @@ mf_load(FrModel *model)
 				k_items;
 	double	   *sc;
 
-	st->f.user_factors = fr_artifact_get(model->model_id, "user_factors", FR_F32,
-										 &n_users, &k_users, false);
-	st->f.item_factors = fr_artifact_get(model->model_id, "item_factors", FR_F32,
-										 &n_items, &k_items, false);
-	st->f.user_bias = fr_artifact_get(model->model_id, "user_bias", FR_F32, &n_ub, NULL, false);
-	st->f.item_bias = fr_artifact_get(model->model_id, "item_bias", FR_F32, &n_ib, NULL, false);
-	sc = fr_artifact_get(model->model_id, "mf_scalars", FR_F64, &n_sc, NULL, false);
-	if (n_users != model->n_users || n_items != model->n_items || k_users != k_items ||
-		k_items < 1 || n_ub != model->n_users || n_ib != model->n_items || n_sc != SC_N)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("mf model \"%s\" has inconsistent artifacts", model->name),
-				 errdetail("Factors of %lld x %d users and %lld x %d items for %d users and %d items.",
-						   (long long) n_users, k_users, (long long) n_items, k_items,
-						   model->n_users, model->n_items)));
+	st->f.user_factors = fr_model_artifact(model, "user_factors", FR_F32, &n_users, &k_users, false);
+	st->f.item_factors = fr_model_artifact(model, "item_factors", FR_F32, &n_items, &k_items, false);
+	st->f.user_bias = fr_model_artifact(model, "user_bias", FR_F32, &n_ub, NULL, false);
+	st->f.item_bias = fr_model_artifact(model, "item_bias", FR_F32, &n_ib, NULL, false);
+	sc = fr_model_artifact(model, "mf_scalars", FR_F64, &n_sc, NULL, false);
+	fr_check_shape(model, "item_factors", n_items, k_items, model->n_items, Max(k_items, 1));
+	fr_check_shape(model, "user_factors", n_users, k_users, model->n_users, k_items);
+	fr_check_shape(model, "user_bias", n_ub, 1, model->n_users, 1);
+	fr_check_shape(model, "item_bias", n_ib, 1, model->n_items, 1);
+	fr_check_shape(model, "mf_scalars", n_sc, 1, SC_N, 1);
+	/* predictions add these up: one NaN would spread to every fold-in */
+	fr_check_finite(model, "item_factors", st->f.item_factors, n_items * k_items);
+	fr_check_finite(model, "user_factors", st->f.user_factors, n_users * k_users);
+	fr_check_finite(model, "user_bias", st->f.user_bias, n_ub);
+	fr_check_finite(model, "item_bias", st->f.item_bias, n_ib);
+	fr_check_finite_f64(model, "mf_scalars", sc, n_sc);
+	fr_check_setting(model, "mf_scalars", "regularization", sc[SC_REGULARIZATION], 0, 1e6, false);
+	fr_check_setting(model, "mf_scalars", "bias_regularization", sc[SC_BIAS_REGULARIZATION],
+					 0, 1e6, false);
 
 	st->opt.factors = k_items;
 	st->opt.regularization = sc[SC_REGULARIZATION];

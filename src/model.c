@@ -34,6 +34,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "artifact_check.h"
 #include "fashionrec.h"
 #include "linalg.h"
 #include "model.h"
@@ -73,6 +74,239 @@ static int	cache_len = 0;
 static uint64 cache_clock = 0;
 static SPIPlanPtr lookup_plan = NULL;
 static SPIPlanPtr token_plan = NULL;
+
+/*
+ * The models being loaded, outermost first: a hybrid loads its components
+ * while it loads.  Components are never hybrids, so a model met again here
+ * was named by damaged pins, and loading it would recurse without end.
+ */
+#define MAX_LOAD_DEPTH 8
+static int64 loading[MAX_LOAD_DEPTH];
+static int	n_loading = 0;
+
+/* ---- reading and checking artifacts ------------------------------------ */
+
+typedef struct ArtifactRead
+{
+	const FrModel *model;
+	const char *artifact;
+} ArtifactRead;
+
+/* the artifact reader knows the model's row id only: say which model it is */
+static void
+artifact_read_context(void *arg)
+{
+	const ArtifactRead *read = arg;
+
+	errcontext("reading artifact \"%s\" of model \"%s\" version %d",
+			   read->artifact, read->model->name, read->model->version);
+}
+
+void *
+fr_model_artifact(const FrModel *model, const char *artifact, FrDtype dtype,
+				  int64 *nrows, int32 *ncols, bool missing_ok)
+{
+	ArtifactRead read = {model, artifact};
+	ErrorContextCallback callback;
+	int64		rows = 0;
+	int32		cols = 0;
+	void	   *data;
+
+	callback.callback = artifact_read_context;
+	callback.arg = &read;
+	callback.previous = error_context_stack;
+	error_context_stack = &callback;
+	data = fr_artifact_get(model->model_id, artifact, dtype, &rows, &cols, missing_ok);
+	error_context_stack = callback.previous;
+
+	if (data != NULL && ncols == NULL && cols != 1)
+		fr_artifact_corrupt(model, artifact, "It has %d columns where a vector has 1.", cols);
+	if (nrows)
+		*nrows = rows;
+	if (ncols)
+		*ncols = cols;
+	return data;
+}
+
+void
+fr_artifact_corrupt(const FrModel *model, const char *artifact, const char *detail_fmt,...)
+{
+	char		detail[256];
+	va_list		args;
+
+	va_start(args, detail_fmt);
+	vsnprintf(detail, sizeof(detail), detail_fmt, args);
+	va_end(args);
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("model \"%s\" version %d has a corrupt artifact \"%s\"",
+					model->name, model->version, artifact),
+			 errdetail_internal("%s", detail),
+			 errhint("A damaged model is never served: train it again with fashionrec.train('%s', ...), or activate another version with fashionrec.activate('%s', version).",
+					 model->name, model->name)));
+}
+
+void
+fr_check_shape(const FrModel *model, const char *artifact, int64 nrows, int32 ncols,
+			   int64 want_rows, int32 want_cols)
+{
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
+	if (want_cols >= 0 && ncols != want_cols)
+		fr_artifact_corrupt(model, artifact, "It is %lld x %d where %lld x %d is expected.",
+							(long long) nrows, ncols, (long long) want_rows, want_cols);
+	if (nrows != want_rows)
+		fr_artifact_corrupt(model, artifact, "It has %lld rows where %lld are expected.",
+							(long long) nrows, (long long) want_rows);
+}
+
+void
+fr_check_offsets(const FrModel *model, const char *artifact, const int64 *indptr,
+				 int64 indptr_len, int64 n_rows, int64 nnz)
+{
+	FrArtifactFault fault;
+
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
+
+	fr_check_shape(model, artifact, indptr_len, 1, n_rows + 1, -1);
+	if (!fr_offsets_valid(indptr, n_rows, nnz, &fault))
+		fr_artifact_corrupt(model, artifact, "%s", fault.detail);
+}
+
+void
+fr_check_csr(const FrModel *model, const char *prefix, const int64 *indptr, int64 indptr_len,
+			 int64 n_rows, const int32 *indices, int64 nnz, int32 n_cols)
+{
+	char	   *offsets = psprintf("%s_indptr", prefix);
+	char	   *columns = psprintf("%s_indices", prefix);
+
+	fr_check_offsets(model, offsets, indptr, indptr_len, n_rows, nnz);
+	fr_check_index_array(model, columns, indices, nnz, 0, n_cols, false);
+	pfree(offsets);
+	pfree(columns);
+}
+
+void
+fr_check_index_array(const FrModel *model, const char *artifact, const int32 *indices,
+					 int64 n, int32 lo, int32 bound, bool ascending)
+{
+	FrArtifactFault fault;
+
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
+
+	if (!fr_indices_valid(indices, n, lo, bound, ascending, &fault))
+		fr_artifact_corrupt(model, artifact, "%s", fault.detail);
+}
+
+void
+fr_check_ids(const FrModel *model, const char *artifact, const int64 *ids, int64 n)
+{
+	FrArtifactFault fault;
+
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
+
+	/* a model indexes its users and items with int32 */
+	if (n > PG_INT32_MAX - 1)
+		fr_artifact_corrupt(model, artifact, "It has %lld ids, more than a model can index.",
+							(long long) n);
+	if (!fr_ids_ascending(ids, n, &fault))
+		fr_artifact_corrupt(model, artifact, "%s", fault.detail);
+}
+
+void
+fr_check_finite(const FrModel *model, const char *artifact, const float *values, int64 n)
+{
+	FrArtifactFault fault;
+
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
+
+	if (!fr_floats_finite(values, n, &fault))
+		fr_artifact_corrupt(model, artifact, "%s", fault.detail);
+}
+
+void
+fr_check_finite_f64(const FrModel *model, const char *artifact, const double *values, int64 n)
+{
+	FrArtifactFault fault;
+
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
+
+	if (!fr_doubles_finite(values, n, &fault))
+		fr_artifact_corrupt(model, artifact, "%s", fault.detail);
+}
+
+void
+fr_check_setting(const FrModel *model, const char *artifact, const char *setting,
+				 double value, double lo, double hi, bool integral)
+{
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
+	if (!fr_setting_valid(value, lo, hi, integral))
+		fr_artifact_corrupt(model, artifact, "Its \"%s\" is %g; it must be %s from %g to %g.",
+							setting, value, integral ? "a whole number" : "a number", lo, hi);
+}
+
+/*
+ * What every model stores (registry.c): the id maps, popularity and, with
+ * with_seen, each user's training items.  Ids are binary-searched, so they
+ * must ascend; "seen" indexes the item arrays of every serving call.
+ */
+static void
+read_profile(FrModel *model, bool with_seen)
+{
+	int64		n,
+				n_ptr,
+				nnz;
+
+	model->user_ids = fr_model_artifact(model, "user_ids", FR_I64, &n, NULL, false);
+	fr_check_ids(model, "user_ids", model->user_ids, n);
+	model->n_users = (int32) n;
+	model->item_ids = fr_model_artifact(model, "item_ids", FR_I64, &n, NULL, false);
+	fr_check_ids(model, "item_ids", model->item_ids, n);
+	model->n_items = (int32) n;
+	if (with_seen)
+	{
+		model->seen_indptr = fr_model_artifact(model, "seen_indptr", FR_I64, &n_ptr, NULL, false);
+		model->seen_indices = fr_model_artifact(model, "seen_indices", FR_I32, &nnz, NULL, false);
+		fr_check_csr(model, "seen", model->seen_indptr, n_ptr, model->n_users,
+					 model->seen_indices, nnz, model->n_items);
+	}
+	/* scores, where NaN means "never recommend": only the length matters */
+	model->item_popularity = fr_model_artifact(model, "item_popularity", FR_F32, &n, NULL, false);
+	fr_check_shape(model, "item_popularity", n, 1, model->n_items, 1);
+}
+
+/* Not a model that is being loaded already (see "loading" above). */
+static void
+check_not_loading(int64 model_id, const char *name, int32 version)
+{
+	for (int i = 0; i < n_loading; i++)
+		if (loading[i] == model_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("model \"%s\" version %d needs itself to load", name, version),
+					 errdetail("The components it names lead back to it."),
+					 errhint("A damaged model is never served: train it again with fashionrec.train('%s', ...), or activate another version with fashionrec.activate('%s', version).",
+							 name, name)));
+	if (n_loading == MAX_LOAD_DEPTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("model \"%s\" version %d is a component nested %d deep", name, version, n_loading),
+				 errdetail("Only a hybrid names components, and they are never hybrids.")));
+}
+
 
 /* ---- recording and attaching arrays ------------------------------------- */
 
@@ -237,7 +471,6 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 	FrModel    *model = palloc0(sizeof(FrModel));
 	FrModelShare *share = palloc0(sizeof(FrModelShare));
 	double		started = fr_now();
-	int64		n;
 
 	share->mode = mode;
 	share->model_id = model_id;
@@ -261,23 +494,16 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 	PG_TRY();
 	{
 		loading_share = share;
-		model->user_ids = fr_artifact_get(model_id, "user_ids", FR_I64, &n, NULL, false);
-		model->n_users = (int32) n;
-		model->item_ids = fr_artifact_get(model_id, "item_ids", FR_I64, &n, NULL, false);
-		model->n_items = (int32) n;
-		model->seen_indptr = fr_artifact_get(model_id, "seen_indptr", FR_I64, &n, NULL, false);
-		if (n != (int64) model->n_users + 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("model \"%s\" version %d has inconsistent artifacts", name, version)));
-		model->seen_indices = fr_artifact_get(model_id, "seen_indices", FR_I32, &n, NULL, false);
-		model->item_popularity = fr_artifact_get(model_id, "item_popularity", FR_F32, &n, NULL, false);
+		loading[n_loading++] = model_id;
+		read_profile(model, true);
 		model->state = algo->load ? algo->load(model) : NULL;
 		keep_profile(model);
+		n_loading--;
 		loading_share = share->outer;
 	}
 	PG_CATCH();
 	{
+		n_loading--;
 		loading_share = share->outer;
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(cxt);
@@ -592,6 +818,8 @@ fr_model_open(const char *name, int32 version)
 	{
 		FrStatsOpen how;
 
+		/* before any claim: a version that needs itself would wait for its own load */
+		check_not_loading(model_id, name, found_version);
 		model = open_version(model_id, name, found_version, algorithm, live_token, feature_sets, &how);
 		cache_put(model);
 		fr_stats_note_model(model, how);
@@ -602,6 +830,33 @@ fr_model_open(const char *name, int32 version)
 		fr_stats_note_model(model, FR_OPEN_CACHED);
 	}
 	SPI_finish();
+	return model;
+}
+
+FrModel *
+fr_model_open_profile(int64 model_id, bool with_seen)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(model_id)};
+	MemoryContext caller = CurrentMemoryContext;
+	FrModel    *model = palloc0(sizeof(FrModel));
+	bool		isnull;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT name, version FROM fashionrec.model WHERE id = $1",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "model lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model row %lld does not exist", (long long) model_id)));
+	strlcpy(model->name, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), NAMEDATALEN);
+	model->version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	SPI_finish();
+
+	model->model_id = model_id;
+	model->cxt = caller;
+	read_profile(model, with_seen);
 	return model;
 }
 

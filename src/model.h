@@ -206,6 +206,12 @@ extern void *fr_artifact_get(int64 model_id, const char *name, FrDtype dtype,
 
 /* model.c: cached models */
 extern FrModel *fr_model_open(const char *name, int32 version);
+/*
+ * A model row's training profile without its algorithm's state: the id maps,
+ * popularity and, with_seen, the "seen" lists, checked as a load checks them
+ * (drift.c reads these).  In CurrentMemoryContext.
+ */
+extern FrModel *fr_model_open_profile(int64 model_id, bool with_seen);
 
 /*
  * model.c: what a loader derives at load, built once per server.  With the
@@ -239,6 +245,36 @@ extern int32 fr_model_user_index(const FrModel *model, int64 user_id);
 extern int32 fr_model_item_index(const FrModel *model, int64 item_id);
 extern void fr_model_remap_items(FrModel *model, int64 *item_ids, int32 n_items,
 								 const int32 *old_to_new);
+
+/*
+ * model.c: reading a model's artifacts while it loads, and the checks every
+ * loader runs on them before serving indexes with them (artifact_check.c).
+ * A failed check is ERRCODE_DATA_CORRUPTED naming the model, its version and
+ * the artifact: a damaged or tampered model is refused, never served.
+ */
+/* fr_artifact_get() for this model; ncols NULL: the artifact must be a vector */
+extern void *fr_model_artifact(const FrModel *model, const char *artifact, FrDtype dtype,
+							   int64 *nrows, int32 *ncols, bool missing_ok);
+extern void fr_artifact_corrupt(const FrModel *model, const char *artifact,
+								const char *detail_fmt,...) pg_attribute_printf(3, 4) pg_attribute_noreturn();
+/* nrows x ncols as expected; want_cols < 0: any number of columns */
+extern void fr_check_shape(const FrModel *model, const char *artifact, int64 nrows, int32 ncols,
+						   int64 want_rows, int32 want_cols);
+/* CSR offsets of n_rows rows (indptr_len entries) into nnz entries */
+extern void fr_check_offsets(const FrModel *model, const char *artifact, const int64 *indptr,
+							 int64 indptr_len, int64 n_rows, int64 nnz);
+/* "<prefix>_indptr" (indptr_len entries) and "<prefix>_indices" of an n_rows x n_cols CSR matrix */
+extern void fr_check_csr(const FrModel *model, const char *prefix, const int64 *indptr, int64 indptr_len,
+						 int64 n_rows, const int32 *indices, int64 nnz, int32 n_cols);
+/* indices[n] in lo .. bound - 1 (lo -1 where -1 means "absent"), strictly ascending if asked */
+extern void fr_check_index_array(const FrModel *model, const char *artifact, const int32 *indices,
+								 int64 n, int32 lo, int32 bound, bool ascending);
+extern void fr_check_ids(const FrModel *model, const char *artifact, const int64 *ids, int64 n);
+extern void fr_check_finite(const FrModel *model, const char *artifact, const float *values, int64 n);
+extern void fr_check_finite_f64(const FrModel *model, const char *artifact, const double *values, int64 n);
+/* one stored setting (a double) in lo .. hi, a whole number if integral */
+extern void fr_check_setting(const FrModel *model, const char *artifact, const char *setting,
+							 double value, double lo, double hi, bool integral);
 
 /* budget checks against fashionrec.max_memory */
 extern void fr_check_memory(size_t bytes, const char *what);

@@ -210,33 +210,42 @@ popularity_load(FrModel *model)
 	int32		ncols;
 	char	   *names;
 
-	st->scores = fr_artifact_get(model->model_id, "scores", FR_F32, &n, NULL, false);
-	if (n != model->n_items)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("popularity model \"%s\" has %lld scores for %d items",
-						model->name, (long long) n, model->n_items)));
+	st->scores = fr_model_artifact(model, "scores", FR_F32, &n, NULL, false);
+	fr_check_shape(model, "scores", n, 1, model->n_items, 1);
 	/* unknown users get the same (possibly recency-weighted) ranking as everyone */
 	model->item_popularity = st->scores;
 
-	names = fr_artifact_get(model->model_id, "context_names", FR_BYTES, &n, NULL, true);
+	names = fr_model_artifact(model, "context_names", FR_BYTES, &n, NULL, true);
 	if (names)
 	{
 		int64		rows;
+		int64		c = 0;
 
-		st->context_scores = fr_artifact_get(model->model_id, "context_scores", FR_F32,
-											 &rows, &ncols, false);
+		st->context_scores = fr_model_artifact(model, "context_scores", FR_F32, &rows, &ncols, false);
+		/* contexts are counted in int32 */
+		fr_check_shape(model, "context_scores", rows, ncols, Min(rows, PG_INT32_MAX), model->n_items);
 		st->n_contexts = (int32) rows;
 		st->context_names = palloc(sizeof(char *) * Max(rows, 1));
-		for (int64 off = 0, c = 0; c < rows; c++)
+		/* serving binary-searches the names: one per row, each terminated, ascending */
+		if (n > 0 && names[n - 1] != '\0')
+			fr_artifact_corrupt(model, "context_names", "Its last name is not terminated.");
+		for (int64 off = 0; off < n; off += strlen(names + off) + 1)
 		{
-			if (off >= n || ncols != model->n_items)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("popularity model \"%s\" has inconsistent contexts", model->name)));
+			if (c == rows)
+				fr_artifact_corrupt(model, "context_names",
+									"It holds more names than \"context_scores\" has rows (%lld).",
+									(long long) rows);
 			st->context_names[c] = names + off;
-			off += strnlen(names + off, n - off) + 1;
+			if (c > 0 && strcmp(st->context_names[c - 1], st->context_names[c]) >= 0)
+				fr_artifact_corrupt(model, "context_names",
+									"Name %lld does not follow name %lld in ascending order.",
+									(long long) c, (long long) c - 1);
+			c++;
 		}
+		if (c != rows)
+			fr_artifact_corrupt(model, "context_names",
+								"It holds %lld names for %lld rows of \"context_scores\".",
+								(long long) c, (long long) rows);
 	}
 	return st;
 }

@@ -213,7 +213,17 @@ refreshed_history(const FrModel *model, int64 user_id, int32 **items, float **we
 															SPI_tuptable->tupdesc, 2, &isnull));
 		int			n_ids;
 		int64	   *id_values = fr_bigint_array(ids, "item_ids", &n_ids);
-		float	   *w_values = (float *) ARR_DATA_PTR(ws);
+		float	   *w_values;
+
+		/* the weights are read as a plain float array: refresh_user() never stores NULLs */
+		if (ARR_NDIM(ws) > 1 || ARR_HASNULL(ws) || ARR_ELEMTYPE(ws) != FLOAT4OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the refreshed history of user %lld for model \"%s\" version %d is corrupt",
+							(long long) user_id, model->name, model->version),
+					 errhint("Store it again with fashionrec.refresh_user('%s', %lld).",
+							 model->name, (long long) user_id)));
+		w_values = (float *) ARR_DATA_PTR(ws);
 
 		*items = palloc(sizeof(int32) * Max(n_ids, 1));
 		*weights = palloc(sizeof(float) * Max(n_ids, 1));

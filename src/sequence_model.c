@@ -116,23 +116,23 @@ sequence_load(FrModel *model)
 				nv;
 	double	   *config;
 
-	st->trans.indptr = fr_artifact_get(model->model_id, "trans_indptr", FR_I64, &n, NULL, false);
-	st->trans.indices = fr_artifact_get(model->model_id, "trans_indices", FR_I32, &nnz, NULL, false);
-	st->trans.values = fr_artifact_get(model->model_id, "trans_values", FR_F32, &nv, NULL, false);
-	if (n != (int64) model->n_items + 1 || nnz != nv || st->trans.indptr[model->n_items] != nnz)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("sequence model \"%s\" has inconsistent artifacts", model->name)));
+	st->trans.indptr = fr_model_artifact(model, "trans_indptr", FR_I64, &n, NULL, false);
+	st->trans.indices = fr_model_artifact(model, "trans_indices", FR_I32, &nnz, NULL, false);
+	st->trans.values = fr_model_artifact(model, "trans_values", FR_F32, &nv, NULL, false);
+	fr_check_csr(model, "trans", st->trans.indptr, n, model->n_items, st->trans.indices, nnz,
+				 model->n_items);
+	fr_check_shape(model, "trans_values", nv, 1, nnz, 1);
+	fr_check_finite(model, "trans_values", st->trans.values, nv);
 	st->trans.nrows = model->n_items;
 	st->trans.ncols = model->n_items;
 	st->trans.nnz = nnz;
-	st->recent_indptr = fr_artifact_get(model->model_id, "recent_indptr", FR_I64, &n, NULL, false);
-	st->recent_indices = fr_artifact_get(model->model_id, "recent_indices", FR_I32, NULL, NULL, false);
-	if (n != (int64) model->n_users + 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("sequence model \"%s\" has inconsistent artifacts", model->name)));
-	config = fr_artifact_get(model->model_id, "sequence_config", FR_F64, NULL, NULL, false);
+	st->recent_indptr = fr_model_artifact(model, "recent_indptr", FR_I64, &n, NULL, false);
+	st->recent_indices = fr_model_artifact(model, "recent_indices", FR_I32, &nnz, NULL, false);
+	fr_check_csr(model, "recent", st->recent_indptr, n, model->n_users, st->recent_indices, nnz,
+				 model->n_items);
+	config = fr_model_artifact(model, "sequence_config", FR_F64, &n, NULL, false);
+	fr_check_shape(model, "sequence_config", n, 1, 1, 1);
+	fr_check_setting(model, "sequence_config", "recency_decay", config[0], 0, 1, false);
 	st->decay = config[0];
 	return st;
 }

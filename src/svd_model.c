@@ -191,16 +191,13 @@ svd_load(FrModel *model)
 	int32		k_items,
 				k_users;
 
-	st->item_factors = fr_artifact_get(model->model_id, "svd_item_factors", FR_F32,
-									   &n_items, &k_items, false);
-	st->user_factors = fr_artifact_get(model->model_id, "svd_user_factors", FR_F32,
-									   &n_users, &k_users, false);
-	if (n_items != model->n_items || n_users != model->n_users || k_items != k_users)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("svd model \"%s\" has factors of %lld x %d items and %lld x %d users for %d items and %d users",
-						model->name, (long long) n_items, k_items, (long long) n_users, k_users,
-						model->n_items, model->n_users)));
+	st->item_factors = fr_model_artifact(model, "svd_item_factors", FR_F32, &n_items, &k_items, false);
+	st->user_factors = fr_model_artifact(model, "svd_user_factors", FR_F32, &n_users, &k_users, false);
+	fr_check_shape(model, "svd_item_factors", n_items, k_items, model->n_items, Max(k_items, 1));
+	fr_check_shape(model, "svd_user_factors", n_users, k_users, model->n_users, k_items);
+	/* a fold-in projects onto V: one NaN there would reach every score */
+	fr_check_finite(model, "svd_item_factors", st->item_factors, n_items * k_items);
+	fr_check_finite(model, "svd_user_factors", st->user_factors, n_users * k_users);
 	st->k = k_items;
 	st->item_norms = fr_item_norms(model, st->item_factors, st->k);
 	return st;

@@ -129,6 +129,10 @@ fr_bench_cluster() {
     fi
     fr_start_cluster "$TMP" "$PORT" || return 1
     export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
+    # yardsticks run beside the server (blas_peak.c) use the kernel it runs
+    local core
+    core=$(fr_blas_coretype)
+    [ -n "$core" ] && export OPENBLAS_CORETYPE=$core
     psql -qX -d postgres -c 'CREATE DATABASE bench' >/dev/null
 }
 
