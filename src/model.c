@@ -463,15 +463,22 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 		   int64 live_token, ArrayType *feature_sets, ShareMode mode, FrStoreRef *ref)
 {
 	const FrAlgorithm *algo = fr_algorithm_lookup(algorithm, false);
-	/* attached, only the loader's small structs live here: a few KB per backend */
-	MemoryContext cxt = mode == SHARE_ATTACH
-		? AllocSetContextCreate(TopMemoryContext, "fashionrec model", ALLOCSET_SMALL_SIZES)
-		: AllocSetContextCreate(TopMemoryContext, "fashionrec model", ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	FrModel    *model = palloc0(sizeof(FrModel));
-	FrModelShare *share = palloc0(sizeof(FrModelShare));
+	MemoryContext cxt;
+	MemoryContext old;
+	FrModel    *model;
+	FrModelShare *share;
 	double		started = fr_now();
 
+	/* attached: the loading backend checked the version's format */
+	if (mode != SHARE_ATTACH)
+		fr_check_artifact_format(model_id, name, version);
+	/* attached, only the loader's small structs live here: a few KB per backend */
+	cxt = mode == SHARE_ATTACH
+		? AllocSetContextCreate(TopMemoryContext, "fashionrec model", ALLOCSET_SMALL_SIZES)
+		: AllocSetContextCreate(TopMemoryContext, "fashionrec model", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	model = palloc0(sizeof(FrModel));
+	share = palloc0(sizeof(FrModelShare));
 	share->mode = mode;
 	share->model_id = model_id;
 	share->ref = ref;
@@ -856,6 +863,7 @@ fr_model_open_profile(int64 model_id, bool with_seen)
 
 	model->model_id = model_id;
 	model->cxt = caller;
+	fr_check_artifact_format(model_id, model->name, model->version);
 	read_profile(model, with_seen);
 	return model;
 }
