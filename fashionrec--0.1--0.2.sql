@@ -430,6 +430,65 @@ $$;
 COMMENT ON FUNCTION fashionrec.refresh_user(text, bigint, text) IS
     'Re-read one user''s history from the model''s source (or the given one) so recommend() folds it in without retraining; returns the number of items';
 
+-- ---- src/sql/42_model_cache.sql (new in 0.2, as it is)
+-- The model cache: each version once per server in shared memory when
+-- fashionrec is preloaded (src/store.c), else a private copy per backend
+-- (src/model.c); and which OpenBLAS kernel serves it.  docs/serving.md,
+-- "One copy per server", is the guide.
+
+CREATE FUNCTION fashionrec._model_cache()
+    RETURNS TABLE (model_id bigint, name text, version integer, bytes bigint, "where" text,
+                   loaded_at timestamptz, load_ms double precision, hits bigint, backends integer)
+    AS 'MODULE_PATHNAME', 'fashionrec_model_cache'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec._model_cache() IS
+    'Internal: the versions of this database in the shared model store and this backend''s private copies; use the view fashionrec.model_cache';
+
+CREATE VIEW fashionrec.model_cache AS
+SELECT c.name, c.version, c.bytes, c."where", c.loaded_at, c.load_ms, c.hits, c.backends, c.model_id
+  FROM fashionrec._model_cache() c;
+COMMENT ON VIEW fashionrec.model_cache IS
+    'Loaded model versions: "where" is shared (one copy per server, mapped by every backend), loading, too big (larger than fashionrec.shared_cache_size: each backend keeps a private copy) or private (this backend''s own copy); bytes, when and how fast it loaded, calls served from it (hits) and the backends that map it';
+
+CREATE FUNCTION fashionrec._model_cache_drop(model_id bigint) RETURNS integer
+    AS 'MODULE_PATHNAME', 'fashionrec_model_cache_drop'
+    LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION fashionrec._model_cache_drop(bigint) IS
+    'Internal: evict a model row''s versions from the shared model store; use fashionrec.model_cache_drop';
+
+CREATE FUNCTION fashionrec.model_cache_drop(name text, version integer DEFAULT NULL) RETURNS integer
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+SELECT COALESCE(sum(fashionrec._model_cache_drop(m.id)), 0)::integer
+  FROM fashionrec.model m
+ WHERE m.name = $1 AND ($2 IS NULL OR m.version = $2)
+$$;
+COMMENT ON FUNCTION fashionrec.model_cache_drop(text, integer) IS
+    'Evict a model''s versions (or one version) from the shared model store; the next call loads it again. It only evicts: versions in use are served to the end of their statement. Returns the number of entries dropped';
+
+-- the store names every model of the database and its traffic: readers only, as serving_stats
+REVOKE EXECUTE ON FUNCTION fashionrec._model_cache() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec._model_cache() TO fashionrec_reader;
+
+-- evicting forces every backend's next call to reload: trainers only
+REVOKE EXECUTE ON FUNCTION fashionrec._model_cache_drop(bigint) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION fashionrec.model_cache_drop(text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec._model_cache_drop(bigint) TO fashionrec_trainer;
+GRANT EXECUTE ON FUNCTION fashionrec.model_cache_drop(text, integer) TO fashionrec_trainer;
+
+CREATE FUNCTION fashionrec.blas_info(probe_seconds double precision DEFAULT 1,
+                                     OUT core text, OUT threads integer, OUT config text,
+                                     OUT cpu text, OUT advice text, OUT sgemm_gflops double precision)
+    AS 'MODULE_PATHNAME', 'fashionrec_blas_info'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec.blas_info(double precision) IS
+    'The OpenBLAS kernel this backend runs (core), its threads and build (config), what the CPU supports, advice when a generic kernel runs on an AVX2/FMA CPU, and single-precision GEMM GFLOP/s measured for probe_seconds (0: not measured)';
+
+-- readers see the view, as 99_privileges.sql leaves every table and view
+REVOKE ALL ON fashionrec.model_cache FROM PUBLIC;
+GRANT SELECT ON fashionrec.model_cache TO fashionrec_reader;
+
 -- ---- src/sql/45_evaluate.sql
 -- evaluate(), tune() and cross_validate() read their sources as their
 -- caller; what they store goes through these, with the owner's rights.
@@ -1244,6 +1303,32 @@ COMMENT ON FUNCTION fashionrec.track(text, bigint, text, bigint, double precisio
     'Record an event (exposure, click, cart, purchase) of an assigned user with its variant; false when not recorded because the user is held out or the experiment has stopped';
 
 -- ---- src/sql/70_monitoring.sql
+-- serving statistics count loads into the shared model store too: the
+-- function's result changes, so it and its view are made again
+DROP VIEW fashionrec.serving_stats;
+DROP FUNCTION fashionrec._serving_stats();
+CREATE FUNCTION fashionrec._serving_stats()
+    RETURNS TABLE (model_id bigint, name text, version integer, function text,
+                   calls bigint, rows bigint, errors bigint, cache_loads bigint,
+                   shared_loads bigint, attaches bigint, total_ms double precision, mean_ms double precision,
+                   p50_ms double precision, p95_ms double precision, p99_ms double precision,
+                   max_ms double precision, load_ms double precision,
+                   stats_since timestamptz, histogram bigint[], note text)
+    AS 'MODULE_PATHNAME', 'fashionrec_serving_stats'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec._serving_stats() IS
+    'Internal: the serving statistics of this database with their latency histograms; use the view fashionrec.serving_stats';
+
+CREATE VIEW fashionrec.serving_stats AS
+SELECT s.name, s.version, s.function, s.calls, s.rows, s.errors, s.cache_loads,
+       s.shared_loads, s.attaches, s.total_ms, s.mean_ms, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms, s.load_ms,
+       s.stats_since, s.model_id, s.note
+  FROM fashionrec._serving_stats() s;
+COMMENT ON VIEW fashionrec.serving_stats IS
+    'Serving calls per model version and function since the server started or the last reset: calls, rows, errors, loads (cache_loads into a backend''s private memory, shared_loads into the shared model store, attaches to the store''s copy), latency percentiles. One row with a note when fashionrec is not in shared_preload_libraries';
+REVOKE ALL ON fashionrec.serving_stats FROM PUBLIC;
+GRANT SELECT ON fashionrec.serving_stats TO fashionrec_reader;
+
 -- Online metrics of the A/B events (src/sql/60_abtest.sql) of an interval.
 -- Dynamic SQL, so that this file does not depend on that one.
 CREATE OR REPLACE FUNCTION fashionrec._snapshot_online(since timestamptz, taken_at timestamptz)
@@ -1308,7 +1393,9 @@ BEGIN
     IF (SELECT i.enabled FROM fashionrec.serving_stats_info() i) THEN
         WITH cur AS MATERIALIZED (
             SELECT s.model_id, s.name, s.version, s.function, s.stats_since,
-                   s.calls, s.rows, s.errors, s.cache_loads, s.total_ms, s.histogram,
+                   -- the history counts loads wherever they went: private or the shared store
+                   s.calls, s.rows, s.errors, s.cache_loads + s.shared_loads AS cache_loads,
+                   s.total_ms, s.histogram,
                    -- a new entry, or one reset since the last snapshot, counts from its start
                    (st.model_id IS NULL OR st.stats_since <> s.stats_since OR st.calls > s.calls) AS fresh,
                    st.taken_at AS prev_taken_at, st.calls AS prev_calls, st.rows AS prev_rows,
