@@ -467,15 +467,7 @@ $$;
 COMMENT ON FUNCTION fashionrec.model_cache_drop(text, integer) IS
     'Evict a model''s versions (or one version) from the shared model store; the next call loads it again. It only evicts: versions in use are served to the end of their statement. Returns the number of entries dropped';
 
--- the store names every model of the database and its traffic: readers only, as serving_stats
-REVOKE EXECUTE ON FUNCTION fashionrec._model_cache() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION fashionrec._model_cache() TO fashionrec_reader;
-
--- evicting forces every backend's next call to reload: trainers only
-REVOKE EXECUTE ON FUNCTION fashionrec._model_cache_drop(bigint) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION fashionrec.model_cache_drop(text, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION fashionrec._model_cache_drop(bigint) TO fashionrec_trainer;
-GRANT EXECUTE ON FUNCTION fashionrec.model_cache_drop(text, integer) TO fashionrec_trainer;
+-- privileges: readers read the store, trainers evict (99_privileges.sql)
 
 CREATE FUNCTION fashionrec.blas_info(probe_seconds double precision DEFAULT 1,
                                      OUT core text, OUT threads integer, OUT config text,
@@ -2612,7 +2604,9 @@ REVOKE EXECUTE ON FUNCTION fashionrec._queue(text, text, boolean),
                            fashionrec._feature_refresh_gone(integer),
                            fashionrec._feature_refresh_finish(integer, boolean),
                            fashionrec._feature_set_realtime(integer),
-                           fashionrec._feature_set_drop(integer)
+                           fashionrec._feature_set_drop(integer),
+                           fashionrec._model_cache_drop(bigint),
+                           fashionrec.model_cache_drop(text, integer)
    FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fashionrec._queue(text, text, boolean),
                           fashionrec._model_begin(text, text, jsonb, text),
@@ -2629,12 +2623,17 @@ GRANT EXECUTE ON FUNCTION fashionrec._queue(text, text, boolean),
                           fashionrec._feature_refresh_gone(integer),
                           fashionrec._feature_refresh_finish(integer, boolean),
                           fashionrec._feature_set_realtime(integer),
-                          fashionrec._feature_set_drop(integer)
+                          fashionrec._feature_set_drop(integer),
+                          fashionrec._model_cache_drop(bigint),
+                          fashionrec.model_cache_drop(text, integer)
    TO fashionrec_trainer;
 
--- serving statistics and trainings in progress name every model: readers only
-REVOKE EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress() TO fashionrec_reader;
+-- serving statistics, trainings in progress and the model store name every
+-- model: readers only
+REVOKE EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress(),
+                           fashionrec._model_cache() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress(),
+                          fashionrec._model_cache() TO fashionrec_reader;
 
 -- The install fails rather than leave a SECURITY DEFINER function callable
 -- by PUBLIC.
