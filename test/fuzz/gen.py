@@ -16,7 +16,7 @@ families:
                    bytes, mutated PNGs and JPEGs, and headers declaring huge
                    sizes (with valid CRCs, so only the size check can refuse)
   train.sql        train() with random jsonb params per algorithm
-  serving.sql      recommend() and friends with random k, ids, arrays, versions
+  serving.sql      recommend() and friends with random k, ids, arrays, contexts, versions
 
 Deterministic for a given --seed.
 """
@@ -363,7 +363,7 @@ def serving_cases(r, n):
     out = ["SET statement_timeout = '5s';"]
     for _ in range(n):
         m = sql_str(r.choice(models))
-        f = r.randint(0, 7)
+        f = r.randint(0, 9)
         # the serving API's positional order: (name, subject, k, exclude_seen,
         # candidates, exclude, context, version), each taking what it uses
         if f == 0:
@@ -387,6 +387,14 @@ def serving_cases(r, n):
         elif f == 5:
             out.append(f"SELECT array_length(fashionrec.user_embedding({m}, {r.choice(ids)}), 1), "
                        f"array_length(fashionrec.item_embedding({m}, {r.choice(ids)}), 1);")
+        elif f == 8:
+            out.append(f"SELECT count(*) FROM fashionrec.next_items({m}, {r.choice(arrays)}::bigint[], "
+                       f"{r.choice(ints)}, {r.choice(['true', 'false', 'NULL'])}, {r.choice(arrays)}::bigint[], "
+                       f"{r.choice(arrays)}::bigint[], {r.choice(ints)});")
+        elif f == 9:
+            out.append(f"SELECT count(*) FROM fashionrec.explain({m}, {r.choice(ids)}, {r.choice(ints)}, "
+                       f"{r.choice(['true', 'false', 'NULL'])}, {r.choice(arrays)}::bigint[], "
+                       f"{r.choice(arrays)}::bigint[], {r.choice(ints)});")
         elif f == 6:
             metric = r.choice(["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "hit_rate_at_k"])
             out.append(f"SELECT fashionrec.{metric}({r.choice(arrays)}::bigint[], {r.choice(arrays)}::bigint[], "

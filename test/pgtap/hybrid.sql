@@ -8,10 +8,10 @@ SET LOCAL client_min_messages = warning;
 SELECT plan(30);
 
 -- ---- labels -------------------------------------------------------------------
-SELECT has_function('fashionrec', 'explain', ARRAY['text', 'bigint', 'integer', 'bigint[]', 'integer']);
-SELECT has_function('fashionrec', 'next_items', ARRAY['text', 'bigint[]', 'integer', 'boolean', 'bigint[]', 'integer']);
-SELECT volatility_is('fashionrec', 'explain', ARRAY['text', 'bigint', 'integer', 'bigint[]', 'integer'], 'stable');
-SELECT volatility_is('fashionrec', 'next_items', ARRAY['text', 'bigint[]', 'integer', 'boolean', 'bigint[]', 'integer'], 'stable');
+SELECT has_function('fashionrec', 'explain', ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'integer']);
+SELECT has_function('fashionrec', 'next_items', ARRAY['text', 'bigint[]', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'integer']);
+SELECT volatility_is('fashionrec', 'explain', ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'integer'], 'stable');
+SELECT volatility_is('fashionrec', 'next_items', ARRAY['text', 'bigint[]', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'integer'], 'stable');
 SELECT is((SELECT count(*)::int FROM pg_proc
             WHERE pronamespace = 'fashionrec'::regnamespace AND proname IN ('explain', 'next_items')
               AND proparallel = 'r' AND obj_description(oid, 'pg_proc') IS NOT NULL),
