@@ -135,7 +135,7 @@ BEGIN
     END IF;
     SELECT m.* INTO v_model FROM fashionrec.model m WHERE m.name = refresh_user.name AND m.active;
     IF NOT FOUND THEN
-        PERFORM fashionrec.recommend(refresh_user.name, 0, k => 1);    -- words the error
+        PERFORM fashionrec.recommend(refresh_user.name, 0, 1);    -- words the error
     END IF;
     -- content models read a catalog as their source; their interactions are a parameter
     v_source := COALESCE(refresh_user.source, v_model.params ->> 'interactions', v_model.source);
