@@ -187,7 +187,7 @@ fr_serving_args(FunctionCallInfo fcinfo, const FrServingShape *shape, FrServingA
 	memset(args, 0, sizeof(*args));
 	args->name = fr_arg_name(fcinfo, FR_ARG_NAME);
 	args->k = fr_arg_k(fcinfo, shape->k);
-	args->version = fr_arg_version(fcinfo, shape->version);
+	args->version = shape->version == FR_ABSENT ? 0 : fr_arg_version(fcinfo, shape->version);
 	args->exclude_seen = shape->exclude_seen == FR_ABSENT || PG_ARGISNULL(shape->exclude_seen)
 		|| PG_GETARG_BOOL(shape->exclude_seen);
 	args->candidates = fr_arg_int8_array(fcinfo, shape->candidates, "candidates", &args->n_candidates);
