@@ -15,8 +15,44 @@ if [ "$(id -u)" -eq 0 ] && ! su postgres -s /bin/sh -c "test -x '$PWD'" 2>/dev/n
     DEMO_DIR=/var/tmp/fashionrec-demo-$(printf '%s' "$PWD" | md5sum | cut -c1-12)
 fi
 
+# The HTTP gateway (gateway/, optional): started after the demo database is
+# built when Node.js 20+ and npm are here, stopped by demo-stop and before
+# the database is rebuilt (its pool holds connections to it).
+GW_PIDFILE=$DEMO_DIR/gateway.pid
+gateway_stop() {
+    if [ -f "$GW_PIDFILE" ]; then
+        kill "$(cat "$GW_PIDFILE")" 2>/dev/null && echo "demo gateway stopped"
+        rm -f "$GW_PIDFILE"
+    fi
+}
+gateway_start() {
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null ||
+       [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]; then
+        echo "== Node.js 20+ and npm are not installed: the HTTP gateway and dashboard are skipped (docs/http.md)"
+        return 0
+    fi
+    fr_log "starting the HTTP gateway and dashboard (gateway/, npm ci)"
+    (cd gateway && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1) ||
+        { echo "== npm ci failed in gateway/: the HTTP gateway is skipped"; return 0; }
+    psql -qX -v ON_ERROR_STOP=1 -d fashionrec_demo -f test/demo-gateway.sql >/dev/null || return 1
+    local port secret
+    port=$(fr_free_port 8480)
+    secret=$(node -p 'require("crypto").randomBytes(32).toString("hex")')
+    PGDATABASE=fashionrec_demo PGUSER=fashionrec_gateway FR_JWT_SECRET=$secret FR_GATEWAY_PORT=$port \
+    FR_GATEWAY_CONFIG=$PWD/test/demo-gateway.json \
+        nohup node gateway/bin/gateway.js >"$DEMO_DIR/gateway.log" 2>&1 </dev/null &
+    echo $! > "$GW_PIDFILE"
+    for _ in $(seq 100); do
+        node -e "fetch('http://127.0.0.1:$port/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))" && break
+        sleep 0.2
+    done
+    GW_URL=http://127.0.0.1:$port
+    GW_TOKEN=$(FR_JWT_SECRET=$secret node gateway/bin/mint-token.js fashionrec_trainer demo 604800)
+}
+
 if [ "${1:-}" = stop ]; then
     fr_setup_paths
+    gateway_stop
     if [ -f "$DEMO_DIR/data/postmaster.pid" ]; then
         fr_stop_cluster "$DEMO_DIR" && echo "demo cluster stopped"
     else
@@ -42,9 +78,12 @@ fi
 echo "$PORT" > "$DEMO_DIR/port"
 
 export PGHOST=$DEMO_DIR PGPORT=$PORT PGUSER=postgres
+gateway_stop >/dev/null
 psql -qX -d postgres -c 'DROP DATABASE IF EXISTS fashionrec_demo' -c 'CREATE DATABASE fashionrec_demo' >/dev/null
 fr_log "generating a shop and training models (a minute or two)"
 psql -X -q -v ON_ERROR_STOP=1 -d fashionrec_demo -f test/demo.sql
+GW_URL=
+gateway_start
 
 cat <<MSG
 
@@ -54,3 +93,13 @@ cat <<MSG
          SELECT * FROM fashionrec.recommend('shop-als', 42, k => 5);
    stop the cluster with: make demo-stop
 MSG
+if [ -n "$GW_URL" ]; then
+    cat <<MSG
+== the HTTP gateway (log: $DEMO_DIR/gateway.log), stopped by make demo-stop too:
+   Swagger UI:  $GW_URL/docs
+   dashboard:   $GW_URL/dashboard/#models&token=$GW_TOKEN
+   a token (role fashionrec_trainer, valid 7 days):
+     export TOKEN=$GW_TOKEN
+     curl -H "Authorization: Bearer \$TOKEN" $GW_URL/recommendations/shop-als/42?k=5
+MSG
+fi

@@ -103,3 +103,5 @@ SELECT r.rank, pr.product_id, pr.article_type, pr.season, round(r.score::numeric
   JOIN shop.products pr ON pr.product_id = r.item_id ORDER BY r.rank;
 
 \ir demo_abtest.sql
+
+\ir demo_monitoring.sql

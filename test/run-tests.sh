@@ -79,6 +79,11 @@ run_cron() {
     bash test/cron-retrain.sh
 }
 
+run_gateway() {
+    fr_log "HTTP gateway and dashboard (node --test, headless Chromium)"
+    bash gateway/test/run.sh
+}
+
 suite run_regress
 if [ -z "${FR_REGRESS:-}" ]; then
     suite run_pgtap
@@ -94,6 +99,7 @@ if [ -z "${FR_REGRESS:-}" ]; then
     suite bash test/sanitize.sh
     suite bash test/demo-anywhere.sh
     suite bash test/docs-examples.sh
+    suite run_gateway
 fi
 
 echo
