@@ -369,6 +369,61 @@ REVOKE ALL ON fashionrec.training_progress FROM PUBLIC;
 GRANT SELECT ON fashionrec.training_progress TO fashionrec_reader;
 
 -- ---- src/sql/40_serving.sql
+-- One shape for every serving function (docs/serving.md, "The serving API"):
+-- (name, subject, k), then exclude_seen, candidates, exclude, context,
+-- version as they apply, then an option of its own.  The signatures change,
+-- so 0.1's are dropped; their C symbols (without _0_2) stay in the library
+-- for 0.1's definitions until this update.
+DROP FUNCTION fashionrec.recommend(text, bigint, integer, boolean, bigint[], integer, bigint[], text);
+DROP FUNCTION fashionrec.similar_items(text, bigint, integer, bigint[], integer);
+DROP FUNCTION fashionrec.recommend_for_items(text, bigint[], integer, real[], boolean, bigint[], integer);
+DROP FUNCTION fashionrec.recommend_all(text, integer, bigint[], boolean, integer);
+CREATE FUNCTION fashionrec.recommend(name text, user_id bigint, k integer DEFAULT 10,
+                                     exclude_seen boolean DEFAULT true,
+                                     candidates bigint[] DEFAULT NULL,
+                                     exclude bigint[] DEFAULT NULL,
+                                     context text DEFAULT NULL,
+                                     version integer DEFAULT NULL)
+    RETURNS TABLE (item_id bigint, score real, rank integer)
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_0_2'
+    LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
+COMMENT ON FUNCTION fashionrec.recommend(text, bigint, integer, boolean, bigint[], bigint[], text, integer) IS
+    'Top-k items for a user; unknown users get the model''s popularity ranking. exclude_seen leaves out the user''s items, candidates restricts the ranking to those items, exclude removes items, context picks a context ranking of a popularity model (or a hybrid''s)';
+
+CREATE FUNCTION fashionrec.similar_items(name text, item_id bigint, k integer DEFAULT 10,
+                                         candidates bigint[] DEFAULT NULL,
+                                         exclude bigint[] DEFAULT NULL,
+                                         version integer DEFAULT NULL)
+    RETURNS TABLE (item_id bigint, score real, rank integer)
+    AS 'MODULE_PATHNAME', 'fashionrec_similar_items_0_2'
+    LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
+COMMENT ON FUNCTION fashionrec.similar_items(text, bigint, integer, bigint[], bigint[], integer) IS
+    'Items most similar to one item ("more like this"), never the item itself; no rows for an item the model does not know. candidates restricts the ranking to those items, exclude removes items';
+
+CREATE FUNCTION fashionrec.recommend_for_items(name text, item_ids bigint[], k integer DEFAULT 10,
+                                               exclude_seen boolean DEFAULT true,
+                                               candidates bigint[] DEFAULT NULL,
+                                               exclude bigint[] DEFAULT NULL,
+                                               context text DEFAULT NULL,
+                                               version integer DEFAULT NULL,
+                                               weights real[] DEFAULT NULL)
+    RETURNS TABLE (item_id bigint, score real, rank integer)
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_for_items_0_2'
+    LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
+COMMENT ON FUNCTION fashionrec.recommend_for_items(text, bigint[], integer, boolean, bigint[], bigint[], text, integer, real[]) IS
+    'Top-k items for an anonymous history (a session''s items, with optional weights), folded in without retraining; exclude_seen leaves out the given items. Options as recommend()';
+
+CREATE FUNCTION fashionrec.recommend_all(name text, users bigint[] DEFAULT NULL, k integer DEFAULT 10,
+                                         exclude_seen boolean DEFAULT true,
+                                         candidates bigint[] DEFAULT NULL,
+                                         exclude bigint[] DEFAULT NULL,
+                                         version integer DEFAULT NULL)
+    RETURNS TABLE (user_id bigint, item_id bigint, score real, rank integer)
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_all_0_2'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer) IS
+    'Top-k items for many users (all the model knows when users is NULL), scored in blocks: for nightly batches, INSERT ... SELECT. candidates and exclude apply to every user';
+
 -- refresh_user() reads the history with its caller's rights; storing it is
 -- this function's one job, with the owner's (no role writes the table).
 CREATE FUNCTION fashionrec._store_user_history(model_id bigint, user_id bigint,
@@ -1294,6 +1349,64 @@ $$;
 COMMENT ON FUNCTION fashionrec.track(text, bigint, text, bigint, double precision) IS
     'Record an event (exposure, click, cart, purchase) of an assigned user with its variant; false when not recorded because the user is held out or the experiment has stopped';
 
+-- recommend_experiment() takes context too (before log_exposure)
+DROP FUNCTION fashionrec.recommend_experiment(text, bigint, integer, boolean, bigint[], bigint[], boolean);
+CREATE FUNCTION fashionrec.recommend_experiment(experiment text, user_id bigint, k integer DEFAULT 10,
+                                                exclude_seen boolean DEFAULT true,
+                                                candidates bigint[] DEFAULT NULL,
+                                                exclude bigint[] DEFAULT NULL,
+                                                context text DEFAULT NULL,
+                                                log_exposure boolean DEFAULT true)
+    RETURNS TABLE (variant text, item_id bigint, score real, rank integer)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    ROWS 10
+AS $$
+DECLARE
+    s            record;
+    v_fast       boolean := false;
+    v_experiment integer;
+    v_variant_id integer;
+    v_variant    text;
+    v_model      text;
+    v_version    integer;
+    v_in         boolean;
+BEGIN
+    IF recommend_experiment.experiment IS NOT NULL AND recommend_experiment.user_id IS NOT NULL THEN
+        s := fashionrec._ab_state(recommend_experiment.experiment, recommend_experiment.user_id);
+        v_fast := COALESCE(s.status = 'running' AND s.assigned IS NOT NULL, false);
+    END IF;
+    IF v_fast THEN
+        -- a user already assigned: no second PL/pgSQL call
+        v_experiment := s.experiment_id;
+        v_variant_id := s.variant_ids[s.assigned];
+        v_variant := s.variants[s.assigned];
+        v_model := s.models[s.assigned];
+        v_version := s.versions[s.assigned];
+        v_in := true;
+    ELSE
+        SELECT r.experiment_id, r.variant_id, r.variant, r.model, r.version, r.in_experiment
+          INTO v_experiment, v_variant_id, v_variant, v_model, v_version, v_in
+          FROM fashionrec._ab_assign(recommend_experiment.experiment,
+                                     recommend_experiment.user_id, false) r;
+    END IF;
+    RETURN QUERY
+        SELECT v_variant, rec.item_id, rec.score, rec.rank
+          FROM fashionrec.recommend(v_model, recommend_experiment.user_id, recommend_experiment.k,
+                                    exclude_seen => recommend_experiment.exclude_seen,
+                                    candidates => recommend_experiment.candidates,
+                                    exclude => recommend_experiment.exclude,
+                                    context => recommend_experiment.context,
+                                    version => v_version) rec;
+    IF recommend_experiment.log_exposure AND v_in THEN
+        INSERT INTO fashionrec.event (experiment_id, variant_id, user_id, event_type)
+        VALUES (v_experiment, v_variant_id, recommend_experiment.user_id, 'exposure');
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.recommend_experiment(text, bigint, integer, boolean, bigint[], bigint[], text, boolean) IS
+    'Recommendations from the model of the user''s variant, with the variant''s name (NULL for a held-out user, who gets the control''s); options as recommend(), the version is the variant''s; logs an exposure unless log_exposure => false';
+
 -- ---- src/sql/70_monitoring.sql
 -- serving statistics count loads into the shared model store too: the
 -- function's result changes, so it and its view are made again
@@ -1751,6 +1864,33 @@ END
 $$;
 COMMENT ON PROCEDURE fashionrec.retrain(text, text, double precision, text, integer, double precision, jsonb, boolean, text, boolean) IS
     'Champion/challenger retraining: train the champion''s configuration on fresh data, compare both on held-out interactions the champion never saw, promote only a challenger better by the margin; every run is recorded in fashionrec.retrain_log';
+
+-- ---- src/sql/80_hybrid.sql
+-- the serving API's shape (exclude_seen, exclude; next_items' exclude_given is exclude_seen)
+DROP FUNCTION fashionrec.explain(text, bigint, integer, bigint[], integer);
+DROP FUNCTION fashionrec.next_items(text, bigint[], integer, boolean, bigint[], integer);
+CREATE FUNCTION fashionrec.explain(name text, user_id bigint, k integer DEFAULT 10,
+                                   exclude_seen boolean DEFAULT true,
+                                   candidates bigint[] DEFAULT NULL,
+                                   exclude bigint[] DEFAULT NULL,
+                                   version integer DEFAULT NULL)
+    RETURNS TABLE (rank integer, item_id bigint, score real, signal text, component text,
+                   raw_score real, normalized real, weight real, contribution real)
+    AS 'MODULE_PATHNAME', 'fashionrec_explain_0_2'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], integer) IS
+    'What each signal of a hybrid model contributes to a user''s top-k list: one row per item and signal, contribution = weight x normalized, score = their sum. Options as recommend(), without context';
+
+CREATE FUNCTION fashionrec.next_items(name text, recent_item_ids bigint[], k integer DEFAULT 10,
+                                      exclude_seen boolean DEFAULT true,
+                                      candidates bigint[] DEFAULT NULL,
+                                      exclude bigint[] DEFAULT NULL,
+                                      version integer DEFAULT NULL)
+    RETURNS TABLE (item_id bigint, score real, rank integer)
+    AS 'MODULE_PATHNAME', 'fashionrec_next_items_0_2'
+    LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
+COMMENT ON FUNCTION fashionrec.next_items(text, bigint[], integer, boolean, bigint[], bigint[], integer) IS
+    'The items most likely next after a session''s items (in time order, latest last), from a sequence model or a hybrid with a sequence signal; exclude_seen leaves out the session''s items';
 
 -- ---- src/sql/85_features.sql
 -- No role writes these tables: C writers (features_store.c) and the realtime
@@ -2586,9 +2726,10 @@ GRANT SELECT ON fashionrec.event TO fashionrec_trainer;
 REVOKE ALL ON fashionrec.model_queue FROM PUBLIC;
 GRANT SELECT ON fashionrec.model_queue TO fashionrec_reader;
 
--- the new writers: trainers only (the functions that are SECURITY DEFINER
--- now -- activate(), rollback(), archive(), drop_model(), snapshot_stats(),
--- _snapshot_online(), the A/B lifecycle -- were trainers' only in 0.1 already)
+-- the new writers, and the remade recommend_experiment(): trainers only
+-- (the functions that are SECURITY DEFINER now -- activate(), rollback(),
+-- archive(), drop_model(), snapshot_stats(), _snapshot_online(), the A/B
+-- lifecycle -- were trainers' only in 0.1 already)
 REVOKE EXECUTE ON FUNCTION fashionrec._queue(text, text, boolean),
                            fashionrec._model_begin(text, text, jsonb, text),
                            fashionrec._model_finish(bigint, jsonb, double precision),
@@ -2606,7 +2747,8 @@ REVOKE EXECUTE ON FUNCTION fashionrec._queue(text, text, boolean),
                            fashionrec._feature_set_realtime(integer),
                            fashionrec._feature_set_drop(integer),
                            fashionrec._model_cache_drop(bigint),
-                           fashionrec.model_cache_drop(text, integer)
+                           fashionrec.model_cache_drop(text, integer),
+                           fashionrec.recommend_experiment(text, bigint, integer, boolean, bigint[], bigint[], text, boolean)
    FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fashionrec._queue(text, text, boolean),
                           fashionrec._model_begin(text, text, jsonb, text),
@@ -2625,8 +2767,12 @@ GRANT EXECUTE ON FUNCTION fashionrec._queue(text, text, boolean),
                           fashionrec._feature_set_realtime(integer),
                           fashionrec._feature_set_drop(integer),
                           fashionrec._model_cache_drop(bigint),
-                          fashionrec.model_cache_drop(text, integer)
+                          fashionrec.model_cache_drop(text, integer),
+                          fashionrec.recommend_experiment(text, bigint, integer, boolean, bigint[], bigint[], text, boolean)
    TO fashionrec_trainer;
+-- the application serves an experiment through the new recommend_experiment()
+GRANT EXECUTE ON FUNCTION fashionrec.recommend_experiment(text, bigint, integer, boolean, bigint[], bigint[], text, boolean)
+   TO fashionrec_app;
 
 -- serving statistics, trainings in progress and the model store name every
 -- model: readers only
