@@ -37,6 +37,8 @@ include $(PGXS)
 
 # PGXS does not track headers; a changed struct must rebuild every object
 $(OBJS): $(wildcard src/*.h)
+# FR_VERSION (-D above) is the control file's version
+src/fashionrec.o src/artifact.o: $(EXTENSION).control
 
 $(DATA_built): $(SQL_PARTS) $(EXTENSION).control
 	@{ echo '-- fashionrec $(EXTVERSION): generated from src/sql/*.sql by make; edit those.'; \
