@@ -43,6 +43,8 @@ for doc in ${FR_DOCS:-docs/*.md README.md}; do
         armed && /^```sql/ { inblock = 1; start = NR; sql = ""; armed = 0; next }
         inblock && /^```/ { inblock = 0; print start "\t" sql; next }
         inblock { sql = sql (sql == "" ? "" : "\x1e") $0; next }
+        armed && $0 != "" {   # a marker must mark a sql block: fail rather than skip it
+            print NR "\tDO $$BEGIN RAISE EXCEPTION '"'"'the marker above is not followed by a sql block'"'"'; END$$;" }
         { armed = armed && ($0 == "") }' "$root/$doc")
 done
 echo "docs examples: $((blocks - fails)) passed, $fails failed"
