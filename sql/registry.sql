@@ -15,7 +15,7 @@ INSERT INTO interactions VALUES
 SELECT fashionrec.train('shop-pop', 'popularity', 'interactions');
 SELECT name, version, algorithm, status, active, users, items, interactions
   FROM fashionrec.models WHERE name = 'shop-pop';
-SELECT data - 'checksum' AS data FROM fashionrec.model WHERE name = 'shop-pop';
+SELECT data - ARRAY['checksum', 'byte_order', 'library_version'] AS data FROM fashionrec.model WHERE name = 'shop-pop';
 
 -- same data, same checksum, whatever the row order
 SELECT fashionrec.train('shop-pop', 'popularity',
@@ -127,3 +127,23 @@ SELECT fashionrec.train('ctx-m', 'popularity', 'SELECT customer, product FROM se
 SELECT * FROM fashionrec.recommend('ctx-m', 1, context => 'summer');
 SELECT fashionrec.drop_model('seasonal');
 SELECT fashionrec.drop_model('ctx-m');
+
+-- every version records the artifact format, byte order and library that wrote it;
+-- a version this library cannot read as written is refused before it is loaded
+SELECT fashionrec.train('stamp-pop', 'popularity', 'interactions');
+SELECT data ->> 'artifact_format' AS format, data ->> 'byte_order' IN ('little-endian', 'big-endian') AS byte_order,
+       data ->> 'library_version' = fashionrec.version() AS library
+  FROM fashionrec.model WHERE name = 'stamp-pop';
+SELECT fashionrec.train('stamp-pop', 'popularity', 'interactions', activate => true);
+UPDATE fashionrec.model SET data = data || '{"artifact_format": 2, "library_version": "9.0"}'
+ WHERE name = 'stamp-pop' AND version = 2;
+\set VERBOSITY terse
+SELECT * FROM fashionrec.recommend('stamp-pop', 1, k => 2);
+\set VERBOSITY default
+UPDATE fashionrec.model SET data = data || jsonb_build_object('artifact_format', 1, 'byte_order',
+       CASE data ->> 'byte_order' WHEN 'little-endian' THEN 'big-endian' ELSE 'little-endian' END)
+ WHERE name = 'stamp-pop' AND version = 2;
+SELECT count(*) FROM fashionrec.recommend('stamp-pop', 1, k => 2);
+-- the version that was written here still serves
+SELECT count(*) FROM fashionrec.recommend('stamp-pop', 1, k => 2, version => 1);
+SELECT fashionrec.drop_model('stamp-pop');

@@ -159,3 +159,77 @@ fr_artifact_get(int64 model_id, const char *name, FrDtype dtype,
 		*ncols_out = ncols;
 	return result;
 }
+
+/*
+ * The artifact format.  Artifacts are raw arrays in the writing server's
+ * byte order, so that a load is a memcpy (see the file header); every
+ * version records the format, the byte order and the library that wrote it
+ * (fr_artifact_stamp(), stored in model.data by _model_finish), and a load
+ * refuses what this library cannot read as it was meant — a newer format, or
+ * the other byte order after a dump was restored on another architecture —
+ * rather than misreading it.  Raise FR_ARTIFACT_FORMAT when the meaning of a
+ * stored array changes, and keep reading the formats still in the field.
+ */
+#define FR_ARTIFACT_FORMAT 1
+
+static const char *
+native_byte_order(void)
+{
+#ifdef WORDS_BIGENDIAN
+	return "big-endian";
+#else
+	return "little-endian";
+#endif
+}
+
+/* fashionrec._artifact_stamp() returns jsonb: what a version records of its writer */
+PG_FUNCTION_INFO_V1(fashionrec_artifact_stamp);
+Datum
+fashionrec_artifact_stamp(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(
+		psprintf("{\"artifact_format\": %d, \"byte_order\": \"%s\", \"library_version\": \"%s\"}",
+				 FR_ARTIFACT_FORMAT, native_byte_order(), FR_VERSION))));
+}
+
+void
+fr_check_artifact_format(int64 model_id, const char *name, int32 version)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(model_id)};
+	char	   *format = NULL;
+	char	   *byte_order = NULL;
+	char	   *writer = NULL;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT m.data ->> 'artifact_format', m.data ->> 'byte_order',"
+							  "       m.data ->> 'library_version'"
+							  "  FROM fashionrec.model m WHERE m.id = $1",
+							  1, types, values, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		format = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		byte_order = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		writer = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		format = format ? pstrdup(format) : NULL;
+		byte_order = byte_order ? pstrdup(byte_order) : NULL;
+		writer = writer ? pstrdup(writer) : NULL;
+	}
+	SPI_finish();
+
+	/* versions of 0.1 carry no stamp; the update to 0.2 stamps them as format 1 */
+	if (format != NULL && strcmp(format, "1") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("version %d of model \"%s\" was written in artifact format %s, which this library cannot read",
+						version, name, format),
+				 errdetail("It was written by fashionrec %s; fashionrec %s reads format %d.",
+						   writer ? writer : "(unknown)", FR_VERSION, FR_ARTIFACT_FORMAT),
+				 errhint("Train the model again, or serve it with the library that wrote it.")));
+	if (byte_order != NULL && strcmp(byte_order, native_byte_order()) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("version %d of model \"%s\" was written on a %s server and this one is %s",
+						version, name, byte_order, native_byte_order()),
+				 errdetail("Artifacts are stored as raw arrays in the writing server's byte order, so that loading is a copy."),
+				 errhint("Train the model again on this server.")));
+}

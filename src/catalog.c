@@ -234,7 +234,8 @@ fashionrec_model_finish(PG_FUNCTION_ARGS)
 	SPI_connect();
 	fr_catalog_begin(&w);
 	rc = SPI_execute_with_args("UPDATE fashionrec.model m"
-							   "   SET status = 'ready', data = $2 - 'info', info = $2 -> 'info',"
+							   "   SET status = 'ready', info = $2 -> 'info',"
+							   "       data = ($2 - 'info') || fashionrec._artifact_stamp(),"
 							   "       trained_at = clock_timestamp(), training_seconds = $3"
 							   " WHERE m.id = $1",
 							   3, types, values, NULL, false, 0);

@@ -252,11 +252,15 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 		   int64 live_token, ArrayType *feature_sets)
 {
 	const FrAlgorithm *algo = fr_algorithm_lookup(algorithm, false);
-	MemoryContext cxt = AllocSetContextCreate(TopMemoryContext, "fashionrec model",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	FrModel    *model = palloc0(sizeof(FrModel));
+	MemoryContext cxt;
+	MemoryContext old;
+	FrModel    *model;
 	double		started = fr_now();
+
+	fr_check_artifact_format(model_id, name, version);
+	cxt = AllocSetContextCreate(TopMemoryContext, "fashionrec model", ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	model = palloc0(sizeof(FrModel));
 
 	model->model_id = model_id;
 	model->version = version;
@@ -467,6 +471,7 @@ fr_model_open_profile(int64 model_id, bool with_seen)
 
 	model->model_id = model_id;
 	model->cxt = caller;
+	fr_check_artifact_format(model_id, model->name, model->version);
 	read_profile(model, with_seen);
 	return model;
 }

@@ -238,4 +238,10 @@ extern void fr_check_setting(const FrModel *model, const char *artifact, const c
 /* budget checks against fashionrec.max_memory */
 extern void fr_check_memory(size_t bytes, const char *what);
 
+/*
+ * artifact.c: refuse (0A000) a version whose artifacts this library cannot
+ * read as written — another artifact format or byte order — before loading it.
+ */
+extern void fr_check_artifact_format(int64 model_id, const char *name, int32 version);
+
 #endif							/* FR_MODEL_H */

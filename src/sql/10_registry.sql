@@ -124,6 +124,12 @@ CREATE FUNCTION fashionrec._model_restate(model_id bigint, source text, params j
 COMMENT ON FUNCTION fashionrec._model_restate(bigint, text, jsonb, jsonb) IS
     'Internal: marks a version the caller trained as a trial and records the source and params a retraining would read; used by retrain()';
 
+CREATE FUNCTION fashionrec._artifact_stamp() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'fashionrec_artifact_stamp'
+    LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION fashionrec._artifact_stamp() IS
+    'Internal: the artifact format, byte order and library version every trained version records in its data';
+
 CREATE FUNCTION fashionrec._session_role() RETURNS name
     AS 'MODULE_PATHNAME', 'fashionrec_session_role'
     LANGUAGE C STABLE PARALLEL SAFE;
