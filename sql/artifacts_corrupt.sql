@@ -8,6 +8,8 @@
 -- would.  Bytes are in the server's native order, little-endian on the
 -- machines this runs on.  A load that fails caches nothing, so each case
 -- tampers, serves, and puts the trained bytes back before the next one.
+-- The shared model store keeps a version loaded across sessions, so
+-- putting the bytes back also evicts the models from it.
 SET client_min_messages = warning;
 CREATE TABLE buy (customer bigint, product bigint, at timestamptz);
 INSERT INTO buy VALUES
@@ -65,11 +67,17 @@ CREATE FUNCTION tamper(which_model text, which_artifact text, at_byte int, new_b
     FROM fashionrec.model m
    WHERE m.id = a.model_id AND m.name = which_model AND a.name = which_artifact AND a.chunk = 0 $$;
 CREATE TABLE pristine AS SELECT model_id, name, chunk, nrows, ncols, data FROM fashionrec.artifact;
+CREATE FUNCTION forget() RETURNS bigint LANGUAGE sql AS $$
+  SELECT sum(fashionrec.model_cache_drop(m.name)) FROM (SELECT DISTINCT name FROM fashionrec.model
+                                                      WHERE name LIKE 'x-%') m $$;
 CREATE FUNCTION restore() RETURNS void LANGUAGE sql AS $$
+  SELECT forget();
   UPDATE fashionrec.artifact a SET nrows = p.nrows, ncols = p.ncols, data = p.data
     FROM pristine p
    WHERE p.model_id = a.model_id AND p.name = a.name AND p.chunk = a.chunk
      AND (a.nrows, a.ncols, a.data) IS DISTINCT FROM (p.nrows, p.ncols, p.data) $$;
+-- training the hybrids loaded their components into the shared model store too
+SELECT forget() > 0 AS evicted;
 
 -- ---- what every model stores: id maps, "seen" lists, popularity --------------
 -- a seen item index far out of range: recommend() wrote skip[100000000]

@@ -30,10 +30,11 @@ SELECT count(*) FROM generate_series(1, 2) s, fashionrec.recommend_for_items('mo
 SELECT * FROM fashionrec.similar_items('mon-pop', 1);
 SELECT * FROM fashionrec.recommend('mon-nope', 1);
 SELECT * FROM fashionrec.recommend('mon-pop', 1, 0);
-SELECT name, version, function, calls, rows, errors, cache_loads,
+-- preloaded, the first call loads into the shared store (shared_loads), not privately
+SELECT name, version, function, calls, rows, errors, cache_loads, shared_loads,
        p50_ms <= p95_ms AND p95_ms <= p99_ms AND p99_ms <= max_ms AS ordered,
        abs(mean_ms * calls - total_ms) < 1e-6 AS mean_is_total_over_calls,
-       (load_ms > 0) = (cache_loads > 0) AS load_time_with_loads,
+       (load_ms > 0) = (cache_loads + shared_loads + attaches > 0) AS load_time_with_loads,
        note
   FROM fashionrec.serving_stats ORDER BY name, function;
 

@@ -155,14 +155,15 @@ als_load(FrModel *model)
 	st->opt.alpha = fold[FOLD_ALPHA];
 	st->opt.confidence = (FrAlsConfidence) fold[FOLD_CONFIDENCE];
 
-	/* the fold-in solve reuses this for every request */
-	st->gram = palloc(mul_size(mul_size(k_items, k_items), sizeof(float)));
-	fr_als_gram(model->n_items, k_items, st->item_factors, st->opt.regularization, st->gram);
-
-	st->item_norms = palloc_extended(mul_size((size_t) model->n_items + 1, sizeof(float)),
-									 MCXT_ALLOC_HUGE);
-	for (int32 i = 0; i < model->n_items; i++)
-		st->item_norms[i] = fr_snrm2(k_items, st->item_factors + (size_t) i * k_items);
+	/* the fold-in solve reuses this for every request; built once per server */
+	st->gram = fr_model_derived(model, "als_gram", NULL, NULL);
+	if (st->gram == NULL)
+	{
+		st->gram = palloc(mul_size(mul_size(k_items, k_items), sizeof(float)));
+		fr_als_gram(model->n_items, k_items, st->item_factors, st->opt.regularization, st->gram);
+		fr_model_keep(model, "als_gram", FR_F32, k_items, k_items, st->gram);
+	}
+	st->item_norms = fr_item_norms(model, st->item_factors, k_items);
 	return st;
 }
 

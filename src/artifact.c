@@ -20,8 +20,8 @@
 
 #define FR_CHUNK_BYTES ((size_t) 64 * 1024 * 1024)
 
-static size_t
-dtype_size(FrDtype dtype)
+size_t
+fr_dtype_size(FrDtype dtype)
 {
 	switch (dtype)
 	{
@@ -42,7 +42,7 @@ void
 fr_artifact_put(int64 model_id, const char *name, FrDtype dtype,
 				int64 nrows, int32 ncols, const void *data)
 {
-	size_t		total = mul_size(mul_size((size_t) nrows, (size_t) ncols), dtype_size(dtype));
+	size_t		total = mul_size(mul_size((size_t) nrows, (size_t) ncols), fr_dtype_size(dtype));
 	size_t		offset = 0;
 	int32		chunk = 0;
 	Oid			argtypes[7] = {INT8OID, TEXTOID, INT4OID, CHAROID, INT8OID, INT4OID, BYTEAOID};
@@ -95,6 +95,10 @@ fr_artifact_get(int64 model_id, const char *name, FrDtype dtype,
 	int32		ncols = 0;
 	int			rc;
 
+	/* a version attached from the shared model store reads its mapping (model.c) */
+	if (fr_model_share_read(model_id, name, dtype, nrows_out, ncols_out, (void **) &result))
+		return result;
+
 	values[0] = Int64GetDatum(model_id);
 	values[1] = CStringGetTextDatum(name);
 
@@ -109,7 +113,10 @@ fr_artifact_get(int64 model_id, const char *name, FrDtype dtype,
 	{
 		SPI_finish();
 		if (missing_ok)
+		{
+			fr_model_share_note(model_id, name, dtype, -1, 0, NULL);
 			return NULL;
+		}
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("model %lld has no artifact \"%s\"", (long long) model_id, name),
@@ -134,7 +141,7 @@ fr_artifact_get(int64 model_id, const char *name, FrDtype dtype,
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("artifact \"%s\" of model %lld has an unexpected type",
 								name, (long long) model_id)));
-			total = mul_size(mul_size((size_t) nrows, (size_t) ncols), dtype_size(dtype));
+			total = mul_size(mul_size((size_t) nrows, (size_t) ncols), fr_dtype_size(dtype));
 			result = MemoryContextAllocExtended(caller, total ? total : 1, MCXT_ALLOC_HUGE);
 		}
 		bytes = DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull));
@@ -157,6 +164,7 @@ fr_artifact_get(int64 model_id, const char *name, FrDtype dtype,
 		*nrows_out = nrows;
 	if (ncols_out)
 		*ncols_out = ncols;
+	fr_model_share_note(model_id, name, dtype, nrows, ncols, result);
 	return result;
 }
 

@@ -811,6 +811,14 @@ content_load(FrModel *model)
 	rows->indptr = fr_model_artifact(model, "content_indptr", FR_I64, &n_ptr, NULL, false);
 	rows->indices = fr_model_artifact(model, "content_indices", FR_I32, &n_idx, NULL, false);
 	rows->values = fr_model_artifact(model, "content_values", FR_F32, &n_val, NULL, false);
+	rows->nrows = model->n_items;
+	rows->nnz = n_idx;
+	if (fr_model_attaching(model))
+	{
+		/* checked by the loading backend; the feature count is the index's */
+		fr_content_postings(model, st);
+		return st;
+	}
 	fr_check_csr(model, "content", rows->indptr, n_ptr, model->n_items, rows->indices, n_idx,
 				 FR_SVEC_MAX_DIM);
 	fr_check_shape(model, "content_values", n_val, 1, n_idx, 1);
@@ -822,13 +830,38 @@ content_load(FrModel *model)
 		fr_artifact_corrupt(model, "content_indices",
 							"It names feature %d, but its %lld entries can hold at most %lld distinct features.",
 							max_feature, (long long) n_idx, (long long) n_idx);
-	rows->nrows = model->n_items;
 	rows->ncols = max_feature + 1;
-	rows->nnz = n_idx;
-	st->n_features = rows->ncols;
-	/* the inverted index: similar_items touches only items sharing a term */
-	fr_csr_transpose(rows, &st->postings);
+	fr_content_postings(model, st);
 	return st;
+}
+
+/*
+ * The inverted index of st->rows — similar_items touches only items sharing
+ * a term — built once per server: attached, it is the mapping's, and the
+ * feature count is its row count.
+ */
+void
+fr_content_postings(FrModel *model, FrContentState *st)
+{
+	FrCsr	   *p = &st->postings;
+	int64		n_ptr;
+
+	if (fr_model_attaching(model))
+	{
+		p->indptr = fr_model_derived(model, "postings_indptr", &n_ptr, NULL);
+		p->indices = fr_model_derived(model, "postings_indices", &p->nnz, NULL);
+		p->values = fr_model_derived(model, "postings_values", NULL, NULL);
+		p->nrows = (int32) (n_ptr - 1);
+		p->ncols = st->rows.nrows;
+		st->rows.ncols = p->nrows;
+		st->n_features = p->nrows;
+		return;
+	}
+	fr_csr_transpose(&st->rows, p);
+	st->n_features = st->rows.ncols;
+	fr_model_keep(model, "postings_indptr", FR_I64, (int64) p->nrows + 1, 1, p->indptr);
+	fr_model_keep(model, "postings_indices", FR_I32, p->nnz, 1, p->indices);
+	fr_model_keep(model, "postings_values", FR_F32, p->nnz, 1, p->values);
 }
 
 void

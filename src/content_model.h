@@ -16,6 +16,8 @@ typedef struct FrContentState
 	int32		n_features;
 } FrContentState;
 
+/* the inverted index of st->rows (ncols set), built or, attached, mapped */
+extern void fr_content_postings(FrModel *model, FrContentState *st);
 extern void fr_content_score_items(const FrModel *model, const int32 *items,
 								   const float *weights, int n, float *scores);
 extern void fr_content_score_user(const FrModel *model, int32 user, float *scores);

@@ -116,8 +116,9 @@ ease_load(FrModel *model)
 	st->col_to_item = fr_model_artifact(model, "ease_items", FR_I32, &n_keep, NULL, true);
 	if (st->col_to_item == NULL)
 		fr_check_shape(model, "ease_b", rows, cols, model->n_items, model->n_items);
-	else
+	else if ((st->item_to_col = fr_model_derived(model, "ease_item_to_col", NULL, NULL)) == NULL)
 	{
+		/* attached, the inverse map above is the loading backend's */
 		fr_check_shape(model, "ease_items", n_keep, 1, cols, 1);
 		/* ascending as trained, so no item takes two columns and n_keep <= n_items */
 		fr_check_index_array(model, "ease_items", st->col_to_item, n_keep, 0, model->n_items, true);
@@ -127,6 +128,7 @@ ease_load(FrModel *model)
 			st->item_to_col[i] = -1;
 		for (int32 c = 0; c < st->n_keep; c++)
 			st->item_to_col[st->col_to_item[c]] = c;
+		fr_model_keep(model, "ease_item_to_col", FR_I32, model->n_items, 1, st->item_to_col);
 	}
 	return st;
 }

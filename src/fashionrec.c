@@ -1,11 +1,14 @@
 /*
- * fashionrec.c — module entry: settings and version.
+ * fashionrec.c — module entry: settings, version, and the BLAS kernel check.
  */
 #include "postgres.h"
 
 #include <limits.h>
 
 #include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "access/htup_details.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
@@ -13,6 +16,7 @@
 #include "linalg.h"
 #include "progress.h"
 #include "stats.h"
+#include "store.h"
 
 PG_MODULE_MAGIC;
 
@@ -23,6 +27,7 @@ int			fr_max_k = 10000;
 
 void		_PG_init(void);
 static void assign_blas_threads(int newval, void *extra);
+static void check_blas_core(void);
 
 /*
  * The four limits are the DBA's: PGC_SUSET, so that a plain user can neither
@@ -68,10 +73,12 @@ _PG_init(void)
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
-	/* serving statistics: its settings, and shared memory when preloaded */
+	/* serving statistics and the model store: settings, and shared memory when preloaded */
 	fr_stats_init();
 	/* trainings in progress, in shared memory when preloaded */
 	fr_progress_init();
+	fr_store_init();
+	check_blas_core();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved("fashionrec");
@@ -88,6 +95,74 @@ static void
 assign_blas_threads(int newval, void *extra)
 {
 	fr_linalg_set_threads(newval);
+}
+
+/*
+ * A generic OpenBLAS kernel on an AVX2/FMA CPU makes every GEMM-bound step
+ * several times slower without any other symptom: say so when the library
+ * loads — once in the server log when preloaded, else once per session.
+ */
+static void
+check_blas_core(void)
+{
+	FrBlasCore blas;
+
+	fr_blas_core(&blas);
+	if (blas.better == NULL)
+		return;
+	ereport(WARNING,
+			(errmsg("OpenBLAS runs its \"%s\" kernel on a CPU with AVX2 and FMA%s",
+					blas.core, blas.avx512f ? " and AVX-512" : ""),
+			 errdetail("This OpenBLAS (%s) does not recognise the CPU; matrix products run several times slower than they could.",
+					   blas.config),
+			 errhint("Add OPENBLAS_CORETYPE=%s to the server's environment (for a Debian cluster, /etc/postgresql/%d/main/environment) and restart it; fashionrec.blas_info() shows the kernel in use.",
+					 blas.better, PG_VERSION_NUM / 10000)));
+}
+
+#define BLAS_INFO_COLS 6
+
+/*
+ * fashionrec.blas_info(probe_seconds float8 DEFAULT 1) returns (core text,
+ *     threads int, config text, cpu text, advice text, sgemm_gflops float8):
+ * the kernel OpenBLAS runs in this backend, what the CPU offers, and a
+ * single-precision GEMM measured for probe_seconds (0: no probe, NULL).
+ */
+PG_FUNCTION_INFO_V1(fashionrec_blas_info);
+Datum
+fashionrec_blas_info(PG_FUNCTION_ARGS)
+{
+	double		seconds = PG_ARGISNULL(0) ? 1.0 : PG_GETARG_FLOAT8(0);
+	FrBlasCore	blas;
+	TupleDesc	desc;
+	Datum		values[BLAS_INFO_COLS];
+	bool		nulls[BLAS_INFO_COLS] = {0};
+	char		cpu[64];
+
+	if (!(seconds >= 0 && seconds <= 60))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("probe_seconds must be between 0 and 60, got %g", seconds),
+				 errhint("One second measures the kernel well; 0 skips the measurement.")));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	fr_blas_core(&blas);
+	snprintf(cpu, sizeof(cpu), "%s%s%s", blas.avx2 ? "avx2 " : "", blas.fma ? "fma " : "",
+			 blas.avx512f ? "avx512f" : "");
+	values[0] = CStringGetTextDatum(blas.core ? blas.core : "unknown");
+	values[1] = Int32GetDatum(blas.threads);
+	values[2] = CStringGetTextDatum(blas.config ? blas.config : "unknown");
+	values[3] = CStringGetTextDatum(cpu);
+	if (blas.better)
+		values[4] = CStringGetTextDatum(psprintf("set OPENBLAS_CORETYPE=%s in the server's environment",
+												 blas.better));
+	else
+		nulls[4] = true;
+	if (seconds > 0)
+		values[5] = Float8GetDatum(fr_blas_probe(seconds));
+	else
+		nulls[5] = true;
+	Assert(lengthof(values) == BLAS_INFO_COLS);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
 PG_FUNCTION_INFO_V1(fashionrec_version);

@@ -415,6 +415,15 @@ features_load(FrModel *model)
 	rows->indptr = fr_model_artifact(model, "feature_indptr", FR_I64, &n_ptr, NULL, false);
 	rows->indices = fr_model_artifact(model, "feature_indices", FR_I32, &n_idx, NULL, false);
 	rows->values = fr_model_artifact(model, "feature_values", FR_F32, &n_val, NULL, false);
+	if (fr_model_attaching(model))
+	{
+		/* the rows as merged with the live ones by the loading backend (kept below) */
+		rows->nrows = model->n_items;
+		rows->ncols = (int32) base[BASE_DIMENSION];
+		rows->nnz = n_idx;
+		fr_content_postings(model, st);
+		return st;
+	}
 	fr_check_shape(model, "feature_base", n_base, 1, BASE_N, 1);
 	fr_check_setting(model, "feature_base", "dimension", base[BASE_DIMENSION], 1, FR_SVEC_MAX_DIM, true);
 	fr_check_setting(model, "feature_base", "set", base[BASE_SET_ID], PG_INT32_MIN, PG_INT32_MAX, true);
@@ -428,9 +437,14 @@ features_load(FrModel *model)
 
 	/* a set dropped since training has no rows to add: serve what was trained */
 	if (model->n_feature_sets > 0 && model->live_token >= 0)
+	{
 		read_live_rows(model, base, rows, base[BASE_NORMALIZED] != 0);
-	st->n_features = rows->ncols;
-	fr_csr_transpose(rows, &st->postings);
+		/* the shared copy holds the merged rows in place of the trained ones */
+		fr_model_keep(model, "feature_indptr", FR_I64, (int64) rows->nrows + 1, 1, rows->indptr);
+		fr_model_keep(model, "feature_indices", FR_I32, rows->nnz, 1, rows->indices);
+		fr_model_keep(model, "feature_values", FR_F32, rows->nnz, 1, rows->values);
+	}
+	fr_content_postings(model, st);
 	return st;
 }
 

@@ -1572,6 +1572,54 @@ extend_live_items(FrModel *model, HybridState *st)
 	hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, model->item_popularity, NULL, NULL, 0);
 }
 
+/* the scalars a load derives, kept as one array: n_cold, then each signal's component token and items */
+#define LIVE_N (1 + 2 * N_SIGNALS)
+
+/*
+ * What the load derived, for the shared copy: with live items the maps, the
+ * new items' factors and the scalars replace the trained ones under their
+ * names; the per-item features and history weights follow the items.
+ */
+static void
+keep_state(FrModel *model, HybridState *st)
+{
+	int64	   *live = palloc0(sizeof(int64) * LIVE_N);
+
+	for (int s = 0; s < N_SIGNALS; s++)
+	{
+		if (st->pins[s].present)
+			fr_model_keep(model, psprintf("map_%s", signal_names[s]), FR_I32, model->n_items, 1, st->map[s]);
+		live[1 + s] = st->comp_token[s];
+		live[1 + N_SIGNALS + s] = st->comp_items[s];
+	}
+	live[0] = st->n_cold;
+	fr_model_keep(model, "hybrid_live", FR_I64, LIVE_N, 1, live);
+	fr_model_keep(model, "cold_items", FR_I32, st->n_cold, 1, st->n_cold > 0 ? st->cold_items : NULL);
+	if (st->n_cold > 0)
+		fr_model_keep(model, "cold_factors", FR_F32, st->n_cold, st->factors, st->cold_factors);
+	if (st->cf_gram == NULL)
+		fr_model_keep(model, "cf_gram", FR_F64, 0, 0, NULL);	/* read when live items gained some */
+	fr_model_keep(model, "hybrid_item_features", FR_F32, model->n_items, 2, st->item_feat);
+	fr_model_keep(model, "hybrid_history_decay", FR_F32, model->seen_indptr[model->n_users], 1,
+				  st->hist_decay);
+}
+
+/* Attached: the maps and new items' factors were read above (kept under their names). */
+static void
+attach_state(FrModel *model, HybridState *st)
+{
+	const int64 *live = fr_model_derived(model, "hybrid_live", NULL, NULL);
+
+	st->n_cold = (int32) live[0];
+	for (int s = 0; s < N_SIGNALS; s++)
+	{
+		st->comp_token[s] = live[1 + s];
+		st->comp_items[s] = (int32) live[1 + N_SIGNALS + s];
+	}
+	st->item_feat = fr_model_derived(model, "hybrid_item_features", NULL, NULL);
+	st->hist_decay = fr_model_derived(model, "hybrid_history_decay", NULL, NULL);
+}
+
 /* Each pin is a component name and version, or nothing. */
 static void
 check_pins(FrModel *model, const HybridPin *pins)
@@ -1646,10 +1694,16 @@ hybrid_load(FrModel *model)
 	/* unknown users get the fusion of an empty history (recommend.c's fallback) */
 	model->item_popularity = fr_model_artifact(model, "cold_user_scores", FR_F32, &nrows, NULL, false);
 	fr_check_shape(model, "cold_user_scores", nrows, 1, model->n_items, 1);
-	if (model->n_feature_sets > 0 && model->live_token >= 0)
-		extend_live_items(model, st);
+	if (fr_model_attaching(model))
+		attach_state(model, st);
 	else
-		align_state(st);
+	{
+		if (model->n_feature_sets > 0 && model->live_token >= 0)
+			extend_live_items(model, st);
+		else
+			align_state(st);
+		keep_state(model, st);
+	}
 	return st;
 }
 

@@ -9,12 +9,17 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <limits.h>
+#include <string.h>
+#include <strings.h>
 
 #include "kernel.h"
 #include "linalg.h"
 
-/* Not in every cblas.h (the reference one lacks it); OpenBLAS exports it. */
+/* Not in every cblas.h (the reference one lacks them); OpenBLAS exports them. */
 extern void openblas_set_num_threads(int num_threads);
+extern int	openblas_get_num_threads(void);
+extern char *openblas_get_corename(void);
+extern char *openblas_get_config(void);
 
 static int	blas_threads = 0;	/* 0: not set yet, OpenBLAS uses all cores */
 
@@ -34,6 +39,65 @@ int
 fr_linalg_threads(void)
 {
 	return blas_threads;
+}
+
+/* OpenBLAS cores whose kernels use AVX2 and FMA (its names, any case) */
+static const char *const avx2_cores[] = {
+	"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids", NULL
+};
+
+void
+fr_blas_core(FrBlasCore *out)
+{
+	bool		fits = false;
+
+	memset(out, 0, sizeof(*out));
+	out->core = openblas_get_corename();
+	out->config = openblas_get_config();
+	out->threads = openblas_get_num_threads();
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+	__builtin_cpu_init();
+	out->avx2 = __builtin_cpu_supports("avx2");
+	out->fma = __builtin_cpu_supports("fma");
+	out->avx512f = __builtin_cpu_supports("avx512f");
+#endif
+	for (int i = 0; avx2_cores[i] && out->core; i++)
+		if (strcasecmp(out->core, avx2_cores[i]) == 0)
+			fits = true;
+	if (out->avx2 && out->fma && !fits)
+		out->better = out->avx512f ? "SkylakeX" : "Haswell";
+}
+
+double
+fr_blas_probe(double seconds)
+{
+	const int	n = 512;
+	float	   *a = fr_alloc(sizeof(float) * n * n);
+	float	   *b = fr_alloc(sizeof(float) * n * n);
+	float	   *c = fr_alloc(sizeof(float) * n * n);
+	double		started,
+				elapsed;
+	long		reps = 0;
+
+	for (long i = 0; i < (long) n * n; i++)
+	{
+		a[i] = (float) (i % 7) * 0.1f;
+		b[i] = (float) (i % 5) * 0.1f;
+	}
+	/* one product first: OpenBLAS sets up its buffers on the first call */
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+	started = fr_now();
+	do
+	{
+		fr_check_interrupts();
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+		reps++;
+		elapsed = fr_now() - started;
+	} while (elapsed < seconds);
+	fr_free(a);
+	fr_free(b);
+	fr_free(c);
+	return 2.0 * n * n * (double) n * reps / elapsed / 1e9;
 }
 
 static void

@@ -19,6 +19,27 @@
 extern void fr_linalg_set_threads(int threads);
 extern int	fr_linalg_threads(void);
 
+/*
+ * Which kernel OpenBLAS runs and whether it fits the CPU.  Debian 12's
+ * OpenBLAS 0.3.21 does not recognise some current CPUs and falls back to a
+ * generic SSE kernel, 4-6x slower on every GEMM; OPENBLAS_CORETYPE in the
+ * server's environment overrides its choice.
+ */
+typedef struct FrBlasCore
+{
+	const char *core;			/* openblas_get_corename() */
+	const char *config;			/* openblas_get_config(): version and build */
+	int			threads;		/* openblas_get_num_threads() */
+	bool		avx2;			/* what the CPU supports */
+	bool		fma;
+	bool		avx512f;
+	const char *better;			/* the OPENBLAS_CORETYPE to set, or NULL when the kernel fits */
+} FrBlasCore;
+
+extern void fr_blas_core(FrBlasCore *out);
+/* single-precision GEMM GFLOP/s measured for about `seconds` */
+extern double fr_blas_probe(double seconds);
+
 /* C = alpha * op(A) * op(B) + beta * C, row-major. */
 extern void fr_sgemm(bool trans_a, bool trans_b, int m, int n, int k,
 					 float alpha, const float *a, int lda,

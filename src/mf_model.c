@@ -174,10 +174,7 @@ mf_load(FrModel *model)
 	st->min_rating = (float) sc[SC_MIN_RATING];
 	st->max_rating = (float) sc[SC_MAX_RATING];
 
-	st->item_norms = palloc_extended(mul_size((size_t) model->n_items + 1, sizeof(float)),
-									 MCXT_ALLOC_HUGE);
-	for (int32 i = 0; i < model->n_items; i++)
-		st->item_norms[i] = fr_snrm2(k_items, st->f.item_factors + (size_t) i * k_items);
+	st->item_norms = fr_item_norms(model, st->f.item_factors, k_items);
 	return st;
 }
 

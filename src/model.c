@@ -15,6 +15,14 @@
  * feature sets' generations, which every write to a set increases in commit
  * order; when it differs from the cached copy's, the model is loaded again
  * under the statement's snapshot.
+ *
+ * Preloaded, the versions themselves live in the shared model store
+ * (store.c): the private cache then holds, per version, a mapping and the
+ * loader's small structs, and one backend per server loads each version.
+ * The loading backend records every array its loader keeps; each other
+ * backend runs the loader in attach mode, where artifact reads return the
+ * mapping's arrays (fr_model_share_read) and derived arrays come from
+ * fr_model_derived() instead of being built again.
  */
 #include "postgres.h"
 
@@ -24,11 +32,14 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/timestamp.h"
 
 #include "artifact_check.h"
 #include "fashionrec.h"
+#include "linalg.h"
 #include "model.h"
 #include "stats.h"
+#include "store.h"
 
 typedef struct CacheSlot
 {
@@ -36,10 +47,33 @@ typedef struct CacheSlot
 	uint64		last_used;
 } CacheSlot;
 
+/* How a load treats the arrays it reads and keeps. */
+typedef enum ShareMode
+{
+	SHARE_PRIVATE,				/* a private copy: nothing recorded */
+	SHARE_RECORD,				/* loading for the store: record what the loader keeps */
+	SHARE_ATTACH				/* attaching: arrays come from the mapping */
+} ShareMode;
+
+typedef struct FrModelShare
+{
+	ShareMode	mode;
+	int64		model_id;
+	FrStoreArray *arrays;		/* SHARE_RECORD */
+	int			n_arrays;
+	int			cap;
+	FrStoreRef *ref;			/* SHARE_ATTACH */
+	struct FrModelShare *outer; /* the load this one is nested in (a hybrid's component) */
+} FrModelShare;
+
+/* the innermost load in progress, for artifact.c's reads */
+static FrModelShare *loading_share = NULL;
+
 static CacheSlot *cache = NULL;
 static int	cache_len = 0;
 static uint64 cache_clock = 0;
 static SPIPlanPtr lookup_plan = NULL;
+static SPIPlanPtr token_plan = NULL;
 
 /*
  * The models being loaded, outermost first: a hybrid loads its components
@@ -116,6 +150,9 @@ void
 fr_check_shape(const FrModel *model, const char *artifact, int64 nrows, int32 ncols,
 			   int64 want_rows, int32 want_cols)
 {
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
 	if (want_cols >= 0 && ncols != want_cols)
 		fr_artifact_corrupt(model, artifact, "It is %lld x %d where %lld x %d is expected.",
 							(long long) nrows, ncols, (long long) want_rows, want_cols);
@@ -129,6 +166,10 @@ fr_check_offsets(const FrModel *model, const char *artifact, const int64 *indptr
 				 int64 indptr_len, int64 n_rows, int64 nnz)
 {
 	FrArtifactFault fault;
+
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
 
 	fr_check_shape(model, artifact, indptr_len, 1, n_rows + 1, -1);
 	if (!fr_offsets_valid(indptr, n_rows, nnz, &fault))
@@ -154,6 +195,10 @@ fr_check_index_array(const FrModel *model, const char *artifact, const int32 *in
 {
 	FrArtifactFault fault;
 
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
+
 	if (!fr_indices_valid(indices, n, lo, bound, ascending, &fault))
 		fr_artifact_corrupt(model, artifact, "%s", fault.detail);
 }
@@ -162,6 +207,10 @@ void
 fr_check_ids(const FrModel *model, const char *artifact, const int64 *ids, int64 n)
 {
 	FrArtifactFault fault;
+
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
 
 	/* a model indexes its users and items with int32 */
 	if (n > PG_INT32_MAX - 1)
@@ -176,6 +225,10 @@ fr_check_finite(const FrModel *model, const char *artifact, const float *values,
 {
 	FrArtifactFault fault;
 
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
+
 	if (!fr_floats_finite(values, n, &fault))
 		fr_artifact_corrupt(model, artifact, "%s", fault.detail);
 }
@@ -185,6 +238,10 @@ fr_check_finite_f64(const FrModel *model, const char *artifact, const double *va
 {
 	FrArtifactFault fault;
 
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
+
 	if (!fr_doubles_finite(values, n, &fault))
 		fr_artifact_corrupt(model, artifact, "%s", fault.detail);
 }
@@ -193,6 +250,9 @@ void
 fr_check_setting(const FrModel *model, const char *artifact, const char *setting,
 				 double value, double lo, double hi, bool integral)
 {
+	/* attached: the loading backend checked these very bytes */
+	if (fr_model_attaching(model))
+		return;
 	if (!fr_setting_valid(value, lo, hi, integral))
 		fr_artifact_corrupt(model, artifact, "Its \"%s\" is %g; it must be %s from %g to %g.",
 							setting, value, integral ? "a whole number" : "a number", lo, hi);
@@ -247,20 +307,183 @@ check_not_loading(int64 model_id, const char *name, int32 version)
 				 errdetail("Only a hybrid names components, and they are never hybrids.")));
 }
 
+
+/* ---- recording and attaching arrays ------------------------------------- */
+
+static FrModelShare *
+share_of(int64 model_id)
+{
+	for (FrModelShare *s = loading_share; s != NULL; s = s->outer)
+		if (s->model_id == model_id)
+			return s;
+	return NULL;
+}
+
+static void
+record_array(FrModelShare *share, const char *name, FrDtype dtype, int64 nrows, int32 ncols,
+			 const void *data)
+{
+	FrStoreArray *a = NULL;
+
+	if (strlen(name) >= FR_STORE_NAME_LEN)
+		elog(ERROR, "array name \"%s\" is too long for the model store", name);
+	for (int i = 0; i < share->n_arrays; i++)
+		if (strcmp(share->arrays[i].name, name) == 0)
+			a = &share->arrays[i];
+	if (a == NULL)
+	{
+		if (share->n_arrays == share->cap)
+		{
+			share->cap = Max(share->cap * 2, 16);
+			share->arrays = share->arrays
+				? repalloc(share->arrays, sizeof(FrStoreArray) * share->cap)
+				: palloc(sizeof(FrStoreArray) * share->cap);
+		}
+		a = &share->arrays[share->n_arrays++];
+	}
+	memset(a, 0, sizeof(*a));
+	strlcpy(a->name, name, FR_STORE_NAME_LEN);
+	a->dtype = (char) dtype;
+	a->absent = data == NULL;
+	a->nrows = Max(nrows, 0);
+	a->ncols = ncols;
+	a->bytes = data ? mul_size(mul_size((Size) a->nrows, (Size) Max(ncols, 0)), fr_dtype_size(dtype)) : 0;
+	a->data = data;
+}
+
+static const FrStoreArray *
+attached_array(const FrModelShare *share, const char *name)
+{
+	const FrStoreArray *a = fr_store_array(share->ref, name);
+
+	/* the loader asked for something its loading run did not keep: a loader bug */
+	if (a == NULL)
+		elog(ERROR, "model %lld: array \"%s\" is not in its shared copy",
+			 (long long) share->model_id, name);
+	return a;
+}
+
+bool
+fr_model_share_read(int64 model_id, const char *name, FrDtype dtype,
+					int64 *nrows, int32 *ncols, void **data)
+{
+	FrModelShare *share = share_of(model_id);
+	const FrStoreArray *a;
+
+	if (share == NULL || share->mode != SHARE_ATTACH)
+		return false;
+	a = attached_array(share, name);
+	if (a->dtype != (char) dtype)
+		elog(ERROR, "model %lld: array \"%s\" has another type in its shared copy",
+			 (long long) model_id, name);
+	if (nrows)
+		*nrows = a->nrows;
+	if (ncols)
+		*ncols = a->ncols;
+	*data = (void *) a->data;
+	return true;
+}
+
+void
+fr_model_share_note(int64 model_id, const char *name, FrDtype dtype,
+					int64 nrows, int32 ncols, const void *data)
+{
+	FrModelShare *share = share_of(model_id);
+
+	if (share != NULL && share->mode == SHARE_RECORD)
+		record_array(share, name, dtype, nrows, ncols, data);
+}
+
+bool
+fr_model_attaching(const FrModel *model)
+{
+	return model->share != NULL && model->share->mode == SHARE_ATTACH;
+}
+
+void *
+fr_model_derived(const FrModel *model, const char *name, int64 *nrows, int32 *ncols)
+{
+	const FrStoreArray *a;
+
+	if (!fr_model_attaching(model))
+		return NULL;
+	a = attached_array(model->share, name);
+	if (nrows)
+		*nrows = a->nrows;
+	if (ncols)
+		*ncols = a->ncols;
+	return (void *) a->data;
+}
+
+void
+fr_model_keep(FrModel *model, const char *name, FrDtype dtype, int64 nrows, int32 ncols,
+			  const void *data)
+{
+	if (model->share != NULL && model->share->mode == SHARE_RECORD)
+		record_array(model->share, name, dtype, nrows, ncols, data);
+}
+
+float *
+fr_item_norms(FrModel *model, const float *factors, int32 k)
+{
+	float	   *norms = fr_model_derived(model, "item_norms", NULL, NULL);
+
+	if (norms != NULL)
+		return norms;
+	norms = palloc_extended(mul_size((size_t) model->n_items + 1, sizeof(float)), MCXT_ALLOC_HUGE);
+	for (int32 i = 0; i < model->n_items; i++)
+		norms[i] = fr_snrm2(k, factors + (size_t) i * k);
+	fr_model_keep(model, "item_norms", FR_F32, model->n_items, 1, norms);
+	return norms;
+}
+
+/*
+ * What the serving path reads from FrModel itself, as it is after the
+ * loader: a loader that adds live items (features, hybrid) replaced these.
+ */
+static void
+keep_profile(FrModel *model)
+{
+	fr_model_keep(model, "user_ids", FR_I64, model->n_users, 1, model->user_ids);
+	fr_model_keep(model, "item_ids", FR_I64, model->n_items, 1, model->item_ids);
+	fr_model_keep(model, "seen_indptr", FR_I64, (int64) model->n_users + 1, 1, model->seen_indptr);
+	fr_model_keep(model, "seen_indices", FR_I32, model->seen_indptr[model->n_users], 1,
+				  model->seen_indices);
+	fr_model_keep(model, "item_popularity", FR_F32, model->n_items, 1, model->item_popularity);
+}
+
+/* ---- loading ------------------------------------------------------------- */
+
+/*
+ * Load a version: privately, recording for the store, or attached to the
+ * store's copy (ref).  Returns the model in its own memory context.
+ */
 static FrModel *
 load_model(int64 model_id, const char *name, int32 version, const char *algorithm,
-		   int64 live_token, ArrayType *feature_sets)
+		   int64 live_token, ArrayType *feature_sets, ShareMode mode, FrStoreRef *ref)
 {
 	const FrAlgorithm *algo = fr_algorithm_lookup(algorithm, false);
 	MemoryContext cxt;
 	MemoryContext old;
 	FrModel    *model;
+	FrModelShare *share;
 	double		started = fr_now();
 
-	fr_check_artifact_format(model_id, name, version);
-	cxt = AllocSetContextCreate(TopMemoryContext, "fashionrec model", ALLOCSET_DEFAULT_SIZES);
+	/* attached: the loading backend checked the version's format */
+	if (mode != SHARE_ATTACH)
+		fr_check_artifact_format(model_id, name, version);
+	/* attached, only the loader's small structs live here: a few KB per backend */
+	cxt = mode == SHARE_ATTACH
+		? AllocSetContextCreate(TopMemoryContext, "fashionrec model", ALLOCSET_SMALL_SIZES)
+		: AllocSetContextCreate(TopMemoryContext, "fashionrec model", ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
 	model = palloc0(sizeof(FrModel));
+	share = palloc0(sizeof(FrModelShare));
+	share->mode = mode;
+	share->model_id = model_id;
+	share->ref = ref;
+	share->outer = loading_share;
+	model->share = share;
 
 	model->model_id = model_id;
 	model->version = version;
@@ -277,14 +500,18 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 
 	PG_TRY();
 	{
+		loading_share = share;
 		loading[n_loading++] = model_id;
 		read_profile(model, true);
 		model->state = algo->load ? algo->load(model) : NULL;
+		keep_profile(model);
 		n_loading--;
+		loading_share = share->outer;
 	}
 	PG_CATCH();
 	{
 		n_loading--;
+		loading_share = share->outer;
 		MemoryContextSwitchTo(old);
 		MemoryContextDelete(cxt);
 		PG_RE_THROW();
@@ -293,7 +520,104 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 
 	MemoryContextSwitchTo(old);
 	model->load_ms = (fr_now() - started) * 1000.0;
+	model->loaded_at = GetCurrentTimestamp();
 	return model;
+}
+
+/* The loader run against the store's copy; ref belongs to the model from here. */
+static FrModel *
+attach_model(int64 model_id, const char *name, int32 version, const char *algorithm,
+			 int64 live_token, ArrayType *feature_sets, FrStoreRef *ref)
+{
+	FrModel    *model;
+
+	PG_TRY();
+	{
+		model = load_model(model_id, name, version, algorithm, live_token, feature_sets,
+						   SHARE_ATTACH, ref);
+	}
+	PG_CATCH();
+	{
+		fr_store_detach(ref);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	model->store = ref;
+	model->share = NULL;
+	return model;
+}
+
+/*
+ * A version not in this backend's cache: attach to the store's copy, or
+ * load it — into the store when this backend is the first to need it.
+ */
+static FrModel *
+open_version(int64 model_id, const char *name, int32 version, const char *algorithm,
+			 int64 live_token, ArrayType *feature_sets, FrStatsOpen *how)
+{
+	FrStoreRef *ref;
+	FrModel    *volatile model = NULL;
+	FrStoreRef *volatile published = NULL;
+	double		load_ms;
+
+	switch (fr_store_claim(model_id, live_token, name, version, &ref))
+	{
+		case FR_STORE_OFF:
+		case FR_STORE_TOO_BIG:
+			*how = FR_OPEN_LOADED;
+			model = load_model(model_id, name, version, algorithm, live_token, feature_sets,
+							   SHARE_PRIVATE, NULL);
+			model->share = NULL;
+			return model;
+		case FR_STORE_ATTACHED:
+			*how = FR_OPEN_ATTACHED;
+			return attach_model(model_id, name, version, algorithm, live_token, feature_sets, ref);
+		case FR_STORE_LOAD:
+			break;
+	}
+
+	/* this backend loads it: privately first, recording what the loader keeps */
+	PG_TRY();
+	{
+		FrStoreRef *r;
+
+		model = load_model(model_id, name, version, algorithm, live_token, feature_sets,
+						   SHARE_RECORD, NULL);
+		if (fr_store_publish(model->share->arrays, model->share->n_arrays, model->load_ms, &r))
+			published = r;
+	}
+	PG_CATCH();
+	{
+		/* nothing half-built stays in the store: waiters load it themselves */
+		fr_store_abandon(model_id, live_token);
+		if (model != NULL)
+			MemoryContextDelete(model->cxt);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	if (published == NULL)
+	{
+		/* too big for the store (a NOTICE said so): serve the private copy */
+		*how = FR_OPEN_LOADED;
+		model->share = NULL;
+		return model;
+	}
+	/* the private copy goes; this backend maps the shared one like every other */
+	load_ms = model->load_ms;
+	MemoryContextDelete(model->cxt);
+	*how = FR_OPEN_LOADED_SHARED;
+	model = attach_model(model_id, name, version, algorithm, live_token, feature_sets, published);
+	model->load_ms = load_ms;
+	return model;
+}
+
+static void
+drop_model(FrModel *model)
+{
+	if (model->store)
+		fr_store_detach(model->store);
+	MemoryContextDelete(model->cxt);
 }
 
 static void
@@ -306,7 +630,7 @@ cache_evict_to(int size)
 		for (int i = 1; i < cache_len; i++)
 			if (cache[i].last_used < cache[oldest].last_used)
 				oldest = i;
-		MemoryContextDelete(cache[oldest].model->cxt);
+		drop_model(cache[oldest].model);
 		cache[oldest] = cache[--cache_len];
 	}
 }
@@ -317,10 +641,31 @@ cache_remove(int64 model_id)
 	for (int i = 0; i < cache_len; i++)
 		if (cache[i].model->model_id == model_id)
 		{
-			MemoryContextDelete(cache[i].model->cxt);
+			drop_model(cache[i].model);
 			cache[i] = cache[--cache_len];
 			return;
 		}
+}
+
+/*
+ * Versions evicted from the store stay mapped here until let go: at each
+ * open after an eviction, so that their memory returns to the system.
+ */
+static void
+cache_drop_evicted(void)
+{
+	for (int i = 0; i < cache_len;)
+	{
+		FrModel    *m = cache[i].model;
+
+		if (m->store && !fr_store_current(m->store))
+		{
+			drop_model(m);
+			cache[i] = cache[--cache_len];
+		}
+		else
+			i++;
+	}
 }
 
 static FrModel *
@@ -373,6 +718,42 @@ report_missing(const char *name, int32 version, bool has_version)
 			 errhint("Activate one with fashionrec.activate('%s', version).", name)));
 }
 
+/*
+ * The sum of the generations of the feature sets in sets_json (a jsonb array
+ * of ids) under the statement's snapshot, and the ids (NULL without any);
+ * -1 when none of them exists any more.
+ */
+static int64
+feature_set_token(Datum sets_json, ArrayType **feature_sets)
+{
+	Datum		values[1] = {sets_json};
+	Datum		d;
+	bool		isnull;
+	int64		token;
+
+	if (token_plan == NULL)
+	{
+		Oid			argtypes[1] = {JSONBOID};
+		SPIPlanPtr	plan = SPI_prepare("SELECT pg_catalog.sum(fs.generation)::int8,"
+									   "       pg_catalog.array_agg(f.id::int4)"
+									   "  FROM pg_catalog.jsonb_array_elements_text($1) AS f(id)"
+									   "  LEFT JOIN fashionrec.feature_set fs ON fs.id = f.id::int4",
+									   1, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare feature set lookup: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		token_plan = plan;
+	}
+	if (SPI_execute_plan(token_plan, values, NULL, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "feature set lookup failed");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	token = isnull ? -1 : DatumGetInt64(d);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	*feature_sets = isnull ? NULL : DatumGetArrayTypeP(d);
+	return token;
+}
+
 FrModel *
 fr_model_open(const char *name, int32 version)
 {
@@ -396,14 +777,15 @@ fr_model_open(const char *name, int32 version)
 		Oid			argtypes[2] = {TEXTOID, INT4OID};
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare("SELECT m.id, m.version, m.algorithm, s.token, s.sets"
-						   "  FROM fashionrec.model m,"
-						   "  LATERAL (SELECT pg_catalog.sum(fs.generation)::int8 AS token,"
-						   "                  pg_catalog.array_agg(f.id::int4) AS sets"
-						   "             FROM pg_catalog.jsonb_array_elements_text("
-						   "                      CASE WHEN pg_catalog.jsonb_typeof(m.info -> 'feature_sets') = 'array'"
-						   "                           THEN m.info -> 'feature_sets' END) AS f(id)"
-						   "             LEFT JOIN fashionrec.feature_set fs ON fs.id = f.id::int4) s"
+		/*
+		 * One table, one index: a new connection's first call plans this,
+		 * and with the version already in the shared store that planning
+		 * is most of the call.  Feature sets are looked up only when named.
+		 */
+		plan = SPI_prepare("SELECT m.id, m.version, m.algorithm,"
+						   "       CASE WHEN pg_catalog.jsonb_typeof(m.info -> 'feature_sets') = 'array'"
+						   "            THEN m.info -> 'feature_sets' END"
+						   "  FROM fashionrec.model m"
 						   " WHERE m.name = $1 AND m.status <> 'training'"
 						   "   AND CASE WHEN $2 IS NULL THEN m.active ELSE m.version = $2 END",
 						   2, argtypes);
@@ -423,27 +805,37 @@ fr_model_open(const char *name, int32 version)
 	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	found_version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 	algorithm = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
-	live_token = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
-	if (isnull)
-		live_token = -1;
-	sets = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull);
-	feature_sets = isnull ? NULL : DatumGetArrayTypeP(sets);
+	sets = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
+	live_token = -1;
+	feature_sets = NULL;
+	if (!isnull)
+		live_token = feature_set_token(sets, &feature_sets);
 
+	if (fr_store_evictions_since_last())
+		cache_drop_evicted();
 	model = cache_get(model_id);
-	if (model != NULL && model->live_token != live_token)
+	/* a shared version counts as used (pinned) from here to the end of the transaction */
+	if (model != NULL &&
+		(model->live_token != live_token || (model->store && !fr_store_use(model->store))))
 	{
 		cache_remove(model_id);
 		model = NULL;
 	}
 	if (model == NULL)
 	{
+		FrStatsOpen how;
+
+		/* before any claim: a version that needs itself would wait for its own load */
 		check_not_loading(model_id, name, found_version);
-		model = load_model(model_id, name, found_version, algorithm, live_token, feature_sets);
+		model = open_version(model_id, name, found_version, algorithm, live_token, feature_sets, &how);
 		cache_put(model);
-		fr_stats_note_model(model, true);
+		fr_stats_note_model(model, how);
 	}
 	else
-		fr_stats_note_model(model, false);
+	{
+		model->hits++;
+		fr_stats_note_model(model, FR_OPEN_CACHED);
+	}
 	SPI_finish();
 	return model;
 }
@@ -548,4 +940,76 @@ fashionrec_cache_info(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+#define MODEL_CACHE_COLS 9
+
+/*
+ * fashionrec._model_cache() returns table(model_id bigint, name text,
+ *     version int, bytes bigint, "where" text, loaded_at timestamptz,
+ *     load_ms float8, hits bigint, backends int): this database's versions
+ * in the shared store, and the private copies this backend holds.
+ */
+PG_FUNCTION_INFO_V1(fashionrec_model_cache);
+Datum
+fashionrec_model_cache(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	FrStoreInfo *info;
+	int			n = fr_store_list(&info);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[MODEL_CACHE_COLS];
+		bool		nulls[MODEL_CACHE_COLS] = {0};
+
+		values[0] = Int64GetDatum(info[i].model_id);
+		values[1] = CStringGetTextDatum(info[i].name);
+		values[2] = Int32GetDatum(info[i].version);
+		values[3] = Int64GetDatum((int64) info[i].bytes);
+		values[4] = CStringGetTextDatum(info[i].state);
+		values[5] = TimestampTzGetDatum(info[i].loaded_at);
+		nulls[5] = info[i].loaded_at == 0;
+		values[6] = Float8GetDatum(info[i].load_ms);
+		values[7] = Int64GetDatum(info[i].hits);
+		values[8] = Int32GetDatum(info[i].attached);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	for (int i = 0; i < cache_len; i++)
+	{
+		FrModel    *m = cache[i].model;
+		Datum		values[MODEL_CACHE_COLS];
+		bool		nulls[MODEL_CACHE_COLS] = {0};
+
+		if (m->store != NULL)
+			continue;			/* the store's row above counts it */
+		values[0] = Int64GetDatum(m->model_id);
+		values[1] = CStringGetTextDatum(m->name);
+		values[2] = Int32GetDatum(m->version);
+		values[3] = Int64GetDatum((int64) MemoryContextMemAllocated(m->cxt, true));
+		values[4] = CStringGetTextDatum("private");
+		values[5] = TimestampTzGetDatum(m->loaded_at);
+		values[6] = Float8GetDatum(m->load_ms);
+		values[7] = Int64GetDatum(m->hits);
+		values[8] = Int32GetDatum(1);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * fashionrec._model_cache_drop(model_id bigint) returns int: evicts the
+ * model row's versions from the shared store (and this backend's cache);
+ * the number of store entries dropped.  Backends serving it keep their
+ * mapping until their statement ends, then load it again when asked.
+ */
+PG_FUNCTION_INFO_V1(fashionrec_model_cache_drop);
+Datum
+fashionrec_model_cache_drop(PG_FUNCTION_ARGS)
+{
+	int64		model_id = PG_GETARG_INT64(0);
+
+	cache_remove(model_id);
+	PG_RETURN_INT32(fr_store_drop(model_id));
 }

@@ -17,6 +17,7 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
 #include "utils/jsonb.h"
 
 #include "csr.h"
@@ -101,6 +102,16 @@ typedef struct FrModel
 	int32		n_feature_sets;
 	int32	   *feature_sets;
 	int64		live_token;
+
+	/*
+	 * The shared model store (store.c): the version this model maps, NULL
+	 * for a private copy; and while it loads, how its arrays are treated
+	 * (recorded for the store, or taken from the mapping: model.c).
+	 */
+	struct FrStoreRef *store;
+	struct FrModelShare *share;
+	int64		hits;			/* calls served from this backend's cache */
+	TimestampTz loaded_at;
 } FrModel;
 
 struct FrAlgorithm
@@ -186,6 +197,7 @@ typedef enum FrDtype
 	FR_BYTES = 'b'
 } FrDtype;
 
+extern size_t fr_dtype_size(FrDtype dtype);
 extern void fr_artifact_put(int64 model_id, const char *name, FrDtype dtype,
 							int64 nrows, int32 ncols, const void *data);
 /* palloc'd in CurrentMemoryContext; nrows and ncols may be NULL; errors if absent unless missing_ok */
@@ -200,6 +212,35 @@ extern FrModel *fr_model_open(const char *name, int32 version);
  * (drift.c reads these).  In CurrentMemoryContext.
  */
 extern FrModel *fr_model_open_profile(int64 model_id, bool with_seen);
+
+/*
+ * model.c: what a loader derives at load, built once per server.  With the
+ * shared store, a version is loaded by one backend, which records every
+ * array the loader keeps (the artifacts it reads, and what it derives and
+ * passes to fr_model_keep()); every other backend runs the loader again in
+ * attach mode, where artifacts come from the mapping and derived arrays
+ * from fr_model_derived(), and skips the work that built them.  A loader
+ * must never write into an array it read: attached, it is shared and
+ * read-only.
+ */
+/* true while the loader runs against a shared copy: build nothing, take what was kept */
+extern bool fr_model_attaching(const FrModel *model);
+/* Attaching: the kept array of that name (its shape in nrows/ncols when given); otherwise NULL. */
+extern void *fr_model_derived(const FrModel *model, const char *name, int64 *nrows, int32 *ncols);
+/*
+ * An array the loader built and serves from: the shared copy holds it under
+ * name (replacing an artifact of the same name, which it then stands for).
+ * A no-op for a private load.
+ */
+extern void fr_model_keep(FrModel *model, const char *name, FrDtype dtype,
+						  int64 nrows, int32 ncols, const void *data);
+/* Euclidean norms of the n_items rows of factors (k columns), for cosine similarity: kept */
+extern float *fr_item_norms(FrModel *model, const float *factors, int32 k);
+/* artifact.c: a read of the loading model's artifact, served from or recorded for the store */
+extern bool fr_model_share_read(int64 model_id, const char *name, FrDtype dtype,
+								int64 *nrows, int32 *ncols, void **data);
+extern void fr_model_share_note(int64 model_id, const char *name, FrDtype dtype,
+								int64 nrows, int32 ncols, const void *data);
 extern int32 fr_model_user_index(const FrModel *model, int64 user_id);
 extern int32 fr_model_item_index(const FrModel *model, int64 item_id);
 extern void fr_model_remap_items(FrModel *model, int64 *item_ids, int32 n_items,

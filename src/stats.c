@@ -59,7 +59,9 @@ typedef struct FrStatsEntry
 	int64		calls;
 	int64		rows;
 	int64		errors;
-	int64		cache_loads;
+	int64		cache_loads;	/* into a backend's private memory */
+	int64		shared_loads;	/* into the shared model store */
+	int64		attaches;		/* mapped from the store */
 	double		total_us;
 	double		max_us;
 	double		load_us;
@@ -83,6 +85,8 @@ typedef struct FrStatsCall
 	int			open_depth;		/* fr_model_open() calls in progress */
 	bool		attributed;
 	int			loads;
+	int			shared_loads;
+	int			attaches;
 	double		load_ms;
 } FrStatsCall;
 
@@ -312,6 +316,7 @@ record_call(FrStatsFunction fn, const FrStatsCall *call, bool failed, int64 rows
 			e->since = GetCurrentTimestamp();
 			e->last_used_us = now_us;
 			e->calls = e->rows = e->errors = e->cache_loads = 0;
+			e->shared_loads = e->attaches = 0;
 			e->total_us = e->max_us = e->load_us = 0;
 			memset(e->hist, 0, sizeof(e->hist));
 		}
@@ -324,6 +329,8 @@ record_call(FrStatsFunction fn, const FrStatsCall *call, bool failed, int64 rows
 	if (failed)
 		e->errors++;
 	e->cache_loads += call->loads;
+	e->shared_loads += call->shared_loads;
+	e->attaches += call->attaches;
 	e->load_us += call->load_ms * 1000.0;
 	e->total_us += us;
 	if (us > e->max_us)
@@ -349,7 +356,7 @@ fr_stats_open_begin(void)
 }
 
 void
-fr_stats_note_model(const FrModel *model, bool loaded)
+fr_stats_note_model(const FrModel *model, FrStatsOpen how)
 {
 	if (current_call == NULL)
 		return;
@@ -361,11 +368,15 @@ fr_stats_note_model(const FrModel *model, bool loaded)
 		strlcpy(current_call->name, model->name, NAMEDATALEN);
 		current_call->attributed = true;
 	}
-	if (loaded)
-	{
+	if (how == FR_OPEN_CACHED)
+		return;
+	if (how == FR_OPEN_LOADED)
 		current_call->loads++;
-		current_call->load_ms += model->load_ms;
-	}
+	else if (how == FR_OPEN_LOADED_SHARED)
+		current_call->shared_loads++;
+	else
+		current_call->attaches++;
+	current_call->load_ms += model->load_ms;
 }
 
 Datum
@@ -419,12 +430,12 @@ histogram_datum(const int64 *hist)
 										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
-#define STATS_COLS 17
+#define STATS_COLS 19
 
 /*
  * fashionrec._serving_stats() returns table(model_id bigint, name text,
  *     version int, function text, calls bigint, rows bigint, errors bigint,
- *     cache_loads bigint, total_ms float8, mean_ms float8, p50_ms float8,
+ *     cache_loads bigint, shared_loads bigint, attaches bigint, total_ms float8, mean_ms float8, p50_ms float8,
  *     p95_ms float8, p99_ms float8, max_ms float8, load_ms float8,
  *     stats_since timestamptz, histogram bigint[], note text) — the current
  * database's entries; one row with only a note when statistics are off.
@@ -485,20 +496,22 @@ fashionrec_serving_stats(PG_FUNCTION_ARGS)
 		values[5] = Int64GetDatum(copy->rows);
 		values[6] = Int64GetDatum(copy->errors);
 		values[7] = Int64GetDatum(copy->cache_loads);
-		values[8] = Float8GetDatum(copy->total_us / 1000.0);
-		values[9] = Float8GetDatum(copy->calls > 0 ? copy->total_us / 1000.0 / copy->calls : 0.0);
+		values[8] = Int64GetDatum(copy->shared_loads);
+		values[9] = Int64GetDatum(copy->attaches);
+		values[10] = Float8GetDatum(copy->total_us / 1000.0);
+		values[11] = Float8GetDatum(copy->calls > 0 ? copy->total_us / 1000.0 / copy->calls : 0.0);
 		for (int j = 0; j < 3; j++)
 		{
 			double		us = histogram_quantile(copy->hist, p[j], copy->max_us);
 
-			values[10 + j] = Float8GetDatum(us / 1000.0);
-			nulls[10 + j] = isnan(us);
+			values[12 + j] = Float8GetDatum(us / 1000.0);
+			nulls[12 + j] = isnan(us);
 		}
-		values[13] = Float8GetDatum(copy->max_us / 1000.0);
-		values[14] = Float8GetDatum(copy->load_us / 1000.0);
-		values[15] = TimestampTzGetDatum(copy->since);
-		values[16] = histogram_datum(copy->hist);
-		nulls[17] = true;
+		values[15] = Float8GetDatum(copy->max_us / 1000.0);
+		values[16] = Float8GetDatum(copy->load_us / 1000.0);
+		values[17] = TimestampTzGetDatum(copy->since);
+		values[18] = histogram_datum(copy->hist);
+		nulls[STATS_COLS] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	LWLockRelease(shared->lock);

@@ -3,7 +3,8 @@
  *
  * When fashionrec is in shared_preload_libraries, every serving call is
  * counted per (database, model version, function): calls, rows returned,
- * errors, cache loads and a latency histogram.  Without preloading the
+ * errors, loads (private, into the shared store, attaches) and a latency
+ * histogram.  Without preloading the
  * recording is a no-op and the functions serve exactly as before.
  */
 #ifndef FR_STATS_H
@@ -47,9 +48,18 @@ extern void fr_stats_init(void);
  * serves and whether it had to load it.
  */
 extern Datum fr_stats_call(FrStatsFunction fn, PGFunction body, FunctionCallInfo fcinfo);
+/* how fr_model_open() found the version */
+typedef enum FrStatsOpen
+{
+	FR_OPEN_CACHED,				/* in this backend's cache */
+	FR_OPEN_LOADED,				/* loaded into this backend's memory */
+	FR_OPEN_LOADED_SHARED,		/* loaded into the shared model store */
+	FR_OPEN_ATTACHED			/* mapped from the store, loaded by another backend */
+} FrStatsOpen;
+
 /* fr_model_open() brackets its work with these two */
 extern void fr_stats_open_begin(void);
-extern void fr_stats_note_model(const FrModel *model, bool loaded);
+extern void fr_stats_note_model(const FrModel *model, FrStatsOpen how);
 
 /*
  * Defines the SQL-callable function `sqlname` as its body wrapped in

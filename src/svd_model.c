@@ -199,10 +199,7 @@ svd_load(FrModel *model)
 	fr_check_finite(model, "svd_item_factors", st->item_factors, n_items * k_items);
 	fr_check_finite(model, "svd_user_factors", st->user_factors, n_users * k_users);
 	st->k = k_items;
-	st->item_norms = palloc_extended(mul_size((size_t) model->n_items + 1, sizeof(float)),
-									 MCXT_ALLOC_HUGE);
-	for (int32 i = 0; i < model->n_items; i++)
-		st->item_norms[i] = fr_snrm2(st->k, st->item_factors + (size_t) i * st->k);
+	st->item_norms = fr_item_norms(model, st->item_factors, st->k);
 	return st;
 }
 

@@ -65,11 +65,28 @@ fr_free_port() {
     return 1
 }
 
+# fr_blas_coretype: the OPENBLAS_CORETYPE this machine needs, empty when
+# OpenBLAS picks a kernel that uses the CPU (the server's own check,
+# test/blas_core.c); an OPENBLAS_CORETYPE already set wins.
+fr_blas_coretype() {
+    if [ -n "${OPENBLAS_CORETYPE:-}" ]; then echo "$OPENBLAS_CORETYPE"; return 0; fi
+    local root bin
+    root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+    bin=$(mktemp /tmp/fashionrec-blas-core.XXXXXX)
+    # shellcheck disable=SC2046
+    cc -O1 -I"$root/src" $(pkg-config --cflags openblas lapacke 2>/dev/null) -o "$bin" "$root/test/blas_core.c" \
+        "$root/src/linalg.c" "$root/test/unit/kernel_stub.c" \
+        $(pkg-config --libs openblas lapacke 2>/dev/null || echo -lopenblas -llapacke) -lm 2>/dev/null && "$bin"
+    rm -f "$bin"
+}
+
 # fr_start_cluster DIR PORT: initdb if needed, start with pg_cron and fashionrec
-# (serving statistics) preloaded; pg_cron runs jobs in background workers, so
-# it needs no TCP or password to reach the server.
+# (serving statistics, the shared model store) preloaded; pg_cron runs jobs in
+# background workers, so it needs no TCP or password to reach the server.
+# Where OpenBLAS would run its generic kernel on an AVX2/FMA CPU, the server
+# starts with OPENBLAS_CORETYPE set, so every test and figure runs the right one.
 fr_start_cluster() {
-    local dir=$1 port=$2
+    local dir=$1 port=$2 core
     mkdir -p "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
     if [ ! -f "$dir/data/PG_VERSION" ]; then
@@ -85,7 +102,10 @@ fsync = off
 max_worker_processes = 16
 CONF
     fi
-    fr_as_owner pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
+    core=$(fr_blas_coretype)
+    [ -n "$core" ] && [ -z "${OPENBLAS_CORETYPE:-}" ] &&
+        echo "OpenBLAS would run a generic kernel on this CPU: starting the server with OPENBLAS_CORETYPE=$core" >&2
+    fr_as_owner env ${core:+OPENBLAS_CORETYPE=$core} pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
         cat "$dir/server.log" >&2; return 1; }
 }
 
@@ -109,6 +129,10 @@ fr_bench_cluster() {
     fi
     fr_start_cluster "$TMP" "$PORT" || return 1
     export PGHOST=$TMP PGPORT=$PORT PGUSER=postgres
+    # yardsticks run beside the server (blas_peak.c) use the kernel it runs
+    local core
+    core=$(fr_blas_coretype)
+    [ -n "$core" ] && export OPENBLAS_CORETYPE=$core
     psql -qX -d postgres -c 'CREATE DATABASE bench' >/dev/null
 }
 

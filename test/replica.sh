@@ -2,7 +2,8 @@
 # Serving from a streaming replica: a hot standby made with pg_basebackup from
 # the test cluster (PGHOST/PGPORT, set by run-tests.sh) serves the same lists
 # as the primary, serves a newly activated version once it has replayed the
-# commit, and refuses the functions that write, with 25006 and a hint.
+# commit from its own shared model store (loaded once there), and refuses the
+# functions that write, with 25006 and a hint.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 fr_setup_paths
@@ -70,6 +71,15 @@ SELECT count(*) FROM fashionrec.recommend_all('shop', 2, users => ARRAY[1, 2]::b
 SELECT fashionrec.predict('shop', 1, 1);
 SQL
 echo "ok - similar_items, recommend_for_items, recommend_all and predict work on the standby"
+
+# the standby keeps its own model store: version 2 loaded once there, its other sessions attach
+read -r where loads attaches < <(psql -qXAt -F ' ' -h "$STANDBY" -p "$SPORT" -d "$db" -c "
+    SELECT (SELECT c.\"where\" FROM fashionrec.model_cache c WHERE c.name = 'shop' AND c.version = 2),
+           sum(s.shared_loads), sum(s.attaches)
+      FROM fashionrec.serving_stats s WHERE s.name = 'shop' AND s.version = 2")
+[ "$where" = shared ] && [ "$loads" = 1 ] && [ "${attaches:-0}" -ge 1 ] ||
+    fail "standby store: where '$where', loads '$loads', attaches '$attaches'"
+echo "ok - the standby serves from its own shared model store: one load of version 2, $attaches attach(es)"
 
 # writers refuse with 25006 and a hint
 for call in "fashionrec.train('shop', 'popularity', 'buys')" "fashionrec.activate('shop', 1)" \

@@ -8,7 +8,7 @@
 CREATE FUNCTION fashionrec._serving_stats()
     RETURNS TABLE (model_id bigint, name text, version integer, function text,
                    calls bigint, rows bigint, errors bigint, cache_loads bigint,
-                   total_ms double precision, mean_ms double precision,
+                   shared_loads bigint, attaches bigint, total_ms double precision, mean_ms double precision,
                    p50_ms double precision, p95_ms double precision, p99_ms double precision,
                    max_ms double precision, load_ms double precision,
                    stats_since timestamptz, histogram bigint[], note text)
@@ -19,11 +19,11 @@ COMMENT ON FUNCTION fashionrec._serving_stats() IS
 
 CREATE VIEW fashionrec.serving_stats AS
 SELECT s.name, s.version, s.function, s.calls, s.rows, s.errors, s.cache_loads,
-       s.total_ms, s.mean_ms, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms, s.load_ms,
+       s.shared_loads, s.attaches, s.total_ms, s.mean_ms, s.p50_ms, s.p95_ms, s.p99_ms, s.max_ms, s.load_ms,
        s.stats_since, s.model_id, s.note
   FROM fashionrec._serving_stats() s;
 COMMENT ON VIEW fashionrec.serving_stats IS
-    'Serving calls per model version and function since the server started or the last reset: calls, rows, errors, cache loads, latency percentiles. One row with a note when fashionrec is not in shared_preload_libraries';
+    'Serving calls per model version and function since the server started or the last reset: calls, rows, errors, loads (cache_loads into a backend''s private memory, shared_loads into the shared model store, attaches to the store''s copy), latency percentiles. One row with a note when fashionrec is not in shared_preload_libraries';
 
 CREATE FUNCTION fashionrec.serving_stats_info(OUT enabled boolean, OUT tracking boolean,
                                               OUT max_entries integer, OUT entries integer,
@@ -184,7 +184,9 @@ BEGIN
     IF (SELECT i.enabled FROM fashionrec.serving_stats_info() i) THEN
         WITH cur AS MATERIALIZED (
             SELECT s.model_id, s.name, s.version, s.function, s.stats_since,
-                   s.calls, s.rows, s.errors, s.cache_loads, s.total_ms, s.histogram,
+                   -- the history counts loads wherever they went: private or the shared store
+                   s.calls, s.rows, s.errors, s.cache_loads + s.shared_loads AS cache_loads,
+                   s.total_ms, s.histogram,
                    -- a new entry, or one reset since the last snapshot, counts from its start
                    (st.model_id IS NULL OR st.stats_since <> s.stats_since OR st.calls > s.calls) AS fresh,
                    st.taken_at AS prev_taken_at, st.calls AS prev_calls, st.rows AS prev_rows,

@@ -52,7 +52,8 @@ BEGIN
                              'enable_realtime', 'disable_realtime', '_feature_trigger',
                              '_feature_set_create', '_feature_refresh_begin', '_feature_rebuild',
                              '_feature_refresh_batch', '_feature_refresh_gone', '_feature_refresh_finish',
-                             '_feature_set_realtime', '_feature_set_drop')
+                             '_feature_set_realtime', '_feature_set_drop',
+                             'model_cache_drop', '_model_cache_drop')
     LOOP
         -- ROUTINE: procedures (retrain) too
         EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
@@ -81,9 +82,12 @@ GRANT EXECUTE ON FUNCTION fashionrec.assign(text, bigint, boolean),
                           fashionrec.track(text, bigint, text, bigint, double precision)
    TO fashionrec_app;
 
--- serving statistics and trainings in progress name every model: readers only
-REVOKE EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress() TO fashionrec_reader;
+-- serving statistics, trainings in progress and the model store name every
+-- model: readers only
+REVOKE EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress(),
+                           fashionrec._model_cache() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress(),
+                          fashionrec._model_cache() TO fashionrec_reader;
 
 -- The install fails rather than leave a SECURITY DEFINER function callable
 -- by PUBLIC.

@@ -31,6 +31,7 @@ CREATE TABLE ratings (user_id int, item_id int, rating int, ts bigint);
 SQL
 cc -O2 $(pkg-config --cflags openblas) -o "$TMP/blas_peak" test/bench/blas_peak.c $(pkg-config --libs openblas)
 
+echo "OpenBLAS kernel in the server: $(psql -qXAt -d bench -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
 read -r U I N < <(psql -qXAt -F ' ' -d bench -c "SELECT count(DISTINCT user_id), count(DISTINCT item_id), count(*) FROM ratings")
 S=3
 ITER=15

@@ -56,6 +56,7 @@ SELECT fashionrec.train('bench-hybrid-' || f, 'hybrid', NULL,
   FROM unnest(ARRAY['logistic', 'mlp']) f;
 SQL
 
+echo "OpenBLAS kernel in the server: $(psql -qXAt -d bench -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
 FACTOR_BYTES=$((ITEMS * FACTORS * 4))
 BOUND_MS=$(awk -v b="$FACTOR_BYTES" -v c="$COPY" 'BEGIN { printf "%.2f", b / (c / 2 * 1e9) * 1000 }')
 
