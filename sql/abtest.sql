@@ -85,6 +85,12 @@ SELECT (SELECT array_agg(item_id ORDER BY rank) FROM fashionrec.recommend_experi
 -- a filter passes through; no exposure logged when asked not to
 SELECT variant, item_id FROM fashionrec.recommend_experiment('ab-home', 3, 2, candidates => '{4, 5, 6}',
                                                              log_exposure => false);
+-- every option positionally, in the serving API's order: (experiment, user_id, k,
+-- exclude_seen, candidates, exclude, context, log_exposure); the variant's version
+SELECT (SELECT array_agg(item_id ORDER BY rank)
+          FROM fashionrec.recommend_experiment('ab-home', 3, 3, false, '{4, 5, 6, 7}', '{5}', 'summer', false))
+     = (SELECT array_agg(item_id ORDER BY rank)
+          FROM fashionrec.recommend('ab-pop', 3, 3, false, '{4, 5, 6, 7}', '{5}', 'summer', 2)) AS options_pass_through;
 -- a new user is assigned on the spot
 SELECT DISTINCT variant FROM fashionrec.recommend_experiment('ab-home', 5000, 2);
 SELECT user_id, event_type, v.name AS variant FROM fashionrec.event e

@@ -56,7 +56,7 @@ SELECT bool_and(abs(a.score - b.score) < 1e-4) AS fold_in_equals_user, count(*) 
   JOIN fashionrec.recommend_for_items('als-exact',
          (SELECT array_agg(i ORDER BY i) FROM als_data WHERE u = 6), k => 10,
          weights => (SELECT array_agg(w ORDER BY i) FROM als_data WHERE u = 6),
-         exclude_given => false) b USING (item_id);
+         exclude_seen => false) b USING (item_id);
 SELECT (SELECT item_id FROM fashionrec.recommend('als-exact', 6, k => 1)) AS top_item;
 
 -- the other confidence forms and the CG step count learn the same structure

@@ -83,7 +83,7 @@ SELECT forget() > 0 AS evicted;
 -- a seen item index far out of range: recommend() wrote skip[100000000]
 SELECT tamper('x-als', 'seen_indices', 0, le(100000000, 4));
 SELECT * FROM fashionrec.recommend('x-als', 1, 3);
-SELECT count(*) FROM fashionrec.recommend_all('x-als', 3);
+SELECT count(*) FROM fashionrec.recommend_all('x-als', k => 3);
 -- its SQLSTATE: XX001, data_corrupted
 \set VERBOSITY sqlstate
 SELECT * FROM fashionrec.recommend('x-als', 1, 3);
@@ -191,7 +191,7 @@ SELECT count(*) FROM fashionrec.artifact a JOIN pristine p USING (model_id, name
  WHERE (a.nrows, a.ncols, a.data) IS DISTINCT FROM (p.nrows, p.ncols, p.data);
 SELECT m.name, (SELECT count(*) FROM fashionrec.recommend(m.name, 1, 3)) AS recs
   FROM fashionrec.model m WHERE m.name LIKE 'x-%' ORDER BY m.name;
-SELECT count(*) AS recs_all FROM fashionrec.recommend_all('x-als', 3);
+SELECT count(*) AS recs_all FROM fashionrec.recommend_all('x-als', k => 3);
 SELECT count(*) AS pairs FROM fashionrec._training_pairs((SELECT id FROM fashionrec.model WHERE name = 'x-attr'));
 SELECT count(*) AS explained FROM fashionrec.explain('x-h', 1, 3);
 SELECT array_agg(item_id ORDER BY rank) AS winter FROM fashionrec.recommend('x-pop', 999, 3, context => 'winter');

@@ -67,9 +67,9 @@ SELECT n, function, pg_temp.error_of(query) AS error FROM (VALUES
     (34, 'predict', $q$SELECT fashionrec.predict('', 1, 1)$q$),
     (35, 'predict', $q$SELECT fashionrec.predict('err-pop', 1, 1, version => 1000000)$q$),
     -- recommend_all
-    (36, 'recommend_all', $q$SELECT count(*) FROM fashionrec.recommend_all('err-pop', 5, '{{1,2},{3,4}}')$q$),
-    (37, 'recommend_all', $q$SELECT count(*) FROM fashionrec.recommend_all('', 5)$q$),
-    (38, 'recommend_all', $q$SELECT count(*) FROM fashionrec.recommend_all('err-pop', 100000)$q$),
+    (36, 'recommend_all', $q$SELECT count(*) FROM fashionrec.recommend_all('err-pop', '{{1,2},{3,4}}', 5)$q$),
+    (37, 'recommend_all', $q$SELECT count(*) FROM fashionrec.recommend_all('', k => 5)$q$),
+    (38, 'recommend_all', $q$SELECT count(*) FROM fashionrec.recommend_all('err-pop', k => 100000)$q$),
     -- embeddings of a model that has none, of a model that does not exist
     (39, 'user_embedding', $q$SELECT fashionrec.user_embedding('err-pop', 1)$q$),
     (40, 'item_embedding', $q$SELECT fashionrec.item_embedding('', 1)$q$),
@@ -93,5 +93,35 @@ SELECT n, function, pg_temp.error_of(query) AS error FROM (VALUES
 -- none of the failed trainings left a model behind
 SELECT name, version FROM fashionrec.model WHERE name LIKE 'err-%' ORDER BY name, version;
 
+-- every array argument is checked by the one validator (src/arrays.c): a
+-- multi-dimensional array is 2202E and a NULL element 22004, with the same
+-- words, whatever the function; arrays are checked before a model is opened
+SELECT function, argument,
+       pg_temp.error_of(replace(query, '$a', two_d)) AS two_dimensional,
+       pg_temp.error_of(replace(query, '$a', with_null)) AS null_element
+  FROM (VALUES
+    ('recommend', 'candidates', $q$SELECT count(*) FROM fashionrec.recommend('err-pop', 1, candidates => $a::bigint[])$q$),
+    ('recommend', 'exclude', $q$SELECT count(*) FROM fashionrec.recommend('err-pop', 1, exclude => $a::bigint[])$q$),
+    ('similar_items', 'candidates', $q$SELECT count(*) FROM fashionrec.similar_items('err-knn', 1, candidates => $a::bigint[])$q$),
+    ('similar_items', 'exclude', $q$SELECT count(*) FROM fashionrec.similar_items('err-knn', 1, exclude => $a::bigint[])$q$),
+    ('recommend_for_items', 'item_ids', $q$SELECT count(*) FROM fashionrec.recommend_for_items('err-pop', $a::bigint[])$q$),
+    ('recommend_for_items', 'exclude', $q$SELECT count(*) FROM fashionrec.recommend_for_items('err-pop', '{1}', exclude => $a::bigint[])$q$),
+    ('recommend_for_items', 'weights', $q$SELECT count(*) FROM fashionrec.recommend_for_items('err-pop', '{1,2}', weights => $a::real[])$q$),
+    ('next_items', 'recent_item_ids', $q$SELECT count(*) FROM fashionrec.next_items('err-pop', $a::bigint[])$q$),
+    ('next_items', 'candidates', $q$SELECT count(*) FROM fashionrec.next_items('err-pop', '{1}', candidates => $a::bigint[])$q$),
+    ('recommend_all', 'users', $q$SELECT count(*) FROM fashionrec.recommend_all('err-pop', $a::bigint[])$q$),
+    ('recommend_all', 'exclude', $q$SELECT count(*) FROM fashionrec.recommend_all('err-pop', '{1}', exclude => $a::bigint[])$q$),
+    ('explain', 'candidates', $q$SELECT count(*) FROM fashionrec.explain('err-pop', 1, candidates => $a::bigint[])$q$),
+    ('ndcg_at_k', 'recommended', $q$SELECT fashionrec.ndcg_at_k($a::bigint[], '{1}', 2)$q$),
+    ('mae', 'actual', $q$SELECT fashionrec.mae('{1,2}', $a::float8[])$q$),
+    ('catalog_coverage', 'recommended', $q$SELECT fashionrec.catalog_coverage(r, 10) FROM (VALUES ($a::bigint[])) v(r)$q$),
+    ('srm_p_value', 'weights', $q$SELECT fashionrec.srm_p_value('{1,2}', $a::float8[])$q$),
+    ('latency_quantile', 'histogram', $q$SELECT fashionrec.latency_quantile($a::bigint[], 0.5)$q$),
+    ('attribute_tsvector', 'names', $q$SELECT fashionrec.attribute_tsvector($a::text[], '{a,b}', '{1,1}')$q$),
+    ('attribute_tsvector', 'weights', $q$SELECT fashionrec.attribute_tsvector('{a,b}', '{a,b}', $a::int[])$q$),
+    ('real[] to svec', 'array', $q$SELECT $a::real[]::fashionrec.svec$q$)
+  ) AS t(function, argument, query),
+  (VALUES ($v$'{{1,2},{3,4}}'$v$, $v$'{2,NULL}'$v$)) AS a(two_d, with_null)
+ ORDER BY function, argument;
 SELECT fashionrec.drop_model('err-pop'), fashionrec.drop_model('err-knn');
 DROP TABLE err_buys, err_items;

@@ -64,6 +64,13 @@ SELECT array_agg(item_id ORDER BY rank) AS unknown_user_explained
 -- a new customer's first clicks, folded in: B items for a B click
 SELECT array_agg(item_id ORDER BY rank) AS fold_in_b FROM fashionrec.recommend_for_items('h', ARRAY[5]::bigint[], k => 2);
 SELECT array_agg(item_id ORDER BY rank) AS fold_in_a FROM fashionrec.recommend_for_items('h', ARRAY[3]::bigint[], k => 3);
+-- explain takes recommend()'s options but context: without the seen items'
+-- exclusion, and with items excluded, it lists what recommend() serves
+SELECT (SELECT array_agg(item_id ORDER BY rank) FROM fashionrec.recommend('h', 1, 4, false, NULL, ARRAY[3]::bigint[])) =
+       (SELECT array_agg(item_id ORDER BY rank) FROM
+           (SELECT DISTINCT rank, item_id FROM fashionrec.explain('h', 1, 4, false, NULL, ARRAY[3]::bigint[])) e) AS same_list,
+       (SELECT count(*) FROM fashionrec.explain('h', 1, 7, exclude_seen => false) WHERE item_id IN (1, 2)) > 0 AS seen_listed,
+       (SELECT count(*) FROM fashionrec.explain('h', 1, 7, exclude => ARRAY[3]::bigint[]) WHERE item_id = 3) AS excluded_rows;
 -- candidates: explain why the new product scores what it does
 SELECT rank, item_id, signal FROM fashionrec.explain('h', 4, k => 3, candidates => ARRAY[7, 8]::bigint[]) ORDER BY signal;
 
@@ -126,8 +133,11 @@ SELECT item_id, round(score::numeric, 4) AS score, rank FROM fashionrec.similar_
 -- the latest item counts most: after 4 then 2, A items lead
 SELECT array_agg(item_id ORDER BY rank) AS after_4_2 FROM fashionrec.next_items('h-seq', ARRAY[4, 2]::bigint[], 3);
 SELECT array_agg(item_id ORDER BY rank) AS after_2_4 FROM fashionrec.next_items('h-seq', ARRAY[2, 4]::bigint[], 3);
-SELECT array_agg(item_id ORDER BY rank) AS with_given FROM fashionrec.next_items('h-seq', ARRAY[1]::bigint[], 2, exclude_given => false);
+SELECT array_agg(item_id ORDER BY rank) AS with_given FROM fashionrec.next_items('h-seq', ARRAY[1]::bigint[], 2, exclude_seen => false);
 SELECT array_agg(item_id ORDER BY rank) AS candidates FROM fashionrec.next_items('h-seq', ARRAY[1]::bigint[], 3, candidates => ARRAY[3, 6, 99]::bigint[]);
+SELECT array_agg(item_id ORDER BY rank) AS excluded FROM fashionrec.next_items('h-seq', ARRAY[1]::bigint[], 2, exclude => ARRAY[2]::bigint[]);
+-- every option positionally: (name, recent_item_ids, k, exclude_seen, candidates, exclude, version)
+SELECT array_agg(item_id ORDER BY rank) AS positional FROM fashionrec.next_items('h-seq', ARRAY[1]::bigint[], 3, false, ARRAY[1, 2, 3]::bigint[], ARRAY[2]::bigint[], 1);
 -- nothing known: popularity
 SELECT array_agg(item_id ORDER BY rank) AS empty FROM fashionrec.next_items('h-seq', ARRAY[]::bigint[], 3);
 SELECT array_agg(item_id ORDER BY rank) AS unknown FROM fashionrec.next_items('h-seq', ARRAY[424242]::bigint[], 3);
@@ -182,3 +192,26 @@ SELECT * FROM fashionrec.next_items('h-seq', ARRAY[1, NULL]::bigint[], 3);
 SELECT * FROM fashionrec.next_items('h-seq', ARRAY[1]::bigint[], 0);
 SELECT * FROM fashionrec.next_items('h-seq', ARRAY[[1]]::bigint[], 3);
 SELECT * FROM fashionrec.next_items('h-pop', ARRAY[1]::bigint[], 3, version => 0);
+SELECT * FROM fashionrec.next_items('h-seq', ARRAY[1]::bigint[], 3, exclude => ARRAY[[2]]::bigint[]);
+SELECT * FROM fashionrec.explain('h', 1, 3, exclude => ARRAY[NULL]::bigint[]);
+
+-- 0.1's definitions of next_items() and explain() (until ALTER EXTENSION
+-- fashionrec UPDATE) name the C symbols without _0_2, which read 0.1's
+-- argument order and serve what the new signatures serve
+CREATE SCHEMA v01;
+CREATE FUNCTION v01.next_items(name text, recent_item_ids bigint[], k integer DEFAULT 10,
+                               exclude_given boolean DEFAULT true, candidates bigint[] DEFAULT NULL,
+                               version integer DEFAULT NULL)
+    RETURNS TABLE (item_id bigint, score real, rank integer) AS 'fashionrec', 'fashionrec_next_items' LANGUAGE C STABLE;
+CREATE FUNCTION v01.explain(name text, user_id bigint, k integer DEFAULT 10, candidates bigint[] DEFAULT NULL,
+                            version integer DEFAULT NULL)
+    RETURNS TABLE (rank integer, item_id bigint, score real, signal text, component text,
+                   raw_score real, normalized real, weight real, contribution real)
+    AS 'fashionrec', 'fashionrec_explain' LANGUAGE C STABLE;
+SELECT (SELECT array_agg(row(n.*)) FROM v01.next_items('h-seq', ARRAY[1, 4]::bigint[], 3, false, ARRAY[1, 2, 3, 5, 6]::bigint[], 1) n)
+     = (SELECT array_agg(row(n.*)) FROM fashionrec.next_items('h-seq', ARRAY[1, 4]::bigint[], 3, false, ARRAY[1, 2, 3, 5, 6]::bigint[], NULL, 1) n)
+       AS next_items_0_1,
+       (SELECT array_agg(row(e.*) ORDER BY e.rank, e.signal) FROM v01.explain('h', 4, 3, ARRAY[1, 3, 4, 7]::bigint[], 1) e)
+     = (SELECT array_agg(row(e.*) ORDER BY e.rank, e.signal) FROM fashionrec.explain('h', 4, 3, true, ARRAY[1, 3, 4, 7]::bigint[], NULL, 1) e)
+       AS explain_0_1;
+DROP SCHEMA v01 CASCADE;

@@ -44,7 +44,7 @@ SELECT round(fashionrec.predict('knn-shop', 5, 101)::numeric, 4) AS predicted;
 -- fold-in: 2 * neighbours of 104 + neighbours of 105 -> 105: 0.8165, 101: 0.6667 + 0.4082, 104: 0.4082
 SELECT item_id, round(score::numeric, 4) AS score, rank
   FROM fashionrec.recommend_for_items('knn-shop', ARRAY[104, 105], k => 5,
-                                      weights => ARRAY[2, 1]::real[], exclude_given => false);
+                                      weights => ARRAY[2, 1]::real[], exclude_seen => false);
 SELECT item_id, round(score::numeric, 4) AS score, rank
   FROM fashionrec.recommend_for_items('knn-shop', ARRAY[101, 102, 105], k => 5);
 

@@ -89,7 +89,7 @@ SELECT 'next_items', count(*), max(rank) FROM fashionrec.next_items('lim-seq', '
 UNION ALL
 SELECT 'recommend_all, per user', max(n), max(r)
   FROM (SELECT user_id, count(*) AS n, max(rank) AS r
-          FROM fashionrec.recommend_all('lim-knn', 10000) GROUP BY user_id) u
+          FROM fashionrec.recommend_all('lim-knn', k => 10000) GROUP BY user_id) u
 UNION ALL
 SELECT 'explain', count(DISTINCT item_id), max(rank) FROM fashionrec.explain('lim-h', 1, 10000)
 UNION ALL
@@ -111,7 +111,7 @@ SELECT count(*) AS recommend_for_items
   FROM generate_series(1, 500) g, fashionrec.recommend_for_items('lim-knn', ARRAY[g % 12 + 1], 10000000);
 SELECT count(*) AS next_items FROM generate_series(1, 500) g, fashionrec.next_items('lim-seq', ARRAY[g % 12 + 1], 10000000);
 -- 30 users a call, 6000 lists
-SELECT count(*) AS recommend_all FROM generate_series(1, 200) g, fashionrec.recommend_all('lim-knn', 10000000);
+SELECT count(*) AS recommend_all FROM generate_series(1, 200) g, fashionrec.recommend_all('lim-knn', k => 10000000);
 SELECT count(DISTINCT (g, item_id)) AS explain FROM generate_series(1, 500) g, fashionrec.explain('lim-h', g % 30 + 1, 10000000);
 SELECT count(*) AS recommend_experiment
   FROM generate_series(1, 500) g, fashionrec.recommend_experiment('lim-exp', g % 30 + 1, 10000000, log_exposure => false);

@@ -120,6 +120,8 @@ SELECT item_id, score, rank FROM fashionrec.recommend('seasonal', 99, 3, context
 SELECT item_id, score, rank FROM fashionrec.recommend('seasonal', 4, 3, context => 'winter');
 -- an unknown context falls back to overall popularity
 SELECT item_id, score, rank FROM fashionrec.recommend('seasonal', 99, 3, context => 'autumn');
+-- an anonymous session in a context: the context's ranking without the session's items
+SELECT item_id, score, rank FROM fashionrec.recommend_for_items('seasonal', ARRAY[12]::bigint[], 3, context => 'winter');
 -- only popularity uses contexts
 SELECT fashionrec.train('m2', 'itemknn', 'seasonal', '{"context_column": "season"}');
 SELECT fashionrec.train('m2', 'popularity', 'seasonal', '{"context_column": "nope"}');

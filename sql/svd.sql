@@ -41,7 +41,7 @@ SELECT item_id, round(score::numeric, 4) AS score, rank
 -- fold-in: 201 + 2 * 204 -> (0.0577, 0.2550, 0.4483, 0.9439, 0.8861)
 SELECT item_id, round(score::numeric, 4) AS score, rank
   FROM fashionrec.recommend_for_items('svd-shop', ARRAY[201, 204], k => 5,
-                                      weights => ARRAY[1, 2]::real[], exclude_given => false);
+                                      weights => ARRAY[1, 2]::real[], exclude_seen => false);
 -- a session equal to user 2's history scores like user 2
 SELECT item_id, round(score::numeric, 4) AS score, rank
   FROM fashionrec.recommend_for_items('svd-shop', ARRAY[201, 202], k => 3);
@@ -53,7 +53,7 @@ SELECT array_length(fashionrec.item_embedding('svd-shop', 203), 1) AS dim,
                             fashionrec.item_embedding('svd-shop', 203)) t(a, b))::numeric, 4) AS dot;
 -- batch scoring (one GEMM per block of users) gives the same lists
 SELECT user_id, item_id, round(score::numeric, 4) AS score, rank
-  FROM fashionrec.recommend_all('svd-shop', 2, users => ARRAY[2, 7]);
+  FROM fashionrec.recommend_all('svd-shop', ARRAY[2, 7], 2);
 -- a single candidate is scored on its own
 SELECT item_id, round(score::numeric, 4) AS score
   FROM fashionrec.recommend('svd-shop', 7, candidates => ARRAY[203]);

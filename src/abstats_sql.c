@@ -33,6 +33,7 @@
 #include "utils/snapmgr.h"
 
 #include "abstats.h"
+#include "arrays.h"
 
 #define FR_AB_SCHEMA "fashionrec"
 
@@ -224,24 +225,6 @@ fashionrec_welch_test(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc(fcinfo), values, nulls)));
 }
 
-/* a 1-D array without NULLs of a fixed-width element type, as a C array */
-static void *
-array_values(ArrayType *a, Oid elemtype, const char *name, int *n)
-{
-	if (ARR_ELEMTYPE(a) != elemtype)
-		elog(ERROR, "%s: unexpected array element type %u", name, ARR_ELEMTYPE(a));
-	if (ARR_NDIM(a) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a one-dimensional array", name)));
-	if (array_contains_nulls(a))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not contain NULL elements", name)));
-	*n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
-	return ARR_DATA_PTR(a);
-}
-
 static void
 check_weights(const double *w, int n)
 {
@@ -259,8 +242,8 @@ fashionrec_srm_p_value(PG_FUNCTION_ARGS)
 {
 	int			n,
 				nw;
-	const int64 *users = array_values(PG_GETARG_ARRAYTYPE_P(0), INT8OID, "users", &n);
-	const double *weights = array_values(PG_GETARG_ARRAYTYPE_P(1), FLOAT8OID, "weights", &nw);
+	const int64 *users = fr_array_values(PG_GETARG_ARRAYTYPE_P(0), INT8OID, "users", &n);
+	const double *weights = fr_array_values(PG_GETARG_ARRAYTYPE_P(1), FLOAT8OID, "weights", &nw);
 	double		chi2,
 				p;
 
@@ -340,7 +323,7 @@ fashionrec_ab_choose(PG_FUNCTION_ARGS)
 	int64		user_id = PG_GETARG_INT64(1);
 	double		holdout = PG_GETARG_FLOAT8(2);
 	int			n;
-	const double *weights = array_values(PG_GETARG_ARRAYTYPE_P(3), FLOAT8OID, "weights", &n);
+	const double *weights = fr_array_values(PG_GETARG_ARRAYTYPE_P(3), FLOAT8OID, "weights", &n);
 	double		u;
 
 	if (isnan(holdout) || holdout < 0.0 || holdout >= 1.0)

@@ -33,6 +33,7 @@
 #include "utils/plancache.h"
 #include "utils/regproc.h"
 
+#include "arrays.h"
 #include "fashionrec.h"
 #include "linalg.h"
 #include "model.h"
@@ -142,18 +143,15 @@ read_vector(Datum d, int64 id, int expect_dim, int64 first_id, float *out)
 {
 	ArrayType  *arr = DatumGetArrayTypeP(d);
 	float8	   *v;
-	bits8	   *nullmap = ARR_NULLBITMAP(arr);
 	int			dim;
 
 	if (ARR_NDIM(arr) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("embedding of item %lld is empty", (long long) id)));
-	if (ARR_NDIM(arr) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("embedding of item %lld has %d dimensions as an array, expected a one-dimensional array",
-						(long long) id, ARR_NDIM(arr))));
+	/* refused in the words of every array argument (arrays.h), named by its item */
+	if (ARR_NDIM(arr) != 1 || ARR_HASNULL(arr))
+		fr_check_array(arr, FLOAT8OID, psprintf("embedding of item %lld", (long long) id), false);
 	dim = ARR_DIMS(arr)[0];
 	if (dim > EMBEDDING_MAX_DIMENSION)
 		ereport(ERROR,
@@ -173,11 +171,7 @@ read_vector(Datum d, int64 id, int expect_dim, int64 first_id, float *out)
 	v = (float8 *) ARR_DATA_PTR(arr);
 	for (int j = 0; j < dim; j++)
 	{
-		if (nullmap && !(nullmap[j / 8] & (1 << (j % 8))))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("embedding of item %lld has a NULL at position %d", (long long) id, j + 1)));
-		/* no NULLs: the values are stored densely, v[j] is element j */
+		/* no NULLs (checked above): the values are stored densely, v[j] is element j */
 		if (!isfinite(v[j]) || fabs(v[j]) > FLT_MAX)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

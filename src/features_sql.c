@@ -29,6 +29,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "arrays.h"
 #include "color.h"
 #include "fashionrec.h"
 #include "feature_set.h"
@@ -41,13 +42,11 @@
 /* and a lexeme keeps at most 256 positions */
 #define MAX_TERM_WEIGHT 256
 
+/* a text[] argument, checked (arrays.h): names never hold NULL, values may */
 static void
-deconstruct_text_array(ArrayType *a, const char *name, Datum **elems, bool **nulls, int *n)
+deconstruct_text_array(ArrayType *a, const char *name, bool nulls_ok, Datum **elems, bool **nulls, int *n)
 {
-	if (ARR_NDIM(a) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s must be a one-dimensional array", name)));
+	fr_check_array(a, TEXTOID, name, nulls_ok);
 	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, elems, nulls, n);
 }
 
@@ -120,29 +119,29 @@ fashionrec_attribute_tsvector(PG_FUNCTION_ARGS)
 	bool	   *names_null,
 			   *vals_null;
 	int			n_names,
-				n_vals;
+				n_vals,
+				n_weights;
+	const int32 *weights;
 	char	  **name_s,
 			  **value_s;
 
-	deconstruct_text_array(names_a, "names", &names, &names_null, &n_names);
-	deconstruct_text_array(vals_a, "vals", &vals, &vals_null, &n_vals);
-	if (ARR_NDIM(weights_a) > 1 || ARR_HASNULL(weights_a) ||
-		ArrayGetNItems(ARR_NDIM(weights_a), ARR_DIMS(weights_a)) != n_names || n_vals != n_names)
+	deconstruct_text_array(names_a, "names", false, &names, &names_null, &n_names);
+	deconstruct_text_array(vals_a, "vals", true, &vals, &vals_null, &n_vals);
+	weights = fr_array_values(weights_a, INT4OID, "weights", &n_weights);
+	if (n_vals != n_names || n_weights != n_names)
 		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("names, vals and weights must be arrays of the same length without NULL names or weights")));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("names, vals and weights must have the same length"),
+				 errdetail("names has %d elements, vals %d, weights %d.", n_names, n_vals, n_weights),
+				 errhint("Give each column name its value and its weight.")));
 	name_s = palloc(sizeof(char *) * Max(n_names, 1));
 	value_s = palloc(sizeof(char *) * Max(n_names, 1));
 	for (int i = 0; i < n_names; i++)
 	{
-		if (names_null[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("names must not hold NULL")));
 		name_s[i] = TextDatumGetCString(names[i]);
 		value_s[i] = vals_null[i] ? NULL : TextDatumGetCString(vals[i]);
 	}
-	PG_RETURN_DATUM(fr_attribute_tsvector(n_names, name_s, value_s, (int32 *) ARR_DATA_PTR(weights_a)));
+	PG_RETURN_DATUM(fr_attribute_tsvector(n_names, name_s, value_s, weights));
 }
 
 /* ---- colour features ------------------------------------------------------ */

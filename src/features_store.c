@@ -36,6 +36,7 @@
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
 
+#include "arrays.h"
 #include "catalog.h"
 #include "fashionrec.h"
 #include "feature_set.h"
@@ -441,6 +442,7 @@ fashionrec_feature_check_columns(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("source, kind, id_column and columns must not be NULL"),
 				 errhint("Pass the feature set's definition.")));
+	fr_check_array(PG_GETARG_ARRAYTYPE_P(3), TEXTOID, "columns", false);
 	columns = text_array(PG_GETARG_DATUM(3), &n);
 	fr_feature_check_columns(PG_GETARG_OID(0), parse_kind(text_to_cstring(PG_GETARG_TEXT_PP(1))),
 							 text_to_cstring(PG_GETARG_TEXT_PP(2)), columns, n,

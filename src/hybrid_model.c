@@ -1981,22 +1981,38 @@ const FrAlgorithm fr_hybrid_algorithm = {
 
 /* ---- explain ------------------------------------------------------------------ */
 
+/* explain()'s columns */
+enum
+{
+	EXPLAIN_COL_RANK,
+	EXPLAIN_COL_ITEM_ID,
+	EXPLAIN_COL_SCORE,
+	EXPLAIN_COL_SIGNAL,
+	EXPLAIN_COL_COMPONENT,
+	EXPLAIN_COL_RAW_SCORE,
+	EXPLAIN_COL_NORMALIZED,
+	EXPLAIN_COL_WEIGHT,
+	EXPLAIN_COL_CONTRIBUTION,
+	EXPLAIN_COLS
+};
+
 /*
- * explain(name, user_id, k, candidates, version) returns table(rank int,
- *     item_id bigint, score real, signal text, component text, raw_score real,
- *     normalized real, weight real, contribution real)
+ * explain(name, user_id, k, exclude_seen, candidates, exclude, version)
+ *     returns table(rank int, item_id bigint, score real, signal text,
+ *     component text, raw_score real, normalized real, weight real,
+ *     contribution real)
  *
- * The list recommend() serves (seen items excluded), one row per item and
- * signal: contribution = weight x normalized, and score is their sum.
+ * The list recommend() serves from the trained history, one row per item and
+ * signal: contribution = weight x normalized, and score is their sum.  No
+ * context: a context ranking replaces the fusion by the popularity
+ * component's ranking in that context, and has no signals to take apart.
  */
-PG_FUNCTION_INFO_V1(fashionrec_explain);
-Datum
-fashionrec_explain(PG_FUNCTION_ARGS)
+static Datum
+explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *name;
+	FrServingArgs args;
 	int			k;
-	int32		version;
 	FrModel    *model;
 	const HybridState *st;
 	int32		user;
@@ -2011,24 +2027,23 @@ fashionrec_explain(PG_FUNCTION_ARGS)
 	char	   *labels[N_SIGNALS];
 	int			n_hist = 0;
 
-	name = fr_arg_name(fcinfo, 0);
-	k = fr_arg_k(fcinfo, 2);
-	version = fr_arg_version(fcinfo, 4);
-	if (PG_ARGISNULL(1))
+	fr_serving_args(fcinfo, shape, &args);
+	if (PG_ARGISNULL(shape->subject))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("user_id must not be NULL")));
+				 errmsg("user_id must not be NULL"),
+				 errhint("Pass the id of the user whose list to explain.")));
 
 	InitMaterializedSRF(fcinfo, 0);
-	model = fr_model_open(name, version);
+	model = fr_model_open(args.name, args.version);
 	if (model->algo != &fr_hybrid_algorithm)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("model \"%s\" was trained with \"%s\", explain() needs a hybrid", name, model->algo->name),
-				 errhint("Train one with fashionrec.train(name, 'hybrid', NULL, '{\"cf\": \"%s\", ...}').", name)));
+				 errmsg("model \"%s\" was trained with \"%s\", explain() needs a hybrid", args.name, model->algo->name),
+				 errhint("Train one with fashionrec.train(name, 'hybrid', NULL, '{\"cf\": \"%s\", ...}').", args.name)));
 	st = model->state;
 	check_cache(st);
-	user = fr_model_user_index(model, PG_GETARG_INT64(1));
+	user = fr_model_user_index(model, PG_GETARG_INT64(shape->subject));
 
 	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	skip = palloc0(Max(model->n_items, 1));
@@ -2037,11 +2052,12 @@ fashionrec_explain(PG_FUNCTION_ARGS)
 		int64		lo = model->seen_indptr[user];
 
 		n_hist = (int) (model->seen_indptr[user + 1] - lo);
-		for (int i = 0; i < n_hist; i++)
-			skip[model->seen_indices[lo + i]] = 1;
+		if (args.exclude_seen)
+			for (int i = 0; i < n_hist; i++)
+				skip[model->seen_indices[lo + i]] = 1;
 	}
 	/* the candidates first: a learned fusion scores them exactly */
-	subset = fr_apply_filters(fcinfo, model, skip, 3, -1, &n_subset);
+	subset = fr_apply_filters(model, &args, skip, &n_subset);
 	if (user >= 0)
 	{
 		int64		lo = model->seen_indptr[user];
@@ -2054,12 +2070,13 @@ fashionrec_explain(PG_FUNCTION_ARGS)
 		hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, scores, &ex,
 					subset, subset ? n_subset : 0);
 
-	k = fr_clamp_k(model, k);
+	k = fr_clamp_k(model, args.k);
 	top = palloc(sizeof(int32) * k);
 	best = palloc(sizeof(float) * k);
 	got = fr_topk(scores, model->n_items, subset, subset ? n_subset : 0, skip, k, top, best);
 	for (int s = 0; s < N_SIGNALS; s++)
 		labels[s] = st->pins[s].present ? pin_label(&st->pins[s]) : NULL;
+	Assert(rsinfo->setDesc->natts == EXPLAIN_COLS);
 	for (int r = 0; r < got; r++)
 	{
 		float		base = 0,
@@ -2069,49 +2086,68 @@ fashionrec_explain(PG_FUNCTION_ARGS)
 			learned_contributions(st, ex.norm, n_hist, top[r], &base, contrib);
 		for (int s = 0; s < N_SIGNALS; s++)
 		{
-			Datum		values[9];
-			bool		nulls[9] = {0};
+			Datum		values[EXPLAIN_COLS];
+			bool		nulls[EXPLAIN_COLS] = {0};
 			float		raw;
 
 			if (!ex.available[s])
 				continue;
 			raw = ex.raw[s][top[r]];
-			values[0] = Int32GetDatum(r + 1);
-			values[1] = Int64GetDatum(model->item_ids[top[r]]);
-			values[2] = Float4GetDatum(best[r]);
-			values[3] = CStringGetTextDatum(signal_names[s]);
-			values[4] = CStringGetTextDatum(labels[s]);
-			values[5] = Float4GetDatum(raw);
-			nulls[5] = !isfinite(raw);
-			values[6] = Float4GetDatum(ex.norm[s][top[r]]);
-			values[7] = Float4GetDatum((float) ex.weight[s]);
-			values[8] = Float4GetDatum((float) ex.weight[s] * ex.norm[s][top[r]]);
+			values[EXPLAIN_COL_RANK] = Int32GetDatum(r + 1);
+			values[EXPLAIN_COL_ITEM_ID] = Int64GetDatum(model->item_ids[top[r]]);
+			values[EXPLAIN_COL_SCORE] = Float4GetDatum(best[r]);
+			values[EXPLAIN_COL_SIGNAL] = CStringGetTextDatum(signal_names[s]);
+			values[EXPLAIN_COL_COMPONENT] = CStringGetTextDatum(labels[s]);
+			values[EXPLAIN_COL_RAW_SCORE] = Float4GetDatum(raw);
+			nulls[EXPLAIN_COL_RAW_SCORE] = !isfinite(raw);
+			values[EXPLAIN_COL_NORMALIZED] = Float4GetDatum(ex.norm[s][top[r]]);
+			values[EXPLAIN_COL_WEIGHT] = Float4GetDatum((float) ex.weight[s]);
+			values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum((float) ex.weight[s] * ex.norm[s][top[r]]);
 			if (st->fusion == FUSION_LOGISTIC)
 			{
 				/* the coefficient on the normalised score (inputs are standardised) */
-				values[7] = Float4GetDatum(st->net.params[2 * N_FEATURES + s] * st->net.params[N_FEATURES + s]);
-				values[8] = Float4GetDatum(contrib[s]);
+				values[EXPLAIN_COL_WEIGHT] = Float4GetDatum(st->net.params[2 * N_FEATURES + s] * st->net.params[N_FEATURES + s]);
+				values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum(contrib[s]);
 			}
 			else if (st->fusion == FUSION_MLP)
 			{
-				nulls[7] = true;
-				values[8] = Float4GetDatum(contrib[s]);
+				nulls[EXPLAIN_COL_WEIGHT] = true;
+				values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum(contrib[s]);
 			}
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 		if (st->fusion != FUSION_WEIGHTED)
 		{
 			/* what the item and user features and the bias give with every signal neutral */
-			Datum		values[9];
-			bool		nulls[9] = {false, false, false, false, true, true, true, true, false};
+			Datum		values[EXPLAIN_COLS];
+			bool		nulls[EXPLAIN_COLS] = {0};
 
-			values[0] = Int32GetDatum(r + 1);
-			values[1] = Int64GetDatum(model->item_ids[top[r]]);
-			values[2] = Float4GetDatum(best[r]);
-			values[3] = CStringGetTextDatum("features");
-			values[8] = Float4GetDatum(base);
+			/* no component, raw score, normalized score or weight */
+			nulls[EXPLAIN_COL_COMPONENT] = nulls[EXPLAIN_COL_RAW_SCORE] = true;
+			nulls[EXPLAIN_COL_NORMALIZED] = nulls[EXPLAIN_COL_WEIGHT] = true;
+
+			values[EXPLAIN_COL_RANK] = Int32GetDatum(r + 1);
+			values[EXPLAIN_COL_ITEM_ID] = Int64GetDatum(model->item_ids[top[r]]);
+			values[EXPLAIN_COL_SCORE] = Float4GetDatum(best[r]);
+			values[EXPLAIN_COL_SIGNAL] = CStringGetTextDatum("features");
+			values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum(base);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(fashionrec_explain_0_2);
+Datum
+fashionrec_explain_0_2(PG_FUNCTION_ARGS)
+{
+	return explain_serve(fcinfo, &fr_explain_shape);
+}
+
+/* 0.1's explain(name, user_id, k, candidates, version) */
+PG_FUNCTION_INFO_V1(fashionrec_explain);
+Datum
+fashionrec_explain(PG_FUNCTION_ARGS)
+{
+	return explain_serve(fcinfo, &fr_explain_shape_0_1);
 }

@@ -15,30 +15,8 @@
 #include "libpq/pqformat.h"
 #include "utils/array.h"
 
+#include "arrays.h"
 #include "metrics.h"
-
-/*
- * A 1-D array of a fixed-width element type without NULLs, as a C array.
- * An empty array ('{}') has 0 dimensions and gives n = 0.
- */
-static void *
-array_elements(ArrayType *a, Oid elemtype, const char *argname, int64 *n)
-{
-	if (ARR_ELEMTYPE(a) != elemtype)
-		elog(ERROR, "%s: unexpected array element type %u", argname, ARR_ELEMTYPE(a));
-	if (ARR_NDIM(a) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a one-dimensional array", argname),
-				 errdetail("The array has %d dimensions.", ARR_NDIM(a))));
-	if (array_contains_nulls(a))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not contain NULL elements", argname),
-				 errhint("Remove NULLs first, e.g. with array_remove(%s, NULL).", argname)));
-	*n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
-	return ARR_DATA_PTR(a);
-}
 
 static void
 check_k(int32 k)
@@ -60,15 +38,15 @@ rank_metrics(FunctionCallInfo fcinfo, FrRankMetrics *m)
 	ArrayType  *rec_a = PG_GETARG_ARRAYTYPE_P(0);
 	ArrayType  *rel_a = PG_GETARG_ARRAYTYPE_P(1);
 	int32		k = PG_GETARG_INT32(2);
-	int64		n_rec,
+	int			n_rec,
 				n_rel;
 	const int64 *rec;
 	const int64 *rel_in;
 	int64	   *rel;
 
 	check_k(k);
-	rec = array_elements(rec_a, INT8OID, "recommended", &n_rec);
-	rel_in = array_elements(rel_a, INT8OID, "relevant", &n_rel);
+	rec = fr_array_values(rec_a, INT8OID, "recommended", &n_rec);
+	rel_in = fr_array_values(rel_a, INT8OID, "relevant", &n_rel);
 
 	/* the kernel wants the relevant set sorted and distinct */
 	rel = palloc(mul_size(Max(n_rel, 1), sizeof(int64)));
@@ -138,19 +116,19 @@ fashionrec_hit_rate_at_k(PG_FUNCTION_ARGS)
 static bool
 error_sums(FunctionCallInfo fcinfo, FrErrorSums *sums)
 {
-	int64		n_pred,
+	int			n_pred,
 				n_act;
-	const double *pred = array_elements(PG_GETARG_ARRAYTYPE_P(0), FLOAT8OID,
+	const double *pred = fr_array_values(PG_GETARG_ARRAYTYPE_P(0), FLOAT8OID,
 										"predicted", &n_pred);
-	const double *act = array_elements(PG_GETARG_ARRAYTYPE_P(1), FLOAT8OID,
+	const double *act = fr_array_values(PG_GETARG_ARRAYTYPE_P(1), FLOAT8OID,
 									   "actual", &n_act);
 
 	if (n_pred != n_act)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("predicted and actual must have the same length"),
-				 errdetail("predicted has %lld elements, actual has %lld.",
-						   (long long) n_pred, (long long) n_act)));
+				 errdetail("predicted has %d elements, actual has %d.", n_pred, n_act),
+				 errhint("Pass one prediction per actual rating.")));
 	if (n_pred == 0)
 		return false;
 	fr_error_sums(pred, act, n_pred, sums);
@@ -363,7 +341,7 @@ fashionrec_coverage_accum(PG_FUNCTION_ARGS)
 	MemoryContext aggcxt;
 	CoverageState *st = PG_ARGISNULL(0) ? NULL : (CoverageState *) PG_GETARG_POINTER(0);
 	int64		catalog_size;
-	int64		n;
+	int			n;
 	const int64 *ids;
 
 	if (!AggCheckCallContext(fcinfo, &aggcxt))
@@ -384,7 +362,7 @@ fashionrec_coverage_accum(PG_FUNCTION_ARGS)
 	}
 	if (st == NULL)
 		st = coverage_new(aggcxt, catalog_size, COVERAGE_MIN_CAP);
-	ids = array_elements(PG_GETARG_ARRAYTYPE_P(1), INT8OID, "recommended", &n);
+	ids = fr_array_values(PG_GETARG_ARRAYTYPE_P(1), INT8OID, "recommended", &n);
 	coverage_add(st, ids, n);
 	PG_RETURN_POINTER(st);
 }

@@ -1,6 +1,8 @@
 /*
  * recommend.c — the serving functions: recommend, similar_items,
- * recommend_for_items, predict.
+ * recommend_for_items, predict, recommend_all, the embeddings; and what
+ * every serving function shares (serving.h): the shape of its arguments,
+ * their checks, the filters and the top-k rows.
  *
  * Each one opens the model (model.c: the active or a named version, cached),
  * asks the algorithm for a dense score vector over the model's items, and
@@ -20,6 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "arrays.h"
 #include "fashionrec.h"
 #include "model.h"
 #include "serving.h"
@@ -32,7 +35,8 @@ fr_arg_name(FunctionCallInfo fcinfo, int argno)
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model name must not be NULL")));
+				 errmsg("model name must not be NULL"),
+				 errhint("Pass the name of a trained model; SELECT * FROM fashionrec.models lists them.")));
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
@@ -44,12 +48,14 @@ fr_arg_k(FunctionCallInfo fcinfo, int argno)
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("k must not be NULL")));
+				 errmsg("k must not be NULL"),
+				 errhint("k is the number of items to return; leave it out for the default, 10.")));
 	k = PG_GETARG_INT32(argno);
 	if (k <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("k must be positive, got %d", k)));
+				 errmsg("k must be positive, got %d", k),
+				 errhint("k is the number of items to return, e.g. 10.")));
 	if (k > fr_max_k)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -75,32 +81,119 @@ fr_arg_version(FunctionCallInfo fcinfo, int argno)
 	if (version <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("version must be positive, got %d", version)));
+				 errmsg("version must be positive, got %d", version),
+				 errhint("Pass a version number of the model, or NULL for its active version.")));
 	return version;
 }
 
-int64 *
-fr_bigint_array(ArrayType *arr, const char *what, int *n)
+/* the columns of (item_id, score, rank) and of recommend_all's rows */
+enum
 {
-	Datum	   *elems;
-	bool	   *nulls;
-	int64	   *out;
+	TOPK_COL_ITEM_ID,
+	TOPK_COL_SCORE,
+	TOPK_COL_RANK,
+	TOPK_COLS
+};
+enum
+{
+	ALL_COL_USER_ID,
+	ALL_COL_ITEM_ID,
+	ALL_COL_SCORE,
+	ALL_COL_RANK,
+	ALL_COLS
+};
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%s must be a one-dimensional array", what)));
-	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, n);
-	out = palloc(sizeof(int64) * Max(*n, 1));
-	for (int i = 0; i < *n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("%s must not contain NULLs", what)));
-		out[i] = DatumGetInt64(elems[i]);
-	}
-	return out;
+/*
+ * The serving functions' shapes (serving.h), one row each.  The 0.2 rows
+ * follow the enums, which are the SQL signatures; the 0.1 rows are frozen:
+ * they are how a database that has not yet run ALTER EXTENSION fashionrec
+ * UPDATE calls this library (0.1's SQL names the unsuffixed C symbols).
+ */
+const FrServingShape fr_recommend_shape = {
+	.nargs = FR_RECOMMEND_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
+	.exclude_seen = FR_RECOMMEND_EXCLUDE_SEEN, .candidates = FR_RECOMMEND_CANDIDATES,
+	.exclude = FR_RECOMMEND_EXCLUDE, .context = FR_RECOMMEND_CONTEXT,
+	.version = FR_RECOMMEND_VERSION, .weights = FR_ABSENT
+};
+const FrServingShape fr_similar_items_shape = {
+	.nargs = FR_SIMILAR_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
+	.exclude_seen = FR_ABSENT, .candidates = FR_SIMILAR_CANDIDATES,
+	.exclude = FR_SIMILAR_EXCLUDE, .context = FR_ABSENT,
+	.version = FR_SIMILAR_VERSION, .weights = FR_ABSENT
+};
+const FrServingShape fr_for_items_shape = {
+	.nargs = FR_FOR_ITEMS_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
+	.exclude_seen = FR_FOR_ITEMS_EXCLUDE_SEEN, .candidates = FR_FOR_ITEMS_CANDIDATES,
+	.exclude = FR_FOR_ITEMS_EXCLUDE, .context = FR_FOR_ITEMS_CONTEXT,
+	.version = FR_FOR_ITEMS_VERSION, .weights = FR_FOR_ITEMS_WEIGHTS
+};
+const FrServingShape fr_next_items_shape = {
+	.nargs = FR_NEXT_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
+	.exclude_seen = FR_NEXT_EXCLUDE_SEEN, .candidates = FR_NEXT_CANDIDATES,
+	.exclude = FR_NEXT_EXCLUDE, .context = FR_ABSENT,
+	.version = FR_NEXT_VERSION, .weights = FR_ABSENT
+};
+const FrServingShape fr_recommend_all_shape = {
+	.nargs = FR_ALL_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
+	.exclude_seen = FR_ALL_EXCLUDE_SEEN, .candidates = FR_ALL_CANDIDATES,
+	.exclude = FR_ALL_EXCLUDE, .context = FR_ABSENT,
+	.version = FR_ALL_VERSION, .weights = FR_ABSENT
+};
+const FrServingShape fr_explain_shape = {
+	.nargs = FR_EXPLAIN_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
+	.exclude_seen = FR_EXPLAIN_EXCLUDE_SEEN, .candidates = FR_EXPLAIN_CANDIDATES,
+	.exclude = FR_EXPLAIN_EXCLUDE, .context = FR_ABSENT,
+	.version = FR_EXPLAIN_VERSION, .weights = FR_ABSENT
+};
+
+/* recommend(name, user_id, k, exclude_seen, candidates, version, exclude, context) */
+const FrServingShape fr_recommend_shape_0_1 = {
+	.nargs = 8, .subject = 1, .k = 2, .exclude_seen = 3, .candidates = 4,
+	.exclude = 6, .context = 7, .version = 5, .weights = FR_ABSENT
+};
+/* similar_items(name, item_id, k, candidates, version) */
+const FrServingShape fr_similar_items_shape_0_1 = {
+	.nargs = 5, .subject = 1, .k = 2, .exclude_seen = FR_ABSENT, .candidates = 3,
+	.exclude = FR_ABSENT, .context = FR_ABSENT, .version = 4, .weights = FR_ABSENT
+};
+/* recommend_for_items(name, item_ids, k, weights, exclude_given, candidates, version) */
+const FrServingShape fr_for_items_shape_0_1 = {
+	.nargs = 7, .subject = 1, .k = 2, .exclude_seen = 4, .candidates = 5,
+	.exclude = FR_ABSENT, .context = FR_ABSENT, .version = 6, .weights = 3
+};
+/* next_items(name, recent_item_ids, k, exclude_given, candidates, version) */
+const FrServingShape fr_next_items_shape_0_1 = {
+	.nargs = 6, .subject = 1, .k = 2, .exclude_seen = 3, .candidates = 4,
+	.exclude = FR_ABSENT, .context = FR_ABSENT, .version = 5, .weights = FR_ABSENT
+};
+/* recommend_all(name, k, users, exclude_seen, version) */
+const FrServingShape fr_recommend_all_shape_0_1 = {
+	.nargs = 5, .subject = 2, .k = 1, .exclude_seen = 3, .candidates = FR_ABSENT,
+	.exclude = FR_ABSENT, .context = FR_ABSENT, .version = 4, .weights = FR_ABSENT
+};
+/* explain(name, user_id, k, candidates, version): seen items always excluded */
+const FrServingShape fr_explain_shape_0_1 = {
+	.nargs = 5, .subject = 1, .k = 2, .exclude_seen = FR_ABSENT, .candidates = 3,
+	.exclude = FR_ABSENT, .context = FR_ABSENT, .version = 4, .weights = FR_ABSENT
+};
+
+void
+fr_serving_args(FunctionCallInfo fcinfo, const FrServingShape *shape, FrServingArgs *args)
+{
+	/* a catalog entry and a shape that disagree would read the wrong Datums */
+	if (PG_NARGS() != shape->nargs)
+		elog(ERROR, "serving function called with %d arguments, its shape has %d",
+			 PG_NARGS(), shape->nargs);
+	memset(args, 0, sizeof(*args));
+	args->name = fr_arg_name(fcinfo, FR_ARG_NAME);
+	args->k = fr_arg_k(fcinfo, shape->k);
+	args->version = shape->version == FR_ABSENT ? 0 : fr_arg_version(fcinfo, shape->version);
+	args->exclude_seen = shape->exclude_seen == FR_ABSENT || PG_ARGISNULL(shape->exclude_seen)
+		|| PG_GETARG_BOOL(shape->exclude_seen);
+	args->candidates = fr_arg_int8_array(fcinfo, shape->candidates, "candidates", &args->n_candidates);
+	args->exclude = fr_arg_int8_array(fcinfo, shape->exclude, "exclude", &args->n_exclude);
+	if (shape->context != FR_ABSENT && !PG_ARGISNULL(shape->context))
+		args->context = text_to_cstring(PG_GETARG_TEXT_PP(shape->context));
 }
 
 /* Item ids to distinct model indices; ids the model does not know are dropped. */
@@ -136,45 +229,57 @@ fr_emit_topk(FunctionCallInfo fcinfo, const FrModel *model, const float *scores,
 	float	   *best = palloc(sizeof(float) * m);
 	int			n = fr_topk(scores, model->n_items, subset, n_subset, skip, m, items, best);
 
+	Assert(rsinfo->setDesc->natts == TOPK_COLS);
 	for (int r = 0; r < n; r++)
 	{
-		Datum		values[3];
-		bool		nulls[3] = {0};
+		Datum		values[TOPK_COLS];
+		bool		nulls[TOPK_COLS] = {0};
 
-		values[0] = Int64GetDatum(model->item_ids[items[r]]);
-		values[1] = Float4GetDatum(best[r]);
-		values[2] = Int32GetDatum(r + 1);
+		values[TOPK_COL_ITEM_ID] = Int64GetDatum(model->item_ids[items[r]]);
+		values[TOPK_COL_SCORE] = Float4GetDatum(best[r]);
+		values[TOPK_COL_RANK] = Int32GetDatum(r + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }
 
-/* Mark the excluded items, and build the candidate subset (or NULL = all). */
 int32 *
-fr_apply_filters(FunctionCallInfo fcinfo, const FrModel *model, uint8 *skip,
-			  int candidates_arg, int exclude_arg, int *n_subset)
+fr_apply_filters(const FrModel *model, const FrServingArgs *args, uint8 *skip, int *n_subset)
 {
 	int32	   *subset = NULL;
 	uint8	   *scratch = palloc0(Max(model->n_items, 1));
 
 	*n_subset = 0;
-	if (exclude_arg >= 0 && PG_NARGS() > exclude_arg && !PG_ARGISNULL(exclude_arg))
+	if (args->exclude)
 	{
-		int			n,
-					m;
-		int64	   *ids = fr_bigint_array(PG_GETARG_ARRAYTYPE_P(exclude_arg), "exclude", &n);
-		int32	   *idx = item_indices(model, ids, n, &m, scratch);
+		int			m;
+		int32	   *idx = item_indices(model, args->exclude, args->n_exclude, &m, scratch);
 
 		for (int i = 0; i < m; i++)
 			skip[idx[i]] = 1;
 	}
-	if (candidates_arg >= 0 && PG_NARGS() > candidates_arg && !PG_ARGISNULL(candidates_arg))
-	{
-		int			n;
-		int64	   *ids = fr_bigint_array(PG_GETARG_ARRAYTYPE_P(candidates_arg), "candidates", &n);
-
-		subset = item_indices(model, ids, n, n_subset, scratch);
-	}
+	if (args->candidates)
+		subset = item_indices(model, args->candidates, args->n_candidates, n_subset, scratch);
+	pfree(scratch);
 	return subset;
+}
+
+/*
+ * The scores of the caller's context into scores[]: false without a context
+ * or for one the model does not know, where the caller scores as without.
+ * An algorithm that has no contexts refuses one.
+ */
+static bool
+context_scores(const FrModel *model, const FrServingArgs *args, float *scores)
+{
+	if (args->context == NULL)
+		return false;
+	if (model->algo->score_context == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("algorithm \"%s\" of model \"%s\" does not use a context",
+						model->algo->name, args->name),
+				 errhint("Train a \"popularity\" model with a \"context_column\", or filter with candidates.")));
+	return model->algo->score_context(model, args->context, scores);
 }
 
 /*
@@ -212,7 +317,7 @@ refreshed_history(const FrModel *model, int64 user_id, int32 **items, float **we
 		ArrayType  *ws = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0],
 															SPI_tuptable->tupdesc, 2, &isnull));
 		int			n_ids;
-		int64	   *id_values = fr_bigint_array(ids, "item_ids", &n_ids);
+		int64	   *id_values = fr_int8_array(ids, "item_ids", &n_ids);
 		float	   *w_values;
 
 		/* the weights are read as a plain float array: refresh_user() never stores NULLs */
@@ -245,14 +350,15 @@ refreshed_history(const FrModel *model, int64 user_id, int32 **items, float **we
 }
 
 /*
- * recommend(name, user_id, k, exclude_seen, candidates, version, exclude, context)
+ * recommend(name, user_id, k, exclude_seen, candidates, exclude, context,
+ * version): the user's top k.  A known context ranks by it; else a history
+ * stored by refresh_user() is folded in; else the user's trained scores; an
+ * unknown user gets the model's popularity.
  */
-FR_SERVING_FUNCTION(fashionrec_recommend, FR_FN_RECOMMEND)
+static Datum
+recommend_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 {
-	char	   *name = fr_arg_name(fcinfo, 0);
-	int			k = fr_arg_k(fcinfo, 2);
-	bool		exclude_seen = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
-	int32		version = fr_arg_version(fcinfo, 5);
+	FrServingArgs args;
 	FrModel    *model;
 	int64		user_id;
 	int32		user;
@@ -264,32 +370,26 @@ FR_SERVING_FUNCTION(fashionrec_recommend, FR_FN_RECOMMEND)
 	float	   *refreshed_weights = NULL;
 	int			n_refreshed = -1;
 
-	if (PG_ARGISNULL(1))
+	fr_serving_args(fcinfo, shape, &args);
+	if (PG_ARGISNULL(shape->subject))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("user_id must not be NULL"),
 				 errhint("For an anonymous visitor use fashionrec.recommend_for_items() with the items of the session.")));
-	user_id = PG_GETARG_INT64(1);
+	user_id = PG_GETARG_INT64(shape->subject);
 
 	InitMaterializedSRF(fcinfo, 0);
-	model = fr_model_open(name, version);
+	model = fr_model_open(args.name, args.version);
 	user = fr_model_user_index(model, user_id);
 	if (model->algo->score_items)
 		n_refreshed = refreshed_history(model, user_id, &refreshed, &refreshed_weights);
 
 	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	skip = palloc0(Max(model->n_items, 1));
-	subset = fr_apply_filters(fcinfo, model, skip, 4, 6, &n_subset);
+	subset = fr_apply_filters(model, &args, skip, &n_subset);
 
-	if (!PG_ARGISNULL(7) && model->algo->score_context == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("algorithm \"%s\" of model \"%s\" does not use a context",
-						model->algo->name, name),
-				 errhint("Train a \"popularity\" model with a \"context_column\", or filter with candidates.")));
-	if (!PG_ARGISNULL(7) &&
-		model->algo->score_context(model, text_to_cstring(PG_GETARG_TEXT_PP(7)), scores))
-		;						/* an unknown context falls through to the plain scores */
+	if (context_scores(model, &args, scores))
+		;
 	else if (n_refreshed > 0)
 		model->algo->score_items(model, refreshed, refreshed_weights, n_refreshed, scores);
 	else if (user >= 0 && n_refreshed < 0 && subset && model->algo->score_user_items &&
@@ -310,24 +410,35 @@ FR_SERVING_FUNCTION(fashionrec_recommend, FR_FN_RECOMMEND)
 		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
 	}
 
-	if (exclude_seen && n_refreshed >= 0)
+	if (args.exclude_seen && n_refreshed >= 0)
 		for (int i = 0; i < n_refreshed; i++)
 			skip[refreshed[i]] = 1;
-	else if (exclude_seen && user >= 0)
+	else if (args.exclude_seen && user >= 0)
 		for (int64 j = model->seen_indptr[user]; j < model->seen_indptr[user + 1]; j++)
 			skip[model->seen_indices[j]] = 1;
-	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
+	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
 	return (Datum) 0;
 }
 
-/*
- * similar_items(name, item_id, k, candidates, version)
- */
-FR_SERVING_FUNCTION(fashionrec_similar_items, FR_FN_SIMILAR_ITEMS)
+FR_SERVING_FUNCTION(fashionrec_recommend_0_2, FR_FN_RECOMMEND)
 {
-	char	   *name = fr_arg_name(fcinfo, 0);
-	int			k = fr_arg_k(fcinfo, 2);
-	int32		version = fr_arg_version(fcinfo, 4);
+	return recommend_serve(fcinfo, &fr_recommend_shape);
+}
+
+/* 0.1's recommend(), until ALTER EXTENSION fashionrec UPDATE */
+FR_SERVING_FUNCTION(fashionrec_recommend, FR_FN_RECOMMEND)
+{
+	return recommend_serve(fcinfo, &fr_recommend_shape_0_1);
+}
+
+/*
+ * similar_items(name, item_id, k, candidates, exclude, version): the item's
+ * neighbours, never the item itself; no rows for an item the model never saw.
+ */
+static Datum
+similar_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
+{
+	FrServingArgs args;
 	FrModel    *model;
 	int32		item;
 	float	   *scores;
@@ -335,20 +446,22 @@ FR_SERVING_FUNCTION(fashionrec_similar_items, FR_FN_SIMILAR_ITEMS)
 	int32	   *subset;
 	int			n_subset;
 
-	if (PG_ARGISNULL(1))
+	fr_serving_args(fcinfo, shape, &args);
+	if (PG_ARGISNULL(shape->subject))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("item_id must not be NULL")));
+				 errmsg("item_id must not be NULL"),
+				 errhint("Pass the id of an item of the model's catalogue.")));
 
 	InitMaterializedSRF(fcinfo, 0);
-	model = fr_model_open(name, version);
+	model = fr_model_open(args.name, args.version);
 	if (model->algo->score_similar == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("algorithm \"%s\" of model \"%s\" has no notion of item similarity",
-						model->algo->name, name),
+						model->algo->name, args.name),
 				 errhint("Use a model trained with als, itemknn, ease, svd or a content algorithm.")));
-	item = fr_model_item_index(model, PG_GETARG_INT64(1));
+	item = fr_model_item_index(model, PG_GETARG_INT64(shape->subject));
 	if (item < 0)
 		return (Datum) 0;		/* an item the model never saw: no neighbours */
 
@@ -356,113 +469,149 @@ FR_SERVING_FUNCTION(fashionrec_similar_items, FR_FN_SIMILAR_ITEMS)
 	skip = palloc0(Max(model->n_items, 1));
 	model->algo->score_similar(model, item, scores);
 	skip[item] = 1;
-	subset = fr_apply_filters(fcinfo, model, skip, 3, -1, &n_subset);
-	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
+	subset = fr_apply_filters(model, &args, skip, &n_subset);
+	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
 	return (Datum) 0;
 }
 
-/*
- * recommend_for_items(name, item_ids, k, weights, exclude_given, candidates, version)
- */
-FR_SERVING_FUNCTION(fashionrec_recommend_for_items, FR_FN_RECOMMEND_FOR_ITEMS)
+FR_SERVING_FUNCTION(fashionrec_similar_items_0_2, FR_FN_SIMILAR_ITEMS)
 {
-	char	   *name = fr_arg_name(fcinfo, 0);
-	int			k = fr_arg_k(fcinfo, 2);
-	bool		exclude_given = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
-	int32		version = fr_arg_version(fcinfo, 6);
+	return similar_items_serve(fcinfo, &fr_similar_items_shape);
+}
+
+/* 0.1's similar_items(), until ALTER EXTENSION fashionrec UPDATE */
+FR_SERVING_FUNCTION(fashionrec_similar_items, FR_FN_SIMILAR_ITEMS)
+{
+	return similar_items_serve(fcinfo, &fr_similar_items_shape_0_1);
+}
+
+/*
+ * The weights argument of recommend_for_items, one per item id, finite and
+ * non-negative; NULL when it is NULL (equal weights).
+ */
+static float *
+given_weights(FunctionCallInfo fcinfo, const FrServingShape *shape, int n_ids)
+{
+	const float *w;
+	int			n;
+
+	if (PG_ARGISNULL(shape->weights))
+		return NULL;
+	w = fr_array_values(PG_GETARG_ARRAYTYPE_P(shape->weights), FLOAT4OID, "weights", &n);
+	if (n != n_ids)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("weights has %d elements but item_ids has %d", n, n_ids),
+				 errhint("Give one weight per item, or NULL for equal weights.")));
+	for (int i = 0; i < n; i++)
+		if (!isfinite(w[i]) || w[i] < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("weights must be finite and non-negative, got %g", w[i]),
+					 errhint("A weight says how much an item counts, e.g. 3 for a purchase and 1 for a view.")));
+	return (float *) w;
+}
+
+/*
+ * The known items of ids as distinct model indices with their weights
+ * (weights NULL: 1 each); a repeated item adds its weights.  Returns how many.
+ */
+static int
+fold_items(const FrModel *model, const int64 *ids, const float *weights, int n_ids,
+		   int32 *items, float *item_weights)
+{
+	int			n = 0;
+
+	for (int i = 0; i < n_ids; i++)
+	{
+		int32		j = fr_model_item_index(model, ids[i]);
+		float		w = weights ? weights[i] : 1.0f;
+		int			found = -1;
+
+		if (j < 0)
+			continue;
+		for (int m = 0; m < n && found < 0; m++)
+			if (items[m] == j)
+				found = m;
+		if (found >= 0)
+			item_weights[found] += w;
+		else
+		{
+			items[n] = j;
+			item_weights[n++] = w;
+		}
+	}
+	return n;
+}
+
+/*
+ * recommend_for_items(name, item_ids, k, exclude_seen, candidates, exclude,
+ * context, version, weights): the top k for an anonymous history, folded in
+ * without retraining; the given items are the ones "seen".  A known context
+ * ranks by it, as in recommend(); no known item, the popularity ranking.
+ */
+static Datum
+recommend_for_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
+{
+	FrServingArgs args;
 	FrModel    *model;
 	int64	   *ids;
 	int			n_ids;
-	float	   *given_weights = NULL;
+	float	   *weights_in;
 	int32	   *items;
 	float	   *weights;
-	int			n = 0;
+	int			n;
 	float	   *scores;
 	uint8	   *skip;
 	int32	   *subset;
 	int			n_subset;
 
-	if (PG_ARGISNULL(1))
+	fr_serving_args(fcinfo, shape, &args);
+	if (PG_ARGISNULL(shape->subject))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("item_ids must not be NULL"),
 				 errhint("Pass an empty array for a visitor with no history.")));
-	ids = fr_bigint_array(PG_GETARG_ARRAYTYPE_P(1), "item_ids", &n_ids);
-	if (!PG_ARGISNULL(3))
-	{
-		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(3);
-		Datum	   *elems;
-		bool	   *nulls;
-		int			nw;
-
-		if (ARR_NDIM(arr) > 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-					 errmsg("weights must be a one-dimensional array")));
-		deconstruct_array(arr, FLOAT4OID, 4, true, TYPALIGN_INT, &elems, &nulls, &nw);
-		if (nw != n_ids)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("weights has %d elements but item_ids has %d", nw, n_ids),
-					 errhint("Give one weight per item, or NULL for equal weights.")));
-		given_weights = palloc(sizeof(float) * Max(nw, 1));
-		for (int i = 0; i < nw; i++)
-		{
-			if (nulls[i])
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("weights must not contain NULLs")));
-			given_weights[i] = DatumGetFloat4(elems[i]);
-			if (!isfinite(given_weights[i]) || given_weights[i] < 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("weights must be finite and non-negative, got %g", given_weights[i])));
-		}
-	}
+	ids = fr_int8_array(PG_GETARG_ARRAYTYPE_P(shape->subject), "item_ids", &n_ids);
+	weights_in = given_weights(fcinfo, shape, n_ids);
 
 	InitMaterializedSRF(fcinfo, 0);
-	model = fr_model_open(name, version);
-
-	/* known items only; repeated items add their weights */
+	model = fr_model_open(args.name, args.version);
 	items = palloc(sizeof(int32) * Max(n_ids, 1));
 	weights = palloc(sizeof(float) * Max(n_ids, 1));
-	for (int i = 0; i < n_ids; i++)
-	{
-		int32		j = fr_model_item_index(model, ids[i]);
-		float		w = given_weights ? given_weights[i] : 1.0f;
-		int			found = -1;
-
-		if (j < 0)
-			continue;
-		for (int m = 0; m < n; m++)
-			if (items[m] == j)
-				found = m;
-		if (found >= 0)
-			weights[found] += w;
-		else
-		{
-			items[n] = j;
-			weights[n++] = w;
-		}
-	}
+	n = fold_items(model, ids, weights_in, n_ids, items, weights);
 
 	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	skip = palloc0(Max(model->n_items, 1));
-	if (n > 0 && model->algo->score_items)
+	subset = fr_apply_filters(model, &args, skip, &n_subset);
+	if (context_scores(model, &args, scores))
+		;
+	else if (n > 0 && model->algo->score_items)
 		model->algo->score_items(model, items, weights, n, scores);
 	else if (n > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("algorithm \"%s\" of model \"%s\" cannot fold in a list of items",
-						model->algo->name, name)));
+						model->algo->name, args.name),
+				 errhint("Serve the list with a model of another algorithm; fashionrec.algorithms() lists them.")));
 	else
 		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
-	if (exclude_given)
+	if (args.exclude_seen)
 		for (int i = 0; i < n; i++)
 			skip[items[i]] = 1;
-	subset = fr_apply_filters(fcinfo, model, skip, 5, -1, &n_subset);
-	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
+	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
 	return (Datum) 0;
+}
+
+FR_SERVING_FUNCTION(fashionrec_recommend_for_items_0_2, FR_FN_RECOMMEND_FOR_ITEMS)
+{
+	return recommend_for_items_serve(fcinfo, &fr_for_items_shape);
+}
+
+/* 0.1's recommend_for_items(), until ALTER EXTENSION fashionrec UPDATE */
+FR_SERVING_FUNCTION(fashionrec_recommend_for_items, FR_FN_RECOMMEND_FOR_ITEMS)
+{
+	return recommend_for_items_serve(fcinfo, &fr_for_items_shape_0_1);
 }
 
 /*
@@ -471,17 +620,17 @@ FR_SERVING_FUNCTION(fashionrec_recommend_for_items, FR_FN_RECOMMEND_FOR_ITEMS)
  */
 FR_SERVING_FUNCTION(fashionrec_predict, FR_FN_PREDICT)
 {
-	char	   *name = fr_arg_name(fcinfo, 0);
-	int32		version = fr_arg_version(fcinfo, 3);
+	char	   *name = fr_arg_name(fcinfo, FR_ARG_NAME);
+	int32		version = fr_arg_version(fcinfo, FR_PREDICT_VERSION);
 	FrModel    *model;
 	int32		user,
 				item;
 
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+	if (PG_ARGISNULL(FR_ARG_SUBJECT) || PG_ARGISNULL(FR_PREDICT_ITEM_ID))
 		PG_RETURN_NULL();
 	model = fr_model_open(name, version);
-	user = fr_model_user_index(model, PG_GETARG_INT64(1));
-	item = fr_model_item_index(model, PG_GETARG_INT64(2));
+	user = fr_model_user_index(model, PG_GETARG_INT64(FR_ARG_SUBJECT));
+	item = fr_model_item_index(model, PG_GETARG_INT64(FR_PREDICT_ITEM_ID));
 	if (user < 0 || item < 0)
 		PG_RETURN_NULL();
 	if (model->algo->predict)
@@ -496,51 +645,61 @@ FR_SERVING_FUNCTION(fashionrec_predict, FR_FN_PREDICT)
 }
 
 /*
- * recommend_all(name, k, users, exclude_seen, version) returns
- * table(user_id bigint, item_id bigint, score real, rank int): top k for many
- * users at once (e-mail campaigns), scored in blocks of users.
+ * recommend_all(name, users, k, exclude_seen, candidates, exclude, version)
+ * returns table(user_id bigint, item_id bigint, score real, rank int): top k
+ * for many users at once (e-mail campaigns), scored in blocks of users.
+ * candidates and exclude are the same for every user.
  */
-FR_SERVING_FUNCTION(fashionrec_recommend_all, FR_FN_RECOMMEND_ALL)
+static Datum
+recommend_all_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *name = fr_arg_name(fcinfo, 0);
-	int			k = fr_arg_k(fcinfo, 1);
-	bool		exclude_seen = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
-	int32		version = fr_arg_version(fcinfo, 4);
+	FrServingArgs args;
+	bool		all_users = PG_ARGISNULL(shape->subject);
 	FrModel    *model;
-	int64	   *user_ids;
-	int			n_users;
+	int64	   *user_ids = NULL;
+	int			n_users = 0;
 	int32	   *users;
 	int			block;
 	float	   *scores;
 	uint8	   *skip;
+	int32	   *subset;
+	int			n_subset;
+	int32	   *marked;
+	int			k;
 	int32	   *items;
 	float	   *best;
 	double		started = fr_now(),
 				reported = started;
 
+	fr_serving_args(fcinfo, shape, &args);
+	if (!all_users)
+		user_ids = fr_int8_array(PG_GETARG_ARRAYTYPE_P(shape->subject), "users", &n_users);
+
 	InitMaterializedSRF(fcinfo, 0);
-	model = fr_model_open(name, version);
-	k = fr_clamp_k(model, k);
+	model = fr_model_open(args.name, args.version);
+	k = fr_clamp_k(model, args.k);
 	items = palloc(sizeof(int32) * k);
 	best = palloc(sizeof(float) * k);
 
-	if (PG_ARGISNULL(2))
+	if (all_users)
 	{
 		n_users = model->n_users;
 		user_ids = model->user_ids;
 	}
-	else
-		user_ids = fr_bigint_array(PG_GETARG_ARRAYTYPE_P(2), "users", &n_users);
 	users = palloc(sizeof(int32) * Max(n_users, 1));
 	for (int i = 0; i < n_users; i++)
-		users[i] = PG_ARGISNULL(2) ? i : fr_model_user_index(model, user_ids[i]);
+		users[i] = all_users ? i : fr_model_user_index(model, user_ids[i]);
 
 	/* about 32 MB of scores per block */
 	block = Max(1, Min(1024, (int) ((size_t) 8 * 1024 * 1024 / Max(model->n_items, 1))));
 	scores = palloc_extended(mul_size(mul_size(block, Max(model->n_items, 1)), sizeof(float)),
 							 MCXT_ALLOC_HUGE);
 	skip = palloc0(Max(model->n_items, 1));
+	subset = fr_apply_filters(model, &args, skip, &n_subset);
+	/* a user's seen items that were not excluded anyway, to unmark after the user */
+	marked = palloc(sizeof(int32) * Max(model->n_items, 1));
+	Assert(rsinfo->setDesc->natts == ALL_COLS);
 
 	for (int start = 0; start < n_users; start += block)
 	{
@@ -567,27 +726,31 @@ FR_SERVING_FUNCTION(fashionrec_recommend_all, FR_FN_RECOMMEND_ALL)
 		for (int b = 0; b < n; b++)
 		{
 			int32		u = users[start + b];
+			int			n_marked = 0;
 			int			got;
 
 			/* a block's top-k lists and rows can take a second at large k */
 			CHECK_FOR_INTERRUPTS();
-			if (exclude_seen && u >= 0)
+			if (args.exclude_seen && u >= 0)
 				for (int64 j = model->seen_indptr[u]; j < model->seen_indptr[u + 1]; j++)
-					skip[model->seen_indices[j]] = 1;
-			got = fr_topk(scores + (size_t) b * model->n_items, model->n_items, NULL, 0,
-						  skip, k, items, best);
-			if (exclude_seen && u >= 0)
-				for (int64 j = model->seen_indptr[u]; j < model->seen_indptr[u + 1]; j++)
-					skip[model->seen_indices[j]] = 0;
+					if (!skip[model->seen_indices[j]])
+					{
+						skip[model->seen_indices[j]] = 1;
+						marked[n_marked++] = model->seen_indices[j];
+					}
+			got = fr_topk(scores + (size_t) b * model->n_items, model->n_items,
+						  subset, n_subset, skip, k, items, best);
+			for (int i = 0; i < n_marked; i++)
+				skip[marked[i]] = 0;
 			for (int r = 0; r < got; r++)
 			{
-				Datum		values[4];
-				bool		nulls[4] = {0};
+				Datum		values[ALL_COLS];
+				bool		nulls[ALL_COLS] = {0};
 
-				values[0] = Int64GetDatum(user_ids[start + b]);
-				values[1] = Int64GetDatum(model->item_ids[items[r]]);
-				values[2] = Float4GetDatum(best[r]);
-				values[3] = Int32GetDatum(r + 1);
+				values[ALL_COL_USER_ID] = Int64GetDatum(user_ids[start + b]);
+				values[ALL_COL_ITEM_ID] = Int64GetDatum(model->item_ids[items[r]]);
+				values[ALL_COL_SCORE] = Float4GetDatum(best[r]);
+				values[ALL_COL_RANK] = Int32GetDatum(r + 1);
 				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			}
 		}
@@ -602,18 +765,29 @@ FR_SERVING_FUNCTION(fashionrec_recommend_all, FR_FN_RECOMMEND_ALL)
 	return (Datum) 0;
 }
 
+FR_SERVING_FUNCTION(fashionrec_recommend_all_0_2, FR_FN_RECOMMEND_ALL)
+{
+	return recommend_all_serve(fcinfo, &fr_recommend_all_shape);
+}
+
+/* 0.1's recommend_all(name, k, users, ...), until ALTER EXTENSION fashionrec UPDATE */
+FR_SERVING_FUNCTION(fashionrec_recommend_all, FR_FN_RECOMMEND_ALL)
+{
+	return recommend_all_serve(fcinfo, &fr_recommend_all_shape_0_1);
+}
+
 static Datum
 embedding_datum(FunctionCallInfo fcinfo, bool of_user)
 {
-	char	   *name = fr_arg_name(fcinfo, 0);
-	int32		version = fr_arg_version(fcinfo, 2);
+	char	   *name = fr_arg_name(fcinfo, FR_ARG_NAME);
+	int32		version = fr_arg_version(fcinfo, FR_EMBEDDING_VERSION);
 	FrModel    *model;
 	int32		index;
 	int32		dim;
 	float	   *vec;
 	Datum	   *elems;
 
-	if (PG_ARGISNULL(1))
+	if (PG_ARGISNULL(FR_ARG_SUBJECT))
 		PG_RETURN_NULL();
 	model = fr_model_open(name, version);
 	dim = model->algo->embedding ? model->algo->embedding(model, of_user, 0, NULL) : 0;
@@ -623,8 +797,8 @@ embedding_datum(FunctionCallInfo fcinfo, bool of_user)
 				 errmsg("algorithm \"%s\" of model \"%s\" has no %s embeddings",
 						model->algo->name, name, of_user ? "user" : "item"),
 				 errhint("Factor models (als, mf, svd) and embedding models have them.")));
-	index = of_user ? fr_model_user_index(model, PG_GETARG_INT64(1))
-		: fr_model_item_index(model, PG_GETARG_INT64(1));
+	index = of_user ? fr_model_user_index(model, PG_GETARG_INT64(FR_ARG_SUBJECT))
+		: fr_model_item_index(model, PG_GETARG_INT64(FR_ARG_SUBJECT));
 	if (index < 0)
 		PG_RETURN_NULL();
 	vec = palloc(sizeof(float) * dim);

@@ -26,6 +26,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "arrays.h"
 #include "fashionrec.h"
 #include "model.h"
 #include "serving.h"
@@ -180,21 +181,17 @@ const FrAlgorithm fr_sequence_algorithm = {
 };
 
 /*
- * next_items(name, recent_item_ids, k, exclude_given, candidates, version)
- * returns table(item_id bigint, score real, rank int)
+ * next_items(name, recent_item_ids, k, exclude_seen, candidates, exclude,
+ * version) returns table(item_id bigint, score real, rank int)
  *
- * recent_item_ids in the order they happened, the latest last.  Any model
- * that folds in a history answers; for a sequence model (or a hybrid with a
- * sequence signal) the order matters.
+ * recent_item_ids in the order they happened, the latest last: they are the
+ * "seen" items.  Any model that folds in a history answers; for a sequence
+ * model (or a hybrid with a sequence signal) the order matters.
  */
-PG_FUNCTION_INFO_V1(fashionrec_next_items);
-Datum
-fashionrec_next_items(PG_FUNCTION_ARGS)
+static Datum
+next_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 {
-	char	   *name;
-	int			k;
-	bool		exclude_given = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
-	int32		version;
+	FrServingArgs args;
 	FrModel    *model;
 	int64	   *ids;
 	int			n_ids;
@@ -205,23 +202,22 @@ fashionrec_next_items(PG_FUNCTION_ARGS)
 	int32	   *subset;
 	int			n_subset;
 
-	name = fr_arg_name(fcinfo, 0);
-	k = fr_arg_k(fcinfo, 2);
-	version = fr_arg_version(fcinfo, 5);
-	if (PG_ARGISNULL(1))
+	fr_serving_args(fcinfo, shape, &args);
+	if (PG_ARGISNULL(shape->subject))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("recent_item_ids must not be NULL"),
 				 errhint("Pass an empty array for a session with no items yet.")));
-	ids = fr_bigint_array(PG_GETARG_ARRAYTYPE_P(1), "recent_item_ids", &n_ids);
+	ids = fr_int8_array(PG_GETARG_ARRAYTYPE_P(shape->subject), "recent_item_ids", &n_ids);
 
 	InitMaterializedSRF(fcinfo, 0);
-	model = fr_model_open(name, version);
+	model = fr_model_open(args.name, args.version);
 	if (model->algo->score_items == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("algorithm \"%s\" of model \"%s\" cannot score a list of items",
-						model->algo->name, name)));
+						model->algo->name, args.name),
+				 errhint("Serve the list with a model of another algorithm; fashionrec.algorithms() lists them.")));
 
 	/* known items in the given order; unknown ones say nothing */
 	items = palloc(sizeof(int32) * Max(n_ids, 1));
@@ -239,11 +235,26 @@ fashionrec_next_items(PG_FUNCTION_ARGS)
 		model->algo->score_items(model, items, NULL, n, scores);
 	else
 		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
-	if (exclude_given)
+	if (args.exclude_seen)
 		for (int i = 0; i < n; i++)
 			skip[items[i]] = 1;
 
-	subset = fr_apply_filters(fcinfo, model, skip, 4, -1, &n_subset);
-	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, k);
+	subset = fr_apply_filters(model, &args, skip, &n_subset);
+	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(fashionrec_next_items_0_2);
+Datum
+fashionrec_next_items_0_2(PG_FUNCTION_ARGS)
+{
+	return next_items_serve(fcinfo, &fr_next_items_shape);
+}
+
+/* 0.1's next_items(name, recent_item_ids, k, exclude_given, candidates, version) */
+PG_FUNCTION_INFO_V1(fashionrec_next_items);
+Datum
+fashionrec_next_items(PG_FUNCTION_ARGS)
+{
+	return next_items_serve(fcinfo, &fr_next_items_shape_0_1);
 }

@@ -33,6 +33,7 @@
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
+#include "arrays.h"
 #include "fashionrec.h"
 #include "stats.h"
 
@@ -590,15 +591,9 @@ fashionrec_reset_serving_stats(PG_FUNCTION_ARGS)
 static void
 histogram_arg(ArrayType *arr, int64 *hist)
 {
-	Datum	   *elems;
-	bool	   *nulls;
 	int			n;
+	const int64 *counts = fr_array_values(arr, INT8OID, "histogram", &n);
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("histogram must be a one-dimensional array")));
-	deconstruct_array(arr, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &n);
 	if (n != FR_STATS_BUCKETS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -606,16 +601,13 @@ histogram_arg(ArrayType *arr, int64 *hist)
 				 errhint("Pass the histogram column of fashionrec._serving_stats() or a difference of two.")));
 	for (int b = 0; b < n; b++)
 	{
-		if (nulls[b])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("histogram must not contain NULLs")));
-		hist[b] = DatumGetInt64(elems[b]);
+		hist[b] = counts[b];
 		if (hist[b] < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("histogram counts must not be negative, got %lld in bucket %d",
-							(long long) hist[b], b + 1)));
+							(long long) hist[b], b + 1),
+					 errhint("Pass the histogram column of fashionrec._serving_stats() or a difference of two.")));
 	}
 }
 

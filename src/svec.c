@@ -20,6 +20,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
+#include "arrays.h"
 #include "svec.h"
 
 FrSvec *
@@ -440,29 +441,16 @@ fashionrec_svec_from_array(PG_FUNCTION_ARGS)
 {
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(0);
 	int32		typmod = PG_GETARG_INT32(1);
-	Datum	   *elems;
-	bool	   *nulls;
+	const float *elems;
 	int			n;
 	int32		nnz = 0;
 	FrSvecStatus st;
 	FrSvec	   *v;
 	int32		bad;
 
-	if (ARR_NDIM(arr) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("array must be one-dimensional to become an svec"),
-				 errdetail("The array has %d dimensions.", ARR_NDIM(arr))));
-	deconstruct_array(arr, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT, &elems, &nulls, &n);
+	elems = fr_array_values(arr, FLOAT4OID, "an array cast to svec", &n);
 	for (int i = 0; i < n; i++)
-	{
-		if (nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("array must not contain NULLs to become an svec"),
-					 errdetail("Element %d is NULL.", i + 1)));
-		nnz += DatumGetFloat4(elems[i]) != 0.0f;
-	}
+		nnz += elems[i] != 0.0f;
 	st = fr_svec_check_shape(n, nnz);
 	if (st != FR_SVEC_OK)
 		fr_svec_report(st, n, nnz, 0, NULL, NULL);
@@ -472,7 +460,7 @@ fashionrec_svec_from_array(PG_FUNCTION_ARGS)
 	nnz = 0;
 	for (int i = 0; i < n; i++)
 	{
-		float		f = DatumGetFloat4(elems[i]);
+		float		f = elems[i];
 
 		if (f != 0.0f)
 		{

@@ -67,7 +67,7 @@ echo "ok - after replay the standby serves the newly activated version 2, the sa
 psql -qXAt -h "$STANDBY" -p "$SPORT" -d "$db" -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || fail "read-only functions failed on the standby"
 SELECT count(*) FROM fashionrec.similar_items('shop', 1, 3);
 SELECT count(*) FROM fashionrec.recommend_for_items('shop', ARRAY[1, 2]::bigint[], 3);
-SELECT count(*) FROM fashionrec.recommend_all('shop', 2, users => ARRAY[1, 2]::bigint[]);
+SELECT count(*) FROM fashionrec.recommend_all('shop', ARRAY[1, 2]::bigint[], 2);
 SELECT fashionrec.predict('shop', 1, 1);
 SQL
 echo "ok - similar_items, recommend_for_items, recommend_all and predict work on the standby"

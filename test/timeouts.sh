@@ -50,7 +50,7 @@ train attributes|SELECT fashionrec.train('t', 'attributes', 'SELECT g, (g % 50):
 train sequence|SELECT fashionrec.train('t', 'sequence', 'SELECT g % 50000, g % 20000, 1, timestamp ''2024-01-01'' + g * interval ''1 second'' FROM generate_series(1, 200000000) g')
 train features|SELECT fashionrec.train('t', 'features', 'prod-vectors', '{"interactions": "SELECT g % 50000, g % 300 + 1 FROM generate_series(1, 200000000) g"}')
 train hybrid|SELECT fashionrec.train('t', 'hybrid', NULL, '{"cf": "small-als", "popularity": "small-pop", "interactions": "SELECT g % 50000, g % 300 FROM generate_series(1, 200000000) g"}')
-recommend_all|SELECT count(*) FROM fashionrec.recommend_all('big-als', 1000, (SELECT array_agg(g) FROM generate_series(1, 20000) g), false) r, generate_series(1, 50)
+recommend_all|SELECT count(*) FROM fashionrec.recommend_all('big-als', (SELECT array_agg(g) FROM generate_series(1, 20000) g), 1000, false) r, generate_series(1, 50)
 generate_shop|SELECT count(*) FROM fashionrec.generate_shop(2000000, 200000, 200000000, target_schema => 'shop_big')
 evaluate|SELECT count(*) FROM fashionrec.evaluate('big-als', 'SELECT u, i FROM big UNION ALL SELECT g % 20000, g % 8000 FROM generate_series(1, 100000000) g', 1000, exclude_seen => false)
 EOF

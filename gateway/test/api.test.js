@@ -46,6 +46,24 @@ describe('serving', () => {
     const want = await sql("SELECT item_id::int FROM fashionrec.recommend_for_items('t-als', ARRAY[1,2,3]::bigint[], k => 4, weights => ARRAY[3,1,1]::real[]) ORDER BY rank");
     assert.deepEqual(r.json.map((x) => x.item_id), want.map((x) => x.item_id));
   });
+  it('a session takes the serving API\'s options: exclude_seen, candidates, exclude', async () => {
+    const r = await call('POST', '/recommendations/t-als/session',
+      { tok: reader, body: { item_ids: [1, 2], k: 3, exclude_seen: false, exclude: [1], weights: [2, 1] } });
+    assert.equal(r.status, 200, r.text);
+    const want = await sql(`SELECT item_id::int FROM fashionrec.recommend_for_items('t-als', ARRAY[1,2]::bigint[], k => 3,
+                            exclude_seen => false, exclude => ARRAY[1]::bigint[], weights => ARRAY[2,1]::real[]) ORDER BY rank`);
+    assert.deepEqual(r.json.map((x) => x.item_id), want.map((x) => x.item_id));
+    assert.ok(!r.json.some((x) => x.item_id === 1));
+  });
+  it('GET /similar passes exclude through', async () => {
+    const first = await sql("SELECT item_id::int FROM fashionrec.similar_items('t-knn', 5, k => 1)");
+    const r = await call('GET', `/similar/t-knn/5?k=3&exclude=${first[0].item_id}`, { tok: reader });
+    assert.equal(r.status, 200, r.text);
+    const want = await sql("SELECT item_id::int FROM fashionrec.similar_items('t-knn', 5, k => 3, exclude => ARRAY[$1]::bigint[]) ORDER BY rank",
+      [first[0].item_id]);
+    assert.deepEqual(r.json.map((x) => x.item_id), want.map((x) => x.item_id));
+    assert.ok(!r.json.some((x) => x.item_id === first[0].item_id));
+  });
   it('GET /similar returns similar_items, and nothing for an unknown item', async () => {
     const r = await call('GET', '/similar/t-knn/5?k=3', { tok: reader });
     assert.equal(r.status, 200);

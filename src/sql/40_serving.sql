@@ -2,38 +2,49 @@
 -- STABLE: they read the registry under the statement's snapshot.  PARALLEL
 -- RESTRICTED: a parallel worker would load the whole model just to score a
 -- few rows.
+--
+-- One shape for every serving function (docs/serving.md, "The serving API";
+-- src/serving.h): (name, subject, k), then of the options
+--     exclude_seen, candidates, exclude, context, version
+-- those that mean something for the function, in that order and under those
+-- names, then an option of its own.  Frozen from 0.2: a new option is
+-- appended, never inserted.  The C symbols carry the API version (_0_2):
+-- 0.1's definitions keep their own symbols until ALTER EXTENSION UPDATE.
 
 CREATE FUNCTION fashionrec.recommend(name text, user_id bigint, k integer DEFAULT 10,
                                      exclude_seen boolean DEFAULT true,
                                      candidates bigint[] DEFAULT NULL,
-                                     version integer DEFAULT NULL,
                                      exclude bigint[] DEFAULT NULL,
-                                     context text DEFAULT NULL)
+                                     context text DEFAULT NULL,
+                                     version integer DEFAULT NULL)
     RETURNS TABLE (item_id bigint, score real, rank integer)
-    AS 'MODULE_PATHNAME', 'fashionrec_recommend'
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_0_2'
     LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
-COMMENT ON FUNCTION fashionrec.recommend(text, bigint, integer, boolean, bigint[], integer, bigint[], text) IS
-    'Top-k items for a user; unknown users get the model''s popularity ranking. candidates restricts the ranking to those items, exclude removes items, context picks a context ranking of a popularity model';
+COMMENT ON FUNCTION fashionrec.recommend(text, bigint, integer, boolean, bigint[], bigint[], text, integer) IS
+    'Top-k items for a user; unknown users get the model''s popularity ranking. exclude_seen leaves out the user''s items, candidates restricts the ranking to those items, exclude removes items, context picks a context ranking of a popularity model (or a hybrid''s)';
 
 CREATE FUNCTION fashionrec.similar_items(name text, item_id bigint, k integer DEFAULT 10,
                                          candidates bigint[] DEFAULT NULL,
+                                         exclude bigint[] DEFAULT NULL,
                                          version integer DEFAULT NULL)
     RETURNS TABLE (item_id bigint, score real, rank integer)
-    AS 'MODULE_PATHNAME', 'fashionrec_similar_items'
+    AS 'MODULE_PATHNAME', 'fashionrec_similar_items_0_2'
     LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
-COMMENT ON FUNCTION fashionrec.similar_items(text, bigint, integer, bigint[], integer) IS
-    'Items most similar to one item ("more like this"); no rows for an item the model does not know';
+COMMENT ON FUNCTION fashionrec.similar_items(text, bigint, integer, bigint[], bigint[], integer) IS
+    'Items most similar to one item ("more like this"), never the item itself; no rows for an item the model does not know. candidates restricts the ranking to those items, exclude removes items';
 
 CREATE FUNCTION fashionrec.recommend_for_items(name text, item_ids bigint[], k integer DEFAULT 10,
-                                               weights real[] DEFAULT NULL,
-                                               exclude_given boolean DEFAULT true,
+                                               exclude_seen boolean DEFAULT true,
                                                candidates bigint[] DEFAULT NULL,
-                                               version integer DEFAULT NULL)
+                                               exclude bigint[] DEFAULT NULL,
+                                               context text DEFAULT NULL,
+                                               version integer DEFAULT NULL,
+                                               weights real[] DEFAULT NULL)
     RETURNS TABLE (item_id bigint, score real, rank integer)
-    AS 'MODULE_PATHNAME', 'fashionrec_recommend_for_items'
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_for_items_0_2'
     LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
-COMMENT ON FUNCTION fashionrec.recommend_for_items(text, bigint[], integer, real[], boolean, bigint[], integer) IS
-    'Top-k items for an anonymous history (a session''s items), folded in without retraining';
+COMMENT ON FUNCTION fashionrec.recommend_for_items(text, bigint[], integer, boolean, bigint[], bigint[], text, integer, real[]) IS
+    'Top-k items for an anonymous history (a session''s items, with optional weights), folded in without retraining; exclude_seen leaves out the given items. Options as recommend()';
 
 CREATE FUNCTION fashionrec.predict(name text, user_id bigint, item_id bigint, version integer DEFAULT NULL)
     RETURNS real
@@ -49,14 +60,16 @@ CREATE FUNCTION fashionrec.cache_info()
 COMMENT ON FUNCTION fashionrec.cache_info() IS
     'Model versions loaded in this backend''s cache, with their load time';
 
-CREATE FUNCTION fashionrec.recommend_all(name text, k integer DEFAULT 10, users bigint[] DEFAULT NULL,
+CREATE FUNCTION fashionrec.recommend_all(name text, users bigint[] DEFAULT NULL, k integer DEFAULT 10,
                                          exclude_seen boolean DEFAULT true,
+                                         candidates bigint[] DEFAULT NULL,
+                                         exclude bigint[] DEFAULT NULL,
                                          version integer DEFAULT NULL)
     RETURNS TABLE (user_id bigint, item_id bigint, score real, rank integer)
-    AS 'MODULE_PATHNAME', 'fashionrec_recommend_all'
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_all_0_2'
     LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION fashionrec.recommend_all(text, integer, bigint[], boolean, integer) IS
-    'Top-k items for many users (all the model knows when users is NULL), scored in blocks: for nightly batches, INSERT ... SELECT';
+COMMENT ON FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer) IS
+    'Top-k items for many users (all the model knows when users is NULL), scored in blocks: for nightly batches, INSERT ... SELECT. candidates and exclude apply to every user';
 
 CREATE FUNCTION fashionrec.user_embedding(name text, user_id bigint, version integer DEFAULT NULL)
     RETURNS real[]

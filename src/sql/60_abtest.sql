@@ -753,6 +753,7 @@ CREATE FUNCTION fashionrec.recommend_experiment(experiment text, user_id bigint,
                                                 exclude_seen boolean DEFAULT true,
                                                 candidates bigint[] DEFAULT NULL,
                                                 exclude bigint[] DEFAULT NULL,
+                                                context text DEFAULT NULL,
                                                 log_exposure boolean DEFAULT true)
     RETURNS TABLE (variant text, item_id bigint, score real, rank integer)
     LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -790,16 +791,19 @@ BEGIN
     RETURN QUERY
         SELECT v_variant, rec.item_id, rec.score, rec.rank
           FROM fashionrec.recommend(v_model, recommend_experiment.user_id, recommend_experiment.k,
-                                    recommend_experiment.exclude_seen, recommend_experiment.candidates,
-                                    v_version, recommend_experiment.exclude) rec;
+                                    exclude_seen => recommend_experiment.exclude_seen,
+                                    candidates => recommend_experiment.candidates,
+                                    exclude => recommend_experiment.exclude,
+                                    context => recommend_experiment.context,
+                                    version => v_version) rec;
     IF recommend_experiment.log_exposure AND v_in THEN
         INSERT INTO fashionrec.event (experiment_id, variant_id, user_id, event_type)
         VALUES (v_experiment, v_variant_id, recommend_experiment.user_id, 'exposure');
     END IF;
 END
 $$;
-COMMENT ON FUNCTION fashionrec.recommend_experiment(text, bigint, integer, boolean, bigint[], bigint[], boolean) IS
-    'Recommendations from the model of the user''s variant, with the variant''s name (NULL for a held-out user, who gets the control''s); logs an exposure unless log_exposure => false';
+COMMENT ON FUNCTION fashionrec.recommend_experiment(text, bigint, integer, boolean, bigint[], bigint[], text, boolean) IS
+    'Recommendations from the model of the user''s variant, with the variant''s name (NULL for a held-out user, who gets the control''s); options as recommend(), the version is the variant''s; logs an exposure unless log_exposure => false';
 
 CREATE FUNCTION fashionrec.track(experiment text, user_id bigint, event text,
                                  item_id bigint DEFAULT NULL, value double precision DEFAULT NULL)

@@ -78,7 +78,7 @@ $app$;
 REVOKE SELECT ON fashionrec.event FROM fashionrec_reader;
 GRANT SELECT ON fashionrec.event TO fashionrec_trainer;
 GRANT EXECUTE ON FUNCTION fashionrec.assign(text, bigint, boolean),
-                          fashionrec.recommend_experiment(text, bigint, integer, boolean, bigint[], bigint[], boolean),
+                          fashionrec.recommend_experiment(text, bigint, integer, boolean, bigint[], bigint[], text, boolean),
                           fashionrec.track(text, bigint, text, bigint, double precision)
    TO fashionrec_app;
 

@@ -61,7 +61,7 @@ for SIZE in $SIZES; do
     step "validate" "SELECT count(*) FROM fashionrec.validate('shop.pairs');"
     step "train als (64 f, $ITERATIONS it)" "SELECT fashionrec.train('scale-als', 'als', 'shop.pairs', '{\"factors\": 64, \"iterations\": $ITERATIONS}');"
     step "train itemknn (100 nb)" "SELECT fashionrec.train('scale-knn', 'itemknn', 'shop.pairs', '{\"neighbors\": 100}');"
-    step "recommend_all 100k users" "SELECT count(*) FROM fashionrec.recommend_all('scale-als', 10, users => ARRAY(SELECT g::bigint FROM generate_series(1, 100000) g));"
+    step "recommend_all 100k users" "SELECT count(*) FROM fashionrec.recommend_all('scale-als', ARRAY(SELECT g::bigint FROM generate_series(1, 100000) g), 10);"
     step "recommend x1000 (warm)" "SELECT count(*) FROM fashionrec.recommend('scale-als', 1, 10); SELECT count(*) FROM generate_series(1, 1000) u, LATERAL fashionrec.recommend('scale-als', u, 10) r;"
     psql -qX -d scale -c "SELECT fashionrec.drop_model('scale-als'), fashionrec.drop_model('scale-knn')" >/dev/null
 done

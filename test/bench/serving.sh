@@ -111,7 +111,7 @@ printf '\nbound: %s MB of item factors / %s GB/s read bandwidth (half the copy f
 echo "cold load of the model in a new backend: $cold ms"
 
 batch_users=$(( USERS < 100000 ? USERS : 100000 ))
-secs=$(psql -qXAt -d bench -c '\timing on' -c "SELECT count(*) FROM fashionrec.recommend_all('bench', 10, users => ARRAY(SELECT g::bigint FROM generate_series(1, $batch_users) g))" \
+secs=$(psql -qXAt -d bench -c '\timing on' -c "SELECT count(*) FROM fashionrec.recommend_all('bench', ARRAY(SELECT g::bigint FROM generate_series(1, $batch_users) g), 10)" \
         | awk '/^Time/ { print $2 / 1000 }')
 gflops=$(awk -v u="$batch_users" -v i="$ITEMS" -v f="$FACTORS" -v s="$secs" 'BEGIN { printf "%.1f", 2 * u * i * f / s / 1e9 }')
 echo "recommend_all for $batch_users users: $secs s, $gflops GFLOP/s of scoring (OpenBLAS sgemm peak here: $SGEMM GFLOP/s, 1 thread)"

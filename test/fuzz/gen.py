@@ -16,7 +16,7 @@ families:
                    bytes, mutated PNGs and JPEGs, and headers declaring huge
                    sizes (with valid CRCs, so only the size check can refuse)
   train.sql        train() with random jsonb params per algorithm
-  serving.sql      recommend() and friends with random k, ids, arrays, versions
+  serving.sql      recommend() and friends with random k, ids, arrays, contexts, versions
 
 Deterministic for a given --seed.
 """
@@ -359,29 +359,42 @@ def serving_cases(r, n):
     arrays = ["NULL", "'{}'", "'{1,2,3}'", "'{NULL,1}'", "'{{1,2},{3,4}}'", "'[0:1]={5,6}'",
               "(SELECT array_agg(g) FROM generate_series(1, 3000) g)", "'{-1,9223372036854775807}'"]
     reals = ["NULL", "'{}'", "'{1}'", "'{1,NaN}'", "'{1,2,3}'", "'{NULL,1}'", "'{Infinity,-1}'"]
+    contexts = ["NULL", "'summer'", "''", "'x' || repeat('y', 3000)"]
     out = ["SET statement_timeout = '5s';"]
     for _ in range(n):
         m = sql_str(r.choice(models))
-        f = r.randint(0, 7)
+        f = r.randint(0, 9)
+        # the serving API's positional order: (name, subject, k, exclude_seen,
+        # candidates, exclude, context, version), each taking what it uses
         if f == 0:
             out.append(f"SELECT count(*) FROM fashionrec.recommend({m}, {r.choice(ids)}, {r.choice(ints)}, "
-                       f"{r.choice(['true', 'false', 'NULL'])}, {r.choice(arrays)}::bigint[], {r.choice(ints)}, "
-                       f"{r.choice(arrays)}::bigint[]);")
+                       f"{r.choice(['true', 'false', 'NULL'])}, {r.choice(arrays)}::bigint[], "
+                       f"{r.choice(arrays)}::bigint[], {r.choice(contexts)}, {r.choice(ints)});")
         elif f == 1:
             out.append(f"SELECT count(*) FROM fashionrec.similar_items({m}, {r.choice(ids)}, {r.choice(ints)}, "
-                       f"{r.choice(arrays)}::bigint[], {r.choice(ints)});")
+                       f"{r.choice(arrays)}::bigint[], {r.choice(arrays)}::bigint[], {r.choice(ints)});")
         elif f == 2:
             out.append(f"SELECT count(*) FROM fashionrec.recommend_for_items({m}, {r.choice(arrays)}::bigint[], "
-                       f"{r.choice(ints)}, {r.choice(reals)}::real[], {r.choice(['true', 'false'])}, "
-                       f"{r.choice(arrays)}::bigint[]);")
+                       f"{r.choice(ints)}, {r.choice(['true', 'false'])}, {r.choice(arrays)}::bigint[], "
+                       f"{r.choice(arrays)}::bigint[], {r.choice(contexts)}, {r.choice(ints)}, "
+                       f"{r.choice(reals)}::real[]);")
         elif f == 3:
             out.append(f"SELECT fashionrec.predict({m}, {r.choice(ids)}, {r.choice(ids)}, {r.choice(ints)}) IS NULL;")
         elif f == 4:
-            out.append(f"SELECT count(*) FROM fashionrec.recommend_all({m}, {r.choice(['1', '3', '0', '-2', '100000'])}, "
-                       f"{r.choice(arrays)}::bigint[]);")
+            out.append(f"SELECT count(*) FROM fashionrec.recommend_all({m}, {r.choice(arrays)}::bigint[], "
+                       f"{r.choice(['1', '3', '0', '-2', '100000'])}, {r.choice(['true', 'false', 'NULL'])}, "
+                       f"{r.choice(arrays)}::bigint[], {r.choice(arrays)}::bigint[]);")
         elif f == 5:
             out.append(f"SELECT array_length(fashionrec.user_embedding({m}, {r.choice(ids)}), 1), "
                        f"array_length(fashionrec.item_embedding({m}, {r.choice(ids)}), 1);")
+        elif f == 8:
+            out.append(f"SELECT count(*) FROM fashionrec.next_items({m}, {r.choice(arrays)}::bigint[], "
+                       f"{r.choice(ints)}, {r.choice(['true', 'false', 'NULL'])}, {r.choice(arrays)}::bigint[], "
+                       f"{r.choice(arrays)}::bigint[], {r.choice(ints)});")
+        elif f == 9:
+            out.append(f"SELECT count(*) FROM fashionrec.explain({m}, {r.choice(ids)}, {r.choice(ints)}, "
+                       f"{r.choice(['true', 'false', 'NULL'])}, {r.choice(arrays)}::bigint[], "
+                       f"{r.choice(arrays)}::bigint[], {r.choice(ints)});")
         elif f == 6:
             metric = r.choice(["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "hit_rate_at_k"])
             out.append(f"SELECT fashionrec.{metric}({r.choice(arrays)}::bigint[], {r.choice(arrays)}::bigint[], "

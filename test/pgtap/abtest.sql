@@ -18,7 +18,7 @@ SELECT plan(83);
 SELECT has_function('fashionrec', 'assign', ARRAY['text', 'bigint', 'boolean']);
 SELECT has_function('fashionrec', 'track', ARRAY['text', 'bigint', 'text', 'bigint', 'double precision']);
 SELECT has_function('fashionrec', 'recommend_experiment',
-       ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'boolean']);
+       ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'text', 'boolean']);
 SELECT has_function('fashionrec', 'experiment_results', ARRAY['text', 'text', 'text', 'double precision']);
 SELECT has_function('fashionrec', 'required_sample_size',
        ARRAY['double precision', 'double precision', 'double precision', 'double precision', 'boolean']);

@@ -141,7 +141,7 @@ SELECT throws_ok($$SELECT fashionrec.train('t-emb', 'embedding', 'VALUES (1, ''{
 SELECT throws_ok($$SELECT fashionrec.train('t-emb', 'embedding', 'VALUES (1, ''{1,2}''::real[]), (2, ''{NaN,2}'')')$$,
                  '22023', 'embedding of item 2 has NaN at position 1', 'NaN');
 SELECT throws_ok($$SELECT fashionrec.train('t-emb', 'embedding', 'VALUES (1, ''{1,2}''::real[]), (2, ''{1,NULL}'')')$$,
-                 '22004', 'embedding of item 2 has a NULL at position 2', 'NULL element');
+                 '22004', 'embedding of item 2 must not contain NULL elements', 'NULL element');
 SELECT throws_ok($$SELECT fashionrec.train('t-emb', 'embedding', 'VALUES (1, NULL::real[])')$$,
                  '22004', 'embedding of item 1 is NULL', 'NULL vector');
 SELECT throws_ok($$SELECT fashionrec.train('t-emb', 'embedding', 'VALUES (5, ''{1,2}''::real[]), (5, ''{3,4}'')')$$,

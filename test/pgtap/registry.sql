@@ -7,14 +7,14 @@ SELECT plan(40);
 -- signatures and labels
 SELECT has_function('fashionrec', 'train', ARRAY['text', 'text', 'text', 'jsonb', 'boolean']);
 SELECT has_function('fashionrec', 'recommend',
-       ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'integer', 'bigint[]', 'text']);
-SELECT has_function('fashionrec', 'similar_items', ARRAY['text', 'bigint', 'integer', 'bigint[]', 'integer']);
+       ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'text', 'integer']);
+SELECT has_function('fashionrec', 'similar_items', ARRAY['text', 'bigint', 'integer', 'bigint[]', 'bigint[]', 'integer']);
 SELECT has_function('fashionrec', 'recommend_for_items',
-       ARRAY['text', 'bigint[]', 'integer', 'real[]', 'boolean', 'bigint[]', 'integer']);
+       ARRAY['text', 'bigint[]', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'text', 'integer', 'real[]']);
 SELECT has_function('fashionrec', 'evaluate', ARRAY['text', 'text', 'integer', 'integer', 'boolean', 'jsonb']);
 SELECT volatility_is('fashionrec', 'train', ARRAY['text', 'text', 'text', 'jsonb', 'boolean'], 'volatile');
 SELECT volatility_is('fashionrec', 'recommend',
-       ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'integer', 'bigint[]', 'text'], 'stable');
+       ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'text', 'integer'], 'stable');
 SELECT volatility_is('fashionrec', 'version', '{}'::text[], 'immutable');
 SELECT has_view('fashionrec', 'models', 'the registry view exists');
 SELECT has_table('fashionrec', 'artifact', 'artifacts are stored in a table');

@@ -11,7 +11,7 @@ const HISTORY = `SELECT taken_at, seconds, variant, model, version, users, expos
   FROM fashionrec.online_history WHERE experiment = $1 ORDER BY taken_at, variant`;
 const SERVE = `SELECT variant, item_id, score, rank FROM fashionrec.recommend_experiment(
   experiment => $1, user_id => $2::bigint, k => $3::integer, exclude_seen => $4::boolean,
-  candidates => $5::bigint[], exclude => $6::bigint[], log_exposure => $7::boolean)`;
+  candidates => $5::bigint[], exclude => $6::bigint[], context => $7::text, log_exposure => $8::boolean)`;
 const TRACK = `SELECT fashionrec.track(experiment => $1, user_id => $2::bigint, event => $3,
   item_id => $4::bigint, value => $5::float8) AS recorded`;
 
@@ -105,6 +105,7 @@ module.exports = async function experiments(app) {
           k: { type: 'integer', minimum: 1, default: 10 },
           exclude_seen: { type: 'boolean', default: true },
           candidates: S.idArray, exclude: S.idArray,
+          context: { type: 'string', maxLength: 200 },
           log_exposure: { type: 'boolean', default: true },
         },
       },
@@ -122,7 +123,7 @@ module.exports = async function experiments(app) {
   }, async (req) => {
     const b = req.body || {};
     return app.sql(req, 'recommend_experiment', SERVE, [req.params.name, req.params.user_id, b.k ?? 10,
-      b.exclude_seen ?? true, b.candidates ?? null, b.exclude ?? null, b.log_exposure ?? true]);
+      b.exclude_seen ?? true, b.candidates ?? null, b.exclude ?? null, b.context ?? null, b.log_exposure ?? true]);
   });
 
   app.post('/experiments/:name/events', {

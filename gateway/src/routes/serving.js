@@ -1,17 +1,21 @@
 'use strict';
 // Serving: each route is one call of a fashionrec serving function with named
-// arguments.  Defaults in the schemas are the SQL functions' own, so the
+// arguments, in the serving API's order (docs/serving.md: name, subject, k,
+// exclude_seen, candidates, exclude, context, version, own options) and under
+// its names.  Defaults in the schemas are the SQL functions' own, so the
 // OpenAPI document shows what the database will do.
 const S = require('../schemas');
 
 const RECOMMEND = `SELECT item_id, score, rank FROM fashionrec.recommend(
   name => $1, user_id => $2::bigint, k => $3::integer, exclude_seen => $4::boolean,
-  candidates => $5::bigint[], version => $6::integer, exclude => $7::bigint[], context => $8::text)`;
+  candidates => $5::bigint[], exclude => $6::bigint[], context => $7::text, version => $8::integer)`;
 const SESSION = `SELECT item_id, score, rank FROM fashionrec.recommend_for_items(
-  name => $1, item_ids => $2::bigint[], k => $3::integer, weights => $4::real[],
-  exclude_given => $5::boolean, candidates => $6::bigint[], version => $7::integer)`;
+  name => $1, item_ids => $2::bigint[], k => $3::integer, exclude_seen => $4::boolean,
+  candidates => $5::bigint[], exclude => $6::bigint[], context => $7::text, version => $8::integer,
+  weights => $9::real[])`;
 const SIMILAR = `SELECT item_id, score, rank FROM fashionrec.similar_items(
-  name => $1, item_id => $2::bigint, k => $3::integer, candidates => $4::bigint[], version => $5::integer)`;
+  name => $1, item_id => $2::bigint, k => $3::integer, candidates => $4::bigint[], exclude => $5::bigint[],
+  version => $6::integer)`;
 
 module.exports = async function serving(app) {
   const tags = ['serving'];
@@ -34,7 +38,7 @@ module.exports = async function serving(app) {
   }, async (req) => {
     const q = req.query;
     return app.sql(req, 'recommend', RECOMMEND, [req.params.model, req.params.user_id, q.k, q.exclude_seen,
-      S.splitIds(q.candidates), q.version ?? null, S.splitIds(q.exclude), q.context ?? null]);
+      S.splitIds(q.candidates), S.splitIds(q.exclude), q.context ?? null, q.version ?? null]);
   });
 
   app.post('/recommendations/:model/session', {
@@ -46,19 +50,20 @@ module.exports = async function serving(app) {
         type: 'object', additionalProperties: false, required: ['item_ids'],
         properties: {
           item_ids: { ...S.idArray, minItems: 1 },
-          weights: { type: 'array', items: { type: 'number' } },
           k: { type: 'integer', minimum: 1, default: 10 },
-          exclude_given: { type: 'boolean', default: true },
-          candidates: S.idArray,
+          exclude_seen: { type: 'boolean', default: true },
+          candidates: S.idArray, exclude: S.idArray,
+          context: { type: 'string', maxLength: 200 },
           version: { type: 'integer', minimum: 1 },
+          weights: { type: 'array', items: { type: 'number' } },
         },
       },
       response: { 200: S.ranked, ...S.errors(404, 409) },
     },
   }, async (req) => {
     const b = req.body;
-    return app.sql(req, 'session', SESSION, [req.params.model, b.item_ids, b.k, b.weights ?? null,
-      b.exclude_given, b.candidates ?? null, b.version ?? null]);
+    return app.sql(req, 'session', SESSION, [req.params.model, b.item_ids, b.k, b.exclude_seen,
+      b.candidates ?? null, b.exclude ?? null, b.context ?? null, b.version ?? null, b.weights ?? null]);
   });
 
   app.get('/similar/:model/:item_id', {
@@ -69,7 +74,7 @@ module.exports = async function serving(app) {
         type: 'object', additionalProperties: false,
         properties: {
           k: { type: 'integer', minimum: 1, default: 10 },
-          candidates: S.idList,
+          candidates: S.idList, exclude: S.idList,
           version: { type: 'integer', minimum: 1 },
         },
       },
@@ -78,6 +83,6 @@ module.exports = async function serving(app) {
   }, async (req) => {
     const q = req.query;
     return app.sql(req, 'similar', SIMILAR, [req.params.model, req.params.item_id, q.k,
-      S.splitIds(q.candidates), q.version ?? null]);
+      S.splitIds(q.candidates), S.splitIds(q.exclude), q.version ?? null]);
   });
 };
