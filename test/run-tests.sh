@@ -69,6 +69,11 @@ run_dump_restore() {
     bash test/dump-restore.sh
 }
 
+run_upgrade() {
+    fr_log "ALTER EXTENSION UPDATE from the previous release"
+    bash test/upgrade.sh
+}
+
 run_replica() {
     fr_log "streaming replica"
     bash test/replica.sh
@@ -88,6 +93,7 @@ suite run_regress
 if [ -z "${FR_REGRESS:-}" ]; then
     suite run_pgtap
     suite run_dump_restore
+    suite run_upgrade
     suite run_replica
     suite run_cron
     suite run_unit
