@@ -91,6 +91,8 @@ cat <<MSG
    psql -h $DEMO_DIR -p $PORT -U postgres fashionrec_demo
    e.g.  SELECT * FROM fashionrec.models;
          SELECT * FROM fashionrec.recommend('shop-als', 42, k => 5);
+         SELECT * FROM fashionrec.dominant_colors((SELECT image FROM shop.products WHERE product_id = 1));
+   every example in docs/ marked "runs on the demo database" runs here
    stop the cluster with: make demo-stop
 MSG
 if [ -n "$GW_URL" ]; then

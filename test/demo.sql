@@ -8,6 +8,9 @@ CREATE EXTENSION fashionrec;
 
 SELECT * FROM fashionrec.generate_shop(customers => 5000, products => 1500, events => 150000, seed => 7);
 
+-- product photos, image embeddings, a purchases view
+\ir demo_catalog.sql
+
 -- purchases and carts are strong signals, views weak ones
 CREATE VIEW shop.interactions AS
 SELECT e.customer_id, e.product_id,

@@ -23,7 +23,7 @@ SELECT t.item_id AS favourite2
 INSERT INTO shop.products
 SELECT (SELECT max(product_id) + 1 FROM shop.products), 'Just in: ' || p.name, p.description, p.category,
        p.sub_category, p.article_type, p.colour, p.season, p.gender, p.usage, p.price, p.price_band,
-       pg_catalog.now(), true
+       pg_catalog.now(), true, p.image
   FROM shop.products p WHERE p.product_id = :favourite2;
 SELECT max(product_id) AS launched FROM shop.products \gset
 

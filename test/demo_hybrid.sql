@@ -12,7 +12,7 @@ SELECT t.item_id AS favourite
 INSERT INTO shop.products
 SELECT (SELECT max(product_id) + 1 FROM shop.products), 'New: ' || p.name, p.description, p.category,
        p.sub_category, p.article_type, p.colour, p.season, p.gender, p.usage, p.price, p.price_band,
-       pg_catalog.now(), true
+       pg_catalog.now(), true, p.image
   FROM shop.products p WHERE p.product_id = :favourite;
 SELECT max(product_id) AS new_product FROM shop.products \gset
 
