@@ -28,7 +28,7 @@ CREATE TABLE buys AS SELECT (g % 97) AS customer, ((g * 7919) % 211) AS product 
 SELECT fashionrec.train('shop', 'itemknn', 'buys');
 SQL
 
-fr_as_owner pg_basebackup -h "$PGHOST" -p "$PGPORT" -U postgres -D "$STANDBY/data" -R -X stream >/dev/null
+fr_as_owner pg_basebackup -h "$PGHOST" -p "$PGPORT" -U postgres -D "$STANDBY/data" -R -X stream --checkpoint=fast >/dev/null
 fr_as_owner pg_ctl -D "$STANDBY/data" -l "$STANDBY/server.log" -w -t 60 \
     -o "-p $SPORT -k $STANDBY" start >/dev/null || { cat "$STANDBY/server.log"; fail "standby did not start"; }
 
