@@ -1,5 +1,5 @@
 /*
- * fusion.h — the maths of the hybrid recommender (hybrid_model.c): putting
+ * fusion.h — the maths of the hybrid recommender (hybrid*.c): putting
  * the scores of different models on one scale, the weights that move with a
  * user's history length, the weighted sum, and the ridge regression that maps
  * content vectors into a collaborative model's latent space for new items.
