@@ -57,8 +57,8 @@ SET client_min_messages = warning;
 CREATE EXTENSION fashionrec;
 CREATE EXTENSION postgres_fdw;
 ALTER DATABASE fr_shards SET enable_partitionwise_aggregate = on;
-$(fr_fdw_server shard1 "$S1" "$P1" postgres ", batch_size '1000'")
-$(fr_fdw_server shard2 "$S2" "$P2" postgres ", batch_size '1000'")
+$(fr_fdw_server shard1 "$S1" "$P1" postgres ", batch_size '1000', async_capable 'true'")
+$(fr_fdw_server shard2 "$S2" "$P2" postgres ", batch_size '1000', async_capable 'true'")
 $(fr_sharded_table events events_p0 events_p1)
 SQL
 }
