@@ -11,6 +11,7 @@
 #   - batch scoring split by a user hash: the replica scores each share, the
 #     coordinator gathers both shares through postgres_fdw (asynchronously)
 #     in one INSERT, equal to recommend_all for everyone on the coordinator;
+#   - a trainer reads the shards through its own user mapping only;
 #   - a shard stopped while training reads it: a clear error with its
 #     SQLSTATE and a hint, and no model row; a shard down: the same.
 # Prints the training times from the two shards and from the local copy.
@@ -91,6 +92,24 @@ l_fdw=$(lists shop); l_local=$(lists shop_local)
 [ -n "$l_fdw" ] && [ "$l_fdw" = "$l_local" ]
 check $? "the model from the shards recommends the same lists as the local one ($CUSTOMERS customers)"
 echo "# training ALS (16 factors, 5 iterations) from $nl rows: two fdw shards ${t_fdw} s, the same rows local ${t_local} s; load: $(uptime | sed 's/.*average: //')"
+
+# The source is read with the caller's rights: a trainer uses its own user
+# mapping, never the extension owner's.
+qt() { psql -qXAt -v ON_ERROR_STOP=1 -h "$C" -p "$PC" -U fr_shard_trainer -d fr_shards "$@"; }
+qc -c "CREATE ROLE fr_shard_trainer LOGIN IN ROLE fashionrec_trainer" -c "GRANT SELECT ON events TO fr_shard_trainer" ||
+    die "trainer role"
+out=$(qt -v VERBOSITY=verbose -c "SELECT fashionrec.train('shop_trainer', 'als', '$SRC_FDW', '$PARAMS')" 2>&1)
+grep -q 'ERROR:  42704: user mapping not found for "fr_shard_trainer"' <<< "$out" &&
+    [ "$(qc -c "SELECT count(*) FROM fashionrec.model WHERE name = 'shop_trainer'")" = 0 ]
+check $? "a trainer without a user mapping of its own cannot read the shards (42704), no model row" || echo "$out"
+# the shards trust local connections, so the mapping waives the password postgres_fdw wants of non-superusers
+qc >/dev/null <<'SQL' || die "trainer mappings"
+CREATE USER MAPPING FOR fr_shard_trainer SERVER shard1 OPTIONS (user 'postgres', password_required 'false');
+CREATE USER MAPPING FOR fr_shard_trainer SERVER shard2 OPTIONS (user 'postgres', password_required 'false');
+SQL
+qt -c "SET client_min_messages = warning" -c "SELECT fashionrec.train('shop_trainer', 'als', '$SRC_FDW', '$PARAMS')" >/dev/null &&
+    [ "$(lists shop_trainer)" = "$l_fdw" ]
+check $? "with its user mappings, a trainer trains from the shards (the same lists)"
 
 # a streaming replica of the coordinator
 qc >/dev/null <<'SQL' || die "share views"
