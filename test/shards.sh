@@ -18,7 +18,7 @@
 #
 #   bash test/shards.sh          (FR_SHARDS_CUSTOMERS=N for another size)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 unset PGHOST PGPORT
 . test/shards-lib.sh
 

@@ -13,7 +13,7 @@
 #
 #   bash test/bench/shards.sh     (CUSTOMERS, PRODUCTS, ROUNDS override the defaults)
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 unset PGHOST PGPORT
 CUSTOMERS=${CUSTOMERS:-50000}
 PRODUCTS=${PRODUCTS:-5000}
