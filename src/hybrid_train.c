@@ -151,8 +151,7 @@ train_cold_start(FrTrainJob *job, const HybridParams *p, HybridState *st, int co
 	int32	   *warm_items,
 			   *cold_items;
 	double	   *gram;
-	double		r2,
-				trace = 0;
+	double		r2;
 
 	comp = hybrid_open_pin(&st->pins[content]);
 	d = comp->algo->embedding ? comp->algo->embedding(comp, false, 0, NULL) : 0;
@@ -220,14 +219,9 @@ train_cold_start(FrTrainJob *job, const HybridParams *p, HybridState *st, int co
 		for (int32 i = 0; i < comp->n_items; i++)
 		{
 			comp->algo->embedding(comp, false, i, y);
-			for (int a = 0; a < k; a++)
-				for (int b = 0; b < k; b++)
-					gram[a * k + b] += (double) y[a] * y[b];
+			fr_gram_add(k, y, gram);
 		}
-		for (int a = 0; a < k; a++)
-			trace += gram[a * k + a];
-		for (int a = 0; a < k; a++)
-			gram[a * k + a] += 1e-6 * trace / k + 1e-12;
+		fr_gram_regularize(k, gram);
 	}
 
 	w = palloc(mul_size(mul_size(d, k), sizeof(float)));
