@@ -215,6 +215,35 @@ fr_fusion_contributions(const FrFusionNet *net, const float *const *norm,
 	fr_free(out);
 }
 
+int32_t
+fr_fusion_candidates(int n_signals, const float *const *norm, int32_t n_items,
+					 const uint8_t *skip, int m, int32_t *cand)
+{
+	uint8_t    *taken = fr_alloc((size_t) (n_items > 0 ? n_items : 1));
+	int32_t    *top = fr_alloc(sizeof(int32_t) * (m > 0 ? m : 1));
+	float	   *best = fr_alloc(sizeof(float) * (m > 0 ? m : 1));
+	int32_t		n_cand = 0;
+
+	for (int s = 0; s < n_signals; s++)
+	{
+		int			got;
+
+		if (norm[s] == NULL)
+			continue;
+		got = fr_topk(norm[s], n_items, NULL, 0, skip, m, top, best);
+		for (int r = 0; r < got; r++)
+			if (!taken[top[r]])
+			{
+				taken[top[r]] = 1;
+				cand[n_cand++] = top[r];
+			}
+	}
+	fr_free(taken);
+	fr_free(top);
+	fr_free(best);
+	return n_cand;
+}
+
 FrFusionSet
 fr_fusion_set_slice(const FrFusionSet *set, int32_t g0, int32_t g1)
 {

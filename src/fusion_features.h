@@ -85,6 +85,15 @@ extern void fr_fusion_contributions(const FrFusionNet *net, const float *const *
 									const float *item_feat, int n_hist, int32_t h,
 									float *base, float *contrib);
 
+/*
+ * One user's candidates for learned fusion's examples: the union of each
+ * present signal's (norm[s] not NULL) top m items, skip[] excluded, in
+ * signal order then rank order, written to cand (room for n_items).
+ * Returns how many.
+ */
+extern int32_t fr_fusion_candidates(int n_signals, const float *const *norm, int32_t n_items,
+									const uint8_t *skip, int m, int32_t *cand);
+
 /* groups [g0, g1) of set as a set of their own (its group offsets allocated) */
 extern FrFusionSet fr_fusion_set_slice(const FrFusionSet *set, int32_t g0, int32_t g1);
 

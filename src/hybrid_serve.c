@@ -22,7 +22,6 @@
 
 #include "fashionrec.h"
 #include "hybrid.h"
-#include "linalg.h"
 #include "serving.h"
 #include "topk.h"
 
@@ -110,9 +109,8 @@ cold_cf_scores(const HybridState *st, const FrModel *cf, int32 cf_user,
 		cf->algo->embedding(cf, true, cf_user, x);
 	else
 	{
-		/* a folded-in user: least squares x = (Y^T Y)^-1 Y^T s from the scores */
-		double	   *a = palloc(sizeof(double) * k * k);
-		double	   *b = palloc0(sizeof(double) * k);
+		/* a folded-in user: their factors from their scores (fusion.h) */
+		double	   *yts = palloc0(sizeof(double) * k);
 		float	   *y = palloc(sizeof(float) * k);
 
 		for (int32 i = 0; i < cf->n_items; i++)
@@ -120,17 +118,11 @@ cold_cf_scores(const HybridState *st, const FrModel *cf, int32 cf_user,
 			if (!isfinite(raw[i]))
 				continue;
 			cf->algo->embedding(cf, false, i, y);
-			for (int c = 0; c < k; c++)
-				b[c] += (double) raw[i] * y[c];
+			fr_scores_add(k, raw[i], y, yts);
 		}
-		memcpy(a, st->cf_gram, sizeof(double) * k * k);
-		if (!fr_dposv(k, 1, a, b))
-			memset(b, 0, sizeof(double) * k);
-		for (int c = 0; c < k; c++)
-			x[c] = (float) b[c];
+		fr_factors_from_scores(k, st->cf_gram, yts, x);
 	}
-	for (int32 c = 0; c < st->n_cold; c++)
-		vals[st->cold_items[c]] = fr_sdot(k, x, st->cold_factors + (size_t) c * k);
+	fr_mapped_scores(k, st->n_cold, st->cold_items, st->cold_factors, x, vals);
 	pfree(x);
 }
 

@@ -23,7 +23,6 @@
 #include "hybrid.h"
 #include "linalg.h"
 #include "source.h"
-#include "topk.h"
 
 typedef struct HybridItems
 {
@@ -152,8 +151,7 @@ train_cold_start(FrTrainJob *job, const HybridParams *p, HybridState *st, int co
 	int32	   *warm_items,
 			   *cold_items;
 	double	   *gram;
-	double		r2,
-				trace = 0;
+	double		r2;
 
 	comp = hybrid_open_pin(&st->pins[content]);
 	d = comp->algo->embedding ? comp->algo->embedding(comp, false, 0, NULL) : 0;
@@ -221,14 +219,9 @@ train_cold_start(FrTrainJob *job, const HybridParams *p, HybridState *st, int co
 		for (int32 i = 0; i < comp->n_items; i++)
 		{
 			comp->algo->embedding(comp, false, i, y);
-			for (int a = 0; a < k; a++)
-				for (int b = 0; b < k; b++)
-					gram[a * k + b] += (double) y[a] * y[b];
+			fr_gram_add(k, y, gram);
 		}
-		for (int a = 0; a < k; a++)
-			trace += gram[a * k + a];
-		for (int a = 0; a < k; a++)
-			gram[a * k + a] += 1e-6 * trace / k + 1e-12;
+		fr_gram_regularize(k, gram);
 	}
 
 	w = palloc(mul_size(mul_size(d, k), sizeof(float)));
@@ -406,10 +399,7 @@ build_examples(const FrTrainData *data, const FrTrainData *vdata, const HybridPa
 		float	   *scores = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 		uint8	   *skip = palloc0(Max(n_items, 1));
 		uint8	   *label = palloc0(Max(n_items, 1));
-		uint8	   *taken = palloc0(Max(n_items, 1));
 		int32	   *cand = palloc(sizeof(int32) * Max(n_items, 1));
-		int32	   *top = palloc(sizeof(int32) * m);
-		float	   *best = palloc(sizeof(float) * m);
 		int32		n_cand = 0;
 		int			positives = 0;
 		float		x[N_FEATURES];
@@ -438,20 +428,8 @@ build_examples(const FrTrainData *data, const FrTrainData *vdata, const HybridPa
 		}
 		if (positives > 0)
 		{
-			for (int s = 0; s < N_SIGNALS; s++)
-			{
-				int			got;
-
-				if (!ex.available[s])
-					continue;
-				got = fr_topk(ex.norm[s], n_items, NULL, 0, skip, m, top, best);
-				for (int r = 0; r < got; r++)
-					if (!taken[top[r]])
-					{
-						taken[top[r]] = 1;
-						cand[n_cand++] = top[r];
-					}
-			}
+			n_cand = fr_fusion_candidates(N_SIGNALS, (const float *const *) ex.norm, n_items, skip,
+										  m, cand);
 			positives = 0;
 			for (int32 c = 0; c < n_cand; c++)
 				positives += label[cand[c]];

@@ -3,7 +3,7 @@
  * (fusion_features.c): item features and recency weights against
  * hand-computed values, the folded linear scores and the MLP's pool against
  * fr_fusion_forward on explicit rows, contributions that add up to the
- * score, and group slices.
+ * score, the examples' candidate lists, and group slices.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -242,6 +242,23 @@ test_contributions(void)
 }
 
 static void
+test_candidates(void)
+{
+	float		a[6] = {5, 4, 3, 2, 1, 0},
+				b[6] = {0, 1, 9, 3, 8, 7};
+	const float *const sig[3] = {a, NULL, b};
+	uint8_t		skip[6] = {0, 1, 0, 0, 0, 0};	/* item 1 already seen */
+	int32_t		cand[6];
+	int32_t		n = fr_fusion_candidates(3, sig, 6, skip, 3, cand);
+
+	/* a's top 3 without item 1: 0, 2, 3; b's: 2, 4, 5, of which 4 and 5 are new */
+	ok(n == 5 && cand[0] == 0 && cand[1] == 2 && cand[2] == 3 && cand[3] == 4 && cand[4] == 5,
+	   "candidates: each signal's top 3, unseen, without repeats, in signal then rank order (%d)", n);
+	n = fr_fusion_candidates(3, sig, 6, skip, 10, cand);
+	ok(n == 5, "candidates: m above the catalogue gives every unseen item once (%d)", n);
+}
+
+static void
 test_slice(void)
 {
 	float		x[10 * 2],
@@ -267,6 +284,7 @@ main(void)
 	test_linear_scores();
 	test_pool_scores();
 	test_contributions();
+	test_candidates();
 	test_slice();
 	return done_testing();
 }
