@@ -100,7 +100,7 @@ static const FmParams fm_defaults = {
 	.seed = 42,
 	.item_identity = true,
 	.user_identity = true,
-	.normalize = true,
+	.normalize = false,
 };
 
 /*
@@ -273,11 +273,14 @@ typedef struct SetRows
 
 #define OTHER_SPACE ((FrSvec *) 1)
 
-/* query's $1 is the set, $2 the vocabulary (training) or the generation after which (loading) */
+/*
+ * Inside SPI; the rows are allocated in cxt (the caller's, outside SPI).
+ * query's $1 is the set, $2 the vocabulary (training) or the generation
+ * after which rows are wanted (loading).
+ */
 static void
-fetch_set_rows(SetRows *s, const char *query, int64 arg2)
+fetch_set_rows(SetRows *s, MemoryContext cxt, const char *query, int64 arg2)
 {
-	MemoryContext cxt = CurrentMemoryContext;
 	int64		cap = 1024;
 	Oid			argtypes[2] = {INT4OID, INT8OID};
 	Datum		args[2];
@@ -343,6 +346,7 @@ read_set(const char *name, SetRows *s)
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 	bool		isnull;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
 	args[0] = CStringGetTextDatum(name);
@@ -366,7 +370,7 @@ read_set(const char *name, SetRows *s)
 				 errmsg("feature set \"%s\" has no vectors yet", name),
 				 errhint("Run SELECT fashionrec.refresh_features('%s') first.", name)));
 	/* the generation was read first: a row newer than it is merged again at load, never missed */
-	fetch_set_rows(s, "SELECT item_id, features, vocabulary_version FROM fashionrec.item_feature"
+	fetch_set_rows(s, cxt, "SELECT item_id, features, vocabulary_version FROM fashionrec.item_feature"
 				   " WHERE feature_set = $1 AND features IS NOT NULL AND vocabulary_version = $2"
 				   " ORDER BY item_id", s->base[2]);
 	SPI_finish();
@@ -717,11 +721,12 @@ apply_live_rows(FrModel *model, FmState *st, const FrCsr *raw, const int64 *cata
 	int64		i = 0,
 				j = 0;
 	int32		n = 0;
+	MemoryContext cxt = CurrentMemoryContext;
 
 	memcpy(live.base, &st->layout[LAYOUT_SET_ID], sizeof(int64) * 3);
 	live.base[3] = st->layout[LAYOUT_SET_DIM];
 	SPI_connect();
-	fetch_set_rows(&live, "SELECT item_id, features, vocabulary_version FROM fashionrec.item_feature"
+	fetch_set_rows(&live, cxt, "SELECT item_id, features, vocabulary_version FROM fashionrec.item_feature"
 				   " WHERE feature_set = $1 AND generation > $2 ORDER BY item_id",
 				   st->layout[LAYOUT_GENERATION]);
 	SPI_finish();
