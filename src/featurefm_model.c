@@ -10,20 +10,23 @@
  * Item features come from a query or table of (item_id, feature[, weight])
  * rows ("item_features") and/or a feature set's sparse vectors
  * ("item_feature_set"); user features likewise from "user_features".  Every
- * user and every interacted item also has its identity feature unless
- * user_identity / item_identity is false.  Each row of features is scaled to
- * sum to 1 (normalize), so an item with many features is not louder.
+ * user and every item with interactions also has its identity feature
+ * unless user_identity / item_identity is false.  With normalize, each row
+ * of features is scaled to sum to 1.
  *
- * The model's items are the catalog: interacted items and items that only
- * have features, which are scored from their features at once.  With a
- * feature set, the set's rows written after training are merged in at load
- * (new items added, changed ones re-embedded, tombstoned ones removed), as
- * the "features" algorithm does: model.c reloads when the set's generation
+ * The model's items are the catalog the item features describe
+ * (read_catalog, before the interactions): products without interactions
+ * are items too, scored from their features at once; interactions with
+ * products the features do not describe are dropped.  Without item
+ * features, the items are those interacted with.  With a feature set, the
+ * set's rows written after training are merged in at load (new items
+ * added, changed ones re-embedded, tombstoned ones removed), as the
+ * "features" algorithm does: model.c reloads when the set's generation
  * moves on.  Rows computed with another vocabulary keep the trained row.
  *
- * Artifacts: "fm_layout" (the feature space, below), "fm_item_ids" (the
- * catalog), "item_feature_indptr/_indices/_values" (the catalog's raw
- * feature rows), "item_factors" and "item_bias" (their vectors and biases),
+ * Artifacts: "fm_layout" (the feature space, below),
+ * "item_feature_indptr/_indices/_values" (the items' raw feature rows),
+ * "item_factors" and "item_bias" (their vectors and biases),
  * "user_factors", "feature_factors" and "feature_bias" (the item feature
  * embeddings), "feature_names" and "feature_name_offsets" (the named item
  * features, ascending).
@@ -104,9 +107,9 @@ static const FmParams fm_defaults = {
 };
 
 /*
- * The item feature space: columns [0, n_identity) are the interacted items'
- * identities, then n_named named features, then the feature set's
- * dimensions.  Stored as "fm_layout".
+ * The item feature space: columns [0, n_identity) are the identities of
+ * the items with interactions, in item order, then n_named named features,
+ * then the feature set's dimensions.  Stored as "fm_layout".
  */
 enum
 {
@@ -435,34 +438,6 @@ normalized(const FrCsr *raw, bool normalize, FrCsr *out)
 	}
 }
 
-/* ascending union of two ascending id arrays */
-static int64 *
-union_ids(const int64 *a, int32 na, const int64 *b, int64 nb, int32 *n_out)
-{
-	int64	   *out = palloc_extended(mul_size(Max((int64) na + nb, 1), sizeof(int64)), MCXT_ALLOC_HUGE);
-	int64		i = 0,
-				j = 0,
-				n = 0;
-
-	while (i < na || j < nb)
-	{
-		int64		next = (j >= nb || (i < na && a[i] <= b[j])) ? a[i] : b[j];
-
-		if (n == 0 || out[n - 1] != next)
-			out[n++] = next;
-		if (i < na && a[i] == next)
-			i++;
-		while (j < nb && b[j] == next)
-			j++;
-	}
-	if (n > PG_INT32_MAX / 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("featurefm cannot have more than %d items", PG_INT32_MAX / 2)));
-	*n_out = (int32) n;
-	return out;
-}
-
 static int
 cmp_int64(const void *a, const void *b)
 {
@@ -500,41 +475,92 @@ fm_estimate_memory(const FrTrainData *data, const void *params)
 					fr_fm_workspace_bytes(&opt, data->n_users, data->n_items, data->ui.nnz));
 }
 
+/* what fm_read_catalog() read, for fm_train() */
+typedef struct FmCatalog
+{
+	Pairs		pairs;
+	SetRows		set;
+	bool		has_set;
+} FmCatalog;
+
+/*
+ * The items are those the item features describe: read them before the
+ * interactions, as the caller, so that the registry stores the catalog as
+ * the model's items (new products included).  Without item features, the
+ * interacted items.
+ */
+static void *
+fm_read_catalog(const void *params, int64 **item_ids, int32 *n_items)
+{
+	const FmParams *prm = params;
+	FmCatalog  *cat = palloc0(sizeof(FmCatalog));
+	int64	   *ids;
+	int64		n = 0,
+				u = 0;
+
+	fr_training_phase("reading features");
+	if (prm->item_features)
+		read_pairs(prm->item_features, "item_features", &cat->pairs);
+	if (prm->item_feature_set)
+	{
+		read_set(prm->item_feature_set, &cat->set);
+		cat->has_set = true;
+	}
+	ids = palloc_extended(mul_size(Max(cat->pairs.n + cat->set.n, 1), sizeof(int64)), MCXT_ALLOC_HUGE);
+	for (int64 r = 0; r < cat->pairs.n; r++)
+		ids[n++] = cat->pairs.rows[r].id;
+	for (int64 r = 0; r < cat->set.n; r++)
+		ids[n++] = cat->set.ids[r];
+	qsort(ids, n, sizeof(int64), cmp_int64);
+	for (int64 r = 0; r < n; r++)
+		if (u == 0 || ids[u - 1] != ids[r])
+			ids[u++] = ids[r];
+	if (u > PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("featurefm cannot have more than %d items", PG_INT32_MAX / 2)));
+	if ((prm->item_features || prm->item_feature_set) && u == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the item features describe no item"),
+				 errhint("Check the \"item_features\" query or the feature set: the model's items are the items they describe.")));
+	*item_ids = ids;
+	*n_items = (int32) u;
+	return cat;
+}
+
 static void
 fm_train(FrTrainJob *job)
 {
 	const FrTrainData *data = job->data;
 	const FmParams *prm = job->params;
+	const FmCatalog *cat = job->items;
+	const Pairs *ipairs = &cat->pairs;
+	Pairs		upairs = {0};
 	FrFmOptions opt;
-	Pairs		ipairs = {0},
-				upairs = {0};
-	SetRows		set = {0};
-	int64	   *feature_ids;
-	int64		n_feature_ids = 0;
-	int64	   *catalog;
-	int32		n_cat;
 	int64		layout[LAYOUT_N] = {0};
 	int32		n_if,
 				n_uf,
+				n_identity = 0,
 				set_offset,
 				k = prm->factors;
-	int32	   *train_to_cat;
 	Coo			ic = {0},
 				uc = {0};
 	FrCsr		iraw,
 				inorm,
 				uraw,
-				unorm,
-				ui;
+				unorm;
 	FrFmParams	fp;
 	float	   *item_factors,
 			   *item_bias,
 			   *user_factors;
 	StringInfoData names;
 	int64	   *offsets;
-	int64		unknown_users = 0;
+	int64		unknown_users = 0,
+				without = 0;
 	double		loss;
 
+	fm_options(prm, &opt);
 	if (!prm->item_identity && !prm->item_features && !prm->item_feature_set)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -545,31 +571,22 @@ fm_train(FrTrainJob *job)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("featurefm without user_identity needs user features"),
 				 errhint("Give \"user_features\" (a query of (user_id, feature)), or leave user_identity true.")));
-
-	fr_training_phase("reading features");
-	if (prm->item_features)
-		read_pairs(prm->item_features, "item_features", &ipairs);
 	if (prm->user_features)
 		read_pairs(prm->user_features, "user_features", &upairs);
-	if (prm->item_feature_set)
-		read_set(prm->item_feature_set, &set);
+	fr_training_phase("training");
 
-	/* the catalog: interacted items and items with features */
-	feature_ids = palloc_extended(mul_size(Max(ipairs.n + set.n, 1), sizeof(int64)), MCXT_ALLOC_HUGE);
-	for (int64 r = 0; r < ipairs.n; r++)
-		feature_ids[n_feature_ids++] = ipairs.rows[r].id;
-	for (int64 r = 0; r < set.n; r++)
-		feature_ids[n_feature_ids++] = set.ids[r];
-	qsort(feature_ids, n_feature_ids, sizeof(int64), cmp_int64);
-	catalog = union_ids(data->item_ids, data->n_items, feature_ids, n_feature_ids, &n_cat);
-
+	/* identities for the items with interactions: the others have nothing to learn one from */
+	if (prm->item_identity)
+		for (int32 i = 0; i < data->n_items; i++)
+			if (data->iu.indptr[i + 1] > data->iu.indptr[i])
+				coo_add(&ic, i, n_identity++, 1.0f);
 	layout[LAYOUT_FACTORS] = k;
-	layout[LAYOUT_IDENTITY] = prm->item_identity ? data->n_items : 0;
-	layout[LAYOUT_NAMED] = ipairs.n_names;
-	layout[LAYOUT_SET_DIM] = prm->item_feature_set ? set.base[3] : 0;
-	layout[LAYOUT_SET_ID] = set.base[0];
-	layout[LAYOUT_GENERATION] = set.base[1];
-	layout[LAYOUT_VOCABULARY] = set.base[2];
+	layout[LAYOUT_IDENTITY] = n_identity;
+	layout[LAYOUT_NAMED] = ipairs->n_names;
+	layout[LAYOUT_SET_DIM] = cat->has_set ? cat->set.base[3] : 0;
+	layout[LAYOUT_SET_ID] = cat->set.base[0];
+	layout[LAYOUT_GENERATION] = cat->set.base[1];
+	layout[LAYOUT_VOCABULARY] = cat->set.base[2];
 	layout[LAYOUT_NORMALIZE] = prm->normalize;
 	set_offset = (int32) (layout[LAYOUT_IDENTITY] + layout[LAYOUT_NAMED]);
 	if ((int64) set_offset + layout[LAYOUT_SET_DIM] > PG_INT32_MAX / 2)
@@ -579,27 +596,21 @@ fm_train(FrTrainJob *job)
 	n_if = (int32) (set_offset + layout[LAYOUT_SET_DIM]);
 	n_uf = (prm->user_identity ? data->n_users : 0) + upairs.n_names;
 
-	fr_check_memory(add_size(mul_size(mul_size(add_size(add_size(n_if, n_uf), n_cat), k + 1),
+	/* parameters, Adagrad state and the vectors served, before allocating any */
+	fr_check_memory(add_size(mul_size(mul_size(add_size(add_size(n_if, n_uf),
+														 add_size(data->n_items, data->n_users)), k + 1),
 									  2 * sizeof(float)),
-							 fr_fm_workspace_bytes(&(FrFmOptions) {.factors = k}, n_uf, n_if, data->ui.nnz)),
+							 fr_fm_workspace_bytes(&opt, n_uf, n_if, data->ui.nnz)),
 					"training \"featurefm\"");
 
-	/* item rows: identity, named features, the set's vector */
-	train_to_cat = palloc_extended(mul_size(Max(data->n_items, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
-	for (int32 i = 0, c = 0; i < data->n_items; i++)
-	{
-		while (catalog[c] != data->item_ids[i])
-			c++;
-		train_to_cat[i] = c;
-		if (prm->item_identity)
-			coo_add(&ic, c, i, 1.0f);
-	}
-	for (int64 r = 0; r < ipairs.n; r++)
-		coo_add(&ic, (int32) fr_find_id(catalog, n_cat, ipairs.rows[r].id),
-				(int32) layout[LAYOUT_IDENTITY] + ipairs.fidx[r], ipairs.rows[r].weight);
-	for (int64 r = 0; r < set.n; r++)
-		coo_add_svec(&ic, (int32) fr_find_id(catalog, n_cat, set.ids[r]), set_offset, set.vectors[r]);
-	fr_csr_from_coo(&iraw, n_cat, n_if, ic.n, ic.rows, ic.cols, ic.vals, NULL, NULL);
+	/* item rows: identity, named features, the set's vector (the catalog is theirs: every id is found) */
+	for (int64 r = 0; r < ipairs->n; r++)
+		coo_add(&ic, (int32) fr_find_id(data->item_ids, data->n_items, ipairs->rows[r].id),
+				n_identity + ipairs->fidx[r], ipairs->rows[r].weight);
+	for (int64 r = 0; r < cat->set.n; r++)
+		coo_add_svec(&ic, (int32) fr_find_id(data->item_ids, data->n_items, cat->set.ids[r]),
+					 set_offset, cat->set.vectors[r]);
+	fr_csr_from_coo(&iraw, data->n_items, n_if, ic.n, ic.rows, ic.cols, ic.vals, NULL, NULL);
 
 	/* user rows: identity and named features of the interacting users */
 	if (prm->user_identity)
@@ -620,58 +631,49 @@ fm_train(FrTrainJob *job)
 	normalized(&iraw, prm->normalize, &inorm);
 	normalized(&uraw, prm->normalize, &unorm);
 
-	/* the interactions over the catalog's columns (the map keeps each row ascending) */
-	ui = data->ui;
-	ui.ncols = n_cat;
-	ui.indices = palloc_extended(mul_size(Max(ui.nnz, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
-	for (int64 q = 0; q < ui.nnz; q++)
-		ui.indices[q] = train_to_cat[data->ui.indices[q]];
-
-	fm_options(prm, &opt);
 	fr_fm_init(&fp, &opt, n_uf, n_if);
-	loss = fr_fm_fit(&opt, &ui, &unorm, &inorm, &fp);
+	loss = fr_fm_fit(&opt, &data->ui, &unorm, &inorm, &fp);
 
-	item_factors = palloc_extended(mul_size(mul_size(Max(n_cat, 1), k), sizeof(float)), MCXT_ALLOC_HUGE);
-	item_bias = palloc_extended(mul_size(Max(n_cat, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	item_factors = palloc_extended(mul_size(mul_size(Max(data->n_items, 1), k), sizeof(float)), MCXT_ALLOC_HUGE);
+	item_bias = palloc_extended(mul_size(Max(data->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	user_factors = palloc_extended(mul_size(mul_size(Max(data->n_users, 1), k), sizeof(float)), MCXT_ALLOC_HUGE);
 	fr_fm_represent(&inorm, fp.item_emb, fp.item_bias, k, item_factors, item_bias);
 	fr_fm_represent(&unorm, fp.user_emb, NULL, k, user_factors, NULL);
 
 	initStringInfo(&names);
-	offsets = palloc(sizeof(int64) * (ipairs.n_names + 1));
-	for (int32 f = 0; f < ipairs.n_names; f++)
+	offsets = palloc(sizeof(int64) * (ipairs->n_names + 1));
+	for (int32 f = 0; f < ipairs->n_names; f++)
 	{
 		offsets[f] = names.len;
-		appendBinaryStringInfo(&names, ipairs.names[f], strlen(ipairs.names[f]) + 1);
+		appendBinaryStringInfo(&names, ipairs->names[f], strlen(ipairs->names[f]) + 1);
 	}
-	offsets[ipairs.n_names] = names.len;
+	offsets[ipairs->n_names] = names.len;
 
-	fr_training_phase("storing artifacts");
 	fr_artifact_put(job->model_id, "fm_layout", FR_I64, LAYOUT_N, 1, layout);
-	fr_artifact_put(job->model_id, "fm_item_ids", FR_I64, n_cat, 1, catalog);
-	fr_artifact_put(job->model_id, "item_feature_indptr", FR_I64, (int64) n_cat + 1, 1, iraw.indptr);
+	fr_artifact_put(job->model_id, "item_feature_indptr", FR_I64, (int64) data->n_items + 1, 1, iraw.indptr);
 	fr_artifact_put(job->model_id, "item_feature_indices", FR_I32, iraw.nnz, 1, iraw.indices);
 	fr_artifact_put(job->model_id, "item_feature_values", FR_F32, iraw.nnz, 1, iraw.values);
-	fr_artifact_put(job->model_id, "item_factors", FR_F32, n_cat, k, item_factors);
-	fr_artifact_put(job->model_id, "item_bias", FR_F32, n_cat, 1, item_bias);
+	fr_artifact_put(job->model_id, "item_factors", FR_F32, data->n_items, k, item_factors);
+	fr_artifact_put(job->model_id, "item_bias", FR_F32, data->n_items, 1, item_bias);
 	fr_artifact_put(job->model_id, "user_factors", FR_F32, data->n_users, k, user_factors);
 	fr_artifact_put(job->model_id, "feature_factors", FR_F32, n_if, k, fp.item_emb);
 	fr_artifact_put(job->model_id, "feature_bias", FR_F32, n_if, 1, fp.item_bias);
 	fr_artifact_put(job->model_id, "feature_names", FR_BYTES, names.len, 1, names.data);
-	fr_artifact_put(job->model_id, "feature_name_offsets", FR_I64, (int64) ipairs.n_names + 1, 1, offsets);
+	fr_artifact_put(job->model_id, "feature_name_offsets", FR_I64, (int64) ipairs->n_names + 1, 1, offsets);
 
-	if (prm->item_feature_set)
+	if (cat->has_set)
 	{
-		int32		set_id = (int32) set.base[0];
+		int32		set_id = (int32) cat->set.base[0];
 
 		fr_info_add_int_array(job, "feature_sets", &set_id, 1);
-		fr_info_add_int(job, "generation", set.base[1]);
+		fr_info_add_int(job, "generation", cat->set.base[1]);
 	}
 	fr_info_add_real(job, "final_loss", loss);
-	fr_info_add_int(job, "catalog_items", n_cat);
-	fr_info_add_int(job, "items_without_interactions", n_cat - data->n_items);
+	for (int32 i = 0; i < data->n_items; i++)
+		without += data->iu.indptr[i + 1] == data->iu.indptr[i];
+	fr_info_add_int(job, "items_without_interactions", without);
 	fr_info_add_int(job, "item_features", n_if);
-	fr_info_add_int(job, "named_item_features", ipairs.n_names);
+	fr_info_add_int(job, "named_item_features", ipairs->n_names);
 	fr_info_add_int(job, "user_features", n_uf);
 	fr_info_add_int(job, "user_feature_rows_of_unknown_users", unknown_users);
 }
@@ -708,8 +710,10 @@ load_names(FrModel *model, FmState *st)
  * rows are embedded again with the trained feature embeddings.
  */
 static void
-apply_live_rows(FrModel *model, FmState *st, const FrCsr *raw, const int64 *catalog, int32 n_cat)
+apply_live_rows(FrModel *model, FmState *st, const FrCsr *raw)
 {
+	const int64 *catalog = model->item_ids;
+	int32		n_cat = model->n_items;
 	SetRows		live = {0};
 	int32		set_offset = (int32) (st->layout[LAYOUT_IDENTITY] + st->layout[LAYOUT_NAMED]);
 	int64		cap = (int64) n_cat + 1;
@@ -787,7 +791,6 @@ fm_load(FrModel *model)
 {
 	FmState    *st = palloc0(sizeof(FmState));
 	int64		n_layout,
-				n_cat,
 				n_ptr,
 				n_idx,
 				n_val,
@@ -800,9 +803,7 @@ fm_load(FrModel *model)
 				k_uf,
 				k_if;
 	int64	   *layout;
-	int64	   *catalog;
 	FrCsr		raw = {0};
-	int32	   *old_to_new;
 
 	layout = fr_model_artifact(model, "fm_layout", FR_I64, &n_layout, NULL, false);
 	st->feature_factors = fr_model_artifact(model, "feature_factors", FR_F32, &n_ff, &k_ff, false);
@@ -838,42 +839,24 @@ fm_load(FrModel *model)
 	fr_check_shape(model, "user_factors", n_uf, k_uf, model->n_users, st->k);
 	fr_check_finite(model, "user_factors", st->user_factors, n_uf * k_uf);
 
-	catalog = fr_model_artifact(model, "fm_item_ids", FR_I64, &n_cat, NULL, false);
-	fr_check_ids(model, "fm_item_ids", catalog, n_cat);
-	if (n_cat < model->n_items || n_cat > PG_INT32_MAX / 2)
-		fr_artifact_corrupt(model, "fm_item_ids", "It holds %lld items, the model %d.",
-							(long long) n_cat, model->n_items);
-	fr_check_shape(model, "item_factors", n_if, k_if, n_cat, st->k);
+	fr_check_shape(model, "item_factors", n_if, k_if, model->n_items, st->k);
 	fr_check_finite(model, "item_factors", st->item_factors, n_if * k_if);
-	fr_check_shape(model, "item_bias", n_ib, 1, n_cat, 1);
+	fr_check_shape(model, "item_bias", n_ib, 1, model->n_items, 1);
 	fr_check_finite(model, "item_bias", st->item_bias, n_ib);
 	raw.indptr = fr_model_artifact(model, "item_feature_indptr", FR_I64, &n_ptr, NULL, false);
 	raw.indices = fr_model_artifact(model, "item_feature_indices", FR_I32, &n_idx, NULL, false);
 	raw.values = fr_model_artifact(model, "item_feature_values", FR_F32, &n_val, NULL, false);
-	fr_check_csr(model, "item_feature", raw.indptr, n_ptr, n_cat, raw.indices, n_idx, st->n_features);
+	fr_check_csr(model, "item_feature", raw.indptr, n_ptr, model->n_items, raw.indices, n_idx, st->n_features);
 	fr_check_shape(model, "item_feature_values", n_val, 1, n_idx, 1);
 	fr_check_finite(model, "item_feature_values", raw.values, n_val);
-	raw.nrows = (int32) n_cat;
+	raw.nrows = model->n_items;
 	raw.ncols = st->n_features;
 	raw.nnz = n_idx;
-
-	/* the model's items (those interacted with) become the catalog */
-	old_to_new = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
-	for (int32 i = 0; i < model->n_items; i++)
-	{
-		int64		c = fr_find_id(catalog, n_cat, model->item_ids[i]);
-
-		if (c < 0)
-			fr_artifact_corrupt(model, "fm_item_ids", "Item %lld of the model is not in it.",
-								(long long) model->item_ids[i]);
-		old_to_new[i] = (int32) c;
-	}
-	fr_model_remap_items(model, catalog, (int32) n_cat, old_to_new);
 
 	/* a set dropped since training has no rows to add: serve what was trained */
 	if (st->layout[LAYOUT_SET_DIM] > 0 && model->n_feature_sets > 0 && model->live_token >= 0)
 	{
-		apply_live_rows(model, st, &raw, catalog, (int32) n_cat);
+		apply_live_rows(model, st, &raw);
 		fr_model_keep(model, "item_factors", FR_F32, model->n_items, st->k, st->item_factors);
 		fr_model_keep(model, "item_bias", FR_F32, model->n_items, 1, st->item_bias);
 	}
@@ -989,6 +972,7 @@ const FrAlgorithm fr_featurefm_algorithm = {
 	.param_defaults = &fm_defaults,
 	.predicts_ratings = false,
 	.allows_negative_weights = false,
+	.read_catalog = fm_read_catalog,
 	.estimate_memory = fm_estimate_memory,
 	.train = fm_train,
 	.load = fm_load,
@@ -1012,7 +996,8 @@ open_featurefm(FunctionCallInfo fcinfo, int version_arg)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model name must not be NULL")));
+				 errmsg("model name must not be NULL"),
+				 errhint("SELECT name FROM fashionrec.models WHERE algorithm = 'featurefm' lists the models with feature embeddings.")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	model = fr_model_open(name, PG_ARGISNULL(version_arg) ? 0 : PG_GETARG_INT32(version_arg));
 	if (model->algo != &fr_featurefm_algorithm)
@@ -1105,7 +1090,8 @@ fashionrec_similar_features(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("feature and k must not be NULL")));
+				 errmsg("feature and k must not be NULL"),
+				 errhint("Name a feature as its item_features source wrote it (e.g. 'colour=red') and give k >= 1.")));
 	feature = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	k = PG_GETARG_INT32(2);
 	if (k <= 0 || k > fr_max_k)
