@@ -149,6 +149,8 @@ typedef struct Pair
 
 typedef struct Pairs
 {
+	MemoryContext cxt;			/* the caller's, outside SPI */
+	const char *param;			/* for errors: "item_features" or "user_features" */
 	int64		n;
 	int64		cap;
 	Pair	   *rows;
@@ -158,6 +160,25 @@ typedef struct Pairs
 } Pairs;
 
 /* ---- reading features --------------------------------------------------------- */
+
+typedef void (*RowFn) (HeapTuple tup, TupleDesc desc, void *arg);
+
+/* Every row of an open cursor, in batches, then close it (inside SPI). */
+static void
+each_row(Portal portal, RowFn fn, void *arg)
+{
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, FM_FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 r = 0; r < SPI_processed; r++)
+			fn(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, arg);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+}
 
 static int
 cmp_pair(const void *a, const void *b)
@@ -171,6 +192,40 @@ cmp_pair(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
+static void
+pair_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	Pairs	   *out = arg;
+	bool		null_id,
+				null_f,
+				null_w;
+	Datum		id = SPI_getbinval(tup, desc, 1, &null_id);
+	Datum		f = SPI_getbinval(tup, desc, 2, &null_f);
+	Datum		w = SPI_getbinval(tup, desc, 3, &null_w);
+	Pair	   *p;
+
+	if (null_id || null_f)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("\"%s\" returned a row with a NULL id or feature", out->param),
+				 errhint("Filter them out in the query (WHERE ... IS NOT NULL).")));
+	if (null_w || !isfinite(DatumGetFloat4(w)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("\"%s\" returned a NULL, NaN or infinite weight", out->param),
+				 errhint("Weights are finite numbers; leave out the third column for weight 1.")));
+	if (out->n == out->cap)
+	{
+		out->cap *= 2;
+		fr_check_memory(mul_size(out->cap, sizeof(Pair)), "reading features");
+		out->rows = repalloc_huge(out->rows, sizeof(Pair) * out->cap);
+	}
+	p = &out->rows[out->n++];
+	p->id = DatumGetInt64(id);
+	p->feature = MemoryContextStrdup(out->cxt, TextDatumGetCString(f));
+	p->weight = DatumGetFloat4(w);
+}
+
 /*
  * Read a source of (id, feature[, weight]) rows as the caller, like any
  * training source: a table, view or read-only SELECT.  Features are text
@@ -179,13 +234,13 @@ cmp_pair(const void *a, const void *b)
 static void
 read_pairs(const char *source, const char *param, Pairs *out)
 {
-	MemoryContext cxt = CurrentMemoryContext;
 	char	   *query;
 	TupleDesc	desc;
 	StringInfoData sql;
-	Portal		portal;
 
 	memset(out, 0, sizeof(*out));
+	out->cxt = CurrentMemoryContext;
+	out->param = param;
 	out->cap = 1024;
 	out->rows = palloc_extended(sizeof(Pair) * out->cap, MCXT_ALLOC_HUGE);
 	SPI_connect();
@@ -208,49 +263,7 @@ read_pairs(const char *source, const char *param, Pairs *out)
 		appendStringInfoString(&sql, "1::pg_catalog.float4");
 	appendStringInfo(&sql, " FROM (%s) s", query);
 
-	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, FM_FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	td = SPI_tuptable->tupdesc;
-			bool		null_id,
-						null_f,
-						null_w;
-			Datum		id = SPI_getbinval(tup, td, 1, &null_id);
-			Datum		f = SPI_getbinval(tup, td, 2, &null_f);
-			Datum		w = SPI_getbinval(tup, td, 3, &null_w);
-			Pair	   *p;
-
-			if (null_id || null_f)
-				ereport(ERROR,
-						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-						 errmsg("\"%s\" returned a row with a NULL id or feature", param),
-						 errhint("Filter them out in the query (WHERE ... IS NOT NULL).")));
-			if (null_w || !isfinite(DatumGetFloat4(w)))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("\"%s\" returned a NULL, NaN or infinite weight", param),
-						 errhint("Weights are finite numbers; leave out the third column for weight 1.")));
-			if (out->n == out->cap)
-			{
-				out->cap *= 2;
-				fr_check_memory(mul_size(out->cap, sizeof(Pair)), "reading features");
-				out->rows = repalloc_huge(out->rows, sizeof(Pair) * out->cap);
-			}
-			p = &out->rows[out->n++];
-			p->id = DatumGetInt64(id);
-			p->feature = MemoryContextStrdup(cxt, TextDatumGetCString(f));
-			p->weight = DatumGetFloat4(w);
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
+	each_row(SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL, true, 0), pair_row, out);
 	SPI_finish();
 
 	/* features in byte order: the same data give the same feature indices, so the same model */
@@ -269,12 +282,51 @@ read_pairs(const char *source, const char *param, Pairs *out)
 typedef struct SetRows
 {
 	int64		base[4];
+	MemoryContext cxt;			/* the caller's, outside SPI */
+	int64		cap;
 	int64		n;
 	int64	   *ids;
 	FrSvec	  **vectors;		/* NULL: a tombstone; (FrSvec *) 1: another vocabulary */
 } SetRows;
 
 #define OTHER_SPACE ((FrSvec *) 1)
+
+static void
+set_row(HeapTuple tup, TupleDesc desc, void *arg)
+{
+	SetRows    *s = arg;
+	bool		null_v,
+				null_voc,
+				isnull;
+	int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	Datum		v = SPI_getbinval(tup, desc, 2, &null_v);
+	int32		voc = DatumGetInt32(SPI_getbinval(tup, desc, 3, &null_voc));
+	FrSvec	   *vec = NULL;
+
+	if (!null_v && (null_voc || voc != s->base[2]))
+		vec = OTHER_SPACE;
+	else if (!null_v)
+	{
+		MemoryContext old = MemoryContextSwitchTo(s->cxt);
+
+		vec = (FrSvec *) PG_DETOAST_DATUM_COPY(v);
+		MemoryContextSwitchTo(old);
+		if (vec->dim != s->base[3])
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("feature set %lld has a vector of dimension %d for item %lld, expected %lld",
+							(long long) s->base[0], vec->dim, (long long) id, (long long) s->base[3]),
+					 errhint("Rebuild it with fashionrec.refresh_features(name, rebuild => true).")));
+	}
+	if (s->n == s->cap)
+	{
+		s->cap *= 2;
+		s->ids = repalloc_huge(s->ids, sizeof(int64) * s->cap);
+		s->vectors = repalloc_huge(s->vectors, sizeof(FrSvec *) * s->cap);
+	}
+	s->ids[s->n] = id;
+	s->vectors[s->n++] = vec;
+}
 
 /*
  * Inside SPI; the rows are allocated in cxt (the caller's, outside SPI).
@@ -284,63 +336,17 @@ typedef struct SetRows
 static void
 fetch_set_rows(SetRows *s, MemoryContext cxt, const char *query, int64 arg2)
 {
-	int64		cap = 1024;
 	Oid			argtypes[2] = {INT4OID, INT8OID};
 	Datum		args[2];
-	Portal		portal;
 
+	s->cxt = cxt;
 	s->n = 0;
-	s->ids = MemoryContextAllocHuge(cxt, sizeof(int64) * cap);
-	s->vectors = MemoryContextAllocHuge(cxt, sizeof(FrSvec *) * cap);
+	s->cap = 1024;
+	s->ids = MemoryContextAllocHuge(cxt, sizeof(int64) * s->cap);
+	s->vectors = MemoryContextAllocHuge(cxt, sizeof(FrSvec *) * s->cap);
 	args[0] = Int32GetDatum((int32) s->base[0]);
 	args[1] = Int64GetDatum(arg2);
-	portal = SPI_cursor_open_with_args(NULL, query, 2, argtypes, args, NULL, true, 0);
-	for (;;)
-	{
-		SPI_cursor_fetch(portal, true, FM_FETCH_ROWS);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			TupleDesc	td = SPI_tuptable->tupdesc;
-			bool		null_v,
-						null_voc,
-						isnull;
-			int64		id = DatumGetInt64(SPI_getbinval(tup, td, 1, &isnull));
-			Datum		v = SPI_getbinval(tup, td, 2, &null_v);
-			int32		voc = DatumGetInt32(SPI_getbinval(tup, td, 3, &null_voc));
-			FrSvec	   *vec = NULL;
-
-			if (!null_v && (null_voc || voc != s->base[2]))
-				vec = OTHER_SPACE;
-			else if (!null_v)
-			{
-				MemoryContext old = MemoryContextSwitchTo(cxt);
-
-				vec = (FrSvec *) PG_DETOAST_DATUM_COPY(v);
-				MemoryContextSwitchTo(old);
-				if (vec->dim != s->base[3])
-					ereport(ERROR,
-							(errcode(ERRCODE_DATA_CORRUPTED),
-							 errmsg("feature set %lld has a vector of dimension %d for item %lld, expected %lld",
-									(long long) s->base[0], vec->dim, (long long) id,
-									(long long) s->base[3]),
-							 errhint("Rebuild it with fashionrec.refresh_features(name, rebuild => true).")));
-			}
-			if (s->n == cap)
-			{
-				cap *= 2;
-				s->ids = repalloc_huge(s->ids, sizeof(int64) * cap);
-				s->vectors = repalloc_huge(s->vectors, sizeof(FrSvec *) * cap);
-			}
-			s->ids[s->n] = id;
-			s->vectors[s->n++] = vec;
-		}
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
-	}
-	SPI_cursor_close(portal);
+	each_row(SPI_cursor_open_with_args(NULL, query, 2, argtypes, args, NULL, true, 0), set_row, s);
 }
 
 static void
@@ -907,16 +913,8 @@ static void
 fm_score_similar(const FrModel *model, int32 item, float *scores)
 {
 	const FmState *st = model->state;
-	float		norm = st->item_norms[item];
 
-	fr_sgemv(false, model->n_items, st->k, 1.0f, st->item_factors, st->k,
-			 st->item_factors + (size_t) item * st->k, 0.0f, scores);
-	for (int32 i = 0; i < model->n_items; i++)
-	{
-		float		d = norm * st->item_norms[i];
-
-		scores[i] = d > 0 ? scores[i] / d : NAN;
-	}
+	fr_item_cosines(model, st->item_factors, st->k, st->item_norms, item, scores);
 }
 
 static float

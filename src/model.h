@@ -246,6 +246,9 @@ extern void fr_model_keep(FrModel *model, const char *name, FrDtype dtype,
 						  int64 nrows, int32 ncols, const void *data);
 /* Euclidean norms of the n_items rows of factors (k columns), for cosine similarity: kept */
 extern float *fr_item_norms(FrModel *model, const float *factors, int32 k);
+/* scores[n_items]: cosine of each item's factors with item's; NaN for a zero vector */
+extern void fr_item_cosines(const FrModel *model, const float *factors, int32 k, const float *norms,
+							int32 item, float *scores);
 /* artifact.c: a read of the loading model's artifact, served from or recorded for the store */
 extern bool fr_model_share_read(int64 model_id, const char *name, FrDtype dtype,
 								int64 *nrows, int32 *ncols, void **data);
