@@ -153,6 +153,52 @@ SELECT pg_catalog.split_part(line, '|', 1)::bigint AS item_id,
 SQL
 }
 
+# fr_ml100k_cold_sql: after fr_ml100k_sql, the new-item split of
+# test/bench/hybrid_ml100k.sh: the items whose md5 puts them in the held-out
+# fifth (held_out), the ratings of the others (view warm), the held-out
+# ratings of users who also have warm ones (view cold_test), and
+# cold_eval(model) -> (users, ndcg, auc): every such user ranks all held-out
+# items (candidates).
+fr_ml100k_cold_sql() {
+    cat <<'SQL'
+CREATE TABLE held_out AS
+SELECT DISTINCT item_id FROM ratings
+ WHERE ('x' || substr(md5('fashionrec' || item_id), 1, 8))::bit(32)::int % 5 = 0;
+CREATE VIEW warm AS SELECT user_id, item_id FROM ratings WHERE item_id NOT IN (SELECT item_id FROM held_out);
+CREATE VIEW cold_test AS
+SELECT user_id, item_id FROM ratings
+ WHERE item_id IN (SELECT item_id FROM held_out)
+   AND user_id IN (SELECT user_id FROM ratings WHERE item_id NOT IN (SELECT item_id FROM held_out));
+-- rank of every held-out item for a user; items the model returns nothing
+-- for share the ranks after the listed ones
+CREATE FUNCTION cold_eval(model text, OUT users bigint, OUT ndcg numeric, OUT auc numeric)
+LANGUAGE sql AS $$
+  WITH cand AS (SELECT array_agg(item_id ORDER BY item_id) AS ids, count(*) AS n FROM held_out),
+  truth AS (SELECT user_id, array_agg(item_id) AS rel FROM cold_test GROUP BY user_id),
+  lists AS (
+    SELECT t.user_id, t.rel, c.n,
+           ARRAY(SELECT r.item_id FROM fashionrec.recommend(model, t.user_id, c.n::int,
+                                                            candidates => c.ids) r ORDER BY r.rank) AS ranked
+      FROM truth t, cand c),
+  ranks AS (
+    SELECT l.user_id, l.n, cardinality(l.rel) AS p, cardinality(l.ranked) AS listed,
+           coalesce(array_position(l.ranked, x), NULL) AS pos
+      FROM lists l, unnest(l.rel) x),
+  per_user AS (
+    SELECT r.user_id,
+           -- unlisted positives: the average of the remaining ranks
+           sum(r.n - coalesce(r.pos, (r.listed + 1 + r.n) / 2.0)) AS above,
+           min(r.p) AS p, min(r.n) AS n
+      FROM ranks r GROUP BY r.user_id)
+  SELECT count(*),
+         round(avg(fashionrec.ndcg_at_k(l.ranked, l.rel, 10))::numeric, 4),
+         round(avg((u.above - u.p * (u.p - 1) / 2.0) / (u.p * (u.n - u.p)))::numeric, 4)
+    FROM per_user u JOIN lists l USING (user_id)
+   WHERE u.n > u.p
+$$;
+SQL
+}
+
 # fr_ml100k_split_sql: after fr_ml100k_sql, the temporal split of
 # test/bench/ml100k.sh (each user's latest 20% of ratings are the test set)
 # and the same split again inside the training part (validation): views
