@@ -825,6 +825,7 @@ fm_load(FrModel *model)
 		fr_check_setting(model, "fm_layout", "named features", layout[LAYOUT_NAMED], 0, PG_INT32_MAX / 4, true);
 		fr_check_setting(model, "fm_layout", "set dimension", layout[LAYOUT_SET_DIM], 0, PG_INT32_MAX / 4, true);
 		fr_check_setting(model, "fm_layout", "set", layout[LAYOUT_SET_ID], PG_INT32_MIN, PG_INT32_MAX, true);
+		fr_check_setting(model, "fm_layout", "normalize", layout[LAYOUT_NORMALIZE], 0, 1, true);
 	}
 	memcpy(st->layout, layout, sizeof(st->layout));
 	st->k = (int32) layout[LAYOUT_FACTORS];
