@@ -121,9 +121,12 @@ distribute(Step *s, const FrCsr *features, int32_t row, float *emb, float *biase
 		float		w = features->values[q];
 		float	   *e = emb + (size_t) f * k;
 
-		reg += 0.5 * alpha * dot(k, e, e);
-		if (biases)
-			reg += 0.5 * alpha * biases[f] * biases[f];
+		if (alpha > 0)
+		{
+			reg += 0.5 * alpha * dot(k, e, e);
+			if (biases)
+				reg += 0.5 * alpha * biases[f] * biases[f];
+		}
 		if (grad_emb)
 		{
 			float	   *ge = grad_emb + (size_t) f * k;
