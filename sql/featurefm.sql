@@ -91,6 +91,35 @@ SELECT users, ndcg_at_k > 0.3 AS ndcg_above_0_3 FROM fashionrec.evaluate('fm', '
 SELECT bool_and(item_id % 3 = 1) AS session_colour
   FROM fashionrec.recommend_for_items('fm', ARRAY[1, 4, 7]::bigint[], 5);
 
+-- cross-validation, tuning and retraining train it like any algorithm
+SELECT count(*) AS folds, bool_and(ndcg_at_k > 0.2) AS every_fold_ranks
+  FROM fashionrec.cross_validate('fm-cv', 'featurefm', 'fm_bought', 3,
+       '{"item_features": "fm_attributes", "factors": 8, "epochs": 20}');
+SELECT trial_params, score > 0.2 AS ranks, best IS NOT NULL AS compared
+  FROM fashionrec.tune('fm-tune', 'featurefm', 'fm_bought', '{"loss": ["bpr", "warp"]}',
+       params => '{"item_features": "fm_attributes", "factors": 8, "epochs": 20}')
+ ORDER BY trial_params ->> 'loss';
+-- retrain on the purchases plus newer ones (fm_test): a challenger with the
+-- champion's parameters, both scored on the latest purchases
+CREATE VIEW fm_bought_at AS
+  SELECT customer, product, 1 AS w, timestamptz '2026-01-01' + product * interval '1 minute' AS at FROM fm_bought
+  UNION ALL
+  SELECT customer, product, 1, timestamptz '2026-02-01' + product * interval '1 minute' FROM fm_test;
+CALL fashionrec.retrain('fm-bpr', source => 'fm_bought_at');
+SELECT decision IN ('promoted', 'kept') AS decided, champion_score > 0 AND challenger_score > 0 AS both_scored
+  FROM fashionrec.retrain_log WHERE name = 'fm-bpr';
+SELECT bool_and(params ->> 'loss' = 'bpr' AND params ->> 'user_features' = 'fm_customer_features') AS same_params
+  FROM fashionrec.model WHERE name = 'fm-bpr';
+
+-- a cancel (here statement_timeout) stops training between steps and leaves no model
+SET statement_timeout = '300ms';
+\set VERBOSITY sqlstate
+SELECT fashionrec.train('fm-slow', 'featurefm', 'fm_bought',
+       '{"item_features": "fm_attributes", "factors": 512, "epochs": 1000}');
+\set VERBOSITY default
+RESET statement_timeout;
+SELECT count(*) AS slow_models FROM fashionrec.model WHERE name = 'fm-slow';
+
 -- ---- a feature set: rows written after training are served without retraining
 SELECT feature_set, added FROM fashionrec.create_feature_set('fm-attrs', 'attributes', 'fm_products',
        '{"columns": ["colour", "type"]}');
