@@ -220,20 +220,28 @@ CREATE VIEW val AS SELECT user_id, item_id FROM inner_split WHERE is_tail;
 SQL
 }
 
-# fr_ml100k_bench: the start of a MovieLens benchmark — skip (exit 0) when
-# the data is absent, install, build unless FR_NO_BUILD, a throwaway cluster
-# (fr_bench_cluster), q() for queries on "bench", and the ratings, genres and
-# splits loaded there (fr_ml100k_sql, fr_ml100k_split_sql).  Sets DIR.
-fr_ml100k_bench() {
-    DIR=${FR_DATA:-$PWD/../shared/data}/movielens-100k
-    if [ ! -r "$DIR/u.data" ] || [ ! -r "$DIR/u.item" ]; then
-        echo "skipped: $DIR/u.data or u.item not found (set FR_DATA)"; exit 0
-    fi
+# fr_data_bench NAME FILE...: the start of a benchmark on a data set of
+# ../shared/data (FR_DATA overrides) — skip (exit 0) when a file is absent,
+# install, build unless FR_NO_BUILD, a throwaway cluster (fr_bench_cluster)
+# and q() for queries on "bench".  Sets DIR to the data set's folder.
+fr_data_bench() {
+    local f
+    DIR=${FR_DATA:-$PWD/../shared/data}/$1
+    shift
+    for f in "$@"; do
+        [ -r "$DIR/$f" ] || { echo "skipped: $DIR/$f not found (set FR_DATA)"; exit 0; }
+    done
     fr_install_deps
     fr_setup_paths
     [ -n "${FR_NO_BUILD:-}" ] || fr_build_install
     fr_bench_cluster
     q() { psql -qXAt -F $'\t' -v ON_ERROR_STOP=1 -d bench "$@"; }
+}
+
+# fr_ml100k_bench: fr_data_bench for MovieLens 100K, with the ratings,
+# genres and splits loaded (fr_ml100k_sql, fr_ml100k_split_sql).
+fr_ml100k_bench() {
+    fr_data_bench movielens-100k u.data u.item
     q >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION fashionrec;

@@ -19,15 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
 
-DIR=${FR_DATA:-$PWD/../shared/data}/hm-fashion-sample
-if [ ! -r "$DIR/articles.csv" ] || [ ! -r "$DIR/transactions_train.csv" ]; then
-    echo "skipped: $DIR/articles.csv or transactions_train.csv not found (set FR_DATA)"; exit 0
-fi
-fr_install_deps
-fr_setup_paths
-[ -n "${FR_NO_BUILD:-}" ] || fr_build_install
-fr_bench_cluster
-q() { psql -qXAt -F $'\t' -v ON_ERROR_STOP=1 -d bench "$@"; }
+fr_data_bench hm-fashion-sample articles.csv transactions_train.csv
 echo "load: $(uptime)"
 
 q >/dev/null <<SQL
