@@ -111,6 +111,27 @@ SELECT decision IN ('promoted', 'kept') AS decided, champion_score > 0 AND chall
 SELECT bool_and(params ->> 'loss' = 'bpr' AND params ->> 'user_features' = 'fm_customer_features') AS same_params
   FROM fashionrec.model WHERE name = 'fm-bpr';
 
+-- the feature queries a model stores run at retrain() only as their author
+-- (or a role whose rights the author holds), like every stored source
+CREATE ROLE fm_author;
+GRANT fashionrec_trainer TO fm_author;
+GRANT SELECT ON fm_bought, fm_bought_at, fm_attributes TO fm_author;
+SET ROLE fm_author;
+SELECT fashionrec.train('fm-authored', 'featurefm', 'fm_bought',
+       '{"item_features": "fm_attributes", "factors": 4, "epochs": 2}');
+RESET ROLE;
+-- a superuser retraining it on a new source would run fm_author's query as a superuser: refused
+\set VERBOSITY sqlstate
+CALL fashionrec.retrain('fm-authored', source => 'fm_bought_at');
+\set VERBOSITY default
+SET ROLE fm_author;
+CALL fashionrec.retrain('fm-authored', source => 'fm_bought_at');
+RESET ROLE;
+SELECT decision = 'failed' AS failed, reason LIKE '%would run as role%' AS refused_for_its_author
+  FROM fashionrec.retrain_log WHERE name = 'fm-authored' ORDER BY id;
+DROP OWNED BY fm_author;
+DROP ROLE fm_author;
+
 -- a cancel (here statement_timeout) stops training between steps and leaves no model
 SET statement_timeout = '300ms';
 \set VERBOSITY sqlstate
