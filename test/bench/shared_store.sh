@@ -107,14 +107,29 @@ memory_growth() {
         'BEGIN { printf "%.1f %.1f\n", (a - b) / 1024, (pa - pb) / 1024 }'
 }
 
-# Milliseconds of the first two statements on NEW_CONNECTIONS new connections:
-# "p50 p99" of the first, then of the second
+# The first two calls of sql on NEW_CONNECTIONS new connections, each after the
+# connection's own first statement (pg_backend_pid()): "p50 p99" of the first
+# and of the second call in wall-clock ms (psql's \timing), then the same in
+# the backend's CPU ms (/proc/<pid>/schedstat), which other work on a busy
+# machine inflates far less.
 first_calls() {
-    local sql=$1 n=$2 i
+    local sql=$1 n=$2 i col
+    cat > "$TMP/first.sql" <<SQL
+SELECT pg_backend_pid() AS pid \\gset
+\\setenv FR_PID :pid
+\\timing on
+\\! awk '{ print "cpu", \$1 }' /proc/\$FR_PID/schedstat
+$sql;
+\\! awk '{ print "cpu", \$1 }' /proc/\$FR_PID/schedstat
+$sql;
+\\! awk '{ print "cpu", \$1 }' /proc/\$FR_PID/schedstat
+SQL
     for i in $(seq 1 "$n"); do
-        psql -qXAt -d bench -c '\timing on' -c "$sql" -c "$sql" | awk '/^Time:/ { printf "%s ", $2 } END { print "" }'
+        psql -qXAt -d bench -f "$TMP/first.sql" |
+            awk '/^Time:/ { t[++n] = $2 } /^cpu/ { c[++m] = $2 }
+                 END { printf "%s %s %.3f %.3f\n", t[1], t[2], (c[2] - c[1]) / 1e6, (c[3] - c[2]) / 1e6 }'
     done > "$TMP/first"
-    for col in 1 2; do
+    for col in 1 2 3 4; do
         awk -v c="$col" '{ print $c }' "$TMP/first" | sort -n |
             awk '{ v[NR] = $1 } END { printf "%.2f %.2f ", v[int((NR + 1) / 2)], v[int((NR * 99 + 99) / 100)] }'
     done
@@ -190,14 +205,17 @@ for n in $CONNECTIONS; do
     printf '%-12s %24s %34s %16s %18s\n' "$n" "${MEM[private,$n]:-not run}" "${MEM[shared,$n]} + $STORE_MB = $total (goal <= $goal)" \
         "$per MB" "${PTE[shared,$n]} (${PTE[private,$n]:--})"
 done
-read -r sp50 sp99 sq50 sq99 <<< "${FIRST[shared]}"; read -r fp50 fp99 _ _ <<< "${FIRST[shared,floor]}"
-read -r tp50 tp99 tq50 tq99 <<< "${FIRST[shared,tiny]}"
-read -r pp50 pp99 pq50 pq99 <<< "${FIRST[private]}"
-printf '\nnew connection, ms                          first p50  first p99  second p50  second p99\n'
-printf '  recommend(), shared store (%3d conns)   %9s  %9s  %10s  %10s   (load %s)\n' "${FIRST[shared,n]}" "$sp50" "$sp99" "$sq50" "$sq99" "${FIRST[shared,load]}"
-printf '  recommend(), 500 items, shared store    %9s  %9s  %10s  %10s\n' "$tp50" "$tp99" "$tq50" "$tq99"
-printf '  fashionrec.version() (no model)         %9s  %9s\n' "$fp50" "$fp99"
-printf '  recommend(), per-backend cache (%2d)      %9s  %9s  %10s  %10s   (load %s)\n' "${FIRST[private,n]}" "$pp50" "$pp99" "$pq50" "$pq99" "${FIRST[private,load]}"
+printf '\nnew connection, ms: wall clock (backend CPU)   first p50      first p99      second p50     second p99\n'
+row() {   # label, first_calls output
+    local a b c d e f g h
+    read -r a b c d e f g h <<< "$2"
+    printf '  %-42s %-14s %-14s %-14s %-14s\n' "$1" "$a ($e)" "$b ($f)" "$c ($g)" "$d ($h)"
+}
+row "recommend(), shared store (${FIRST[shared,n]} conns)" "${FIRST[shared]}"
+row "recommend(), 500-item model, shared store" "${FIRST[shared,tiny]}"
+row "fashionrec.version(), no model (the floor)" "${FIRST[shared,floor]}"
+row "recommend(), per-backend cache (${FIRST[private,n]} conns)" "${FIRST[private]}"
+printf '  load average: shared %s; per-backend %s\n' "${FIRST[shared,load]}" "${FIRST[private,load]}"
 printf '\nloads of the version: shared store %s (and %s attaches); per-backend cache %s\n' "$LOADS" "$ATTACHES" "$PRIVATE_LOADS"
 [ "$ROUNDS" -gt 0 ] || exit 0
 printf '\npgbench recommend(), k = 10, %s x %s s  p50 ms   p99 ms\n' "$ROUNDS" "$SECONDS_PER_RUN"
