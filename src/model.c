@@ -31,9 +31,14 @@
  */
 #include "postgres.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -127,6 +132,19 @@ typedef struct VersionRow
 	char	   *algorithm;
 	Jsonb	   *feature_sets;	/* info's "feature_sets" when it is an array, else NULL */
 } VersionRow;
+
+/*
+ * A serving call over a large catalog allocates a score and a flag per item
+ * (5 MB at 1M items), freed when its statement ends.  glibc keeps that
+ * memory in the backend's heap for the next call (its mmap threshold rises
+ * to the first large block freed), so each idle connection of a pool held
+ * ~5 MB more than the shared model costs it (docs/benchmarks.md).  After a
+ * transaction that served a model of at least TRIM_ITEMS items, the heap
+ * is given back; the next call faults its scratch in again, a few percent
+ * of a scan of that many items.
+ */
+#define TRIM_ITEMS 250000
+static bool trim_at_commit = false;
 
 /*
  * The models being loaded, outermost first: a hybrid loads its components
@@ -913,6 +931,33 @@ fr_model_refreshed(const FrModel *model, int64 user_id, ArrayType **item_ids, Ar
 	return HeapTupleIsValid(tup);
 }
 
+/* An error leaves the scratch allocated until cleanup: the next commit trims it. */
+static void
+trim_xact_callback(XactEvent event, void *arg)
+{
+	if (event != XACT_EVENT_COMMIT || !trim_at_commit)
+		return;
+	trim_at_commit = false;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
+static void
+trim_after_serving(const FrModel *model)
+{
+	static bool registered = false;
+
+	if (model->n_items < TRIM_ITEMS)
+		return;
+	if (!registered)
+	{
+		RegisterXactCallback(trim_xact_callback, NULL);
+		registered = true;
+	}
+	trim_at_commit = true;
+}
+
 /* No row: say whether the model, the version or an active version is missing. */
 static void
 report_missing(const char *name, int32 version, bool has_version)
@@ -1019,6 +1064,7 @@ fr_model_open(const char *name, int32 version)
 		model->hits++;
 		fr_stats_note_model(model, FR_OPEN_CACHED);
 	}
+	trim_after_serving(model);
 	SPI_finish();
 	return model;
 }
