@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 #include "csr.h"
@@ -254,6 +255,13 @@ extern bool fr_model_share_read(int64 model_id, const char *name, FrDtype dtype,
 								int64 *nrows, int32 *ncols, void **data);
 extern void fr_model_share_note(int64 model_id, const char *name, FrDtype dtype,
 								int64 nrows, int32 ncols, const void *data);
+/*
+ * The user's history stored by refresh_user() for this version: its item ids
+ * and weights as stored, read under the statement's snapshot; false when
+ * there is none.  In CurrentMemoryContext.
+ */
+extern bool fr_model_refreshed(const FrModel *model, int64 user_id, ArrayType **item_ids,
+							   ArrayType **weights);
 extern int32 fr_model_user_index(const FrModel *model, int64 user_id);
 extern int32 fr_model_item_index(const FrModel *model, int64 item_id);
 extern void fr_model_remap_items(FrModel *model, int64 *item_ids, int32 n_items,
