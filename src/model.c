@@ -34,6 +34,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "ann.h"
 #include "artifact_check.h"
 #include "fashionrec.h"
 #include "linalg.h"
@@ -460,7 +461,8 @@ keep_profile(FrModel *model)
  */
 static FrModel *
 load_model(int64 model_id, const char *name, int32 version, const char *algorithm,
-		   int64 live_token, ArrayType *feature_sets, ShareMode mode, FrStoreRef *ref)
+		   int64 live_token, int32 ann_build, ArrayType *feature_sets, ShareMode mode,
+		   FrStoreRef *ref)
 {
 	const FrAlgorithm *algo = fr_algorithm_lookup(algorithm, false);
 	MemoryContext cxt;
@@ -491,6 +493,7 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 	model->algo = algo;
 	model->cxt = cxt;
 	model->live_token = live_token;
+	model->ann_build = ann_build;
 	if (feature_sets)
 	{
 		model->n_feature_sets = ArrayGetNItems(ARR_NDIM(feature_sets), ARR_DIMS(feature_sets));
@@ -504,6 +507,8 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 		loading[n_loading++] = model_id;
 		read_profile(model, true);
 		model->state = algo->load ? algo->load(model) : NULL;
+		if (ann_build > 0)
+			model->ann = fr_ann_load(model);
 		keep_profile(model);
 		n_loading--;
 		loading_share = share->outer;
@@ -527,13 +532,13 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 /* The loader run against the store's copy; ref belongs to the model from here. */
 static FrModel *
 attach_model(int64 model_id, const char *name, int32 version, const char *algorithm,
-			 int64 live_token, ArrayType *feature_sets, FrStoreRef *ref)
+			 int64 live_token, int32 ann_build, ArrayType *feature_sets, FrStoreRef *ref)
 {
 	FrModel    *model;
 
 	PG_TRY();
 	{
-		model = load_model(model_id, name, version, algorithm, live_token, feature_sets,
+		model = load_model(model_id, name, version, algorithm, live_token, ann_build, feature_sets,
 						   SHARE_ATTACH, ref);
 	}
 	PG_CATCH();
@@ -553,25 +558,33 @@ attach_model(int64 model_id, const char *name, int32 version, const char *algori
  */
 static FrModel *
 open_version(int64 model_id, const char *name, int32 version, const char *algorithm,
-			 int64 live_token, ArrayType *feature_sets, FrStatsOpen *how)
+			 int64 live_token, int32 ann_build, ArrayType *feature_sets, FrStatsOpen *how)
 {
 	FrStoreRef *ref;
 	FrModel    *volatile model = NULL;
 	FrStoreRef *volatile published = NULL;
 	double		load_ms;
 
-	switch (fr_store_claim(model_id, live_token, name, version, &ref))
+	/*
+	 * A copy built before build_ann() added the index must not be attached
+	 * to as if it had it: the build count goes into the store's token, above
+	 * any feature-set generation sum.
+	 */
+	int64		store_token = live_token + ((int64) ann_build << 48);
+
+	switch (fr_store_claim(model_id, store_token, name, version, &ref))
 	{
 		case FR_STORE_OFF:
 		case FR_STORE_TOO_BIG:
 			*how = FR_OPEN_LOADED;
-			model = load_model(model_id, name, version, algorithm, live_token, feature_sets,
-							   SHARE_PRIVATE, NULL);
+			model = load_model(model_id, name, version, algorithm, live_token, ann_build,
+							   feature_sets, SHARE_PRIVATE, NULL);
 			model->share = NULL;
 			return model;
 		case FR_STORE_ATTACHED:
 			*how = FR_OPEN_ATTACHED;
-			return attach_model(model_id, name, version, algorithm, live_token, feature_sets, ref);
+			return attach_model(model_id, name, version, algorithm, live_token, ann_build,
+								feature_sets, ref);
 		case FR_STORE_LOAD:
 			break;
 	}
@@ -581,15 +594,15 @@ open_version(int64 model_id, const char *name, int32 version, const char *algori
 	{
 		FrStoreRef *r;
 
-		model = load_model(model_id, name, version, algorithm, live_token, feature_sets,
-						   SHARE_RECORD, NULL);
+		model = load_model(model_id, name, version, algorithm, live_token, ann_build,
+						   feature_sets, SHARE_RECORD, NULL);
 		if (fr_store_publish(model->share->arrays, model->share->n_arrays, model->load_ms, &r))
 			published = r;
 	}
 	PG_CATCH();
 	{
 		/* nothing half-built stays in the store: waiters load it themselves */
-		fr_store_abandon(model_id, live_token);
+		fr_store_abandon(model_id, store_token);
 		if (model != NULL)
 			MemoryContextDelete(model->cxt);
 		PG_RE_THROW();
@@ -607,7 +620,8 @@ open_version(int64 model_id, const char *name, int32 version, const char *algori
 	load_ms = model->load_ms;
 	MemoryContextDelete(model->cxt);
 	*how = FR_OPEN_LOADED_SHARED;
-	model = attach_model(model_id, name, version, algorithm, live_token, feature_sets, published);
+	model = attach_model(model_id, name, version, algorithm, live_token, ann_build, feature_sets,
+						 published);
 	model->load_ms = load_ms;
 	return model;
 }
@@ -764,6 +778,7 @@ fr_model_open(const char *name, int32 version)
 	int32		found_version;
 	char	   *algorithm;
 	int64		live_token;
+	int32		ann_build;
 	Datum		sets;
 	ArrayType  *feature_sets;
 	FrModel    *model;
@@ -784,7 +799,8 @@ fr_model_open(const char *name, int32 version)
 		 */
 		plan = SPI_prepare("SELECT m.id, m.version, m.algorithm,"
 						   "       CASE WHEN pg_catalog.jsonb_typeof(m.info -> 'feature_sets') = 'array'"
-						   "            THEN m.info -> 'feature_sets' END"
+						   "            THEN m.info -> 'feature_sets' END,"
+						   "       (m.info -> 'ann' ->> 'build')::int4"
 						   "  FROM fashionrec.model m"
 						   " WHERE m.name = $1 AND m.status <> 'training'"
 						   "   AND CASE WHEN $2 IS NULL THEN m.active ELSE m.version = $2 END",
@@ -810,13 +826,17 @@ fr_model_open(const char *name, int32 version)
 	feature_sets = NULL;
 	if (!isnull)
 		live_token = feature_set_token(sets, &feature_sets);
+	ann_build = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	if (isnull)
+		ann_build = 0;
 
 	if (fr_store_evictions_since_last())
 		cache_drop_evicted();
 	model = cache_get(model_id);
 	/* a shared version counts as used (pinned) from here to the end of the transaction */
 	if (model != NULL &&
-		(model->live_token != live_token || (model->store && !fr_store_use(model->store))))
+		(model->live_token != live_token || model->ann_build != ann_build ||
+		 (model->store && !fr_store_use(model->store))))
 	{
 		cache_remove(model_id);
 		model = NULL;
@@ -827,7 +847,8 @@ fr_model_open(const char *name, int32 version)
 
 		/* before any claim: a version that needs itself would wait for its own load */
 		check_not_loading(model_id, name, found_version);
-		model = open_version(model_id, name, found_version, algorithm, live_token, feature_sets, &how);
+		model = open_version(model_id, name, found_version, algorithm, live_token, ann_build,
+							 feature_sets, &how);
 		cache_put(model);
 		fr_stats_note_model(model, how);
 	}
@@ -865,6 +886,35 @@ fr_model_open_profile(int64 model_id, bool with_seen)
 	model->cxt = caller;
 	fr_check_artifact_format(model_id, model->name, model->version);
 	read_profile(model, with_seen);
+	return model;
+}
+
+FrModel *
+fr_model_open_private(int64 model_id)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(model_id)};
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *name;
+	char	   *algorithm;
+	int32		version;
+	bool		isnull;
+	FrModel    *model;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT name, version, algorithm FROM fashionrec.model WHERE id = $1",
+							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "model lookup failed");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("model row %lld does not exist", (long long) model_id)));
+	name = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	algorithm = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
+	SPI_finish();
+	model = load_model(model_id, name, version, algorithm, -1, 0, NULL, SHARE_PRIVATE, NULL);
+	model->share = NULL;
 	return model;
 }
 

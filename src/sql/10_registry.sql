@@ -324,6 +324,7 @@ DECLARE
     v_id       bigint;
     v_started  timestamptz := pg_catalog.clock_timestamp();
     v_result   jsonb;
+    v_ann      jsonb;
 BEGIN
     PERFORM fashionrec._require_primary('train()');
     IF train.name IS NULL OR train.algorithm IS NULL OR (train.source IS NULL AND train.algorithm IS DISTINCT FROM 'hybrid') THEN
@@ -338,7 +339,13 @@ BEGIN
     SELECT m.version INTO v_version FROM fashionrec.model m WHERE m.id = v_id;
 
     v_result := fashionrec._train_artifacts(v_id, train.algorithm, COALESCE(train.source, ''),
-                                            COALESCE(train.params, '{}'));
+                                            COALESCE(train.params, '{}') - 'ann');
+    -- the approximate top-k index: asked for by "ann", or by the catalog's size (41_ann.sql)
+    v_ann := fashionrec._train_ann(v_id, train.algorithm, (v_result ->> 'items')::integer,
+                                   train.params -> 'ann');
+    IF v_ann IS NOT NULL THEN
+        v_result := pg_catalog.jsonb_set(v_result, '{info,ann}', v_ann);
+    END IF;
     PERFORM fashionrec._model_finish(v_id, v_result,
                                      pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - v_started));
 
