@@ -324,7 +324,6 @@ DECLARE
     v_id       bigint;
     v_started  timestamptz := pg_catalog.clock_timestamp();
     v_result   jsonb;
-    v_ann      jsonb;
 BEGIN
     PERFORM fashionrec._require_primary('train()');
     IF train.name IS NULL OR train.algorithm IS NULL OR (train.source IS NULL AND train.algorithm IS DISTINCT FROM 'hybrid') THEN
@@ -340,12 +339,12 @@ BEGIN
 
     v_result := fashionrec._train_artifacts(v_id, train.algorithm, COALESCE(train.source, ''),
                                             COALESCE(train.params, '{}') - 'ann');
-    -- the approximate top-k index: asked for by "ann", or by the catalog's size (41_ann.sql)
-    v_ann := fashionrec._train_ann(v_id, train.algorithm, (v_result ->> 'items')::integer,
-                                   train.params -> 'ann');
-    IF v_ann IS NOT NULL THEN
-        v_result := pg_catalog.jsonb_set(v_result, '{info,ann}', v_ann);
-    END IF;
+    -- the approximate top-k index, asked for by "ann" or by the catalog's size
+    -- (41_ann.sql), into info; jsonb_set is strict: no index, v_result as is
+    v_result := COALESCE(pg_catalog.jsonb_set(v_result, '{info,ann}',
+                             fashionrec._train_ann(v_id, train.algorithm, (v_result ->> 'items')::integer,
+                                                   train.params -> 'ann')),
+                         v_result);
     PERFORM fashionrec._model_finish(v_id, v_result,
                                      pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - v_started));
 
