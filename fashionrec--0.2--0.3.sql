@@ -121,3 +121,4 @@ BEGIN
     RETURN v_version;
 END
 $$;
+ALTER FUNCTION fashionrec.train(text, text, text, jsonb, boolean) COST 10000000;
