@@ -861,45 +861,14 @@ fr_model_open(const char *name, int32 version)
 	return model;
 }
 
-FrModel *
-fr_model_open_profile(int64 model_id, bool with_seen)
+/* A model row's name, version and algorithm by its id, in the caller's context. */
+static void
+read_model_row(int64 model_id, char **name, int32 *version, char **algorithm)
 {
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(model_id)};
 	MemoryContext caller = CurrentMemoryContext;
-	FrModel    *model = palloc0(sizeof(FrModel));
 	bool		isnull;
-
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT name, version FROM fashionrec.model WHERE id = $1",
-							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "model lookup failed");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("model row %lld does not exist", (long long) model_id)));
-	strlcpy(model->name, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), NAMEDATALEN);
-	model->version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	SPI_finish();
-
-	model->model_id = model_id;
-	model->cxt = caller;
-	fr_check_artifact_format(model_id, model->name, model->version);
-	read_profile(model, with_seen);
-	return model;
-}
-
-FrModel *
-fr_model_open_private(int64 model_id)
-{
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(model_id)};
-	MemoryContext caller = CurrentMemoryContext;
-	char	   *name;
-	char	   *algorithm;
-	int32		version;
-	bool		isnull;
-	FrModel    *model;
 
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT name, version, algorithm FROM fashionrec.model WHERE id = $1",
@@ -909,10 +878,37 @@ fr_model_open_private(int64 model_id)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model row %lld does not exist", (long long) model_id)));
-	name = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-	version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	algorithm = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
+	*name = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	*version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	*algorithm = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
 	SPI_finish();
+}
+
+FrModel *
+fr_model_open_profile(int64 model_id, bool with_seen)
+{
+	FrModel    *model = palloc0(sizeof(FrModel));
+	char	   *name;
+	char	   *algorithm;
+
+	read_model_row(model_id, &name, &model->version, &algorithm);
+	strlcpy(model->name, name, NAMEDATALEN);
+	model->model_id = model_id;
+	model->cxt = CurrentMemoryContext;
+	fr_check_artifact_format(model_id, model->name, model->version);
+	read_profile(model, with_seen);
+	return model;
+}
+
+FrModel *
+fr_model_open_private(int64 model_id)
+{
+	char	   *name;
+	char	   *algorithm;
+	int32		version;
+	FrModel    *model;
+
+	read_model_row(model_id, &name, &version, &algorithm);
 	model = load_model(model_id, name, version, algorithm, -1, 0, NULL, SHARE_PRIVATE, NULL);
 	model->share = NULL;
 	return model;
