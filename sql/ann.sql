@@ -99,6 +99,21 @@ SELECT info -> 'ann' ->> 'lists' AS lists, info -> 'ann' ->> 'build' AS build
   FROM fashionrec.models WHERE name = 'ann-als';
 SELECT count(*) AS rows FROM fashionrec.recommend('ann-als', 1, 10, probes => 3);
 
+-- PureSVD: the same, by request at training
+SELECT fashionrec.train('ann-svd', 'svd', 'SELECT customer, product FROM ann_buys',
+                        '{"factors": 8, "ann": {"lists": 4}}');
+SELECT count(*) AS users,
+       count(*) FILTER (WHERE ann_same(
+           ARRAY(SELECT item_id FROM fashionrec.recommend('ann-svd', u, 10, probes => 4)),
+           ARRAY(SELECT item_id FROM fashionrec.recommend('ann-svd', u, 10, exact => true)))) AS recommend_same,
+       count(*) FILTER (WHERE ann_same(
+           ARRAY(SELECT item_id FROM fashionrec.similar_items('ann-svd', u * 8, 10, probes => 4)),
+           ARRAY(SELECT item_id FROM fashionrec.similar_items('ann-svd', u * 8, 10, exact => true)))) AS similar_same,
+       count(*) FILTER (WHERE ann_same(
+           ARRAY(SELECT item_id FROM fashionrec.recommend_for_items('ann-svd', ARRAY[u * 8, u * 8 + 1], 10, probes => 4)),
+           ARRAY(SELECT item_id FROM fashionrec.recommend_for_items('ann-svd', ARRAY[u * 8, u * 8 + 1], 10, exact => true)))) AS for_items_same
+  FROM generate_series(1, 59) u;
+
 -- the catalog-size threshold: at 400 items this training gets an index, with
 -- the threshold at 0 none, and "ann": false refuses one whatever the size
 SET fashionrec.ann_min_items = 400;
@@ -135,6 +150,8 @@ SELECT count(*) AS no_half_written_model FROM fashionrec.models WHERE name = 'an
 -- a model without item vectors
 SELECT fashionrec.train('ann-pop', 'popularity', 'SELECT customer, product FROM ann_buys');
 SELECT fashionrec.build_ann('ann-pop');
+SELECT fashionrec.train('ann-mf', 'mf', 'SELECT customer, product, 1 FROM ann_buys', '{"factors": 4}');
+SELECT fashionrec.build_ann('ann-mf');
 SELECT fashionrec.train('ann-bad', 'itemknn', 'SELECT customer, product FROM ann_buys', '{"ann": {}}');
 -- unknown model, version, NULLs
 SELECT fashionrec.build_ann('no-such-model');

@@ -45,7 +45,7 @@ enum
 	ANN_N_SETTINGS
 };
 
-int			fr_ann_probes = 32;
+int			fr_ann_probes = 64;
 int			fr_ann_min_items = 200000;
 
 void
@@ -55,7 +55,7 @@ fr_ann_init(void)
 							"Lists of an approximate top-k index a query probes.",
 							"More probes: better recall, slower calls. A serving call's probes argument overrides it.",
 							&fr_ann_probes,
-							32, 1, FR_IVF_MAX_LISTS,
+							64, 1, FR_IVF_MAX_LISTS,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("fashionrec.ann_min_items",
@@ -171,10 +171,11 @@ check_indexable(const FrModel *model)
 	if (model->algo->fold_in_vector == NULL || model->algo->embedding == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("algorithm \"%s\" of model \"%s\" has no item vectors to index",
+				 errmsg("algorithm \"%s\" of model \"%s\" cannot have an approximate top-k index",
 						model->algo->name, model->name),
-				 errhint("Approximate top-k serves factor and embedding models (als, embedding); "
-						 "this model is always scored exactly.")));
+				 errdetail("Its scores are not inner products of item vectors."),
+				 errhint("Approximate top-k serves models scored by inner products of item vectors "
+						 "(als, svd, embedding); this model is always scored exactly.")));
 	if (model->n_items < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -206,6 +207,8 @@ build_index(int64 model_id, int32 lists)
 	Datum		values[1] = {Int64GetDatum(model_id)};
 	FrCatalogWrite w;
 
+	/* the private copy goes with the build's memory, on error too */
+	MemoryContextSetParent(model->cxt, cxt);
 	check_indexable(model);
 	if (lists == 0)
 		lists = default_lists(n);

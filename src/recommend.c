@@ -8,7 +8,9 @@
  * asks the algorithm for a dense score vector over the model's items, and
  * selects the top k with topk.c after the filters: items the user already
  * has, an exclusion list, and an optional candidate list that restricts the
- * ranking to exactly those items.
+ * ranking to exactly those items.  recommend, similar_items and
+ * recommend_for_items search a version's ANN index instead of scoring the
+ * catalog when it has one (ann.c), with the same filters.
  */
 #include "postgres.h"
 
