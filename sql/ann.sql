@@ -147,7 +147,7 @@ SELECT fashionrec.train('ann-bad', 'embedding', 'ann_vecs', '{"ann": {"lists": 2
 SELECT fashionrec.train('ann-bad', 'embedding', 'ann_vecs', '{"ann": {"list": 8}}');
 SELECT fashionrec.train('ann-bad', 'embedding', 'ann_vecs', '{"ann": 8}');
 SELECT count(*) AS no_half_written_model FROM fashionrec.models WHERE name = 'ann-bad';
--- a model without item vectors
+-- a model whose scores are not inner products of item vectors
 SELECT fashionrec.train('ann-pop', 'popularity', 'SELECT customer, product FROM ann_buys');
 SELECT fashionrec.build_ann('ann-pop');
 SELECT fashionrec.train('ann-mf', 'mf', 'SELECT customer, product, 1 FROM ann_buys', '{"factors": 4}');

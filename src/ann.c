@@ -197,6 +197,7 @@ build_index(int64 model_id, int32 lists)
 	FrModel    *model = fr_model_open_private(model_id);
 	int32		n = model->n_items;
 	int32		dim;
+	size_t		vectors_size;
 	float	   *x;
 	FrIvf		ivf;
 	FrIvfMetric metric;
@@ -214,12 +215,20 @@ build_index(int64 model_id, int32 lists)
 		lists = default_lists(n);
 	check_lists(model, lists);
 	dim = model->algo->embedding(model, false, 0, NULL);
-	/* the vectors, their reordered copy and a unit copy for cosine */
-	fr_check_memory(add_size(mul_size(mul_size(3, n), mul_size(dim, sizeof(float))),
-							 mul_size(mul_size(lists, dim), sizeof(double) + 1024 * sizeof(float))),
+	/*
+	 * the vectors, their reordered copy, k-means' sample and (cosine) a unit
+	 * copy; the centroids' sums and a block of assignment scores
+	 */
+	vectors_size = mul_size(mul_size(n, dim), sizeof(float));
+	fr_check_memory(add_size(mul_size(4, vectors_size),
+							 add_size(mul_size(mul_size(lists, dim), sizeof(double)),
+									  mul_size(mul_size(1024, lists), sizeof(float)))),
 					"building the ANN index");
+	/* a k-means over the catalog can take minutes: watched in training_progress */
+	fr_training_begin(model_id, model->algo->name);
+	fr_training_phase("ann index");
 
-	x = palloc_extended(mul_size(mul_size(n, dim), sizeof(float)), MCXT_ALLOC_HUGE);
+	x = palloc_extended(vectors_size, MCXT_ALLOC_HUGE);
 	for (int32 i = 0; i < n; i++)
 		model->algo->embedding(model, false, i, x + (size_t) i * dim);
 	metric = model->algo->read_items ? FR_IVF_COSINE : FR_IVF_INNER_PRODUCT;
@@ -241,6 +250,7 @@ build_index(int64 model_id, int32 lists)
 	fr_artifact_put(model_id, "ann_vectors", FR_F32, n, dim, ivf.vectors);
 	fr_artifact_put(model_id, "ann_norms", FR_F32, n, 1, ivf.norms);
 
+	fr_training_end();
 	ereport(NOTICE,
 			(errmsg("ANN index of model \"%s\" version %d: %d lists over %d items in %.1f s",
 					model->name, model->version, lists, n, fr_now() - started)));
@@ -350,10 +360,7 @@ fashionrec_train_ann(PG_FUNCTION_ARGS)
 		(fr_ann_min_items == 0 || n_items < fr_ann_min_items || algo->fold_in_vector == NULL))
 		PG_RETURN_NULL();
 
-	fr_training_begin(model_id, algo->name);
-	fr_training_phase("ann index");
 	description = build_index(model_id, lists);
-	fr_training_end();
 	PG_RETURN_JSONB_P(jsonb_of(psprintf("%.*s, \"build\": 1}", (int) strlen(description) - 1,
 										description)));
 }
