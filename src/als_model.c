@@ -177,6 +177,16 @@ als_score_user(const FrModel *model, int32 user, float *scores)
 			 st->user_factors + (size_t) user * k, 0.0f, scores);
 }
 
+/* the user vector of an ad-hoc history: one least-squares solve (als.c) */
+static void
+als_fold_in_vector(const FrModel *model, const int32 *items,
+				   const float *weights, int n, float *x)
+{
+	const AlsState *st = model->state;
+
+	fr_als_fold_in(&st->opt, st->item_factors, st->gram, items, weights, n, x);
+}
+
 static void
 als_score_items(const FrModel *model, const int32 *items,
 				const float *weights, int n, float *scores)
@@ -185,7 +195,7 @@ als_score_items(const FrModel *model, const int32 *items,
 	int			k = st->opt.factors;
 	float	   *x = palloc(sizeof(float) * k);
 
-	fr_als_fold_in(&st->opt, st->item_factors, st->gram, items, weights, n, x);
+	als_fold_in_vector(model, items, weights, n, x);
 	fr_sgemv(false, model->n_items, k, 1.0f, st->item_factors, k, x, 0.0f, scores);
 	pfree(x);
 }
@@ -275,4 +285,6 @@ const FrAlgorithm fr_als_algorithm = {
 	.embedding = als_embedding,
 	.score_user_items = als_score_user_items,
 	.score_users = als_score_users,
+	.fold_in_vector = als_fold_in_vector,
+	.similar_cosine = true,
 };

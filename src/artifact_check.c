@@ -96,6 +96,30 @@ fr_indices_valid(const int32_t *indices, int64_t n, int32_t lo, int32_t bound,
 }
 
 bool
+fr_indices_permutation(const int32_t *indices, int64_t n, uint8_t *seen, FrArtifactFault *fault)
+{
+	for (int64_t i = 0; i < n; i++)
+	{
+		int32_t		v = indices[i];
+
+		if (v < 0 || v >= n)
+		{
+			snprintf(fault->detail, sizeof(fault->detail),
+					 "Entry %lld is %d, outside 0 .. %lld.", (long long) i, v, (long long) n - 1);
+			return false;
+		}
+		if (seen[v])
+		{
+			snprintf(fault->detail, sizeof(fault->detail),
+					 "Entry %lld repeats %d: every index must appear once.", (long long) i, v);
+			return false;
+		}
+		seen[v] = 1;
+	}
+	return true;
+}
+
+bool
 fr_ids_ascending(const int64_t *ids, int64_t n, FrArtifactFault *fault)
 {
 	for (int64_t p = 1; p < n; p++)

@@ -29,6 +29,13 @@ extern bool fr_offsets_valid(const int64_t *indptr, int64_t n_rows, int64_t nnz,
 extern bool fr_indices_valid(const int32_t *indices, int64_t n, int32_t lo, int32_t bound,
 							 bool ascending, FrArtifactFault *fault);
 
+/*
+ * indices[n] is a permutation of 0 .. n - 1 (an ANN index's item order:
+ * every item in exactly one list); seen[n] is zeroed scratch.
+ */
+extern bool fr_indices_permutation(const int32_t *indices, int64_t n, uint8_t *seen,
+								   FrArtifactFault *fault);
+
 /* Strictly ascending ids[n]: the id maps that binary search reads. */
 extern bool fr_ids_ascending(const int64_t *ids, int64_t n, FrArtifactFault *fault);
 

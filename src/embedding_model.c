@@ -409,6 +409,13 @@ profile_of(const Embeddings *e, const int32 *items, const float *weights, int n,
 }
 
 static void
+embedding_fold_in_vector(const FrModel *model, const int32 *items,
+						 const float *weights, int n, float *profile)
+{
+	profile_of(model->state, items, weights, n, profile);
+}
+
+static void
 embedding_score_items(const FrModel *model, const int32 *items,
 					  const float *weights, int n, float *scores)
 {
@@ -501,4 +508,5 @@ const FrAlgorithm fr_embedding_algorithm = {
 	.predict = embedding_predict,
 	.embedding = embedding_vector,
 	.score_user_items = embedding_score_user_items,
+	.fold_in_vector = embedding_fold_in_vector,
 };

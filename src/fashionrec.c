@@ -12,6 +12,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "ann.h"
 #include "fashionrec.h"
 #include "linalg.h"
 #include "progress.h"
@@ -78,6 +79,7 @@ _PG_init(void)
 	/* trainings in progress, in shared memory when preloaded */
 	fr_progress_init();
 	fr_store_init();
+	fr_ann_init();
 	check_blas_core();
 
 #if PG_VERSION_NUM >= 150000

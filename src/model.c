@@ -53,10 +53,12 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "ann.h"
 #include "artifact_check.h"
 #include "fashionrec.h"
 #include "linalg.h"
@@ -132,6 +134,7 @@ typedef struct VersionRow
 	int32		version;
 	char	   *algorithm;
 	Jsonb	   *feature_sets;	/* info's "feature_sets" when it is an array, else NULL */
+	int32		ann_build;		/* info's "ann"."build": build_ann() calls so far, 0 if none */
 } VersionRow;
 
 /*
@@ -547,7 +550,8 @@ keep_profile(FrModel *model)
  */
 static FrModel *
 load_model(int64 model_id, const char *name, int32 version, const char *algorithm,
-		   int64 live_token, ArrayType *feature_sets, ShareMode mode, FrStoreRef *ref)
+		   int64 live_token, int32 ann_build, ArrayType *feature_sets, ShareMode mode,
+		   FrStoreRef *ref)
 {
 	const FrAlgorithm *algo = fr_algorithm_lookup(algorithm, false);
 	MemoryContext cxt;
@@ -578,6 +582,7 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 	model->algo = algo;
 	model->cxt = cxt;
 	model->live_token = live_token;
+	model->ann_build = ann_build;
 	if (feature_sets)
 	{
 		model->n_feature_sets = ArrayGetNItems(ARR_NDIM(feature_sets), ARR_DIMS(feature_sets));
@@ -591,6 +596,8 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 		loading[n_loading++] = model_id;
 		read_profile(model, true);
 		model->state = algo->load ? algo->load(model) : NULL;
+		if (ann_build > 0)
+			model->ann = fr_ann_load(model);
 		keep_profile(model);
 		n_loading--;
 		loading_share = share->outer;
@@ -614,13 +621,13 @@ load_model(int64 model_id, const char *name, int32 version, const char *algorith
 /* The loader run against the store's copy; ref belongs to the model from here. */
 static FrModel *
 attach_model(int64 model_id, const char *name, int32 version, const char *algorithm,
-			 int64 live_token, ArrayType *feature_sets, FrStoreRef *ref)
+			 int64 live_token, int32 ann_build, ArrayType *feature_sets, FrStoreRef *ref)
 {
 	FrModel    *model;
 
 	PG_TRY();
 	{
-		model = load_model(model_id, name, version, algorithm, live_token, feature_sets,
+		model = load_model(model_id, name, version, algorithm, live_token, ann_build, feature_sets,
 						   SHARE_ATTACH, ref);
 	}
 	PG_CATCH();
@@ -640,25 +647,33 @@ attach_model(int64 model_id, const char *name, int32 version, const char *algori
  */
 static FrModel *
 open_version(int64 model_id, const char *name, int32 version, const char *algorithm,
-			 int64 live_token, ArrayType *feature_sets, FrStatsOpen *how)
+			 int64 live_token, int32 ann_build, ArrayType *feature_sets, FrStatsOpen *how)
 {
 	FrStoreRef *ref;
 	FrModel    *volatile model = NULL;
 	FrStoreRef *volatile published = NULL;
 	double		load_ms;
 
-	switch (fr_store_claim(model_id, live_token, name, version, &ref))
+	/*
+	 * A copy built before build_ann() added the index must not be attached
+	 * to as if it had it: the build count goes into the store's token, above
+	 * any feature-set generation sum.
+	 */
+	int64		store_token = live_token + ((int64) ann_build << 48);
+
+	switch (fr_store_claim(model_id, store_token, name, version, &ref))
 	{
 		case FR_STORE_OFF:
 		case FR_STORE_TOO_BIG:
 			*how = FR_OPEN_LOADED;
-			model = load_model(model_id, name, version, algorithm, live_token, feature_sets,
-							   SHARE_PRIVATE, NULL);
+			model = load_model(model_id, name, version, algorithm, live_token, ann_build,
+							   feature_sets, SHARE_PRIVATE, NULL);
 			model->share = NULL;
 			return model;
 		case FR_STORE_ATTACHED:
 			*how = FR_OPEN_ATTACHED;
-			return attach_model(model_id, name, version, algorithm, live_token, feature_sets, ref);
+			return attach_model(model_id, name, version, algorithm, live_token, ann_build,
+								feature_sets, ref);
 		case FR_STORE_LOAD:
 			break;
 	}
@@ -668,15 +683,15 @@ open_version(int64 model_id, const char *name, int32 version, const char *algori
 	{
 		FrStoreRef *r;
 
-		model = load_model(model_id, name, version, algorithm, live_token, feature_sets,
-						   SHARE_RECORD, NULL);
+		model = load_model(model_id, name, version, algorithm, live_token, ann_build,
+						   feature_sets, SHARE_RECORD, NULL);
 		if (fr_store_publish(model->share->arrays, model->share->n_arrays, model->load_ms, &r))
 			published = r;
 	}
 	PG_CATCH();
 	{
 		/* nothing half-built stays in the store: waiters load it themselves */
-		fr_store_abandon(model_id, live_token);
+		fr_store_abandon(model_id, store_token);
 		if (model != NULL)
 			MemoryContextDelete(model->cxt);
 		PG_RE_THROW();
@@ -694,7 +709,8 @@ open_version(int64 model_id, const char *name, int32 version, const char *algori
 	load_ms = model->load_ms;
 	MemoryContextDelete(model->cxt);
 	*how = FR_OPEN_LOADED_SHARED;
-	model = attach_model(model_id, name, version, algorithm, live_token, feature_sets, published);
+	model = attach_model(model_id, name, version, algorithm, live_token, ann_build, feature_sets,
+						 published);
 	model->load_ms = load_ms;
 	return model;
 }
@@ -879,6 +895,28 @@ info_feature_sets(Datum info)
 }
 
 /*
+ * How many times build_ann() has (re)built the version's index: part of the
+ * cache and store keys, so a rebuilt index reaches every backend.
+ */
+static int32
+info_ann_build(Datum info)
+{
+	Jsonb	   *jb = DatumGetJsonbP(info);
+	JsonbValue *ann;
+	JsonbValue *build;
+
+	if (!JB_ROOT_IS_OBJECT(jb))
+		return 0;
+	ann = getKeyJsonValueFromContainer(&jb->root, "ann", strlen("ann"), NULL);
+	if (ann == NULL || ann->type != jbvBinary || !JsonContainerIsObject(ann->val.binary.data))
+		return 0;
+	build = getKeyJsonValueFromContainer(ann->val.binary.data, "build", strlen("build"), NULL);
+	if (build == NULL || build->type != jbvNumeric)
+		return 0;
+	return DatumGetInt32(DirectFunctionCall1(numeric_int4, NumericGetDatum(build->val.numeric)));
+}
+
+/*
  * The row of name's given version (version > 0) or of its active one,
  * trained (not 'training'), under the statement's snapshot; false when there
  * is none.
@@ -914,6 +952,7 @@ find_version(const char *name, int32 version, VersionRow *row)
 		row->algorithm = TextDatumGetCString(heap_getattr(tup, c->algorithm, td, &isnull));
 		info = heap_getattr(tup, c->info, td, &isnull);
 		row->feature_sets = isnull ? NULL : info_feature_sets(info);
+		row->ann_build = isnull ? 0 : info_ann_build(info);
 		found = true;
 	}
 	systable_endscan(scan);
@@ -1059,7 +1098,8 @@ fr_model_open(const char *name, int32 version)
 	model = cache_get(row.model_id);
 	/* a shared version counts as used (pinned) from here to the end of the transaction */
 	if (model != NULL &&
-		(model->live_token != live_token || (model->store && !fr_store_use(model->store))))
+		(model->live_token != live_token || model->ann_build != row.ann_build ||
+		 (model->store && !fr_store_use(model->store))))
 	{
 		cache_remove(row.model_id);
 		model = NULL;
@@ -1070,7 +1110,7 @@ fr_model_open(const char *name, int32 version)
 
 		/* before any claim: a version that needs itself would wait for its own load */
 		check_not_loading(row.model_id, name, row.version);
-		model = open_version(row.model_id, name, row.version, row.algorithm, live_token,
+		model = open_version(row.model_id, name, row.version, row.algorithm, live_token, row.ann_build,
 							 feature_sets, &how);
 		cache_put(model);
 		fr_stats_note_model(model, how);
@@ -1085,31 +1125,56 @@ fr_model_open(const char *name, int32 version)
 	return model;
 }
 
-FrModel *
-fr_model_open_profile(int64 model_id, bool with_seen)
+/* A model row's name, version and algorithm by its id, in the caller's context. */
+static void
+read_model_row(int64 model_id, char **name, int32 *version, char **algorithm)
 {
 	Oid			argtypes[1] = {INT8OID};
 	Datum		values[1] = {Int64GetDatum(model_id)};
 	MemoryContext caller = CurrentMemoryContext;
-	FrModel    *model = palloc0(sizeof(FrModel));
 	bool		isnull;
 
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT name, version FROM fashionrec.model WHERE id = $1",
+	if (SPI_execute_with_args("SELECT name, version, algorithm FROM fashionrec.model WHERE id = $1",
 							  1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "model lookup failed");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("model row %lld does not exist", (long long) model_id)));
-	strlcpy(model->name, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1), NAMEDATALEN);
-	model->version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	*name = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
+	*version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	*algorithm = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
 	SPI_finish();
+}
 
+FrModel *
+fr_model_open_profile(int64 model_id, bool with_seen)
+{
+	FrModel    *model = palloc0(sizeof(FrModel));
+	char	   *name;
+	char	   *algorithm;
+
+	read_model_row(model_id, &name, &model->version, &algorithm);
+	strlcpy(model->name, name, NAMEDATALEN);
 	model->model_id = model_id;
-	model->cxt = caller;
+	model->cxt = CurrentMemoryContext;
 	fr_check_artifact_format(model_id, model->name, model->version);
 	read_profile(model, with_seen);
+	return model;
+}
+
+FrModel *
+fr_model_open_private(int64 model_id)
+{
+	char	   *name;
+	char	   *algorithm;
+	int32		version;
+	FrModel    *model;
+
+	read_model_row(model_id, &name, &version, &algorithm);
+	model = load_model(model_id, name, version, algorithm, -1, 0, NULL, SHARE_PRIVATE, NULL);
+	model->share = NULL;
 	return model;
 }
 

@@ -113,6 +113,15 @@ typedef struct FrModel
 	struct FrModelShare *share;
 	int64		hits;			/* calls served from this backend's cache */
 	TimestampTz loaded_at;
+
+	/*
+	 * The approximate top-k index (ann.c), NULL when the version has none.
+	 * ann_build counts the builds of it (info's "ann"."build"): build_ann()
+	 * adds an index to a version that may already be cached and shared, so
+	 * the build is part of the cache and store keys.
+	 */
+	int32		ann_build;
+	struct FrAnn *ann;
 } FrModel;
 
 struct FrAlgorithm
@@ -184,6 +193,17 @@ struct FrAlgorithm
 	 * for factor models).  NULL: score_user once per user.
 	 */
 	void		(*score_users) (const FrModel *model, const int32 *users, int n, float *scores);
+
+	/*
+	 * Approximate top-k (ann.c) serves an algorithm whose scores are inner
+	 * products with the items' embedding() vectors: score_user's with the
+	 * user's vector, score_items' with the vector this writes (embedding
+	 * dimension) for the same history, score_similar's with the item's own —
+	 * or, with similar_cosine, their cosine.  NULL: no index for it.
+	 */
+	void		(*fold_in_vector) (const FrModel *model, const int32 *items,
+								   const float *weights, int n, float *out);
+	bool		similar_cosine;
 };
 
 /* algorithms.c */
@@ -223,6 +243,13 @@ extern FrModel *fr_model_open(const char *name, int32 version);
  * (drift.c reads these).  In CurrentMemoryContext.
  */
 extern FrModel *fr_model_open_profile(int64 model_id, bool with_seen);
+
+/*
+ * A version by row id, whatever its status, loaded privately (no cache, no
+ * shared store) and without its ANN index: what build_ann() reads the item
+ * vectors from.  Free it with MemoryContextDelete(model->cxt).
+ */
+extern FrModel *fr_model_open_private(int64 model_id);
 
 /*
  * model.c: what a loader derives at load, built once per server.  With the

@@ -8,7 +8,9 @@
  * asks the algorithm for a dense score vector over the model's items, and
  * selects the top k with topk.c after the filters: items the user already
  * has, an exclusion list, and an optional candidate list that restricts the
- * ranking to exactly those items.
+ * ranking to exactly those items.  recommend, similar_items and
+ * recommend_for_items search a version's ANN index instead of scoring the
+ * catalog when it has one (ann.c), with the same filters.
  */
 #include "postgres.h"
 
@@ -21,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "ann.h"
 #include "arrays.h"
 #include "fashionrec.h"
 #include "model.h"
@@ -112,19 +115,22 @@ const FrServingShape fr_recommend_shape = {
 	.nargs = FR_RECOMMEND_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
 	.exclude_seen = FR_RECOMMEND_EXCLUDE_SEEN, .candidates = FR_RECOMMEND_CANDIDATES,
 	.exclude = FR_RECOMMEND_EXCLUDE, .context = FR_RECOMMEND_CONTEXT,
-	.version = FR_RECOMMEND_VERSION, .weights = FR_ABSENT
+	.version = FR_RECOMMEND_VERSION, .weights = FR_ABSENT,
+	.probes = FR_RECOMMEND_PROBES, .exact = FR_RECOMMEND_EXACT
 };
 const FrServingShape fr_similar_items_shape = {
 	.nargs = FR_SIMILAR_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
 	.exclude_seen = FR_ABSENT, .candidates = FR_SIMILAR_CANDIDATES,
 	.exclude = FR_SIMILAR_EXCLUDE, .context = FR_ABSENT,
-	.version = FR_SIMILAR_VERSION, .weights = FR_ABSENT
+	.version = FR_SIMILAR_VERSION, .weights = FR_ABSENT,
+	.probes = FR_SIMILAR_PROBES, .exact = FR_SIMILAR_EXACT
 };
 const FrServingShape fr_for_items_shape = {
 	.nargs = FR_FOR_ITEMS_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
 	.exclude_seen = FR_FOR_ITEMS_EXCLUDE_SEEN, .candidates = FR_FOR_ITEMS_CANDIDATES,
 	.exclude = FR_FOR_ITEMS_EXCLUDE, .context = FR_FOR_ITEMS_CONTEXT,
-	.version = FR_FOR_ITEMS_VERSION, .weights = FR_FOR_ITEMS_WEIGHTS
+	.version = FR_FOR_ITEMS_VERSION, .weights = FR_FOR_ITEMS_WEIGHTS,
+	.probes = FR_FOR_ITEMS_PROBES, .exact = FR_FOR_ITEMS_EXACT
 };
 const FrServingShape fr_next_items_shape = {
 	.nargs = FR_NEXT_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
@@ -143,6 +149,22 @@ const FrServingShape fr_explain_shape = {
 	.exclude_seen = FR_EXPLAIN_EXCLUDE_SEEN, .candidates = FR_EXPLAIN_CANDIDATES,
 	.exclude = FR_EXPLAIN_EXCLUDE, .context = FR_ABSENT,
 	.version = FR_EXPLAIN_VERSION, .weights = FR_ABSENT
+};
+
+/* 0.2's recommend(name, user_id, k, exclude_seen, candidates, exclude, context, version) */
+const FrServingShape fr_recommend_shape_0_2 = {
+	.nargs = 8, .subject = 1, .k = 2, .exclude_seen = 3, .candidates = 4,
+	.exclude = 5, .context = 6, .version = 7, .weights = FR_ABSENT
+};
+/* 0.2's similar_items(name, item_id, k, candidates, exclude, version) */
+const FrServingShape fr_similar_items_shape_0_2 = {
+	.nargs = 6, .subject = 1, .k = 2, .exclude_seen = FR_ABSENT, .candidates = 3,
+	.exclude = 4, .context = FR_ABSENT, .version = 5, .weights = FR_ABSENT
+};
+/* 0.2's recommend_for_items(name, item_ids, k, exclude_seen, candidates, exclude, context, version, weights) */
+const FrServingShape fr_for_items_shape_0_2 = {
+	.nargs = 9, .subject = 1, .k = 2, .exclude_seen = 3, .candidates = 4,
+	.exclude = 5, .context = 6, .version = 7, .weights = 8
 };
 
 /* recommend(name, user_id, k, exclude_seen, candidates, version, exclude, context) */
@@ -193,6 +215,18 @@ fr_serving_args(FunctionCallInfo fcinfo, const FrServingShape *shape, FrServingA
 	args->exclude = fr_arg_int8_array(fcinfo, shape->exclude, "exclude", &args->n_exclude);
 	if (shape->context != FR_ABSENT && !PG_ARGISNULL(shape->context))
 		args->context = text_to_cstring(PG_GETARG_TEXT_PP(shape->context));
+	args->probes = fr_ann_probes;
+	if (shape->probes > 0 && !PG_ARGISNULL(shape->probes))
+	{
+		args->probes = PG_GETARG_INT32(shape->probes);
+		if (args->probes < 1 || args->probes > FR_IVF_MAX_LISTS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("probes must be from 1 to %d, got %d", FR_IVF_MAX_LISTS, args->probes),
+					 errhint("probes is how many lists of the version's approximate index a call scans: "
+							 "more is slower and closer to exact; exact => true scans every item.")));
+	}
+	args->exact = shape->exact > 0 && !PG_ARGISNULL(shape->exact) && PG_GETARG_BOOL(shape->exact);
 }
 
 /* Item ids to distinct model indices; ids the model does not know are dropped. */
@@ -218,15 +252,11 @@ item_indices(const FrModel *model, const int64 *ids, int n, int *n_out, uint8 *s
 	return idx;
 }
 
-void
-fr_emit_topk(FunctionCallInfo fcinfo, const FrModel *model, const float *scores,
-		  const int32 *subset, int n_subset, const uint8 *skip, int k)
+/* n ranked items as (item_id, score, rank) rows */
+static void
+emit_rows(FunctionCallInfo fcinfo, const FrModel *model, const int32 *items, const float *best, int n)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int			m = fr_clamp_k(model, k);
-	int32	   *items = palloc(sizeof(int32) * m);
-	float	   *best = palloc(sizeof(float) * m);
-	int			n = fr_topk(scores, model->n_items, subset, n_subset, skip, m, items, best);
 
 	Assert(rsinfo->setDesc->natts == TOPK_COLS);
 	for (int r = 0; r < n; r++)
@@ -239,6 +269,53 @@ fr_emit_topk(FunctionCallInfo fcinfo, const FrModel *model, const float *scores,
 		values[TOPK_COL_RANK] = Int32GetDatum(r + 1);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
+}
+
+void
+fr_emit_topk(FunctionCallInfo fcinfo, const FrModel *model, const float *scores,
+			 const int32 *subset, int n_subset, const uint8 *skip, int k)
+{
+	int			m = fr_clamp_k(model, k);
+	int32	   *items = palloc(sizeof(int32) * m);
+	float	   *best = palloc(sizeof(float) * m);
+	int			n = fr_topk(scores, model->n_items, subset, n_subset, skip, m, items, best);
+
+	emit_rows(fcinfo, model, items, best, n);
+}
+
+/*
+ * The version's ANN index answers unless the call asks for exact scores or
+ * restricts the ranking to candidates (always scored exactly: a short list
+ * costs less exactly than probing), or ranks by a context.
+ */
+static bool
+use_ann(const FrModel *model, const FrServingArgs *args)
+{
+	return model->ann != NULL && !args->exact && args->candidates == NULL && args->context == NULL;
+}
+
+/* A query vector of the index's dimension, for the algorithm to fill. */
+static float *
+ann_query(const FrModel *model)
+{
+	return palloc(sizeof(float) * model->ann->ivf.dim);
+}
+
+/*
+ * The top k by the index for query q, whose inner products (cosine: their
+ * cosines) with the item vectors are the algorithm's scores; skipped items
+ * cost no recall, as probing goes on until k others are found.
+ */
+static void
+emit_ann(FunctionCallInfo fcinfo, const FrModel *model, const FrServingArgs *args,
+		 const float *q, bool cosine, const uint8 *skip)
+{
+	int			m = fr_clamp_k(model, args->k);
+	int32	   *items = palloc(sizeof(int32) * m);
+	float	   *best = palloc(sizeof(float) * m);
+	int			n = fr_ann_topk(model, q, cosine, args->probes, skip, m, items, best);
+
+	emit_rows(fcinfo, model, items, best, n);
 }
 
 int32 *
@@ -358,10 +435,28 @@ recommend_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	if (model->algo->score_items)
 		n_refreshed = refreshed_history(model, user_id, &refreshed, &refreshed_weights);
 
-	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	skip = palloc0(Max(model->n_items, 1));
 	subset = fr_apply_filters(model, &args, skip, &n_subset);
+	if (args.exclude_seen && n_refreshed >= 0)
+		for (int i = 0; i < n_refreshed; i++)
+			skip[refreshed[i]] = 1;
+	else if (args.exclude_seen && user >= 0)
+		for (int64 j = model->seen_indptr[user]; j < model->seen_indptr[user + 1]; j++)
+			skip[model->seen_indices[j]] = 1;
 
+	if (use_ann(model, &args) && (n_refreshed > 0 || (user >= 0 && n_refreshed < 0)))
+	{
+		float	   *q = ann_query(model);
+
+		if (n_refreshed > 0)
+			model->algo->fold_in_vector(model, refreshed, refreshed_weights, n_refreshed, q);
+		else
+			model->algo->embedding(model, true, user, q);
+		emit_ann(fcinfo, model, &args, q, false, skip);
+		return (Datum) 0;
+	}
+
+	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	if (context_scores(model, &args, scores))
 		;
 	else if (n_refreshed > 0)
@@ -383,20 +478,19 @@ recommend_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 		/* unknown user: the model's own popularity is the documented fallback */
 		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
 	}
-
-	if (args.exclude_seen && n_refreshed >= 0)
-		for (int i = 0; i < n_refreshed; i++)
-			skip[refreshed[i]] = 1;
-	else if (args.exclude_seen && user >= 0)
-		for (int64 j = model->seen_indptr[user]; j < model->seen_indptr[user + 1]; j++)
-			skip[model->seen_indices[j]] = 1;
 	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
 	return (Datum) 0;
 }
 
-FR_SERVING_FUNCTION(fashionrec_recommend_0_2, FR_FN_RECOMMEND)
+FR_SERVING_FUNCTION(fashionrec_recommend_0_3, FR_FN_RECOMMEND)
 {
 	return recommend_serve(fcinfo, &fr_recommend_shape);
+}
+
+/* 0.2's recommend(), until ALTER EXTENSION fashionrec UPDATE */
+FR_SERVING_FUNCTION(fashionrec_recommend_0_2, FR_FN_RECOMMEND)
+{
+	return recommend_serve(fcinfo, &fr_recommend_shape_0_2);
 }
 
 /* 0.1's recommend(), until ALTER EXTENSION fashionrec UPDATE */
@@ -439,18 +533,32 @@ similar_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	if (item < 0)
 		return (Datum) 0;		/* an item the model never saw: no neighbours */
 
-	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	skip = palloc0(Max(model->n_items, 1));
-	model->algo->score_similar(model, item, scores);
 	skip[item] = 1;
 	subset = fr_apply_filters(model, &args, skip, &n_subset);
+	if (use_ann(model, &args))
+	{
+		float	   *q = ann_query(model);
+
+		model->algo->embedding(model, false, item, q);
+		emit_ann(fcinfo, model, &args, q, model->algo->similar_cosine, skip);
+		return (Datum) 0;
+	}
+	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	model->algo->score_similar(model, item, scores);
 	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
 	return (Datum) 0;
 }
 
-FR_SERVING_FUNCTION(fashionrec_similar_items_0_2, FR_FN_SIMILAR_ITEMS)
+FR_SERVING_FUNCTION(fashionrec_similar_items_0_3, FR_FN_SIMILAR_ITEMS)
 {
 	return similar_items_serve(fcinfo, &fr_similar_items_shape);
+}
+
+/* 0.2's similar_items(), until ALTER EXTENSION fashionrec UPDATE */
+FR_SERVING_FUNCTION(fashionrec_similar_items_0_2, FR_FN_SIMILAR_ITEMS)
+{
+	return similar_items_serve(fcinfo, &fr_similar_items_shape_0_2);
 }
 
 /* 0.1's similar_items(), until ALTER EXTENSION fashionrec UPDATE */
@@ -555,9 +663,21 @@ recommend_for_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	weights = palloc(sizeof(float) * Max(n_ids, 1));
 	n = fold_items(model, ids, weights_in, n_ids, items, weights);
 
-	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	skip = palloc0(Max(model->n_items, 1));
 	subset = fr_apply_filters(model, &args, skip, &n_subset);
+	if (args.exclude_seen)
+		for (int i = 0; i < n; i++)
+			skip[items[i]] = 1;
+	if (use_ann(model, &args) && n > 0)
+	{
+		float	   *q = ann_query(model);
+
+		model->algo->fold_in_vector(model, items, weights, n, q);
+		emit_ann(fcinfo, model, &args, q, false, skip);
+		return (Datum) 0;
+	}
+
+	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	if (context_scores(model, &args, scores))
 		;
 	else if (n > 0 && model->algo->score_items)
@@ -570,16 +690,19 @@ recommend_for_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 				 errhint("Serve the list with a model of another algorithm; fashionrec.algorithms() lists them.")));
 	else
 		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
-	if (args.exclude_seen)
-		for (int i = 0; i < n; i++)
-			skip[items[i]] = 1;
 	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
 	return (Datum) 0;
 }
 
-FR_SERVING_FUNCTION(fashionrec_recommend_for_items_0_2, FR_FN_RECOMMEND_FOR_ITEMS)
+FR_SERVING_FUNCTION(fashionrec_recommend_for_items_0_3, FR_FN_RECOMMEND_FOR_ITEMS)
 {
 	return recommend_for_items_serve(fcinfo, &fr_for_items_shape);
+}
+
+/* 0.2's recommend_for_items(), until ALTER EXTENSION fashionrec UPDATE */
+FR_SERVING_FUNCTION(fashionrec_recommend_for_items_0_2, FR_FN_RECOMMEND_FOR_ITEMS)
+{
+	return recommend_for_items_serve(fcinfo, &fr_for_items_shape_0_2);
 }
 
 /* 0.1's recommend_for_items(), until ALTER EXTENSION fashionrec UPDATE */

@@ -25,7 +25,10 @@
 #define FR_ARG_SUBJECT	1		/* user_id, item_id, item_ids, ... */
 #define FR_ARG_K		2
 
-/* recommend(name, user_id, k, exclude_seen, candidates, exclude, context, version) */
+/*
+ * recommend(name, user_id, k, exclude_seen, candidates, exclude, context,
+ *           version, probes, exact)
+ */
 enum
 {
 	FR_RECOMMEND_EXCLUDE_SEEN = FR_ARG_K + 1,
@@ -33,21 +36,25 @@ enum
 	FR_RECOMMEND_EXCLUDE,
 	FR_RECOMMEND_CONTEXT,
 	FR_RECOMMEND_VERSION,
+	FR_RECOMMEND_PROBES,
+	FR_RECOMMEND_EXACT,
 	FR_RECOMMEND_NARGS
 };
 
-/* similar_items(name, item_id, k, candidates, exclude, version) */
+/* similar_items(name, item_id, k, candidates, exclude, version, probes, exact) */
 enum
 {
 	FR_SIMILAR_CANDIDATES = FR_ARG_K + 1,
 	FR_SIMILAR_EXCLUDE,
 	FR_SIMILAR_VERSION,
+	FR_SIMILAR_PROBES,
+	FR_SIMILAR_EXACT,
 	FR_SIMILAR_NARGS
 };
 
 /*
  * recommend_for_items(name, item_ids, k, exclude_seen, candidates, exclude,
- *                     context, version, weights)
+ *                     context, version, weights, probes, exact)
  */
 enum
 {
@@ -57,6 +64,8 @@ enum
 	FR_FOR_ITEMS_CONTEXT,
 	FR_FOR_ITEMS_VERSION,
 	FR_FOR_ITEMS_WEIGHTS,
+	FR_FOR_ITEMS_PROBES,
+	FR_FOR_ITEMS_EXACT,
 	FR_FOR_ITEMS_NARGS
 };
 
@@ -110,9 +119,9 @@ enum
 /*
  * One function's argument positions (FR_ABSENT for an option it does not
  * take).  recommend.c holds the table: one shape per function for the
- * signatures above, and one for its 0.1 signature, which a database keeps
- * serving with this library until ALTER EXTENSION fashionrec UPDATE (the 0.1
- * SQL definitions name the C symbols without the _0_2 suffix, as
+ * signatures above, and one for each earlier signature, which a database
+ * keeps serving with this library until ALTER EXTENSION fashionrec UPDATE
+ * (0.1's SQL names the C symbols without suffix, 0.2's those with _0_2, as
  * pg_stat_statements keeps a symbol per API version).
  */
 typedef struct FrServingShape
@@ -126,13 +135,24 @@ typedef struct FrServingShape
 	int			context;
 	int			version;
 	int			weights;		/* recommend_for_items only */
+
+	/*
+	 * The approximate top-k options of 0.3 (recommend, similar_items,
+	 * recommend_for_items); 0 when not taken — position 0 is always the
+	 * name — so that the shapes written before them need not list them.
+	 */
+	int			probes;
+	int			exact;
 } FrServingShape;
 
 extern const FrServingShape fr_recommend_shape;
+extern const FrServingShape fr_recommend_shape_0_2;
 extern const FrServingShape fr_recommend_shape_0_1;
 extern const FrServingShape fr_similar_items_shape;
+extern const FrServingShape fr_similar_items_shape_0_2;
 extern const FrServingShape fr_similar_items_shape_0_1;
 extern const FrServingShape fr_for_items_shape;
+extern const FrServingShape fr_for_items_shape_0_2;
 extern const FrServingShape fr_for_items_shape_0_1;
 extern const FrServingShape fr_next_items_shape;
 extern const FrServingShape fr_next_items_shape_0_1;
@@ -153,6 +173,8 @@ typedef struct FrServingArgs
 	int			n_exclude;
 	char	   *context;		/* NULL: none */
 	int32		version;		/* 0: the active version */
+	int			probes;			/* lists an ANN index probes (fashionrec.ann_probes if not given) */
+	bool		exact;			/* bypass the version's ANN index */
 } FrServingArgs;
 
 /*

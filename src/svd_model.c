@@ -222,6 +222,17 @@ svd_score_items(const FrModel *model, const int32 *items,
 }
 
 /* cosine of the item factors; an item with a zero vector is like nothing */
+/* the history's vector: its items' factors summed, as fr_svd_score_items scores with */
+static void
+svd_fold_in_vector(const FrModel *model, const int32 *items, const float *weights, int n, float *p)
+{
+	const SvdState *st = model->state;
+
+	memset(p, 0, sizeof(float) * st->k);
+	for (int t = 0; t < n; t++)
+		fr_saxpy(st->k, weights ? weights[t] : 1.0f, st->item_factors + (size_t) items[t] * st->k, p);
+}
+
 static void
 svd_score_similar(const FrModel *model, int32 item, float *scores)
 {
@@ -305,4 +316,6 @@ const FrAlgorithm fr_svd_algorithm = {
 	.embedding = svd_embedding,
 	.score_user_items = svd_score_user_items,
 	.score_users = svd_score_users,
+	.fold_in_vector = svd_fold_in_vector,
+	.similar_cosine = true,
 };

@@ -7,11 +7,7 @@
 #include "kernel.h"
 #include "topk.h"
 
-typedef struct Entry
-{
-	float		score;
-	int32_t		item;
-} Entry;
+typedef FrTopkEntry Entry;
 
 /* a ranks below b: lower score, or equal score and higher item index */
 static inline int
@@ -62,43 +58,40 @@ sift_up(Entry *heap, int i)
 	}
 }
 
-int
-fr_topk(const float *scores, int32_t n_items,
-		const int32_t *subset, int32_t n_subset,
-		const uint8_t *skip, int k,
-		int32_t *out_items, float *out_scores)
+void
+fr_topk_init(FrTopkHeap *h, int k)
 {
-	int32_t		n = subset ? n_subset : n_items;
-	Entry	   *heap;
-	int			size = 0;
+	h->k = k;
+	h->size = 0;
+	h->heap = fr_alloc(fr_mul_size((size_t) (k > 0 ? k : 1), sizeof(Entry)));
+}
 
-	if (k <= 0 || n <= 0)
-		return 0;
-	if (k > n)
-		k = n;					/* the heap never needs more than the candidates */
-	heap = fr_alloc(fr_mul_size((size_t) k, sizeof(Entry)));
+void
+fr_topk_push(FrTopkHeap *h, int32_t item, float score)
+{
+	Entry		e;
 
-	for (int32_t j = 0; j < n; j++)
+	if (isnan(score))
+		return;
+	e.item = item;
+	e.score = score;
+	if (h->size < h->k)
 	{
-		Entry		e;
-
-		e.item = subset ? subset[j] : j;
-		if (e.item < 0 || e.item >= n_items || (skip && skip[e.item]))
-			continue;
-		e.score = scores[e.item];
-		if (isnan(e.score))
-			continue;
-		if (size < k)
-		{
-			heap[size] = e;
-			sift_up(heap, size++);
-		}
-		else if (worse(&heap[0], &e))
-		{
-			heap[0] = e;
-			sift_down(heap, size, 0);
-		}
+		h->heap[h->size] = e;
+		sift_up(h->heap, h->size++);
 	}
+	else if (h->k > 0 && worse(&h->heap[0], &e))
+	{
+		h->heap[0] = e;
+		sift_down(h->heap, h->size, 0);
+	}
+}
+
+int
+fr_topk_finish(FrTopkHeap *h, int32_t *out_items, float *out_scores)
+{
+	int			size = h->size;
+	Entry	   *heap = h->heap;
 
 	/* pop worst-first into the output from the back */
 	for (int i = size - 1; i >= 0; i--)
@@ -109,5 +102,32 @@ fr_topk(const float *scores, int32_t n_items,
 		sift_down(heap, i, 0);
 	}
 	fr_free(heap);
+	h->heap = NULL;
+	h->size = 0;
 	return size;
+}
+
+int
+fr_topk(const float *scores, int32_t n_items,
+		const int32_t *subset, int32_t n_subset,
+		const uint8_t *skip, int k,
+		int32_t *out_items, float *out_scores)
+{
+	int32_t		n = subset ? n_subset : n_items;
+	FrTopkHeap	h;
+
+	if (k <= 0 || n <= 0)
+		return 0;
+	if (k > n)
+		k = n;					/* the heap never needs more than the candidates */
+	fr_topk_init(&h, k);
+	for (int32_t j = 0; j < n; j++)
+	{
+		int32_t		item = subset ? subset[j] : j;
+
+		if (item < 0 || item >= n_items || (skip && skip[item]))
+			continue;
+		fr_topk_push(&h, item, scores[item]);
+	}
+	return fr_topk_finish(&h, out_items, out_scores);
 }

@@ -18,4 +18,27 @@ extern int	fr_topk(const float *scores, int32_t n_items,
 					const uint8_t *skip, int k,
 					int32_t *out_items, float *out_scores);
 
+/*
+ * The same selection fed one item at a time, for a caller that scores items
+ * in pieces (ivf.c scans one inverted list after another): init, push each
+ * (item, score) — NaN scores are dropped — and finish, which writes the
+ * best first, frees the heap and returns how many.
+ */
+typedef struct FrTopkEntry
+{
+	float		score;
+	int32_t		item;
+} FrTopkEntry;
+
+typedef struct FrTopkHeap
+{
+	FrTopkEntry *heap;
+	int			size;
+	int			k;
+} FrTopkHeap;
+
+extern void fr_topk_init(FrTopkHeap *h, int k);
+extern void fr_topk_push(FrTopkHeap *h, int32_t item, float score);
+extern int	fr_topk_finish(FrTopkHeap *h, int32_t *out_items, float *out_scores);
+
 #endif							/* FR_TOPK_H */

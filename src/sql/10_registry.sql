@@ -338,7 +338,13 @@ BEGIN
     SELECT m.version INTO v_version FROM fashionrec.model m WHERE m.id = v_id;
 
     v_result := fashionrec._train_artifacts(v_id, train.algorithm, COALESCE(train.source, ''),
-                                            COALESCE(train.params, '{}'));
+                                            COALESCE(train.params, '{}') - 'ann');
+    -- the approximate top-k index, asked for by "ann" or by the catalog's size
+    -- (41_ann.sql), into info; jsonb_set is strict: no index, v_result as is
+    v_result := COALESCE(pg_catalog.jsonb_set(v_result, '{info,ann}',
+                             fashionrec._train_ann(v_id, train.algorithm, (v_result ->> 'items')::integer,
+                                                   train.params -> 'ann')),
+                         v_result);
     PERFORM fashionrec._model_finish(v_id, v_result,
                                      pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - v_started));
 

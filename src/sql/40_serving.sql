@@ -8,30 +8,36 @@
 --     exclude_seen, candidates, exclude, context, version
 -- those that mean something for the function, in that order and under those
 -- names, then an option of its own.  Frozen from 0.2: a new option is
--- appended, never inserted.  The C symbols carry the API version (_0_2):
--- 0.1's definitions keep their own symbols until ALTER EXTENSION UPDATE.
+-- appended, never inserted (0.3 appends probes and exact to the three that
+-- an approximate index serves).  The C symbols carry the API version
+-- (_0_2, _0_3): an older release's definitions keep their own symbols until
+-- ALTER EXTENSION UPDATE.
 
 CREATE FUNCTION fashionrec.recommend(name text, user_id bigint, k integer DEFAULT 10,
                                      exclude_seen boolean DEFAULT true,
                                      candidates bigint[] DEFAULT NULL,
                                      exclude bigint[] DEFAULT NULL,
                                      context text DEFAULT NULL,
-                                     version integer DEFAULT NULL)
+                                     version integer DEFAULT NULL,
+                                     probes integer DEFAULT NULL,
+                                     exact boolean DEFAULT false)
     RETURNS TABLE (item_id bigint, score real, rank integer)
-    AS 'MODULE_PATHNAME', 'fashionrec_recommend_0_2'
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_0_3'
     LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
-COMMENT ON FUNCTION fashionrec.recommend(text, bigint, integer, boolean, bigint[], bigint[], text, integer) IS
-    'Top-k items for a user; unknown users get the model''s popularity ranking. exclude_seen leaves out the user''s items, candidates restricts the ranking to those items, exclude removes items, context picks a context ranking of a popularity model (or a hybrid''s)';
+COMMENT ON FUNCTION fashionrec.recommend(text, bigint, integer, boolean, bigint[], bigint[], text, integer, integer, boolean) IS
+    'Top-k items for a user; unknown users get the model''s popularity ranking. exclude_seen leaves out the user''s items, candidates restricts the ranking to those items, exclude removes items, context picks a context ranking of a popularity model (or a hybrid''s); a version with an approximate index is searched through it (probes lists, fashionrec.ann_probes by default) unless exact => true';
 
 CREATE FUNCTION fashionrec.similar_items(name text, item_id bigint, k integer DEFAULT 10,
                                          candidates bigint[] DEFAULT NULL,
                                          exclude bigint[] DEFAULT NULL,
-                                         version integer DEFAULT NULL)
+                                         version integer DEFAULT NULL,
+                                         probes integer DEFAULT NULL,
+                                         exact boolean DEFAULT false)
     RETURNS TABLE (item_id bigint, score real, rank integer)
-    AS 'MODULE_PATHNAME', 'fashionrec_similar_items_0_2'
+    AS 'MODULE_PATHNAME', 'fashionrec_similar_items_0_3'
     LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
-COMMENT ON FUNCTION fashionrec.similar_items(text, bigint, integer, bigint[], bigint[], integer) IS
-    'Items most similar to one item ("more like this"), never the item itself; no rows for an item the model does not know. candidates restricts the ranking to those items, exclude removes items';
+COMMENT ON FUNCTION fashionrec.similar_items(text, bigint, integer, bigint[], bigint[], integer, integer, boolean) IS
+    'Items most similar to one item ("more like this"), never the item itself; no rows for an item the model does not know. candidates restricts the ranking to those items, exclude removes items; probes and exact as recommend()';
 
 CREATE FUNCTION fashionrec.recommend_for_items(name text, item_ids bigint[], k integer DEFAULT 10,
                                                exclude_seen boolean DEFAULT true,
@@ -39,11 +45,13 @@ CREATE FUNCTION fashionrec.recommend_for_items(name text, item_ids bigint[], k i
                                                exclude bigint[] DEFAULT NULL,
                                                context text DEFAULT NULL,
                                                version integer DEFAULT NULL,
-                                               weights real[] DEFAULT NULL)
+                                               weights real[] DEFAULT NULL,
+                                               probes integer DEFAULT NULL,
+                                               exact boolean DEFAULT false)
     RETURNS TABLE (item_id bigint, score real, rank integer)
-    AS 'MODULE_PATHNAME', 'fashionrec_recommend_for_items_0_2'
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_for_items_0_3'
     LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
-COMMENT ON FUNCTION fashionrec.recommend_for_items(text, bigint[], integer, boolean, bigint[], bigint[], text, integer, real[]) IS
+COMMENT ON FUNCTION fashionrec.recommend_for_items(text, bigint[], integer, boolean, bigint[], bigint[], text, integer, real[], integer, boolean) IS
     'Top-k items for an anonymous history (a session''s items, with optional weights), folded in without retraining; exclude_seen leaves out the given items. Options as recommend()';
 
 CREATE FUNCTION fashionrec.predict(name text, user_id bigint, item_id bigint, version integer DEFAULT NULL)

@@ -59,3 +59,7 @@ BEGIN
     END LOOP;
 END
 $costs$;
+
+-- approximate top-k (41_ann.sql): a k-means over the catalog's vectors
+ALTER FUNCTION fashionrec.build_ann(text, integer, integer) COST 10000000;
+ALTER FUNCTION fashionrec._train_ann(bigint, text, integer, jsonb) COST 10000000;

@@ -105,3 +105,10 @@ BEGIN
     END IF;
 END
 $check$;
+
+-- approximate top-k (41_ann.sql): building an index writes artifacts and the
+-- version's info, so trainers only
+REVOKE EXECUTE ON FUNCTION fashionrec.build_ann(text, integer, integer),
+                           fashionrec._train_ann(bigint, text, integer, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec.build_ann(text, integer, integer),
+                          fashionrec._train_ann(bigint, text, integer, jsonb) TO fashionrec_trainer;

@@ -161,9 +161,33 @@ test_long_arrays(void)
 	ok(!fr_floats_finite(values, LONG_N, &f) && says(&f, "Entry 5000 "), "long floats: the first of two faults");
 }
 
+static void
+test_permutation(void)
+{
+	FrArtifactFault f;
+	int32_t		perm[5] = {3, 0, 4, 1, 2};
+	int32_t		repeat[5] = {3, 0, 3, 1, 2};
+	int32_t		outside[5] = {3, 0, 5, 1, 2};
+	int32_t		negative[5] = {3, 0, -1, 1, 2};
+	uint8_t		seen[5] = {0};
+
+	ok(fr_indices_permutation(perm, 5, seen, &f), "permutation: each index once");
+	memset(seen, 0, sizeof(seen));
+	ok(!fr_indices_permutation(repeat, 5, seen, &f) && says(&f, "Entry 2 repeats 3"),
+	   "permutation: a repeat is found (%s)", f.detail);
+	memset(seen, 0, sizeof(seen));
+	ok(!fr_indices_permutation(outside, 5, seen, &f) && says(&f, "outside 0 .. 4"),
+	   "permutation: past the end is found (%s)", f.detail);
+	memset(seen, 0, sizeof(seen));
+	ok(!fr_indices_permutation(negative, 5, seen, &f) && says(&f, "Entry 2 is -1"),
+	   "permutation: a negative index is found (%s)", f.detail);
+	ok(fr_indices_permutation(NULL, 0, seen, &f), "permutation: empty");
+}
+
 int
 main(void)
 {
+	test_permutation();
 	test_offsets();
 	test_indices();
 	test_ids();

@@ -1,0 +1,333 @@
+/*
+ * ivf.c — the inverted-file index (ivf.h): k-means build and probed search.
+ *
+ * Build: Lloyd's k-means on a seeded sample of at most
+ * FR_IVF_TRAIN_PER_LIST items per list (more points move the centroids
+ * little and cost linearly), assignments by one GEMM per block of points
+ * against all centroids, then every item assigned once.  An emptied list
+ * takes half of the largest one (FAISS's rule), so no list is wasted.
+ *
+ * Search: the centroids are scored with one matrix-vector product and the
+ * lists taken best first; each list's rows are contiguous, so scoring a list
+ * is again one matrix-vector product, and a bounded heap (topk.c) keeps the
+ * best k.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ivf.h"
+#include "kernel.h"
+#include "linalg.h"
+#include "topk.h"
+
+/* points per assignment GEMM: a block of scores stays in cache-sized MBs */
+#define ASSIGN_BLOCK 1024
+
+static void
+normalize_rows(float *x, int64_t n, int32_t dim)
+{
+	for (int64_t i = 0; i < n; i++)
+	{
+		float	   *row = x + i * dim;
+		float		norm = fr_snrm2(dim, row);
+
+		if (norm > 0)
+			for (int32_t j = 0; j < dim; j++)
+				row[j] /= norm;
+	}
+}
+
+/*
+ * The list of each of the n points: the nearest centroid in Euclidean
+ * distance, i.e. the largest x.c - |c|^2/2 (cosine: the largest x.c, all of
+ * unit length).  Returns the sum of the winning x.c - |c|^2/2, whose
+ * negative (plus the constant sum of |x|^2/2) is the k-means objective.
+ */
+static double
+assign(const float *x, int64_t n, int32_t dim, const float *centroids, int32_t n_lists,
+	   FrIvfMetric metric, float *scores, int32_t *list_of)
+{
+	float	   *half_sq = fr_alloc(fr_mul_size(n_lists, sizeof(float)));
+	double		total = 0;
+
+	for (int32_t l = 0; l < n_lists; l++)
+	{
+		const float *c = centroids + (int64_t) l * dim;
+
+		half_sq[l] = metric == FR_IVF_COSINE ? 0.0f : 0.5f * fr_sdot(dim, c, c);
+	}
+	for (int64_t start = 0; start < n; start += ASSIGN_BLOCK)
+	{
+		int			m = (int) (n - start < ASSIGN_BLOCK ? n - start : ASSIGN_BLOCK);
+
+		fr_check_interrupts();
+		fr_sgemm(false, true, m, n_lists, dim, 1.0f, x + start * dim, dim,
+				 centroids, dim, 0.0f, scores, n_lists);
+		for (int b = 0; b < m; b++)
+		{
+			const float *row = scores + (int64_t) b * n_lists;
+			int32_t		best = 0;
+			float		best_score = row[0] - half_sq[0];
+
+			for (int32_t l = 1; l < n_lists; l++)
+			{
+				float		s = row[l] - half_sq[l];
+
+				if (s > best_score)
+				{
+					best_score = s;
+					best = l;
+				}
+			}
+			list_of[start + b] = best;
+			total += best_score;
+		}
+	}
+	fr_free(half_sq);
+	return total;
+}
+
+/* New centroids: the means of their points; an empty list splits the largest. */
+static void
+update(const float *x, int64_t n, int32_t dim, const int32_t *list_of, int32_t n_lists,
+	   FrIvfMetric metric, FrRng *rng, float *centroids)
+{
+	double	   *sums = fr_alloc(fr_mul_size(fr_mul_size(n_lists, dim), sizeof(double)));
+	int64_t    *counts = fr_alloc(fr_mul_size(n_lists, sizeof(int64_t)));
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		const float *row = x + i * dim;
+		double	   *sum = sums + (int64_t) list_of[i] * dim;
+
+		counts[list_of[i]]++;
+		for (int32_t j = 0; j < dim; j++)
+			sum[j] += row[j];
+	}
+	for (int32_t l = 0; l < n_lists; l++)
+		if (counts[l] > 0)
+			for (int32_t j = 0; j < dim; j++)
+				centroids[(int64_t) l * dim + j] = (float) (sums[(int64_t) l * dim + j] / counts[l]);
+	for (int32_t l = 0; l < n_lists; l++)
+	{
+		int32_t		big = 0;
+
+		if (counts[l] > 0)
+			continue;
+		for (int32_t m = 1; m < n_lists; m++)
+			if (counts[m] > counts[big])
+				big = m;
+		/* two slightly different copies of the largest centroid share its points next time */
+		for (int32_t j = 0; j < dim; j++)
+		{
+			float		c = centroids[(int64_t) big * dim + j];
+			float		eps = (float) (1e-4 * (fr_rng_uniform(rng) - 0.5));
+
+			centroids[(int64_t) l * dim + j] = c * (1 + eps);
+			centroids[(int64_t) big * dim + j] = c * (1 - eps);
+		}
+		counts[l] = counts[big] / 2;
+		counts[big] -= counts[l];
+	}
+	if (metric == FR_IVF_COSINE)
+		normalize_rows(centroids, n_lists, dim);
+	fr_free(sums);
+	fr_free(counts);
+}
+
+int32_t
+fr_ivf_max_list(const int64_t *offsets, int32_t n_lists)
+{
+	int64_t		longest = 0;
+
+	for (int32_t l = 0; l < n_lists; l++)
+		if (offsets[l + 1] - offsets[l] > longest)
+			longest = offsets[l + 1] - offsets[l];
+	return (int32_t) longest;
+}
+
+void
+fr_ivf_build(const float *x, int32_t n, int32_t dim, int32_t n_lists,
+			 FrIvfMetric metric, uint64_t seed, FrIvf *out)
+{
+	FrRng		rng;
+	int64_t		n_train;
+	int32_t    *order;
+	float	   *train;
+	float	   *centroids;
+	float	   *scores;
+	int32_t    *list_of;
+	int64_t    *offsets;
+	int64_t    *fill;
+	int32_t    *items;
+	float	   *vectors;
+	float	   *norms;
+	double		started = fr_now();
+
+	if (n < 1 || dim < 1)
+		fr_fail(FR_FAIL_PARAM, "an index needs items with vectors, got %d items of dimension %d", n, dim);
+	if (n_lists < 1 || n_lists > n || n_lists > FR_IVF_MAX_LISTS)
+		fr_fail(FR_FAIL_PARAM, "lists must be from 1 to %d for %d items, got %d",
+				n < FR_IVF_MAX_LISTS ? n : FR_IVF_MAX_LISTS, n, n_lists);
+
+	/* a seeded sample of the items, without repeats (partial Fisher-Yates) */
+	fr_rng_seed(&rng, seed);
+	n_train = (int64_t) n_lists * FR_IVF_TRAIN_PER_LIST;
+	if (n_train > n)
+		n_train = n;
+	order = fr_alloc(fr_mul_size(n, sizeof(int32_t)));
+	for (int32_t i = 0; i < n; i++)
+		order[i] = i;
+	for (int64_t i = 0; i < n_train; i++)
+	{
+		int64_t		j = i + (int64_t) fr_rng_below(&rng, (uint64_t) (n - i));
+		int32_t		t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	train = fr_alloc(fr_mul_size(fr_mul_size(n_train, dim), sizeof(float)));
+	for (int64_t i = 0; i < n_train; i++)
+		memcpy(train + i * dim, x + (int64_t) order[i] * dim, sizeof(float) * dim);
+	if (metric == FR_IVF_COSINE)
+		normalize_rows(train, n_train, dim);
+
+	/* the first n_lists sampled points start as centroids */
+	centroids = fr_alloc(fr_mul_size(fr_mul_size(n_lists, dim), sizeof(float)));
+	memcpy(centroids, train, sizeof(float) * (size_t) n_lists * dim);
+	scores = fr_alloc(fr_mul_size(fr_mul_size(ASSIGN_BLOCK, n_lists), sizeof(float)));
+	list_of = fr_alloc(fr_mul_size(n, sizeof(int32_t)));
+	for (int it = 0; it < FR_IVF_ITERATIONS; it++)
+	{
+		double		fit = assign(train, n_train, dim, centroids, n_lists, metric, scores, list_of);
+
+		update(train, n_train, dim, list_of, n_lists, metric, &rng, centroids);
+		fr_progress_step("ann k-means", it + 1, FR_IVF_ITERATIONS, -fit / (double) n_train);
+		fr_progress("ann k-means iteration %d of %d: fit %.6g, %.1f s", it + 1,
+					FR_IVF_ITERATIONS, fit / (double) n_train, fr_now() - started);
+	}
+	fr_free(train);
+	fr_free(order);
+
+	/* every item into its list, in ascending item order within a list */
+	if (metric == FR_IVF_COSINE)
+	{
+		float	   *unit = fr_alloc(fr_mul_size(fr_mul_size(n, dim), sizeof(float)));
+
+		memcpy(unit, x, sizeof(float) * (size_t) n * dim);
+		normalize_rows(unit, n, dim);
+		assign(unit, n, dim, centroids, n_lists, metric, scores, list_of);
+		fr_free(unit);
+	}
+	else
+		assign(x, n, dim, centroids, n_lists, metric, scores, list_of);
+	fr_free(scores);
+
+	offsets = fr_alloc(fr_mul_size((size_t) n_lists + 1, sizeof(int64_t)));
+	fill = fr_alloc(fr_mul_size(n_lists, sizeof(int64_t)));
+	for (int32_t i = 0; i < n; i++)
+		offsets[list_of[i] + 1]++;
+	for (int32_t l = 0; l < n_lists; l++)
+		offsets[l + 1] += offsets[l];
+	items = fr_alloc(fr_mul_size(n, sizeof(int32_t)));
+	vectors = fr_alloc(fr_mul_size(fr_mul_size(n, dim), sizeof(float)));
+	norms = fr_alloc(fr_mul_size(n, sizeof(float)));
+	for (int32_t i = 0; i < n; i++)
+	{
+		int64_t		p = offsets[list_of[i]] + fill[list_of[i]]++;
+
+		items[p] = i;
+		memcpy(vectors + p * dim, x + (int64_t) i * dim, sizeof(float) * dim);
+		norms[p] = fr_snrm2(dim, vectors + p * dim);
+	}
+	fr_free(fill);
+	fr_free(list_of);
+
+	out->n_lists = n_lists;
+	out->dim = dim;
+	out->n_items = n;
+	out->metric = metric;
+	out->max_list = fr_ivf_max_list(offsets, n_lists);
+	out->centroids = centroids;
+	out->offsets = offsets;
+	out->items = items;
+	out->vectors = vectors;
+	out->norms = norms;
+}
+
+int
+fr_ivf_search(const FrIvf *ivf, const float *q, bool cosine, int probes,
+			  bool until_k, const uint8_t *skip, int k,
+			  int32_t *out_items, float *out_scores, int *probed)
+{
+	int32_t		n_lists = ivf->n_lists;
+	int32_t		dim = ivf->dim;
+	float	   *centroid_scores = fr_alloc(fr_mul_size(n_lists, sizeof(float)));
+	uint8_t    *done = fr_alloc(n_lists);
+	int32_t    *order = fr_alloc(fr_mul_size(n_lists, sizeof(int32_t)));
+	float	   *order_scores = fr_alloc(fr_mul_size(n_lists, sizeof(float)));
+	float	   *scores = fr_alloc(fr_mul_size(ivf->max_list > 0 ? ivf->max_list : 1, sizeof(float)));
+	float		q_norm = cosine ? fr_snrm2(dim, q) : 1.0f;
+	FrTopkHeap	heap;
+	int			n_probed = 0;
+
+	if (probes < 1)
+		probes = 1;
+	if (k > ivf->n_items)
+		k = ivf->n_items;
+	fr_sgemv(false, n_lists, dim, 1.0f, ivf->centroids, dim, q, 0.0f, centroid_scores);
+	/* cosine against an inner-product index: rank lists by angle, not length */
+	if (cosine && ivf->metric == FR_IVF_INNER_PRODUCT)
+		for (int32_t l = 0; l < n_lists; l++)
+		{
+			float		c_norm = fr_snrm2(dim, ivf->centroids + (int64_t) l * dim);
+
+			centroid_scores[l] = c_norm > 0 ? centroid_scores[l] / c_norm : -INFINITY;
+		}
+
+	fr_topk_init(&heap, k);
+	while (n_probed < n_lists)
+	{
+		/* the next `probes` lists, best centroid first */
+		int			batch = fr_topk(centroid_scores, n_lists, NULL, 0, done, probes,
+									order, order_scores);
+
+		if (batch == 0)
+			break;				/* the rest have NaN centroid scores: nothing to rank them by */
+		for (int b = 0; b < batch; b++)
+		{
+			int32_t		l = order[b];
+			int64_t		lo = ivf->offsets[l];
+			int32_t		len = (int32_t) (ivf->offsets[l + 1] - lo);
+
+			done[l] = 1;
+			n_probed++;
+			fr_sgemv(false, len, dim, 1.0f, ivf->vectors + lo * dim, dim, q, 0.0f, scores);
+			for (int32_t p = 0; p < len; p++)
+			{
+				int32_t		item = ivf->items[lo + p];
+				float		s = scores[p];
+
+				if (skip && skip[item])
+					continue;
+				if (cosine)
+				{
+					float		d = q_norm * ivf->norms[lo + p];
+
+					s = d > 0 ? s / d : NAN;
+				}
+				fr_topk_push(&heap, item, s);
+			}
+		}
+		if (!until_k || heap.size >= k)
+			break;
+	}
+	if (probed)
+		*probed = n_probed;
+	fr_free(scores);
+	fr_free(order_scores);
+	fr_free(order);
+	fr_free(done);
+	fr_free(centroid_scores);
+	return fr_topk_finish(&heap, out_items, out_scores);
+}
