@@ -7,28 +7,22 @@
 #include "kernel.h"
 #include "topk.h"
 
-typedef struct Entry
-{
-	float		score;
-	int32_t		item;
-} Entry;
-
 /* a ranks below b: lower score, or equal score and higher item index */
 static inline int
-worse(const Entry *a, const Entry *b)
+worse(const FrTopkEntry *a, const FrTopkEntry *b)
 {
 	return a->score < b->score || (a->score == b->score && a->item > b->item);
 }
 
 static void
-sift_down(Entry *heap, int n, int i)
+sift_down(FrTopkEntry *heap, int n, int i)
 {
 	for (;;)
 	{
 		int			l = 2 * i + 1,
 					r = l + 1,
 					m = i;
-		Entry		t;
+		FrTopkEntry t;
 
 		if (l < n && worse(&heap[l], &heap[m]))
 			m = l;
@@ -45,12 +39,12 @@ sift_down(Entry *heap, int n, int i)
 }
 
 static void
-sift_up(Entry *heap, int i)
+sift_up(FrTopkEntry *heap, int i)
 {
 	while (i > 0)
 	{
 		int			p = (i - 1) / 2;
-		Entry		t;
+		FrTopkEntry t;
 
 		if (!worse(&heap[i], &heap[p]))
 			return;
@@ -69,18 +63,18 @@ fr_topk(const float *scores, int32_t n_items,
 		int32_t *out_items, float *out_scores)
 {
 	int32_t		n = subset ? n_subset : n_items;
-	Entry	   *heap;
+	FrTopkEntry *heap;
 	int			size = 0;
 
 	if (k <= 0 || n <= 0)
 		return 0;
 	if (k > n)
 		k = n;					/* the heap never needs more than the candidates */
-	heap = fr_alloc(fr_mul_size((size_t) k, sizeof(Entry)));
+	heap = fr_alloc(fr_mul_size((size_t) k, sizeof(FrTopkEntry)));
 
 	for (int32_t j = 0; j < n; j++)
 	{
-		Entry		e;
+		FrTopkEntry e;
 
 		e.item = subset ? subset[j] : j;
 		if (e.item < 0 || e.item >= n_items || (skip && skip[e.item]))
@@ -100,6 +94,14 @@ fr_topk(const float *scores, int32_t n_items,
 		}
 	}
 
+	size = fr_topk_drain(heap, size, out_items, out_scores);
+	fr_free(heap);
+	return size;
+}
+
+int
+fr_topk_drain(FrTopkEntry *heap, int size, int32_t *out_items, float *out_scores)
+{
 	/* pop worst-first into the output from the back */
 	for (int i = size - 1; i >= 0; i--)
 	{
@@ -108,6 +110,50 @@ fr_topk(const float *scores, int32_t n_items,
 		heap[0] = heap[i];
 		sift_down(heap, i, 0);
 	}
-	fr_free(heap);
 	return size;
+}
+
+/*
+ * Once the heap is full, a score enters only if it beats the worst kept one
+ * strictly (a later item loses a tie), and in a GEMM tile almost none does:
+ * a branch-free test of 16 scores at a time, which the compiler vectorises,
+ * skips them without touching the heap.
+ */
+#define FEED_RUN 16
+
+void
+fr_topk_feed(FrTopkEntry *heap, int *size, int k, const float *scores, int32_t n, int32_t first)
+{
+	int32_t		j = 0;
+
+	for (; j < n && *size < k; j++)
+		if (!isnan(scores[j]))
+		{
+			heap[*size].score = scores[j];
+			heap[*size].item = first + j;
+			sift_up(heap, (*size)++);
+		}
+	if (*size < k)
+		return;
+	for (; j < n; j += FEED_RUN)
+	{
+		int32_t		run = n - j < FEED_RUN ? n - j : FEED_RUN;
+		float		worst = heap[0].score;
+		int			any = 0;
+
+		if (run == FEED_RUN)
+			for (int q = 0; q < FEED_RUN; q++)
+				any |= scores[j + q] > worst;
+		else
+			any = 1;
+		if (!any)
+			continue;
+		for (int q = 0; q < run; q++)
+			if (scores[j + q] > heap[0].score)
+			{
+				heap[0].score = scores[j + q];
+				heap[0].item = first + j + q;
+				sift_down(heap, k, 0);
+			}
+	}
 }
