@@ -57,3 +57,8 @@ BEGIN
     END LOOP;
 END
 $costs$;
+
+-- batch scoring into a table (recommend_all() is in the table above)
+ALTER FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer)
+    COST 20000000;
+ALTER FUNCTION fashionrec.user_shard(bigint, integer) COST 5;

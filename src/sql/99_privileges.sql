@@ -105,3 +105,8 @@ BEGIN
     END IF;
 END
 $check$;
+
+-- batch scoring into a table: readers (it reads the model as its caller and
+-- inserts with the caller's rights into the caller's table)
+REVOKE EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) TO fashionrec_reader;
