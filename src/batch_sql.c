@@ -218,11 +218,9 @@ fr_batch_score(FrBatchPlan *plan, const int32 *users, int n,
 			counts[b] = plan->n_popular;
 		}
 	}
-	if (plan->model->algo->factors && n_known == n)
-		fr_batch_topk(&plan->f, users, n, k, items, scores, counts);
-	else if (plan->model->algo->factors)
+	if (plan->model->algo->factors)
 	{
-		/* unknown users in the block: the known ones scored apart, then put back */
+		/* the known users scored together, their lists put back in place */
 		int32	   *kitems = palloc(sizeof(int32) * Max(n_known, 1) * k);
 		float	   *kscores = palloc(sizeof(float) * Max(n_known, 1) * k);
 		int32	   *kcounts = palloc(sizeof(int32) * Max(n_known, 1));
@@ -476,7 +474,7 @@ check_target(Oid relid)
 	return name;
 }
 
-/* The lists into the target as the caller, INSERT_ROWS rows per statement. */
+/* The lists into the target as the caller, about INSERT_ROWS rows per statement. */
 static int64
 insert_lists(const char *target, const FrModel *model, const int64 *user_ids, int32 n_users,
 			 int k, const BatchArrays *a)
@@ -486,9 +484,11 @@ insert_lists(const char *target, const FrModel *model, const int64 *user_ids, in
 	int64		total = 0;
 	SPIPlanPtr	plan;
 	int			n = 0;
+	/* one user's list always fits, whatever fashionrec.max_k allows */
+	int			cap = Max(INSERT_ROWS, k);
 
 	for (int c = 0; c < 4; c++)
-		cols[c] = palloc(sizeof(Datum) * INSERT_ROWS);
+		cols[c] = palloc_extended(mul_size(cap, sizeof(Datum)), MCXT_ALLOC_HUGE);
 	SPI_connect();
 	plan = SPI_prepare(psprintf("INSERT INTO %s (user_id, item_id, score, rank)"
 								" SELECT * FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
@@ -499,7 +499,7 @@ insert_lists(const char *target, const FrModel *model, const int64 *user_ids, in
 			 SPI_result_code_string(SPI_result));
 	for (int32 u = 0; u <= n_users; u++)
 	{
-		if (n > 0 && (u == n_users || n + a->counts[u] > INSERT_ROWS))
+		if (n > 0 && (u == n_users || n + a->counts[u] > cap))
 		{
 			Datum		values[4];
 
@@ -595,7 +595,9 @@ FR_SERVING_FUNCTION(fashionrec_recommend_all_into, FR_FN_RECOMMEND_ALL)
 			users[n_users] = u;
 			user_ids[n_users++] = model->user_ids[u];
 		}
-	fr_check_memory(mul_size(mul_size(Max(n_users, 1), k), 2 * sizeof(int32) + sizeof(float)) * 2,
+	/* the lists, in shared memory and again in the caller for the insert */
+	fr_check_memory(mul_size(add_size(mul_size(mul_size(Max(n_users, 1), k), sizeof(int32) + sizeof(float)),
+									  mul_size(Max(n_users, 1), sizeof(int32))), 2),
 					"the lists of recommend_all_into()");
 	out.items = palloc_extended(mul_size(mul_size(Max(n_users, 1), k), sizeof(int32)), MCXT_ALLOC_HUGE);
 	out.scores = palloc_extended(mul_size(mul_size(Max(n_users, 1), k), sizeof(float)), MCXT_ALLOC_HUGE);
@@ -622,7 +624,8 @@ FR_SERVING_FUNCTION(fashionrec_recommend_all_into, FR_FN_RECOMMEND_ALL)
 	rows = insert_lists(target_name, model, user_ids, n_users, k, &out);
 	fr_training_end();
 	ereport(NOTICE,
-			(errmsg("recommend_all_into: %d users scored by %d processes in %.1f s, %lld rows inserted in %.1f s",
-					n_users, workers, scored - started, (long long) rows, fr_now() - scored)));
+			(errmsg("recommend_all_into: %d users scored by %d process%s in %.1f s, %lld rows inserted in %.1f s",
+					n_users, workers, workers == 1 ? "" : "es", scored - started, (long long) rows,
+					fr_now() - scored)));
 	PG_RETURN_INT64(rows);
 }

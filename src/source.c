@@ -284,54 +284,30 @@ coo_grow(Coo *coo, bool with_times)
 	coo->cap = cap;
 }
 
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return x < y ? -1 : (x > y);
-}
-
-/* Sorted distinct ids; *n in: count of ids, out: distinct count. */
-static int64 *
-distinct_ids(const int64 *ids, int64 *n)
-{
-	int64	   *sorted = palloc_extended(mul_size(Max(*n, 1), sizeof(int64)), MCXT_ALLOC_HUGE);
-	int64		m = 0;
-
-	if (*n > 0)
-		memcpy(sorted, ids, *n * sizeof(int64));
-	qsort(sorted, *n, sizeof(int64), cmp_int64);
-	for (int64 i = 0; i < *n; i++)
-		if (i == 0 || sorted[i] != sorted[m - 1])
-			sorted[m++] = sorted[i];
-	*n = m;
-	return sorted;
-}
-
 /* Drop rows whose user or item has fewer than the minimum rows (one pass). */
 static void
 apply_min_counts(Coo *coo, const FrSourceParams *params, FrSourceStats *stats)
 {
-	int64		nu = coo->n,
-				ni = coo->n;
-	int64	   *uids,
-			   *iids;
+	int64		nu,
+				ni;
+	int32	   *urow,
+			   *irow;
 	int32	   *ucount,
 			   *icount;
 	int64		kept = 0;
 
 	if (params->min_user_interactions <= 1 && params->min_item_interactions <= 1)
 		return;
-	uids = distinct_ids(coo->users, &nu);
-	iids = distinct_ids(coo->items, &ni);
+	urow = palloc_extended(mul_size(Max(coo->n, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
+	irow = palloc_extended(mul_size(Max(coo->n, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
+	pfree(fr_dense_ids(coo->users, coo->n, urow, &nu));
+	pfree(fr_dense_ids(coo->items, coo->n, irow, &ni));
 	ucount = palloc_extended(mul_size(Max(nu, 1), sizeof(int32)), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	icount = palloc_extended(mul_size(Max(ni, 1), sizeof(int32)), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (int64 r = 0; r < coo->n; r++)
 	{
-		ucount[(int32) fr_find_id(uids, nu, coo->users[r])]++;
-		icount[(int32) fr_find_id(iids, ni, coo->items[r])]++;
+		ucount[urow[r]]++;
+		icount[irow[r]]++;
 	}
 	for (int64 u = 0; u < nu; u++)
 		stats->dropped_users += ucount[u] < params->min_user_interactions;
@@ -339,8 +315,8 @@ apply_min_counts(Coo *coo, const FrSourceParams *params, FrSourceStats *stats)
 		stats->dropped_items += icount[i] < params->min_item_interactions;
 	for (int64 r = 0; r < coo->n; r++)
 	{
-		if (ucount[(int32) fr_find_id(uids, nu, coo->users[r])] < params->min_user_interactions ||
-			icount[(int32) fr_find_id(iids, ni, coo->items[r])] < params->min_item_interactions)
+		if (ucount[urow[r]] < params->min_user_interactions ||
+			icount[irow[r]] < params->min_item_interactions)
 			continue;
 		coo->users[kept] = coo->users[r];
 		coo->items[kept] = coo->items[r];
@@ -350,8 +326,8 @@ apply_min_counts(Coo *coo, const FrSourceParams *params, FrSourceStats *stats)
 		kept++;
 	}
 	coo->n = kept;
-	pfree(uids);
-	pfree(iids);
+	pfree(urow);
+	pfree(irow);
 	pfree(ucount);
 	pfree(icount);
 }
@@ -516,8 +492,6 @@ fr_source_read(const char *source, const FrSourceParams *params,
 
 	apply_min_counts(&coo, params, stats);
 
-	/* dense indices in ascending id order */
-	nusers = nitems = coo.n;
 	if (item_universe)
 	{
 		/* the items are given (a catalog): interactions with others are dropped */
@@ -537,14 +511,25 @@ fr_source_read(const char *source, const FrSourceParams *params,
 				coo.times[kept] = coo.times[r];
 			kept++;
 		}
-		coo.n = nusers = kept;
+		coo.n = kept;
+	}
+
+	/* dense indices in ascending id order */
+	n = coo.n;
+	fr_check_memory(mul_size(Max(n, 1), 2 * sizeof(int32) + 24), "indexing the users and items");
+	rows = palloc_extended(mul_size(Max(n, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
+	cols = palloc_extended(mul_size(Max(n, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
+	data->user_ids = fr_dense_ids(coo.users, n, rows, &nusers);
+	if (item_universe)
+	{
 		nitems = n_universe;
 		data->item_ids = palloc_extended(mul_size(Max(nitems, 1), sizeof(int64)), MCXT_ALLOC_HUGE);
 		memcpy(data->item_ids, item_universe, sizeof(int64) * nitems);
+		for (int64 r = 0; r < n; r++)
+			cols[r] = (int32) fr_find_id(item_universe, n_universe, coo.items[r]);
 	}
 	else
-		data->item_ids = distinct_ids(coo.items, &nitems);
-	data->user_ids = distinct_ids(coo.users, &nusers);
+		data->item_ids = fr_dense_ids(coo.items, n, cols, &nitems);
 	if (nusers > PG_INT32_MAX - 1 || nitems > PG_INT32_MAX - 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -552,17 +537,6 @@ fr_source_read(const char *source, const FrSourceParams *params,
 	data->n_users = (int32) nusers;
 	data->n_items = (int32) nitems;
 	data->rows_read = stats->rows;
-
-	n = coo.n;
-	rows = palloc_extended(mul_size(Max(n, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
-	cols = palloc_extended(mul_size(Max(n, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
-	for (int64 r = 0; r < n; r++)
-	{
-		rows[r] = (int32) fr_find_id(data->user_ids, nusers, coo.users[r]);
-		cols[r] = (int32) fr_find_id(data->item_ids, nitems, coo.items[r]);
-		if ((r & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
 	if (coo.cap > 0)
 	{
 		pfree(coo.users);
