@@ -53,11 +53,13 @@
 
 /* ---- shares --------------------------------------------------------------- */
 
-uint32
+int32
 fr_user_shard(int64 user_id, int32 shards)
 {
-	/* hashint8 is what the SQL side computes with user_shard() */
-	return DatumGetUInt32(DirectFunctionCall1(hashint8, Int64GetDatum(user_id))) % (uint32) shards;
+	/* abs(hashint8(user_id) % shards): the buckets docs/scaling.md's SQL uses */
+	int32		h = DatumGetInt32(DirectFunctionCall1(hashint8, Int64GetDatum(user_id)));
+
+	return abs(h % shards);
 }
 
 static void
@@ -96,7 +98,7 @@ fashionrec_user_shard(PG_FUNCTION_ARGS)
 	int32		shards = PG_GETARG_INT32(1);
 
 	check_shards(shards);
-	PG_RETURN_INT32((int32) fr_user_shard(PG_GETARG_INT64(0), shards));
+	PG_RETURN_INT32(fr_user_shard(PG_GETARG_INT64(0), shards));
 }
 
 /* ---- scoring blocks of users ---------------------------------------------- */
@@ -590,7 +592,7 @@ FR_SERVING_FUNCTION(fashionrec_recommend_all_into, FR_FN_RECOMMEND_ALL)
 	users = palloc(sizeof(int32) * Max(model->n_users, 1));
 	user_ids = palloc(sizeof(int64) * Max(model->n_users, 1));
 	for (int32 u = 0; u < model->n_users; u++)
-		if (shards == 1 || fr_user_shard(model->user_ids[u], shards) == (uint32) shard)
+		if (shards == 1 || fr_user_shard(model->user_ids[u], shards) == shard)
 		{
 			users[n_users] = u;
 			user_ids[n_users++] = model->user_ids[u];

@@ -40,8 +40,8 @@ extern void fr_batch_plan(FrBatchPlan *plan, FrModel *model, const FrServingArgs
 extern void fr_batch_score(FrBatchPlan *plan, const int32 *users, int n,
 						   int32 *items, float *scores, int32 *counts);
 
-/* The share of a user among shards: hashint8(user_id) as unsigned, mod shards. */
-extern uint32 fr_user_shard(int64 user_id, int32 shards);
+/* The share of a user among shards: abs(hashint8(user_id) % shards). */
+extern int32 fr_user_shard(int64 user_id, int32 shards);
 
 /* shard and shards arguments: 0 <= shard < shards <= 65536 (22023), not NULL (22004) */
 extern void fr_arg_share(FunctionCallInfo fcinfo, int shard_arg, int shards_arg,

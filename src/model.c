@@ -26,6 +26,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
@@ -435,6 +437,21 @@ fr_item_norms(FrModel *model, const float *factors, int32 k)
 		norms[i] = fr_snrm2(k, factors + (size_t) i * k);
 	fr_model_keep(model, "item_norms", FR_F32, model->n_items, 1, norms);
 	return norms;
+}
+
+void
+fr_item_cosines(const FrModel *model, const float *factors, int32 k, const float *norms,
+				int32 item, float *scores)
+{
+	float		norm = norms[item];
+
+	fr_sgemv(false, model->n_items, k, 1.0f, factors, k, factors + (size_t) item * k, 0.0f, scores);
+	for (int32 i = 0; i < model->n_items; i++)
+	{
+		float		d = norm * norms[i];
+
+		scores[i] = d > 0 ? scores[i] / d : NAN;
+	}
 }
 
 /*

@@ -703,7 +703,7 @@ recommend_all_serve(FunctionCallInfo fcinfo, const FrServingShape *shape, bool s
 	user_ids = palloc(sizeof(int64) * Max(n_given, 1));
 	users = palloc(sizeof(int32) * Max(n_given, 1));
 	for (int i = 0; i < n_given; i++)
-		if (shards == 1 || fr_user_shard(given[i], shards) == (uint32) shard)
+		if (shards == 1 || fr_user_shard(given[i], shards) == shard)
 		{
 			user_ids[n_users] = given[i];
 			users[n_users++] = all_users ? i : fr_model_user_index(model, given[i]);

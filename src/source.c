@@ -466,6 +466,23 @@ read_rows(const char *query, Coo *coo, FrSourceStats *stats, MemoryContext calle
 	fr_training_rows(stats->rows);
 }
 
+/*
+ * Losing a server the source reads through a foreign table (postgres_fdw
+ * reports class 08, whatever the remote said) otherwise names only the
+ * remote command: say that it happened while training read its source, and
+ * that retrying is all there is to do.  Other errors keep their own words.
+ */
+static void
+source_read_error_context(void *arg)
+{
+	const FrSourceStats *stats = arg;
+
+	if (ERRCODE_TO_CATEGORY(geterrcode()) != ERRCODE_CONNECTION_EXCEPTION)
+		return;
+	errcontext("reading the training source, %lld rows read", (long long) stats->rows);
+	errhint("A server the source reads from (through a foreign table) went away or cannot be reached; the training stored nothing. Train again once it is back.");
+}
+
 void
 fr_source_read(const char *source, const FrSourceParams *params,
 			   FrTrainData *data, FrSourceStats *stats,
@@ -480,14 +497,20 @@ fr_source_read(const char *source, const FrSourceParams *params,
 	int32	   *cols;
 	int64		nusers,
 				nitems;
+	ErrorContextCallback errcallback;
 
 	memset(stats, 0, sizeof(*stats));
 	memset(data, 0, sizeof(*data));
 
+	errcallback.callback = source_read_error_context;
+	errcallback.arg = stats;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 	SPI_connect();
 	query = typed_query(query, params, stats);
 	read_rows(query, &coo, stats, caller);
 	SPI_finish();
+	error_context_stack = errcallback.previous;
 	elog(DEBUG1, "source: %lld rows read in %.2f s", (long long) stats->rows, fr_now() - started);
 
 	apply_min_counts(&coo, params, stats);

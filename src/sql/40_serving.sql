@@ -92,7 +92,7 @@ CREATE FUNCTION fashionrec.user_shard(user_id bigint, shards integer)
     AS 'MODULE_PATHNAME', 'fashionrec_user_shard'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION fashionrec.user_shard(bigint, integer) IS
-    'The share (0 .. shards - 1) of a user for recommend_all and recommend_all_into''s shard/shards: hashint8(user_id) as unsigned, modulo shards';
+    'The share (0 .. shards - 1) of a user for recommend_all and recommend_all_into''s shard/shards: abs(hashint8(user_id) % shards)';
 
 CREATE FUNCTION fashionrec.user_embedding(name text, user_id bigint, version integer DEFAULT NULL)
     RETURNS real[]
