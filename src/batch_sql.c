@@ -393,7 +393,8 @@ score_parallel(FrModel *model, const FrServingArgs *args, int k, int32 *users, i
 
 	fr_batch_plan(&plan, model, args, k);
 	EnterParallelMode();
-	pcxt = CreateParallelContext("$libdir/fashionrec", "fr_batch_worker", workers - 1);
+	/* the name the SQL functions use (module_pathname), so a worker finds the leader's library */
+	pcxt = CreateParallelContext("fashionrec", "fr_batch_worker", workers - 1);
 	for (int i = 0; i < lengthof(sizes); i++)
 		shm_toc_estimate_chunk(&pcxt->estimator, sizes[i]);
 	shm_toc_estimate_keys(&pcxt->estimator, lengthof(sizes));
