@@ -252,19 +252,15 @@ als_score_user_items(const FrModel *model, int32 user, const int32 *items, int n
 		scores[i] = fr_sdot(k, x, st->item_factors + (size_t) items[i] * k);
 }
 
-/* a block of users in one GEMM: scores = X_block Y^T */
 static void
-als_score_users(const FrModel *model, const int32 *users, int n, float *scores)
+als_factors(const FrModel *model, FrBatchFactors *out)
 {
 	const AlsState *st = model->state;
-	int			k = st->opt.factors;
-	float	   *x = palloc(sizeof(float) * (size_t) n * k);
 
-	for (int b = 0; b < n; b++)
-		memcpy(x + (size_t) b * k, st->user_factors + (size_t) users[b] * k, sizeof(float) * k);
-	fr_sgemm(false, true, n, model->n_items, k, 1.0f, x, k, st->item_factors, k,
-			 0.0f, scores, model->n_items);
-	pfree(x);
+	out->k = st->opt.factors;
+	out->user_factors = st->user_factors;
+	out->n_items = model->n_items;
+	out->item_factors = st->item_factors;
 }
 
 const FrAlgorithm fr_als_algorithm = {
@@ -284,7 +280,7 @@ const FrAlgorithm fr_als_algorithm = {
 	.predict = als_predict,
 	.embedding = als_embedding,
 	.score_user_items = als_score_user_items,
-	.score_users = als_score_users,
+	.factors = als_factors,
 	.fold_in_vector = als_fold_in_vector,
 	.similar_cosine = true,
 };

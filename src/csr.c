@@ -1,6 +1,7 @@
 /*
  * csr.c — building and transposing interaction matrices.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,87 @@ fr_find_id(const int64_t *ids, int64_t n, int64_t id)
 	return -1;
 }
 
+/* bits of the key sorted per pass: 2048 buckets stay in L1 while scattering */
+#define RADIX_BITS 11
+#define RADIX_MASK ((1u << RADIX_BITS) - 1)
+
+int64_t *
+fr_dense_ids(const int64_t *ids, int64_t n, int32_t *dense, int64_t *n_distinct)
+{
+	uint64_t   *key,
+			   *key2;
+	uint32_t   *pos,
+			   *pos2;
+	int64_t    *count;
+	uint64_t	differ = 0;
+	int64_t		m = 0;
+	int64_t    *distinct;
+
+	if (n > INT32_MAX)
+		fr_fail(FR_FAIL_LIMIT, "too many rows to index: %lld", (long long) n);
+	*n_distinct = 0;
+	if (n <= 0)
+		return fr_alloc(sizeof(int64_t));
+	key = fr_alloc(fr_mul_size((size_t) n, sizeof(uint64_t)));
+	key2 = fr_alloc(fr_mul_size((size_t) n, sizeof(uint64_t)));
+	pos = fr_alloc(fr_mul_size((size_t) n, sizeof(uint32_t)));
+	pos2 = fr_alloc(fr_mul_size((size_t) n, sizeof(uint32_t)));
+	count = fr_alloc(sizeof(int64_t) * (RADIX_MASK + 1));
+
+	/* flipping the sign bit orders signed ids as unsigned keys */
+	for (int64_t i = 0; i < n; i++)
+	{
+		key[i] = (uint64_t) ids[i] ^ (UINT64_C(1) << 63);
+		pos[i] = (uint32_t) i;
+		differ |= key[i] ^ key[0];
+	}
+	/* digits above the highest bit where any two keys differ need no pass */
+	for (int shift = 0; shift < 64 && (differ >> shift) != 0; shift += RADIX_BITS)
+	{
+		uint64_t   *kt;
+		uint32_t   *pt;
+		int64_t		sum = 0;
+
+		fr_check_interrupts();
+		memset(count, 0, sizeof(int64_t) * (RADIX_MASK + 1));
+		for (int64_t i = 0; i < n; i++)
+			count[(key[i] >> shift) & RADIX_MASK]++;
+		for (uint32_t d = 0; d <= RADIX_MASK; d++)
+		{
+			int64_t		c = count[d];
+
+			count[d] = sum;
+			sum += c;
+		}
+		for (int64_t i = 0; i < n; i++)
+		{
+			int64_t		j = count[(key[i] >> shift) & RADIX_MASK]++;
+
+			key2[j] = key[i];
+			pos2[j] = pos[i];
+		}
+		kt = key, key = key2, key2 = kt;
+		pt = pos, pos = pos2, pos2 = pt;
+	}
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		if (i == 0 || key[i] != key[i - 1])
+			key2[m++] = key[i];
+		dense[pos[i]] = (int32_t) (m - 1);
+	}
+	distinct = fr_alloc(fr_mul_size((size_t) m, sizeof(int64_t)));
+	for (int64_t i = 0; i < m; i++)
+		distinct[i] = (int64_t) (key2[i] ^ (UINT64_C(1) << 63));
+	*n_distinct = m;
+	fr_free(key);
+	fr_free(key2);
+	fr_free(pos);
+	fr_free(pos2);
+	fr_free(count);
+	return distinct;
+}
+
 size_t
 fr_csr_bytes(int32_t nrows, int64_t nnz)
 {
@@ -36,7 +118,8 @@ fr_csr_bytes(int32_t nrows, int64_t nnz)
 }
 
 /* Sort one row's entries by column: rows are short, insertion sort on long
- * ones would be quadratic, so use an index sort through qsort when needed. */
+ * ones would be quadratic, so qsort above SHORT_ROW entries. */
+#define SHORT_ROW 32
 typedef struct ColEntry
 {
 	int32_t		col;
@@ -92,7 +175,19 @@ fr_csr_from_coo(FrCsr *out, int32_t nrows, int32_t ncols, int64_t n,
 
 		if ((r & 4095) == 0)
 			fr_check_interrupts();
-		qsort(entries + lo, hi - lo, sizeof(ColEntry), col_entry_cmp);
+		if (hi - lo > SHORT_ROW)
+			qsort(entries + lo, hi - lo, sizeof(ColEntry), col_entry_cmp);
+		else
+			/* stable: the counting sort left each row in input order */
+			for (int64_t j = lo + 1; j < hi; j++)
+			{
+				ColEntry	e = entries[j];
+				int64_t		q = j;
+
+				for (; q > lo && entries[q - 1].col > e.col; q--)
+					entries[q] = entries[q - 1];
+				entries[q] = e;
+			}
 		for (int64_t j = lo; j < hi; j++)
 			if (j == lo || entries[j].col != entries[j - 1].col)
 				nnz++;

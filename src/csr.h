@@ -32,6 +32,15 @@ extern void fr_csr_from_coo(FrCsr *out, int32_t nrows, int32_t ncols, int64_t n,
 
 extern void fr_csr_transpose(const FrCsr *in, FrCsr *out);
 
+/*
+ * Dense indices for n ids: dense[r] is the rank of ids[r] among the distinct
+ * ids in ascending order, which are returned (fr_alloc, *n_distinct of
+ * them).  A radix sort: linear in n, where a binary search per id costs a
+ * cache miss per level.  n above INT32_MAX fails with FR_FAIL_LIMIT.
+ */
+extern int64_t *fr_dense_ids(const int64_t *ids, int64_t n, int32_t *dense,
+							 int64_t *n_distinct);
+
 /* Position of id in the ascending array ids[n], or -1. */
 extern int64_t fr_find_id(const int64_t *ids, int64_t n, int64_t id);
 

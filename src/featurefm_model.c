@@ -945,21 +945,17 @@ fm_score_user_items(const FrModel *model, int32 user, const int32 *items, int n,
 		scores[i] = fm_predict(model, user, items[i]);
 }
 
+/* item bias + user . item, for batch scoring (batch.h) */
 static void
-fm_score_users(const FrModel *model, const int32 *users, int n, float *scores)
+fm_factors(const FrModel *model, FrBatchFactors *out)
 {
 	const FmState *st = model->state;
-	float	   *x = palloc(sizeof(float) * (size_t) n * st->k);
 
-	for (int b = 0; b < n; b++)
-	{
-		memcpy(x + (size_t) b * st->k, st->user_factors + (size_t) users[b] * st->k,
-			   sizeof(float) * st->k);
-		memcpy(scores + (size_t) b * model->n_items, st->item_bias, sizeof(float) * model->n_items);
-	}
-	fr_sgemm(false, true, n, model->n_items, st->k, 1.0f, x, st->k, st->item_factors, st->k,
-			 1.0f, scores, model->n_items);
-	pfree(x);
+	out->k = st->k;
+	out->user_factors = st->user_factors;
+	out->n_items = model->n_items;
+	out->item_factors = st->item_factors;
+	out->item_bias = st->item_bias;
 }
 
 const FrAlgorithm fr_featurefm_algorithm = {
@@ -981,7 +977,7 @@ const FrAlgorithm fr_featurefm_algorithm = {
 	.predict = fm_predict,
 	.embedding = fm_embedding,
 	.score_user_items = fm_score_user_items,
-	.score_users = fm_score_users,
+	.factors = fm_factors,
 };
 
 /* ---- feature embeddings ------------------------------------------------------------ */

@@ -255,6 +255,21 @@ mf_embedding(const FrModel *model, bool of_user, int32 index, float *out)
 	return k;
 }
 
+/* mean + b_u + b_i + x_u . y_i, unclipped as score_user ranks */
+static void
+mf_factors(const FrModel *model, FrBatchFactors *out)
+{
+	const MfState *st = model->state;
+
+	out->k = st->opt.factors;
+	out->user_factors = st->f.user_factors;
+	out->user_bias = st->f.user_bias;
+	out->constant = st->f.mean;
+	out->n_items = model->n_items;
+	out->item_factors = st->f.item_factors;
+	out->item_bias = st->f.item_bias;
+}
+
 const FrAlgorithm fr_mf_algorithm = {
 	.name = "mf",
 	.summary = "explicit-rating biased matrix factorisation (mean + biases + factors) by ALS or SGD; predicts ratings",
@@ -271,4 +286,5 @@ const FrAlgorithm fr_mf_algorithm = {
 	.score_similar = mf_score_similar,
 	.predict = mf_predict,
 	.embedding = mf_embedding,
+	.factors = mf_factors,
 };

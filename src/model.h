@@ -21,6 +21,7 @@
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
+#include "batch.h"
 #include "csr.h"
 
 /* ---- parameters ------------------------------------------------------- */
@@ -189,10 +190,12 @@ struct FrAlgorithm
 	void		(*score_user_items) (const FrModel *model, int32 user,
 									 const int32 *items, int n, float *scores);
 	/*
-	 * scores[n x n_items] for a block of known users at once (batch, one GEMM
-	 * for factor models).  NULL: score_user once per user.
+	 * A factor model's arrays as batch scoring reads them (batch.h): the
+	 * factors, k, and the biases and constant its score_user adds; the item
+	 * rows and seen lists are the caller's.  NULL for other algorithms,
+	 * which batch scoring serves with score_user once per user.
 	 */
-	void		(*score_users) (const FrModel *model, const int32 *users, int n, float *scores);
+	void		(*factors) (const FrModel *model, FrBatchFactors *out);
 
 	/*
 	 * Approximate top-k (ann.c) serves an algorithm whose scores are inner

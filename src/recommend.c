@@ -25,6 +25,7 @@
 
 #include "ann.h"
 #include "arrays.h"
+#include "batch_sql.h"
 #include "fashionrec.h"
 #include "model.h"
 #include "serving.h"
@@ -105,6 +106,9 @@ enum
 	ALL_COLS
 };
 
+/* users per block of recommend_all's rows */
+#define ALL_BLOCK 1024
+
 /*
  * The serving functions' shapes (serving.h), one row each.  The 0.2 rows
  * follow the enums, which are the SQL signatures; the 0.1 rows are frozen:
@@ -143,6 +147,12 @@ const FrServingShape fr_recommend_all_shape = {
 	.exclude_seen = FR_ALL_EXCLUDE_SEEN, .candidates = FR_ALL_CANDIDATES,
 	.exclude = FR_ALL_EXCLUDE, .context = FR_ABSENT,
 	.version = FR_ALL_VERSION, .weights = FR_ABSENT
+};
+const FrServingShape fr_recommend_all_into_shape = {
+	.nargs = FR_INTO_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
+	.exclude_seen = FR_INTO_EXCLUDE_SEEN, .candidates = FR_INTO_CANDIDATES,
+	.exclude = FR_INTO_EXCLUDE, .context = FR_ABSENT,
+	.version = FR_INTO_VERSION, .weights = FR_ABSENT
 };
 const FrServingShape fr_explain_shape = {
 	.nargs = FR_EXPLAIN_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
@@ -186,6 +196,11 @@ const FrServingShape fr_for_items_shape_0_1 = {
 const FrServingShape fr_next_items_shape_0_1 = {
 	.nargs = 6, .subject = 1, .k = 2, .exclude_seen = 3, .candidates = 4,
 	.exclude = FR_ABSENT, .context = FR_ABSENT, .version = 5, .weights = FR_ABSENT
+};
+/* recommend_all(name, users, k, exclude_seen, candidates, exclude, version) */
+const FrServingShape fr_recommend_all_shape_0_2 = {
+	.nargs = 7, .subject = 1, .k = 2, .exclude_seen = 3, .candidates = 4,
+	.exclude = 5, .context = FR_ABSENT, .version = 6, .weights = FR_ABSENT
 };
 /* recommend_all(name, k, users, exclude_seen, version) */
 const FrServingShape fr_recommend_all_shape_0_1 = {
@@ -742,115 +757,79 @@ FR_SERVING_FUNCTION(fashionrec_predict, FR_FN_PREDICT)
 }
 
 /*
- * recommend_all(name, users, k, exclude_seen, candidates, exclude, version)
- * returns table(user_id bigint, item_id bigint, score real, rank int): top k
- * for many users at once (e-mail campaigns), scored in blocks of users.
- * candidates and exclude are the same for every user.
+ * recommend_all(name, users, k, exclude_seen, candidates, exclude, version,
+ * shard, shards) returns table(user_id bigint, item_id bigint, score real,
+ * rank int): top k for many users at once (e-mail campaigns), of the share
+ * shard of shards when given, scored in blocks (batch_sql.c).  candidates
+ * and exclude are the same for every user.
  */
 static Datum
-recommend_all_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
+recommend_all_serve(FunctionCallInfo fcinfo, const FrServingShape *shape, bool sharing)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	FrServingArgs args;
 	bool		all_users = PG_ARGISNULL(shape->subject);
+	int32		shard = 0,
+				shards = 1;
 	FrModel    *model;
-	int64	   *user_ids = NULL;
-	int			n_users = 0;
+	int64	   *given = NULL;
+	int			n_given = 0;
+	int64	   *user_ids;
 	int32	   *users;
-	int			block;
-	float	   *scores;
-	uint8	   *skip;
-	int32	   *subset;
-	int			n_subset;
-	int32	   *marked;
-	int			k;
+	int			n_users = 0;
+	FrBatchPlan plan;
 	int32	   *items;
 	float	   *best;
+	int32	   *counts;
 	double		started = fr_now(),
 				reported = started;
 
 	fr_serving_args(fcinfo, shape, &args);
+	if (sharing)
+		fr_arg_share(fcinfo, FR_ALL_SHARD, FR_ALL_SHARDS, &shard, &shards);
 	if (!all_users)
-		user_ids = fr_int8_array(PG_GETARG_ARRAYTYPE_P(shape->subject), "users", &n_users);
+		given = fr_int8_array(PG_GETARG_ARRAYTYPE_P(shape->subject), "users", &n_given);
 
 	InitMaterializedSRF(fcinfo, 0);
 	model = fr_model_open(args.name, args.version);
-	k = fr_clamp_k(model, args.k);
-	items = palloc(sizeof(int32) * k);
-	best = palloc(sizeof(float) * k);
-
 	if (all_users)
 	{
-		n_users = model->n_users;
-		user_ids = model->user_ids;
+		n_given = model->n_users;
+		given = model->user_ids;
 	}
-	users = palloc(sizeof(int32) * Max(n_users, 1));
-	for (int i = 0; i < n_users; i++)
-		users[i] = all_users ? i : fr_model_user_index(model, user_ids[i]);
+	user_ids = palloc(sizeof(int64) * Max(n_given, 1));
+	users = palloc(sizeof(int32) * Max(n_given, 1));
+	for (int i = 0; i < n_given; i++)
+		if (shards == 1 || fr_user_shard(given[i], shards) == shard)
+		{
+			user_ids[n_users] = given[i];
+			users[n_users++] = all_users ? i : fr_model_user_index(model, given[i]);
+		}
 
-	/* about 32 MB of scores per block */
-	block = Max(1, Min(1024, (int) ((size_t) 8 * 1024 * 1024 / Max(model->n_items, 1))));
-	scores = palloc_extended(mul_size(mul_size(block, Max(model->n_items, 1)), sizeof(float)),
-							 MCXT_ALLOC_HUGE);
-	skip = palloc0(Max(model->n_items, 1));
-	subset = fr_apply_filters(model, &args, skip, &n_subset);
-	/* a user's seen items that were not excluded anyway, to unmark after the user */
-	marked = palloc(sizeof(int32) * Max(model->n_items, 1));
+	fr_batch_plan(&plan, model, &args, fr_clamp_k(model, args.k));
+	items = palloc(sizeof(int32) * ALL_BLOCK * plan.k);
+	best = palloc(sizeof(float) * ALL_BLOCK * plan.k);
+	counts = palloc(sizeof(int32) * ALL_BLOCK);
 	Assert(rsinfo->setDesc->natts == ALL_COLS);
 
-	for (int start = 0; start < n_users; start += block)
+	for (int start = 0; start < n_users; start += ALL_BLOCK)
 	{
-		int			n = Min(block, n_users - start);
-		int			known = 0;
+		int			n = Min(ALL_BLOCK, n_users - start);
 
 		CHECK_FOR_INTERRUPTS();
-		/* known users of the block scored together, unknown ones get popularity */
-		for (int b = 0; b < n && users[start + b] >= 0; b++)
-			known++;
-		if (known == n && model->algo->score_users)
-			model->algo->score_users(model, users + start, n, scores);
-		else
-			for (int b = 0; b < n; b++)
-			{
-				float	   *row = scores + (size_t) b * model->n_items;
-
-				if (users[start + b] >= 0)
-					model->algo->score_user(model, users[start + b], row);
-				else
-					memcpy(row, model->item_popularity, sizeof(float) * model->n_items);
-			}
-
+		fr_batch_score(&plan, users + start, n, items, best, counts);
 		for (int b = 0; b < n; b++)
-		{
-			int32		u = users[start + b];
-			int			n_marked = 0;
-			int			got;
-
-			/* a block's top-k lists and rows can take a second at large k */
-			CHECK_FOR_INTERRUPTS();
-			if (args.exclude_seen && u >= 0)
-				for (int64 j = model->seen_indptr[u]; j < model->seen_indptr[u + 1]; j++)
-					if (!skip[model->seen_indices[j]])
-					{
-						skip[model->seen_indices[j]] = 1;
-						marked[n_marked++] = model->seen_indices[j];
-					}
-			got = fr_topk(scores + (size_t) b * model->n_items, model->n_items,
-						  subset, n_subset, skip, k, items, best);
-			for (int i = 0; i < n_marked; i++)
-				skip[marked[i]] = 0;
-			for (int r = 0; r < got; r++)
+			for (int r = 0; r < counts[b]; r++)
 			{
 				Datum		values[ALL_COLS];
 				bool		nulls[ALL_COLS] = {0};
 
 				values[ALL_COL_USER_ID] = Int64GetDatum(user_ids[start + b]);
-				values[ALL_COL_ITEM_ID] = Int64GetDatum(model->item_ids[items[r]]);
-				values[ALL_COL_SCORE] = Float4GetDatum(best[r]);
+				values[ALL_COL_ITEM_ID] = Int64GetDatum(model->item_ids[items[b * plan.k + r]]);
+				values[ALL_COL_SCORE] = Float4GetDatum(best[b * plan.k + r]);
 				values[ALL_COL_RANK] = Int32GetDatum(r + 1);
 				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			}
-		}
 		if (fr_now() - reported >= 10.0)
 		{
 			reported = fr_now();
@@ -862,15 +841,21 @@ recommend_all_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	return (Datum) 0;
 }
 
+FR_SERVING_FUNCTION(fashionrec_recommend_all_0_3, FR_FN_RECOMMEND_ALL)
+{
+	return recommend_all_serve(fcinfo, &fr_recommend_all_shape, true);
+}
+
+/* 0.2's recommend_all(), until ALTER EXTENSION fashionrec UPDATE */
 FR_SERVING_FUNCTION(fashionrec_recommend_all_0_2, FR_FN_RECOMMEND_ALL)
 {
-	return recommend_all_serve(fcinfo, &fr_recommend_all_shape);
+	return recommend_all_serve(fcinfo, &fr_recommend_all_shape_0_2, false);
 }
 
 /* 0.1's recommend_all(name, k, users, ...), until ALTER EXTENSION fashionrec UPDATE */
 FR_SERVING_FUNCTION(fashionrec_recommend_all, FR_FN_RECOMMEND_ALL)
 {
-	return recommend_all_serve(fcinfo, &fr_recommend_all_shape_0_1);
+	return recommend_all_serve(fcinfo, &fr_recommend_all_shape_0_1, false);
 }
 
 static Datum

@@ -79,14 +79,35 @@ enum
 	FR_NEXT_NARGS
 };
 
-/* recommend_all(name, users, k, exclude_seen, candidates, exclude, version) */
+/*
+ * recommend_all(name, users, k, exclude_seen, candidates, exclude, version,
+ *               shard, shards)
+ */
 enum
 {
 	FR_ALL_EXCLUDE_SEEN = FR_ARG_K + 1,
 	FR_ALL_CANDIDATES,
 	FR_ALL_EXCLUDE,
 	FR_ALL_VERSION,
+	FR_ALL_SHARD,
+	FR_ALL_SHARDS,
 	FR_ALL_NARGS
+};
+
+/*
+ * recommend_all_into(name, target, k, exclude_seen, candidates, exclude,
+ *                    version, shard, shards, workers)
+ */
+enum
+{
+	FR_INTO_EXCLUDE_SEEN = FR_ARG_K + 1,
+	FR_INTO_CANDIDATES,
+	FR_INTO_EXCLUDE,
+	FR_INTO_VERSION,
+	FR_INTO_SHARD,
+	FR_INTO_SHARDS,
+	FR_INTO_WORKERS,
+	FR_INTO_NARGS
 };
 
 /* explain(name, user_id, k, exclude_seen, candidates, exclude, version) */
@@ -157,7 +178,9 @@ extern const FrServingShape fr_for_items_shape_0_1;
 extern const FrServingShape fr_next_items_shape;
 extern const FrServingShape fr_next_items_shape_0_1;
 extern const FrServingShape fr_recommend_all_shape;
+extern const FrServingShape fr_recommend_all_shape_0_2;
 extern const FrServingShape fr_recommend_all_shape_0_1;
+extern const FrServingShape fr_recommend_all_into_shape;
 extern const FrServingShape fr_explain_shape;
 extern const FrServingShape fr_explain_shape_0_1;
 

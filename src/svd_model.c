@@ -284,20 +284,15 @@ svd_score_user_items(const FrModel *model, int32 user, const int32 *items,
 		scores[i] = fr_sdot(st->k, p, st->item_factors + (size_t) items[i] * st->k);
 }
 
-/* a block of users in one GEMM: scores (n x items) = P_block V^T */
 static void
-svd_score_users(const FrModel *model, const int32 *users, int n, float *scores)
+svd_factors(const FrModel *model, FrBatchFactors *out)
 {
 	const SvdState *st = model->state;
-	float	   *block = palloc_extended(mul_size(mul_size((size_t) Max(n, 1), (size_t) st->k),
-												 sizeof(float)), MCXT_ALLOC_HUGE);
 
-	for (int b = 0; b < n; b++)
-		memcpy(block + (size_t) b * st->k, st->user_factors + (size_t) users[b] * st->k,
-			   sizeof(float) * st->k);
-	fr_sgemm(false, true, n, model->n_items, st->k, 1.0f, block, st->k,
-			 st->item_factors, st->k, 0.0f, scores, model->n_items);
-	pfree(block);
+	out->k = st->k;
+	out->user_factors = st->user_factors;
+	out->n_items = model->n_items;
+	out->item_factors = st->item_factors;
 }
 
 const FrAlgorithm fr_svd_algorithm = {
@@ -315,7 +310,7 @@ const FrAlgorithm fr_svd_algorithm = {
 	.predict = svd_predict,
 	.embedding = svd_embedding,
 	.score_user_items = svd_score_user_items,
-	.score_users = svd_score_users,
+	.factors = svd_factors,
 	.fold_in_vector = svd_fold_in_vector,
 	.similar_cosine = true,
 };

@@ -7,24 +7,22 @@
 #include "kernel.h"
 #include "topk.h"
 
-typedef FrTopkEntry Entry;
-
 /* a ranks below b: lower score, or equal score and higher item index */
 static inline int
-worse(const Entry *a, const Entry *b)
+worse(const FrTopkEntry *a, const FrTopkEntry *b)
 {
 	return a->score < b->score || (a->score == b->score && a->item > b->item);
 }
 
 static void
-sift_down(Entry *heap, int n, int i)
+sift_down(FrTopkEntry *heap, int n, int i)
 {
 	for (;;)
 	{
 		int			l = 2 * i + 1,
 					r = l + 1,
 					m = i;
-		Entry		t;
+		FrTopkEntry t;
 
 		if (l < n && worse(&heap[l], &heap[m]))
 			m = l;
@@ -41,12 +39,12 @@ sift_down(Entry *heap, int n, int i)
 }
 
 static void
-sift_up(Entry *heap, int i)
+sift_up(FrTopkEntry *heap, int i)
 {
 	while (i > 0)
 	{
 		int			p = (i - 1) / 2;
-		Entry		t;
+		FrTopkEntry t;
 
 		if (!worse(&heap[i], &heap[p]))
 			return;
@@ -63,13 +61,13 @@ fr_topk_init(FrTopkHeap *h, int k)
 {
 	h->k = k;
 	h->size = 0;
-	h->heap = fr_alloc(fr_mul_size((size_t) (k > 0 ? k : 1), sizeof(Entry)));
+	h->heap = fr_alloc(fr_mul_size((size_t) (k > 0 ? k : 1), sizeof(FrTopkEntry)));
 }
 
 void
 fr_topk_push(FrTopkHeap *h, int32_t item, float score)
 {
-	Entry		e;
+	FrTopkEntry e;
 
 	if (isnan(score))
 		return;
@@ -90,18 +88,9 @@ fr_topk_push(FrTopkHeap *h, int32_t item, float score)
 int
 fr_topk_finish(FrTopkHeap *h, int32_t *out_items, float *out_scores)
 {
-	int			size = h->size;
-	Entry	   *heap = h->heap;
+	int			size = fr_topk_drain(h->heap, h->size, out_items, out_scores);
 
-	/* pop worst-first into the output from the back */
-	for (int i = size - 1; i >= 0; i--)
-	{
-		out_items[i] = heap[0].item;
-		out_scores[i] = heap[0].score;
-		heap[0] = heap[i];
-		sift_down(heap, i, 0);
-	}
-	fr_free(heap);
+	fr_free(h->heap);
 	h->heap = NULL;
 	h->size = 0;
 	return size;
@@ -130,4 +119,63 @@ fr_topk(const float *scores, int32_t n_items,
 		fr_topk_push(&h, item, scores[item]);
 	}
 	return fr_topk_finish(&h, out_items, out_scores);
+}
+
+int
+fr_topk_drain(FrTopkEntry *heap, int size, int32_t *out_items, float *out_scores)
+{
+	/* pop worst-first into the output from the back */
+	for (int i = size - 1; i >= 0; i--)
+	{
+		out_items[i] = heap[0].item;
+		out_scores[i] = heap[0].score;
+		heap[0] = heap[i];
+		sift_down(heap, i, 0);
+	}
+	return size;
+}
+
+/*
+ * Once the heap is full, a score enters only if it beats the worst kept one
+ * strictly (a later item loses a tie), and in a GEMM tile almost none does:
+ * a branch-free test of 16 scores at a time, which the compiler vectorises,
+ * skips them without touching the heap.
+ */
+#define FEED_RUN 16
+
+void
+fr_topk_feed(FrTopkEntry *heap, int *size, int k, const float *scores, int32_t n, int32_t first)
+{
+	int32_t		j = 0;
+
+	for (; j < n && *size < k; j++)
+		if (!isnan(scores[j]))
+		{
+			heap[*size].score = scores[j];
+			heap[*size].item = first + j;
+			sift_up(heap, (*size)++);
+		}
+	if (*size < k)
+		return;
+	for (; j < n; j += FEED_RUN)
+	{
+		int32_t		run = n - j < FEED_RUN ? n - j : FEED_RUN;
+		float		worst = heap[0].score;
+		int			any = 0;
+
+		if (run == FEED_RUN)
+			for (int q = 0; q < FEED_RUN; q++)
+				any |= scores[j + q] > worst;
+		else
+			any = 1;
+		if (!any)
+			continue;
+		for (int q = 0; q < run; q++)
+			if (scores[j + q] > heap[0].score)
+			{
+				heap[0].score = scores[j + q];
+				heap[0].item = first + j + q;
+				sift_down(heap, k, 0);
+			}
+	}
 }

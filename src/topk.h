@@ -18,18 +18,18 @@ extern int	fr_topk(const float *scores, int32_t n_items,
 					const uint8_t *skip, int k,
 					int32_t *out_items, float *out_scores);
 
-/*
- * The same selection fed one item at a time, for a caller that scores items
- * in pieces (ivf.c scans one inverted list after another): init, push each
- * (item, score) — NaN scores are dropped — and finish, which writes the
- * best first, frees the heap and returns how many.
- */
 typedef struct FrTopkEntry
 {
 	float		score;
 	int32_t		item;
 } FrTopkEntry;
 
+/*
+ * The same selection fed one item at a time, for a caller that scores items
+ * in pieces (ivf.c scans one inverted list after another): init, push each
+ * (item, score) — NaN scores are dropped — and finish, which writes the
+ * best first, frees the heap and returns how many.
+ */
 typedef struct FrTopkHeap
 {
 	FrTopkEntry *heap;
@@ -40,5 +40,18 @@ typedef struct FrTopkHeap
 extern void fr_topk_init(FrTopkHeap *h, int k);
 extern void fr_topk_push(FrTopkHeap *h, int32_t item, float score);
 extern int	fr_topk_finish(FrTopkHeap *h, int32_t *out_items, float *out_scores);
+
+/*
+ * A top k built in runs: the batch path (batch.c) scores the catalogue one
+ * tile at a time and keeps each user's heap between tiles.  heap has room
+ * for k entries, *size of them in use (0 to start).  fr_topk_feed offers
+ * scores[j] as item first + j; runs must come in ascending item order (so a
+ * later item loses a tie); NaN scores never enter.
+ */
+extern void fr_topk_feed(FrTopkEntry *heap, int *size, int k,
+						 const float *scores, int32_t n, int32_t first);
+/* The heap's entries best first into the outputs; returns how many. */
+extern int	fr_topk_drain(FrTopkEntry *heap, int size,
+						  int32_t *out_items, float *out_scores);
 
 #endif							/* FR_TOPK_H */

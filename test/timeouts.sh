@@ -39,7 +39,8 @@ SQL
 # name | SQL that would run for many seconds
 workloads=$(cat <<'EOF'
 train popularity|SELECT fashionrec.train('t', 'popularity', 'SELECT g % 50000, g % 20000 FROM generate_series(1, 200000000) g')
-train itemknn|SELECT fashionrec.train('t', 'itemknn', 'SELECT g % 50000, (g::bigint * 7919) % 30000 FROM generate_series(1, 3000000) g', '{"neighbors": 1000}')
+train itemknn|SELECT fashionrec.train('t', 'itemknn', 'SELECT g % 50000, (g::bigint * 7919) % 30000 FROM generate_series(1, 20000000) g', '{"neighbors": 1000}')
+train featurefm|SELECT fashionrec.train('t', 'featurefm', 'SELECT u, i FROM big', '{"factors": 256, "epochs": 1000}')
 train als|SELECT fashionrec.train('t', 'als', 'SELECT u, i FROM big', '{"factors": 256, "iterations": 200}')
 train mf|SELECT fashionrec.train('t', 'mf', 'SELECT u, i, w FROM big', '{"factors": 256, "iterations": 500}')
 train ease|SELECT fashionrec.train('t', 'ease', 'SELECT u, i FROM big WHERE i <= 6000')

@@ -112,3 +112,7 @@ REVOKE EXECUTE ON FUNCTION fashionrec.build_ann(text, integer, integer),
                            fashionrec._train_ann(bigint, text, integer, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fashionrec.build_ann(text, integer, integer),
                           fashionrec._train_ann(bigint, text, integer, jsonb) TO fashionrec_trainer;
+-- batch scoring into a table: readers (it reads the model as its caller and
+-- inserts with the caller's rights into the caller's table)
+REVOKE EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) TO fashionrec_reader;

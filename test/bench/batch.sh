@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Batch scoring benchmark: every user's top 10 from an ALS model of USERS
+# users x ITEMS items x FACTORS factors, with recommend_all_into() at 1 and 2
+# processes, beside the bare sgemm of the same shapes in numpy (1 and 2
+# OpenBLAS threads), runs alternated and the best of RUNS kept; then the
+# kernel alone against the sgemm of its tiles in one process
+# (test/bench/batch_kernel.c).  Prints the load average with the figures:
+# the machine is shared.
+#
+#   bash test/bench/batch.sh     (USERS=200000 ITEMS=100000 FACTORS=64 K=10 RUNS=2 KERNEL_USERS=20000)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+
+USERS=${USERS:-200000}
+ITEMS=${ITEMS:-100000}
+FACTORS=${FACTORS:-64}
+K=${K:-10}
+RUNS=${RUNS:-2}
+KERNEL_USERS=${KERNEL_USERS:-20000}
+
+fr_install_deps
+fr_setup_paths
+fr_build_install
+/usr/bin/python3 -c "import numpy" 2>/dev/null || { echo "numpy missing: apt-get install python3-numpy" >&2; exit 1; }
+
+fr_bench_cluster
+
+echo "== model: ALS $FACTORS factors, $USERS users x $ITEMS items (one iteration: the factors' values do not change the cost)"
+psql -qX -v ON_ERROR_STOP=1 -d bench <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION fashionrec;
+SET fashionrec.max_memory = '8GB';
+-- three purchases per user, every item bought at least once
+CREATE TABLE buys AS
+SELECT u, 1 + (hashint8(u * 3 + j) & 2147483647) % $ITEMS AS i
+  FROM generate_series(1, $USERS) u, generate_series(1, 3) j
+UNION ALL SELECT 1 + g % $USERS, g FROM generate_series(1, $ITEMS) g;
+SELECT fashionrec.train('bench', 'als', 'buys', '{"factors": $FACTORS, "iterations": 1}') IS NOT NULL;
+SELECT users, items, interactions, seconds FROM fashionrec.models WHERE name = 'bench';
+CREATE UNLOGGED TABLE recs (user_id bigint, item_id bigint, score real, rank integer);
+-- load the model into the shared store once, outside the timings
+SELECT count(*) FROM fashionrec.recommend('bench', 1, 10);
+SQL
+echo "OpenBLAS kernel in the server: $(psql -qXAt -d bench -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
+
+# wall seconds of one recommend_all_into with $1 processes; its NOTICE
+# (scoring and insert times) on stderr
+run_into() {
+    local out
+    psql -qX -d bench -c 'TRUNCATE recs' >/dev/null
+    out=$(psql -qXAt -v ON_ERROR_STOP=1 -d bench 2>&1 <<SQL
+SET fashionrec.max_memory = '8GB';
+SELECT extract(epoch FROM clock_timestamp()) AS t0 \gset
+SELECT fashionrec.recommend_all_into('bench', 'recs', $K, workers => $1) AS rows \gset
+SELECT round((extract(epoch FROM clock_timestamp()) - :t0)::numeric, 2);
+SQL
+)
+    grep 'scored by' <<<"$out" >&2
+    grep -v NOTICE <<<"$out" | tail -1
+}
+
+# numpy: C = U V^T of the same shapes, in the kernel's 128 x 2048 tiles into
+# one reused buffer (on this machine faster than 1024-row blocks of whole rows)
+cat > "$TMP/sgemm.py" <<'PY'
+import sys, time
+import numpy as np
+users, items, factors = map(int, sys.argv[1:])
+rng = np.random.default_rng(1)
+U = rng.standard_normal((users, factors), dtype=np.float32)
+VT = np.ascontiguousarray(rng.standard_normal((items, factors), dtype=np.float32).T)
+out = np.empty((128, 2048), dtype=np.float32)
+t = time.perf_counter()
+for s in range(0, users, 128):
+    e = min(users, s + 128)
+    for f in range(0, items, 2048):
+        g = min(items, f + 2048)
+        np.matmul(U[s:e], VT[:, f:g], out=out[:e - s, :g - f])
+print(f"{time.perf_counter() - t:.2f}")
+PY
+numpy_sgemm() {
+    OPENBLAS_NUM_THREADS=$1 /usr/bin/python3 "$TMP/sgemm.py" "$USERS" "$ITEMS" "$FACTORS"
+}
+best() { python3 -c "print(min(float(x) for x in '$*'.split()))"; }
+
+# the runs alternate, so each pair shares the machine's load of the moment
+echo "== $RUNS rounds of: into (1 process), numpy (1 thread), into (2 processes), numpy (2 threads)"
+I1="" N1="" I2="" N2=""
+for r in $(seq "$RUNS"); do
+    echo "-- round $r, load: $(uptime | sed 's/.*load average: //')"
+    I1="$I1 $(run_into 1)"; N1="$N1 $(numpy_sgemm 1)"
+    I2="$I2 $(run_into 2)"; N2="$N2 $(numpy_sgemm 2)"
+    echo "   into 1: ${I1##* } s, numpy 1: ${N1##* } s, into 2: ${I2##* } s, numpy 2: ${N2##* } s"
+done
+INTO1=$(best $I1) NP1=$(best $N1) INTO2=$(best $I2) NP2=$(best $N2)
+ROWS=$(psql -qXAt -d bench -c 'SELECT count(*) FROM recs')
+
+echo "== the kernel alone (fr_batch_topk against the bare sgemm of its tiles, one process, $KERNEL_USERS users)"
+cc -O2 -Isrc $(pkg-config --cflags openblas) -o "$TMP/batch_kernel" test/bench/batch_kernel.c \
+    test/unit/kernel_stub.c src/batch.c src/topk.c src/linalg.c src/rng.c \
+    $(pkg-config --libs openblas lapacke 2>/dev/null || echo -lopenblas -llapacke) -lm
+OUT=$(OPENBLAS_NUM_THREADS=1 "$TMP/batch_kernel" "$KERNEL_USERS" "$ITEMS" "$FACTORS" "$K" 3)
+KERNEL=$(awk '$1 == "kernel" {print $2}' <<<"$OUT") SGEMM=$(awk '$1 == "sgemm" {print $2}' <<<"$OUT")
+echo "== load after: $(uptime)"
+
+GFLOP=$(python3 -c "print(round(2 * $USERS * $ITEMS * $FACTORS / 1e9))")
+printf '\n%-62s %10s\n' "what ($USERS users x $ITEMS items x $FACTORS factors, top $K)" "seconds"
+printf '%-62s %10s\n' "recommend_all_into, 1 process ($ROWS rows)" "$INTO1"
+printf '%-62s %10s\n' "recommend_all_into, 2 processes" "$INTO2"
+printf '%-62s %10s\n' "numpy sgemm alone ($GFLOP GFLOP), 1 thread" "$NP1"
+printf '%-62s %10s\n' "numpy sgemm alone, 2 threads" "$NP2"
+printf '%-62s %10s\n' "kernel: GEMM + top k, $KERNEL_USERS users, 1 thread" "$KERNEL"
+printf '%-62s %10s\n' "kernel: the same tiles' sgemm alone" "$SGEMM"
+python3 -c "
+i1, i2, n1, n2, kt, ks = $INTO1, $INTO2, $NP1, $NP2, $KERNEL, $SGEMM
+print(f'ratio to sgemm: {i1 / n1:.2f}x at 1 process, {i2 / n2:.2f}x at 2 (goal <= 1.5x); kernel alone {kt / ks:.2f}x')
+print(f'2 processes vs 1: {i1 / i2:.2f}x faster (goal >= 1.7x)')"

@@ -1,0 +1,81 @@
+/*
+ * batch_kernel.c — fr_batch_topk (the GEMM fused with each user's top k)
+ * against the bare sgemm of the same 128 x 2048 tiles, in one process, runs
+ * alternated and the best of each kept: what the top k costs on top of the
+ * multiplication, without the server and with the machine's noise shared.
+ *
+ *   cc -O2 -Isrc -o /tmp/batch_kernel test/bench/batch_kernel.c test/unit/kernel_stub.c \
+ *      src/batch.c src/topk.c src/linalg.c src/rng.c -lopenblas -llapacke -lm
+ *   /tmp/batch_kernel USERS ITEMS FACTORS K RUNS
+ *
+ * Prints "kernel SECONDS" and "sgemm SECONDS".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "batch.h"
+#include "kernel.h"
+#include "linalg.h"
+
+static double
+seconds(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+int
+main(int argc, char **argv)
+{
+	int			users = argc > 1 ? atoi(argv[1]) : 20000;
+	int			items = argc > 2 ? atoi(argv[2]) : 100000;
+	int			factors = argc > 3 ? atoi(argv[3]) : 64;
+	int			k = argc > 4 ? atoi(argv[4]) : 10;
+	int			runs = argc > 5 ? atoi(argv[5]) : 3;
+	float	   *uf = fr_alloc(sizeof(float) * (size_t) users * factors);
+	float	   *itf = fr_alloc(sizeof(float) * (size_t) items * factors);
+	int32_t    *order = fr_alloc(sizeof(int32_t) * users);
+	int32_t    *out_items = fr_alloc(sizeof(int32_t) * (size_t) users * k);
+	float	   *out_scores = fr_alloc(sizeof(float) * (size_t) users * k);
+	int32_t    *counts = fr_alloc(sizeof(int32_t) * users);
+	float	   *tile = fr_alloc(sizeof(float) * 128 * 2048);
+	FrBatchFactors f = {0};
+	FrRng		rng;
+	double		best_kernel = 1e30,
+				best_sgemm = 1e30;
+
+	fr_rng_seed(&rng, 1);
+	for (size_t i = 0; i < (size_t) users * factors; i++)
+		uf[i] = (float) fr_rng_normal(&rng);
+	for (size_t i = 0; i < (size_t) items * factors; i++)
+		itf[i] = (float) fr_rng_normal(&rng);
+	for (int i = 0; i < users; i++)
+		order[i] = i;
+	f.k = factors;
+	f.user_factors = uf;
+	f.n_items = items;
+	f.item_factors = itf;
+
+	for (int r = 0; r < runs; r++)
+	{
+		double		t = seconds();
+
+		fr_batch_topk(&f, order, users, k, out_items, out_scores, counts);
+		t = seconds() - t;
+		best_kernel = t < best_kernel ? t : best_kernel;
+
+		t = seconds();
+		for (int s = 0; s < users; s += 128)
+			for (int j = 0; j < items; j += 2048)
+				fr_sgemm(false, true, users - s < 128 ? users - s : 128, items - j < 2048 ? items - j : 2048,
+						 factors, 1.0f, uf + (size_t) s * factors, factors,
+						 itf + (size_t) j * factors, factors, 0.0f, tile, items - j < 2048 ? items - j : 2048);
+		t = seconds() - t;
+		best_sgemm = t < best_sgemm ? t : best_sgemm;
+	}
+	printf("kernel %.3f\nsgemm %.3f\n", best_kernel, best_sgemm);
+	return 0;
+}
