@@ -352,32 +352,10 @@ fetch_set_rows(SetRows *s, MemoryContext cxt, const char *query, int64 arg2)
 static void
 read_set(const char *name, SetRows *s)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	bool		isnull;
 	MemoryContext cxt = CurrentMemoryContext;
 
 	SPI_connect();
-	args[0] = CStringGetTextDatum(name);
-	SPI_execute_with_args("SELECT id, generation, vocabulary_version, dimension"
-						  "  FROM fashionrec.feature_set WHERE name = $1",
-						  1, argtypes, args, NULL, true, 1);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("feature set \"%s\" does not exist", name),
-				 errhint("Create it with fashionrec.create_feature_set(); SELECT * FROM fashionrec.feature_sets lists them.")));
-	for (int c = 0; c < 4; c++)
-	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, c + 1, &isnull);
-
-		s->base[c] = isnull ? 0 : (c == 1 ? DatumGetInt64(d) : DatumGetInt32(d));
-	}
-	if (s->base[3] <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("feature set \"%s\" has no vectors yet", name),
-				 errhint("Run SELECT fashionrec.refresh_features('%s') first.", name)));
+	fr_feature_set_base(name, s->base);
 	/* the generation was read first: a row newer than it is merged again at load, never missed */
 	fetch_set_rows(s, cxt, "SELECT item_id, features, vocabulary_version FROM fashionrec.item_feature"
 				   " WHERE feature_set = $1 AND features IS NOT NULL AND vocabulary_version = $2"

@@ -211,15 +211,48 @@ rows_fetch(FeatureRows *r, const char *query, Datum *args, const int64 *base,
 
 /* ---- training ------------------------------------------------------------------ */
 
+/*
+ * A feature set's id, generation, vocabulary version and dimension into
+ * base[0..3] (the caller is connected to SPI), refusing a set that does not
+ * exist or has no vectors yet: what a model over the set's rows starts from
+ * (features and featurefm models).
+ */
+void
+fr_feature_set_base(const char *name, int64 *base)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	bool		isnull;
+
+	args[0] = CStringGetTextDatum(name);
+	SPI_execute_with_args("SELECT id, generation, vocabulary_version, dimension"
+						  "  FROM fashionrec.feature_set WHERE name = $1",
+						  1, argtypes, args, NULL, true, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("feature set \"%s\" does not exist", name),
+				 errhint("Create it with fashionrec.create_feature_set(); SELECT * FROM fashionrec.feature_sets lists them.")));
+	for (int c = 0; c < 4; c++)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, c + 1, &isnull);
+
+		base[c] = isnull ? 0 : (c == 1 ? DatumGetInt64(d) : DatumGetInt32(d));
+	}
+	if (base[3] <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("feature set \"%s\" has no vectors yet", name),
+				 errhint("Run SELECT fashionrec.refresh_features('%s') first.", name)));
+}
+
 static void *
 features_read_items(const char *source, const void *params_in,
 					int64 **item_ids, int32 *n_items)
 {
 	const FeaturesParams *params = params_in;
 	FeatureItems *fi = palloc0(sizeof(FeatureItems));
-	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[2];
-	bool		isnull;
 
 	if (source == NULL || *source == '\0')
 		ereport(ERROR,
@@ -235,26 +268,7 @@ features_read_items(const char *source, const void *params_in,
 	 * they did not, a row newer than the generation would be served again
 	 * from the overlay, which is harmless, rather than missed.
 	 */
-	args[0] = CStringGetTextDatum(source);
-	SPI_execute_with_args("SELECT id, generation, vocabulary_version, dimension"
-						  "  FROM fashionrec.feature_set WHERE name = $1",
-						  1, argtypes, args, NULL, true, 1);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("feature set \"%s\" does not exist", source),
-				 errhint("Create it with fashionrec.create_feature_set(); SELECT * FROM fashionrec.feature_sets lists them.")));
-	for (int c = 0; c < BASE_NORMALIZED; c++)
-	{
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, c + 1, &isnull);
-
-		fi->base[c] = isnull ? 0 : (c == BASE_GENERATION ? DatumGetInt64(d) : DatumGetInt32(d));
-	}
-	if (fi->base[BASE_DIMENSION] <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("feature set \"%s\" has no vectors yet", source),
-				 errhint("Run SELECT fashionrec.refresh_features('%s') first.", source)));
+	fr_feature_set_base(source, fi->base);
 	fi->base[BASE_NORMALIZED] = params->normalize;
 
 	args[0] = Int32GetDatum((int32) fi->base[BASE_SET_ID]);

@@ -209,6 +209,9 @@ struct FrAlgorithm
 	bool		similar_cosine;
 };
 
+/* features_model.c: a feature set's id, generation, vocabulary version, dimension */
+extern void fr_feature_set_base(const char *name, int64 *base);
+
 /* algorithms.c */
 extern const FrAlgorithm *fr_algorithm_lookup(const char *name, bool missing_ok);
 extern const char *fr_algorithm_names(void);
