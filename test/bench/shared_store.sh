@@ -13,6 +13,8 @@
 #     the first call of a fashionrec function that opens no model
 #     (PostgreSQL's own floor);
 #   - loads per version (serving_stats);
+#   - the first calls again through an IVF index of the version (ANN=0 skips
+#     them), with its recall@10 against the exact scan;
 #   - pgbench p50/p99 of recommend() at 1 and 2 clients, in ROUNDS rounds
 #     alternating the two modes (ROUNDS=0 skips them);
 #   - the OpenBLAS kernel that ran, from fashionrec.blas_info().
@@ -192,6 +194,21 @@ for round in $(seq 1 "$ROUNDS"); do
         for c in 1 2; do pgbench_run "$mode" "$c"; done
     done
 done
+# The same first calls through an IVF index of the version (ANN=0 skips it):
+# an exact scan reads, and a new backend maps, all of the item factors; the
+# index reads the centroids and the probed lists only.  Last, so that the
+# figures above are the exact scan's.
+if [ "${ANN:-1}" = 1 ]; then
+    q -c "SELECT fashionrec.build_ann('bench')" >/dev/null
+    q -c "SELECT count(*) FROM fashionrec.recommend('bench', 1, 10)" >/dev/null
+    FIRST[ann]=$(first_calls "SELECT count(*) FROM fashionrec.recommend('bench', 3, 10)" "$NEW_CONNECTIONS")
+    ANN_DESC=$(q -c "SELECT format('%s lists, %s probes', info -> 'ann' ->> 'lists', current_setting('fashionrec.ann_probes'))
+                       FROM fashionrec.model WHERE name = 'bench' AND active")
+    ANN_RECALL=$(q -c "SELECT round(avg(hits) / 10, 3) FROM (
+                         SELECT (SELECT count(*) FROM fashionrec.recommend('bench', u, 10) a
+                                   JOIN fashionrec.recommend('bench', u, 10, exact => true) b USING (item_id)) AS hits
+                           FROM generate_series(1, 500) u) s")
+fi
 if [ "$ROUNDS" -gt 0 ]; then
     for mode in private shared; do for c in 1 2; do PGB[$mode,$c]=$(percentiles "$TMP/lat.$mode.$c"); done; done
 fi
@@ -215,8 +232,10 @@ row "recommend(), shared store (${FIRST[shared,n]} conns)" "${FIRST[shared]}"
 row "recommend(), 500-item model, shared store" "${FIRST[shared,tiny]}"
 row "fashionrec.version(), no model (the floor)" "${FIRST[shared,floor]}"
 row "recommend(), per-backend cache (${FIRST[private,n]} conns)" "${FIRST[private]}"
+[ -z "${FIRST[ann]:-}" ] || row "recommend(), shared store, IVF index" "${FIRST[ann]}"
 printf '  load average: shared %s; per-backend %s\n' "${FIRST[shared,load]}" "${FIRST[private,load]}"
 printf '\nloads of the version: shared store %s (and %s attaches); per-backend cache %s\n' "$LOADS" "$ATTACHES" "$PRIVATE_LOADS"
+[ -z "${FIRST[ann]:-}" ] || printf 'IVF index: %s; recall@10 against the exact scan over 500 users: %s\n' "$ANN_DESC" "$ANN_RECALL"
 [ "$ROUNDS" -gt 0 ] || exit 0
 printf '\npgbench recommend(), k = 10, %s x %s s  p50 ms   p99 ms\n' "$ROUNDS" "$SECONDS_PER_RUN"
 for c in 1 2; do
