@@ -86,3 +86,79 @@ SELECT name, version, b.active AS before, m.active AS now FROM fashionrec.model 
 -- active components: a pinned version dropped does not matter
 CALL fashionrec.retrain('hops', params => '{"components": "active"}');
 SELECT decision FROM fashionrec.retrain_log WHERE name = 'hops' ORDER BY id DESC LIMIT 1;
+
+-- ---- cross_validate() of a hybrid, temporal folds (rolling origin) ----
+-- each fold: components retrained on the events before its cut, tested on
+-- the next window; trial versions (hybrid and components) dropped at the end
+CREATE TEMP TABLE models_before AS SELECT name, version FROM fashionrec.model;
+SELECT fold, model_version, users > 100 AS many_users, ndcg_at_k > 0.05 AS learns, status, reason
+  FROM fashionrec.cross_validate('hops-cv', 'hybrid', 'hops.buys', folds => 3, fold_method => 'temporal',
+       params => '{"cf": "hops-als", "popularity": "hops-pop", "sequence": "hops-seq"}');
+SELECT count(*) AS left_behind FROM fashionrec.model m
+ WHERE NOT EXISTS (SELECT FROM models_before b WHERE b.name = m.name AND b.version = m.version);
+-- hashed folds, trials kept on request
+SELECT fold, model_version, status FROM fashionrec.cross_validate('hops-cv', 'hybrid', 'hops.buys', folds => 2,
+       params => '{"cf": "hops-als", "popularity": "hops-pop"}', keep_trials => true);
+SELECT version, status, params ->> 'interactions' AS interactions, info ->> 'cf' LIKE 'hops-als@%' AS pins_cf
+  FROM fashionrec.model WHERE name = 'hops-cv' ORDER BY version;
+SELECT fashionrec.drop_model('hops-cv');
+-- a fold with no test users is skipped with the reason: the last window's
+-- buyers are all new customers
+CREATE TABLE hops.tiny (u bigint, i bigint, at timestamptz);
+INSERT INTO hops.tiny VALUES (1, 1, '2025-01-01'), (1, 2, '2025-01-02'), (2, 1, '2025-01-03'),
+                             (5, 3, '2025-01-04'), (3, 2, '2025-01-05'), (4, 3, '2025-01-06');
+SELECT fold, users, status, reason
+  FROM fashionrec.cross_validate('hops-tiny', 'popularity', 'SELECT u, i, 1, at FROM hops.tiny', folds => 2,
+                                 fold_method => 'temporal');
+
+-- ---- tune() of a hybrid: weights, fusion kind, component choice ----
+SELECT fashionrec.train('hops-ease', 'ease', 'hops.buys', '{"lambda": 100}');
+SELECT model_version IS NOT NULL AS trained, trial_params, score > 0 AS scored, best
+  FROM fashionrec.tune('hops-tuned', 'hybrid', 'hops.buys',
+       '{"cf": ["hops-als", "hops-ease"], "popularity_weight": [0, 0.3, 1], "fusion": ["weighted", "logistic"]}',
+       split_method => 'temporal', budget => 3, activate_best => true,
+       params => '{"cf": "hops-als", "popularity": "hops-pop", "sequence": "hops-seq"}')
+ ORDER BY trial_params::text;
+-- the best is active and pins its components; the other trials and the
+-- components only they used are gone
+SELECT m.version, m.status, m.active, m.params ->> 'interactions' AS interactions,
+       (SELECT bool_and(EXISTS (SELECT FROM fashionrec.model c
+                                 WHERE c.name || '@' || c.version = m.info ->> s))
+          FROM unnest(ARRAY['cf', 'popularity', 'sequence']) s) AS components_exist
+  FROM fashionrec.model m WHERE m.name = 'hops-tuned';
+SELECT count(*) AS trial_versions FROM fashionrec.model m
+ WHERE m.status = 'trial' AND m.info ->> 'retrained_for' = 'hops-tuned'
+   AND NOT EXISTS (SELECT FROM fashionrec.model h WHERE h.name = 'hops-tuned'
+                     AND h.info ->> 'cf' = m.name || '@' || m.version OR h.info ->> 'popularity' = m.name || '@' || m.version
+                     OR h.info ->> 'sequence' = m.name || '@' || m.version);
+-- the same random sample with the same seed
+SELECT array_agg(trial_params ORDER BY model_version) = (
+       SELECT array_agg(trial_params ORDER BY model_version) FROM fashionrec.tune('hops-t2', 'popularity', 'hops.buys',
+              '{"min_item_interactions": [1, 2, 3, 4, 5]}', budget => 2))
+       AS same_sample
+  FROM fashionrec.tune('hops-t2', 'popularity', 'hops.buys', '{"min_item_interactions": [1, 2, 3, 4, 5]}', budget => 2);
+
+-- ---- tune() and cross_validate(): bad input ----
+-- a budget of 0
+SELECT * FROM fashionrec.tune('hops-t3', 'popularity', 'hops.buys', '{"min_item_interactions": [1, 2]}', budget => 0);
+-- a grid of 10,000 combinations: refused, a random search of it is not
+SELECT * FROM fashionrec.tune('hops-t3', 'popularity', 'hops.buys',
+       (SELECT jsonb_object_agg(key, (SELECT jsonb_agg(v) FROM generate_series(1, 10) v))
+          FROM unnest(ARRAY['a', 'b', 'c', 'd']) key));
+SELECT count(*) FROM fashionrec.tune('hops-t3', 'popularity', 'hops.buys',
+       (SELECT jsonb_object_agg(key, (SELECT jsonb_agg(v) FROM generate_series(1, 10) v))
+          FROM unnest(ARRAY['min_user_interactions', 'min_item_interactions', 'a', 'b']) key) - 'a' - 'b',
+       budget => 3);
+SELECT * FROM fashionrec.tune('hops-t3', 'popularity', 'hops.buys', '{"min_item_interactions": [1]}', budget => 1001);
+-- a dropped or archived component
+SELECT * FROM fashionrec.tune('hops-t3', 'hybrid', 'hops.buys', '{"popularity_weight": [0.1]}',
+       params => '{"cf": "hops-als@2", "popularity": "hops-pop"}');
+SELECT * FROM fashionrec.tune('hops-t3', 'hybrid', 'hops.buys', '{"popularity_weight": [0.1]}',
+       params => '{"cf": "hops-als@3", "popularity": "hops-pop"}');
+SELECT * FROM fashionrec.cross_validate('hops-t3', 'hybrid', 'hops.buys',
+       params => '{"cf": "hops-gone", "popularity": "hops-pop"}');
+-- fold methods
+SELECT * FROM fashionrec.cross_validate('hops-t3', 'popularity', 'hops.buys', fold_method => 'monthly');
+SELECT * FROM fashionrec.cross_validate('hops-t3', 'popularity', 'SELECT user_id, item_id FROM hops.buys',
+                                        fold_method => 'temporal');
+SELECT count(*) FROM fashionrec.model WHERE name = 'hops-t3';

@@ -1123,16 +1123,10 @@ BEGIN
         IF v_decision IS NULL THEN
             SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
                                                      retrain.k, version => v_champ.version);
-            v_champ_score := CASE retrain.metric
-                WHEN 'ndcg' THEN e.ndcg_at_k WHEN 'precision' THEN e.precision_at_k
-                WHEN 'recall' THEN e.recall_at_k WHEN 'map' THEN e.map_at_k
-                WHEN 'hit_rate' THEN e.hit_rate WHEN 'rmse' THEN e.rmse ELSE e.mae END;
+            v_champ_score := fashionrec._metric_of(e, retrain.metric);
             SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
                                                      retrain.k, version => v_challenger);
-            v_chall_score := CASE retrain.metric
-                WHEN 'ndcg' THEN e.ndcg_at_k WHEN 'precision' THEN e.precision_at_k
-                WHEN 'recall' THEN e.recall_at_k WHEN 'map' THEN e.map_at_k
-                WHEN 'hit_rate' THEN e.hit_rate WHEN 'rmse' THEN e.rmse ELSE e.mae END;
+            v_chall_score := fashionrec._metric_of(e, retrain.metric);
 
             IF v_champ_score IS NULL OR v_chall_score IS NULL THEN
                 RAISE EXCEPTION 'metric "%" is not available for model "%"', retrain.metric, retrain.name
