@@ -57,3 +57,8 @@ BEGIN
     END LOOP;
 END
 $costs$;
+
+-- the hybrid in the training pipeline: each call trains models
+ALTER FUNCTION fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean) COST 10000000;
+ALTER FUNCTION fashionrec._retrain_component(fashionrec.model, text, text) COST 10000000;
+ALTER FUNCTION fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb) COST 10000000;

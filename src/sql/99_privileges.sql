@@ -105,3 +105,18 @@ BEGIN
     END IF;
 END
 $check$;
+
+-- the hybrid in the training pipeline (80_hybrid.sql, 45_evaluate.sql): the
+-- helpers that train and drop versions are for trainers, as what calls them
+REVOKE EXECUTE ON FUNCTION
+    fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean),
+    fashionrec._retrain_component(fashionrec.model, text, text),
+    fashionrec._drop_versions(jsonb),
+    fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean),
+    fashionrec._retrain_component(fashionrec.model, text, text),
+    fashionrec._drop_versions(jsonb),
+    fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb)
+    TO fashionrec_trainer;
