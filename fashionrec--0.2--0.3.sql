@@ -313,7 +313,8 @@ BEGIN
     FOREACH v_pick IN ARRAY v_picks LOOP
         v_combo := '{}';
         v_rest := v_pick;
-        FOR j IN 1 .. COALESCE(pg_catalog.array_length(v_keys, 1), 0) LOOP
+        -- the last key varies fastest, as the grid reads
+        FOR j IN REVERSE COALESCE(pg_catalog.array_length(v_keys, 1), 0) .. 1 LOOP
             v_combo := v_combo || pg_catalog.jsonb_build_object(v_keys[j],
                 v_values[j] -> pg_catalog.mod(v_rest, pg_catalog.jsonb_array_length(v_values[j]))::integer);
             v_rest := pg_catalog.div(v_rest, pg_catalog.jsonb_array_length(v_values[j]));
@@ -473,20 +474,6 @@ $$;
 COMMENT ON FUNCTION fashionrec._retrain_component(fashionrec.model, text, text) IS
     'Internal: a new inactive version of a hybrid''s component, trained on its source without the held-out pairs of a query';
 
--- Keys that configure a learned fusion, carried from a hybrid that fitted one
--- to the hybrid that refits it.
-CREATE FUNCTION fashionrec._fusion_keys(params jsonb) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT COALESCE(jsonb_object_agg(p.key, p.value), '{}')
-      FROM jsonb_each(COALESCE(params, '{}')) p
-     WHERE p.key IN ('fusion', 'fusion_users', 'fusion_candidates', 'fusion_l2', 'mlp_hidden',
-                     'mlp_epochs', 'mlp_learning_rate', 'mlp_patience', 'seed')
-$$;
-COMMENT ON FUNCTION fashionrec._fusion_keys(jsonb) IS
-    'Internal: the learned-fusion keys of hybrid params (fusion, fusion_users, mlp_*, ...)';
-
 -- A hybrid version trained on "interactions" (a query of user_id, item_id,
 -- weight, event_time) whose components never saw the pairs of "exclude":
 -- each component retrained without them (components => 'retrain') or its
@@ -511,6 +498,9 @@ CREATE FUNCTION fashionrec._hybrid_train(name text, params jsonb, pins jsonb, in
     LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
+    -- what configures a learned fusion, carried to the hybrid that refits it
+    c_fusion_keys CONSTANT text[] := ARRAY['fusion', 'fusion_users', 'fusion_candidates', 'fusion_l2',
+                                           'mlp_hidden', 'mlp_epochs', 'mlp_learning_rate', 'mlp_patience', 'seed'];
     v_cache    jsonb := COALESCE(_hybrid_train.cache, '{}');
     v_pins     jsonb := '{}';
     v_fit_pins jsonb := '{}';
@@ -532,12 +522,14 @@ BEGIN
               USING ERRCODE = '22023';
     END IF;
     -- the fusion to refit: the hybrid's own, or that of the hybrid it reused
-    v_fusion := fashionrec._fusion_keys(_hybrid_train.params);
+    v_fusion := _hybrid_train.params;
     IF v_from IS NULL AND _hybrid_train.params ? 'fusion_from' THEN
-        SELECT fashionrec._fusion_keys(m.params) INTO v_fusion
+        SELECT m.params INTO v_fusion
           FROM fashionrec._hybrid_components(pg_catalog.jsonb_build_object('cf', _hybrid_train.params ->> 'fusion_from')) h
           JOIN fashionrec.model m ON m.name = h.component AND m.version = h.version;
     END IF;
+    v_fusion := v_fusion - ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(v_fusion) k
+                                  WHERE NOT k = ANY (c_fusion_keys));
     v_learned := v_from IS NULL AND COALESCE(v_fusion ->> 'fusion', 'weighted') <> 'weighted';
     v_params := _hybrid_train.params - ARRAY['fusion', 'validation', 'fusion_from', 'interactions'];
 

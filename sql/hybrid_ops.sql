@@ -6,6 +6,8 @@
 -- arrived later.  A hybrid trained then cannot recommend them: retraining
 -- on the new data must favour the challenger.
 SET client_min_messages = warning;
+-- errors with their hints, without PL/pgSQL line numbers
+\set SHOW_CONTEXT never
 SELECT count(*) FROM fashionrec.generate_shop(customers => 300, products => 200, events => 40000,
                                               target_schema => 'hops');
 CREATE TABLE hops.buys AS

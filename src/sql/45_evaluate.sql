@@ -472,7 +472,8 @@ BEGIN
     FOREACH v_pick IN ARRAY v_picks LOOP
         v_combo := '{}';
         v_rest := v_pick;
-        FOR j IN 1 .. COALESCE(pg_catalog.array_length(v_keys, 1), 0) LOOP
+        -- the last key varies fastest, as the grid reads
+        FOR j IN REVERSE COALESCE(pg_catalog.array_length(v_keys, 1), 0) .. 1 LOOP
             v_combo := v_combo || pg_catalog.jsonb_build_object(v_keys[j],
                 v_values[j] -> pg_catalog.mod(v_rest, pg_catalog.jsonb_array_length(v_values[j]))::integer);
             v_rest := pg_catalog.div(v_rest, pg_catalog.jsonb_array_length(v_values[j]));
