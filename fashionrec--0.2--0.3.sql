@@ -742,9 +742,11 @@ BEGIN
                   USING ERRCODE = '22023',
                         HINT = '"retrain" trains each component again on the new window; "active" takes each one''s active version.';
         END IF;
-        -- a component dropped or archived fails the run before any work
+        -- a component dropped, archived or whose source would run as a role
+        -- more privileged than its author fails the run before any work
         IF v_components = 'retrain' THEN
-            PERFORM fashionrec._hybrid_component_row(h.component, h.version)
+            PERFORM fashionrec._check_author((fashionrec._hybrid_component_row(h.component, h.version)).created_by,
+                                             pg_catalog.format('the source of model "%s"', h.component))
                FROM fashionrec._hybrid_components(v_all, v_pins) h;
         END IF;
         IF v_source IS NULL THEN
@@ -947,18 +949,21 @@ GRANT EXECUTE ON FUNCTION
     TO fashionrec_trainer;
 ALTER FUNCTION fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean) COST 50000000 ROWS 5;
 ALTER FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean) COST 50000000 ROWS 10;
-REVOKE EXECUTE ON FUNCTION
-    fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean),
-    fashionrec._retrain_component(fashionrec.model, text, text),
-    fashionrec._drop_versions(jsonb),
-    fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb)
-    FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-    fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean),
-    fashionrec._retrain_component(fashionrec.model, text, text),
-    fashionrec._drop_versions(jsonb),
-    fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb)
-    TO fashionrec_trainer;
+DO $hybridops$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure
+          FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'fashionrec'::regnamespace
+           AND p.proname IN ('_hybrid_train', '_retrain_component', '_drop_versions', '_train_trial')
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO fashionrec_trainer', f);
+    END LOOP;
+END
+$hybridops$;
 ALTER FUNCTION fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean) COST 10000000;
 ALTER FUNCTION fashionrec._retrain_component(fashionrec.model, text, text) COST 10000000;
 ALTER FUNCTION fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb) COST 10000000;

@@ -164,3 +164,31 @@ SELECT * FROM fashionrec.cross_validate('hops-t3', 'popularity', 'hops.buys', fo
 SELECT * FROM fashionrec.cross_validate('hops-t3', 'popularity', 'SELECT user_id, item_id FROM hops.buys',
                                         fold_method => 'temporal');
 SELECT count(*) FROM fashionrec.model WHERE name = 'hops-t3';
+
+-- ---- security ----
+-- a component's stored source runs only as its author: a superuser's (or
+-- pg_cron's) retraining of a hybrid over a trainer's component refuses to
+-- run the trainer's query with the superuser's rights
+CREATE ROLE hops_trainer IN ROLE fashionrec_trainer;
+GRANT USAGE ON SCHEMA hops TO hops_trainer;
+GRANT SELECT ON hops.buys TO hops_trainer;
+SET ROLE hops_trainer;
+SELECT fashionrec.train('hops-theirs', 'popularity', 'hops.buys');
+RESET ROLE;
+SELECT fashionrec.train('hops-sec', 'hybrid', NULL,
+       '{"cf": "hops-als@1", "popularity": "hops-theirs", "interactions": "hops.buys"}');
+CALL fashionrec.retrain('hops-sec');
+SELECT decision, details ->> 'sqlstate' AS sqlstate FROM fashionrec.retrain_log WHERE name = 'hops-sec';
+-- the trainer may retrain it: the other component's author (the superuser)
+-- holds the trainer's rights
+SET ROLE hops_trainer;
+CALL fashionrec.retrain('hops-sec', params => '{"components": "active"}');
+SELECT decision, run_by FROM fashionrec.retrain_log WHERE name = 'hops-sec' ORDER BY id DESC LIMIT 1;
+-- the helpers that train and drop versions are for trainers
+SET ROLE fashionrec_reader;
+SELECT fashionrec._drop_versions('["hops-sec@1"]');
+SELECT * FROM fashionrec.tune('hops-sec', 'popularity', 'hops.buys', '{"min_item_interactions": [1]}');
+RESET ROLE;
+SELECT count(*) AS versions FROM fashionrec.model WHERE name = 'hops-sec';
+DROP OWNED BY hops_trainer;
+DROP ROLE hops_trainer;

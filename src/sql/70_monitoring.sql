@@ -1019,9 +1019,11 @@ BEGIN
                   USING ERRCODE = '22023',
                         HINT = '"retrain" trains each component again on the new window; "active" takes each one''s active version.';
         END IF;
-        -- a component dropped or archived fails the run before any work
+        -- a component dropped, archived or whose source would run as a role
+        -- more privileged than its author fails the run before any work
         IF v_components = 'retrain' THEN
-            PERFORM fashionrec._hybrid_component_row(h.component, h.version)
+            PERFORM fashionrec._check_author((fashionrec._hybrid_component_row(h.component, h.version)).created_by,
+                                             pg_catalog.format('the source of model "%s"', h.component))
                FROM fashionrec._hybrid_components(v_all, v_pins) h;
         END IF;
         IF v_source IS NULL THEN

@@ -108,15 +108,18 @@ $check$;
 
 -- the hybrid in the training pipeline (80_hybrid.sql, 45_evaluate.sql): the
 -- helpers that train and drop versions are for trainers, as what calls them
-REVOKE EXECUTE ON FUNCTION
-    fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean),
-    fashionrec._retrain_component(fashionrec.model, text, text),
-    fashionrec._drop_versions(jsonb),
-    fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb)
-    FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-    fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean),
-    fashionrec._retrain_component(fashionrec.model, text, text),
-    fashionrec._drop_versions(jsonb),
-    fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb)
-    TO fashionrec_trainer;
+DO $hybridops$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure
+          FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'fashionrec'::regnamespace
+           AND p.proname IN ('_hybrid_train', '_retrain_component', '_drop_versions', '_train_trial')
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO fashionrec_trainer', f);
+    END LOOP;
+END
+$hybridops$;
