@@ -140,6 +140,20 @@ SELECT array_agg(trial_params ORDER BY model_version) = (
        AS same_sample
   FROM fashionrec.tune('hops-t2', 'popularity', 'hops.buys', '{"min_item_interactions": [1, 2, 3, 4, 5]}', budget => 2);
 
+-- successive halving: 9 combinations on a ninth of the users, the best
+-- third of them on a third, the best of those on all the users
+CREATE TEMP TABLE halving AS
+SELECT * FROM fashionrec.tune('hops-sh', 'popularity', 'hops.buys',
+       '{"min_item_interactions": [1, 5, 20], "min_user_interactions": [1, 3, 10]}', halving => true);
+SELECT round(users_share::numeric, 3) AS users_share, count(*) AS trials, count(*) FILTER (WHERE best) AS best
+  FROM halving GROUP BY users_share ORDER BY users_share;
+SELECT (SELECT array_agg(trial_params::text ORDER BY trial_params::text) FROM halving
+         WHERE users_share > 0.3 AND users_share < 0.4)
+     = (SELECT array_agg(p ORDER BY p) FROM (
+            SELECT trial_params::text AS p FROM halving WHERE users_share < 0.2
+             ORDER BY score DESC NULLS LAST, model_version LIMIT 3) x) AS best_third_goes_on;
+SELECT count(*) AS versions_left FROM fashionrec.model WHERE name = 'hops-sh';
+
 -- ---- tune() and cross_validate(): bad input ----
 -- a budget of 0
 SELECT * FROM fashionrec.tune('hops-t3', 'popularity', 'hops.buys', '{"min_item_interactions": [1, 2]}', budget => 0);
@@ -152,6 +166,7 @@ SELECT count(*) FROM fashionrec.tune('hops-t3', 'popularity', 'hops.buys',
           FROM unnest(ARRAY['min_user_interactions', 'min_item_interactions', 'a', 'b']) key) - 'a' - 'b',
        budget => 3);
 SELECT * FROM fashionrec.tune('hops-t3', 'popularity', 'hops.buys', '{"min_item_interactions": [1]}', budget => 1001);
+SELECT * FROM fashionrec.tune('hops-t3', 'popularity', 'hops.buys', '{"min_item_interactions": [1, 2]}', halving => true);
 -- a dropped or archived component
 SELECT * FROM fashionrec.tune('hops-t3', 'hybrid', 'hops.buys', '{"popularity_weight": [0.1]}',
        params => '{"cf": "hops-als@2", "popularity": "hops-pop"}');

@@ -352,8 +352,11 @@ COMMENT ON FUNCTION fashionrec.cross_validate(text, text, text, integer, jsonb, 
 -- all of them, or with budget a seeded random sample of that many, each
 -- trained on a seeded split of the source and evaluated on the rest.  A
 -- hybrid's components are retrained once per distinct component without the
--- test part.  Trial versions are dropped at the end unless keep_trials (the
--- best stays when activated).
+-- test part.  With halving (successive halving, factor 3): a first rung
+-- trains every combination on a hashed share 3^-R of the users, the best
+-- third goes on to three times the share, and so on until the last rung,
+-- on all users, picks the best.  Trial versions are dropped at the end
+-- unless keep_trials (the best stays when activated).
 CREATE FUNCTION fashionrec.tune(name text, algorithm text, source text, grid jsonb,
                                 metric text DEFAULT 'ndcg',
                                 k integer DEFAULT 10,
@@ -363,12 +366,15 @@ CREATE FUNCTION fashionrec.tune(name text, algorithm text, source text, grid jso
                                 params jsonb DEFAULT '{}',
                                 activate_best boolean DEFAULT false,
                                 budget integer DEFAULT NULL,
-                                keep_trials boolean DEFAULT false)
-    RETURNS TABLE (model_version integer, trial_params jsonb, score double precision, best boolean)
+                                keep_trials boolean DEFAULT false,
+                                halving boolean DEFAULT false)
+    RETURNS TABLE (model_version integer, trial_params jsonb, score double precision, best boolean,
+                   users_share double precision)
     LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
     c_max_trials CONSTANT integer := 1000;
+    c_eta      CONSTANT integer := 3;
     v_keys     text[] := '{}';
     v_values   jsonb[] := '{}';
     v_key      text;
@@ -378,6 +384,13 @@ DECLARE
     v_pick     numeric;
     v_rest     numeric;
     v_combo    jsonb;
+    v_combos   jsonb[] := '{}';
+    v_alive    integer[];
+    v_i        integer;
+    v_rung_scores double precision[];
+    v_rungs    integer := 0;
+    v_share    double precision;
+    v_users    text;
     v_split    text;
     v_train    text;
     v_test     text;
@@ -389,12 +402,13 @@ DECLARE
     v_lower_is_better boolean := tune.metric IN ('rmse', 'mae');
     v_train_params  jsonb;
     v_trial    jsonb;
-    v_cache    jsonb := '{}';
+    v_cache    jsonb;
     v_trials   jsonb := '{}';   -- version -> the component versions it pins
-    v_fitted   jsonb := '[]';
+    v_components jsonb := '[]'; -- every component version trained
     v_versions integer[] := '{}';
     v_params   jsonb[] := '{}';
     v_scores   double precision[] := '{}';
+    v_shares   double precision[] := '{}';
     e          record;
 BEGIN
     IF tune.grid IS NULL OR pg_catalog.jsonb_typeof(tune.grid) <> 'object' THEN
@@ -415,8 +429,8 @@ BEGIN
         RAISE EXCEPTION 'budget % is more than % trials', tune.budget, c_max_trials
               USING ERRCODE = '54000', HINT = 'Each trial trains a model; search in stages with smaller budgets.';
     END IF;
-    IF tune.keep_trials IS NULL OR tune.activate_best IS NULL THEN
-        RAISE EXCEPTION 'activate_best and keep_trials must not be NULL' USING ERRCODE = '22004';
+    IF tune.keep_trials IS NULL OR tune.activate_best IS NULL OR tune.halving IS NULL THEN
+        RAISE EXCEPTION 'activate_best, keep_trials and halving must not be NULL' USING ERRCODE = '22004';
     END IF;
     FOR v_key, v_vals IN SELECT g.key, g.value FROM pg_catalog.jsonb_each(tune.grid) g LOOP
         IF pg_catalog.jsonb_typeof(v_vals) <> 'array' OR pg_catalog.jsonb_array_length(v_vals) = 0 THEN
@@ -445,6 +459,25 @@ BEGIN
             EXIT WHEN pg_catalog.array_length(v_picks, 1) = tune.budget;
         END LOOP;
     END IF;
+    FOREACH v_pick IN ARRAY v_picks LOOP
+        v_combo := '{}';
+        v_rest := v_pick;
+        -- the last key varies fastest, as the grid reads
+        FOR j IN REVERSE COALESCE(pg_catalog.array_length(v_keys, 1), 0) .. 1 LOOP
+            v_combo := v_combo || pg_catalog.jsonb_build_object(v_keys[j],
+                v_values[j] -> pg_catalog.mod(v_rest, pg_catalog.jsonb_array_length(v_values[j]))::integer);
+            v_rest := pg_catalog.div(v_rest, pg_catalog.jsonb_array_length(v_values[j]));
+        END LOOP;
+        v_combos := v_combos || v_combo;
+    END LOOP;
+    IF tune.halving THEN
+        IF pg_catalog.array_length(v_combos, 1) < c_eta THEN
+            RAISE EXCEPTION 'successive halving needs at least % trials, the search has %',
+                  c_eta, pg_catalog.array_length(v_combos, 1)
+                  USING ERRCODE = '22023', HINT = 'Widen the grid or the budget, or search without halving.';
+        END IF;
+        v_rungs := pg_catalog.ceil(pg_catalog.ln(pg_catalog.array_length(v_combos, 1)) / pg_catalog.ln(c_eta) - 1e-9)::integer;
+    END IF;
 
     v_train_params := COALESCE(tune.params, '{}') - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
     IF tune.algorithm = 'hybrid' THEN
@@ -465,38 +498,46 @@ BEGIN
             tune.source, tune.split_method, tune.test_fraction, tune.seed,
             fashionrec._column_params(tune.params));
     END IF;
-    v_train := pg_catalog.format('SELECT user_id, item_id, weight, event_time FROM (%s) s WHERE NOT is_test', v_split);
-    v_test := pg_catalog.format('SELECT user_id, item_id, weight FROM (%s) s WHERE is_test', v_split);
-    v_pairs := pg_catalog.format('SELECT user_id, item_id FROM (%s) s WHERE is_test', v_split);
 
-    FOREACH v_pick IN ARRAY v_picks LOOP
-        v_combo := '{}';
-        v_rest := v_pick;
-        -- the last key varies fastest, as the grid reads
-        FOR j IN REVERSE COALESCE(pg_catalog.array_length(v_keys, 1), 0) .. 1 LOOP
-            v_combo := v_combo || pg_catalog.jsonb_build_object(v_keys[j],
-                v_values[j] -> pg_catalog.mod(v_rest, pg_catalog.jsonb_array_length(v_values[j]))::integer);
-            v_rest := pg_catalog.div(v_rest, pg_catalog.jsonb_array_length(v_values[j]));
+    v_alive := ARRAY(SELECT g FROM pg_catalog.generate_series(1, pg_catalog.array_length(v_combos, 1)) g);
+    FOR r IN 0 .. v_rungs LOOP
+        v_share := pg_catalog.power(c_eta, r - v_rungs);
+        -- a rung's users: a seeded hash below the share
+        v_users := CASE WHEN v_share < 1 THEN pg_catalog.format(
+                       '(pg_catalog.hashtextextended(s.user_id::text, %s) & 2147483647) < %s',
+                       tune.seed, pg_catalog.floor(v_share * 2147483648)) ELSE 'true' END;
+        v_train := pg_catalog.format('SELECT user_id, item_id, weight, event_time FROM (%s) s WHERE NOT is_test AND %s', v_split, v_users);
+        v_test := pg_catalog.format('SELECT user_id, item_id, weight FROM (%s) s WHERE is_test AND %s', v_split, v_users);
+        v_pairs := pg_catalog.format('SELECT user_id, item_id FROM (%s) s WHERE is_test OR NOT %s', v_split, v_users);
+        v_cache := '{}';
+        v_rung_scores := '{}';
+        FOREACH v_i IN ARRAY v_alive LOOP
+            RAISE NOTICE 'tuning trial % (users %)', v_combos[v_i], v_share;
+            v_trial := fashionrec._train_trial(tune.name, tune.algorithm, v_train, tune.source, v_pairs,
+                                               v_train_params || v_combos[v_i], tune.split_method, v_cache);
+            v_version := (v_trial ->> 'version')::integer;
+            v_cache := v_trial -> 'cache';
+            v_components := v_components || (v_trial -> 'trained') || (v_trial -> 'fitted');
+            v_trials := v_trials || pg_catalog.jsonb_build_object(v_version::text,
+                (SELECT COALESCE(pg_catalog.jsonb_agg(c.value), '[]')
+                   FROM pg_catalog.jsonb_each_text(COALESCE(v_trial -> 'components', '{}')) c));
+            SELECT * INTO e FROM fashionrec.evaluate(tune.name, v_test, tune.k, version => v_version);
+            v_score := fashionrec._metric_of(e, tune.metric);
+            IF r = v_rungs AND v_score IS NOT NULL AND (v_best IS NULL OR
+                  (v_lower_is_better AND v_score < v_best) OR (NOT v_lower_is_better AND v_score > v_best)) THEN
+                v_best := v_score;
+                v_best_version := v_version;
+            END IF;
+            v_rung_scores := v_rung_scores || v_score;
+            v_versions := v_versions || v_version;
+            v_params := v_params || v_combos[v_i];
+            v_scores := v_scores || v_score;
+            v_shares := v_shares || v_share;
         END LOOP;
-        RAISE NOTICE 'tuning trial %', v_combo;
-        v_trial := fashionrec._train_trial(tune.name, tune.algorithm, v_train, tune.source, v_pairs,
-                                           v_train_params || v_combo, tune.split_method, v_cache);
-        v_version := (v_trial ->> 'version')::integer;
-        v_cache := v_trial -> 'cache';
-        v_fitted := v_fitted || (v_trial -> 'fitted');
-        v_trials := v_trials || pg_catalog.jsonb_build_object(v_version::text,
-            (SELECT COALESCE(pg_catalog.jsonb_agg(c.value), '[]')
-               FROM pg_catalog.jsonb_each_text(COALESCE(v_trial -> 'components', '{}')) c));
-        SELECT * INTO e FROM fashionrec.evaluate(tune.name, v_test, tune.k, version => v_version);
-        v_score := fashionrec._metric_of(e, tune.metric);
-        IF v_score IS NOT NULL AND (v_best IS NULL OR
-              (v_lower_is_better AND v_score < v_best) OR (NOT v_lower_is_better AND v_score > v_best)) THEN
-            v_best := v_score;
-            v_best_version := v_version;
-        END IF;
-        v_versions := v_versions || v_version;
-        v_params := v_params || v_combo;
-        v_scores := v_scores || v_score;
+        -- the best third goes on
+        v_alive := ARRAY(SELECT t.i FROM ROWS FROM (pg_catalog.unnest(v_alive), pg_catalog.unnest(v_rung_scores)) AS t(i, sc)
+                          ORDER BY CASE WHEN v_lower_is_better THEN t.sc ELSE -t.sc END NULLS LAST, t.i
+                          LIMIT pg_catalog.ceil(pg_catalog.array_length(v_alive, 1)::numeric / c_eta));
     END LOOP;
 
     IF tune.activate_best AND v_best_version IS NOT NULL THEN
@@ -507,16 +548,15 @@ BEGIN
         PERFORM fashionrec._drop_versions(pg_catalog.to_jsonb(ARRAY(
             SELECT tune.name || '@' || v FROM pg_catalog.unnest(v_versions) v
              WHERE v IS DISTINCT FROM CASE WHEN tune.activate_best THEN v_best_version END)));
-        PERFORM fashionrec._drop_versions(v_fitted || COALESCE((
-            SELECT pg_catalog.jsonb_agg(c.value) FROM pg_catalog.jsonb_each_text(v_cache) c
-             WHERE c.key NOT LIKE 'fit:%'
-               AND NOT (tune.activate_best AND v_trials -> (v_best_version::text) ? c.value)), '[]'));
+        PERFORM fashionrec._drop_versions(COALESCE((
+            SELECT pg_catalog.jsonb_agg(c.value) FROM pg_catalog.jsonb_array_elements_text(v_components) c
+             WHERE NOT (tune.activate_best AND v_trials -> (v_best_version::text) ? c.value)), '[]'));
     END IF;
     RETURN QUERY
-        SELECT t.v, t.p, t.s, t.v = v_best_version
+        SELECT t.v, t.p, t.s, t.v = v_best_version, t.u
           FROM ROWS FROM (pg_catalog.unnest(v_versions), pg_catalog.unnest(v_params),
-                         pg_catalog.unnest(v_scores)) AS t(v, p, s);
+                         pg_catalog.unnest(v_scores), pg_catalog.unnest(v_shares)) AS t(v, p, s, u);
 END
 $$;
-COMMENT ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean) IS
-    'Hyper-parameter search (the whole grid, or a seeded random sample of budget combinations), hybrids included: one trial version per combination scored on a held-out split; trials dropped at the end unless keep_trials; optionally activates the best';
+COMMENT ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean) IS
+    'Hyper-parameter search (the whole grid, or a seeded random sample of budget combinations; optionally successive halving over shares of the users), hybrids included: one trial version per combination and rung scored on a held-out split; trials dropped at the end unless keep_trials; optionally activates the best';
