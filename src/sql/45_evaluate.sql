@@ -513,8 +513,13 @@ BEGIN
         v_rung_scores := '{}';
         FOREACH v_i IN ARRAY v_alive LOOP
             RAISE NOTICE 'tuning trial % (users %)', v_combos[v_i], v_share;
+            -- a learned fusion is fitted on users' later interactions: the
+            -- carve-out splits each user's history, by time when there is one
             v_trial := fashionrec._train_trial(tune.name, tune.algorithm, v_train, tune.source, v_pairs,
-                                               v_train_params || v_combos[v_i], tune.split_method, v_cache);
+                                               v_train_params || v_combos[v_i],
+                                               CASE WHEN tune.split_method IN ('temporal', 'leave_last_n')
+                                                    THEN 'temporal' ELSE 'random' END,
+                                               v_cache);
             v_version := (v_trial ->> 'version')::integer;
             v_cache := v_trial -> 'cache';
             v_components := v_components || (v_trial -> 'trained') || (v_trial -> 'fitted');
