@@ -14,13 +14,13 @@
 # 2. cross_validate() over 5 temporal folds (rolling origin) of all ratings:
 #    mean and standard deviation of NDCG@10 per model.
 #
-#   bash test/bench/hybrid_tune_ml100k.sh   (FR_DATA=/path/to/data, BUDGET=24, FOLDS=5)
+#   bash test/bench/hybrid_tune_ml100k.sh   (FR_DATA=/path/to/data, BUDGET=108: the whole grid, FOLDS=5)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
 
 fr_ml100k_bench
-budget=${BUDGET:-24}
+budget=${BUDGET:-108}
 folds=${FOLDS:-5}
 echo "load: $(uptime)"
 
