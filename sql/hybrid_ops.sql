@@ -71,6 +71,10 @@ SELECT m.version, m.info ->> 'fusion' AS fusion, m.info ->> 'fusion_from' LIKE '
 SELECT name, count(*) AS versions FROM fashionrec.model WHERE name LIKE 'hops-%' GROUP BY name ORDER BY name;
 
 -- ---- retrain(): bad input, logged as failed, nothing that serves changes ----
+-- a popularity component by event type, for below
+CREATE VIEW hops.buys_by_type AS
+SELECT customer_id, product_id, 1.0::float8 AS weight, occurred_at, event_type FROM hops.events;
+SELECT fashionrec.train('hops-typed', 'popularity', 'hops.buys_by_type', '{"context_column": "event_type"}');
 CREATE TEMP TABLE before AS
 SELECT name, version, active FROM fashionrec.model WHERE name LIKE 'hops%';
 CALL fashionrec.retrain('hops', params => '{"components": "newest"}');
@@ -81,6 +85,8 @@ CALL fashionrec.retrain('hops');
 -- ... or archived
 SELECT fashionrec.archive('hops-als', 3);
 CALL fashionrec.retrain('hops', params => '{"popularity": "hops-pop"}');
+-- ... or reads a context column, which the retraining cannot carry
+CALL fashionrec.retrain('hops', params => '{"cf": "hops-als@1", "popularity": "hops-typed"}');
 SELECT decision, reason, details ->> 'sqlstate' AS sqlstate
   FROM fashionrec.retrain_log WHERE name = 'hops' AND decision = 'failed' ORDER BY id;
 SELECT name, version, b.active AS before, m.active AS now FROM fashionrec.model m

@@ -68,7 +68,8 @@ COMMENT ON FUNCTION fashionrec._hybrid_components(jsonb, jsonb) IS
 
 -- The registry row a component is retrained from: the pinned version, which
 -- must still be there and not archived (an archived component is one its
--- owner retired; retraining it silently would bring it back).
+-- owner retired; retraining it silently would bring it back), and read no
+-- context column.
 CREATE FUNCTION fashionrec._hybrid_component_row(component text, version integer)
     RETURNS fashionrec.model
     LANGUAGE plpgsql STABLE
@@ -94,11 +95,19 @@ BEGIN
         RAISE EXCEPTION 'version % of component "%" of the hybrid is still training', version, component
               USING ERRCODE = '55000';
     END IF;
+    -- its source is retrained through the normalised (user, item, weight,
+    -- time) query, which has no context
+    IF v_row.params ? 'context_column' THEN
+        RAISE EXCEPTION 'component "%" of the hybrid reads the context column "%", which its retraining cannot carry',
+              component, v_row.params ->> 'context_column'
+              USING ERRCODE = '0A000',
+                    HINT = 'Retrain with params => ''{"components": "active"}'' (the component keeps its own retraining), or give the hybrid a component without a context column.';
+    END IF;
     RETURN v_row;
 END
 $$;
 COMMENT ON FUNCTION fashionrec._hybrid_component_row(text, integer) IS
-    'Internal: the registry row of a hybrid''s component version, refused when dropped, archived or training';
+    'Internal: the registry row of a hybrid''s component version, refused when dropped, archived, training or reading a context column';
 
 -- A new, inactive version of a component: its algorithm and parameters, its
 -- own source (a content model: its interactions) without the pairs of
