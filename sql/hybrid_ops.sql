@@ -89,7 +89,8 @@ CALL fashionrec.retrain('hops', params => '{"popularity": "hops-pop"}');
 CALL fashionrec.retrain('hops', params => '{"cf": "hops-als@1", "popularity": "hops-typed"}');
 SELECT decision, reason, details ->> 'sqlstate' AS sqlstate
   FROM fashionrec.retrain_log WHERE name = 'hops' AND decision = 'failed' ORDER BY id;
-SELECT name, version, b.active AS before, m.active AS now FROM fashionrec.model m
+SELECT name, version, b.active AS before, m.active AS now
+  FROM (SELECT * FROM fashionrec.model WHERE name LIKE 'hops%') m
   FULL JOIN before b USING (name, version) WHERE b.active IS DISTINCT FROM m.active;
 -- active components: a pinned version dropped does not matter
 CALL fashionrec.retrain('hops', params => '{"components": "active"}');
@@ -98,12 +99,12 @@ SELECT decision FROM fashionrec.retrain_log WHERE name = 'hops' ORDER BY id DESC
 -- ---- cross_validate() of a hybrid, temporal folds (rolling origin) ----
 -- each fold: components retrained on the events before its cut, tested on
 -- the next window; trial versions (hybrid and components) dropped at the end
-CREATE TEMP TABLE models_before AS SELECT name, version FROM fashionrec.model;
+CREATE TEMP TABLE models_before AS SELECT name, version FROM fashionrec.model WHERE name LIKE 'hops%';
 SELECT fold, model_version, users > 100 AS many_users, ndcg_at_k > 0.05 AS learns, status, reason
   FROM fashionrec.cross_validate('hops-cv', 'hybrid', 'hops.buys', folds => 3, fold_method => 'temporal',
        params => '{"cf": "hops-als", "popularity": "hops-pop", "sequence": "hops-seq"}');
 SELECT count(*) AS left_behind FROM fashionrec.model m
- WHERE NOT EXISTS (SELECT FROM models_before b WHERE b.name = m.name AND b.version = m.version);
+ WHERE m.name LIKE 'hops%' AND NOT EXISTS (SELECT FROM models_before b WHERE b.name = m.name AND b.version = m.version);
 -- hashed folds, trials kept on request
 SELECT fold, model_version, status FROM fashionrec.cross_validate('hops-cv', 'hybrid', 'hops.buys', folds => 2,
        params => '{"cf": "hops-als", "popularity": "hops-pop"}', keep_trials => true);
