@@ -129,15 +129,23 @@ BEGIN
         fold := f + 1;
         model_version := NULL; users := NULL; precision_at_k := NULL; recall_at_k := NULL;
         ndcg_at_k := NULL; map_at_k := NULL; rmse := NULL; mae := NULL;
+        -- the fold's test pairs, materialised: evaluate() and the count read
+        -- them, and the set-based form keeps the planner to hash joins
+        IF pg_catalog.to_regclass('pg_temp.fr_cv_test') IS NOT NULL THEN
+            DROP TABLE pg_temp.fr_cv_test;
+        END IF;
         IF cross_validate.fold_method = 'temporal' THEN
             v_train := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) FROM (%s) s WHERE s.event_epoch < %L::float8',
                                          v_query, v_cuts[f + 1]);
-            v_test := pg_catalog.format(
-                'SELECT s.user_id, s.item_id, s.weight FROM (%1$s) s
+            EXECUTE pg_catalog.format(
+                'CREATE TEMP TABLE fr_cv_test ON COMMIT DROP AS
+                 WITH src AS MATERIALIZED (%1$s),
+                      earlier AS MATERIALIZED (SELECT DISTINCT e.user_id, e.item_id FROM src e
+                                                WHERE e.event_epoch < %2$L::float8)
+                 SELECT s.user_id, s.item_id, s.weight FROM src s
                   WHERE s.event_epoch >= %2$L::float8 AND s.event_epoch < %3$L::float8
-                    AND EXISTS (SELECT FROM (%1$s) h WHERE h.event_epoch < %2$L::float8 AND h.user_id = s.user_id)
-                    AND NOT EXISTS (SELECT FROM (%1$s) h WHERE h.event_epoch < %2$L::float8
-                                       AND h.user_id = s.user_id AND h.item_id = s.item_id)',
+                    AND s.user_id IN (SELECT e.user_id FROM earlier e)
+                    AND NOT EXISTS (SELECT FROM earlier e WHERE e.user_id = s.user_id AND e.item_id = s.item_id)',
                 v_query, v_cuts[f + 1], v_cuts[f + 2]);
             v_unseen := pg_catalog.format(
                 'SELECT s.user_id, s.item_id FROM (%1$s) s WHERE s.event_epoch >= %2$L::float8
@@ -146,11 +154,14 @@ BEGIN
         ELSE
             v_train := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) FROM (%s) s WHERE %s <> %s',
                                          v_query, v_fold, f);
-            v_test := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight FROM (%s) s WHERE %s = %s',
-                                        v_query, v_fold, f);
-            v_unseen := pg_catalog.format('SELECT t.user_id, t.item_id FROM (%s) t', v_test);
+            EXECUTE pg_catalog.format(
+                'CREATE TEMP TABLE fr_cv_test ON COMMIT DROP AS SELECT s.user_id, s.item_id, s.weight FROM (%s) s WHERE %s = %s',
+                v_query, v_fold, f);
+            v_unseen := 'SELECT t.user_id, t.item_id FROM pg_temp.fr_cv_test t';
         END IF;
-        EXECUTE pg_catalog.format('SELECT pg_catalog.count(DISTINCT t.user_id) FROM (%s) t', v_test) INTO v_users;
+        ANALYZE pg_temp.fr_cv_test;
+        v_test := 'SELECT t.user_id, t.item_id, t.weight FROM pg_temp.fr_cv_test t';
+        SELECT pg_catalog.count(DISTINCT t.user_id) INTO v_users FROM pg_temp.fr_cv_test t;
         IF v_users = 0 THEN
             users := 0;
             status := 'skipped';
@@ -505,11 +516,21 @@ BEGIN
         RETURN fashionrec.train(component.name, component.algorithm, component.source, component.params,
                                 activate => false);
     END IF;
+    -- the pairs to leave out, once: "exclude" may be a set operation, which
+    -- the planner would otherwise run again for every row of the source
+    IF pg_catalog.to_regclass('pg_temp.fr_component_exclude') IS NOT NULL THEN
+        DROP TABLE pg_temp.fr_component_exclude;
+    END IF;
+    EXECUTE pg_catalog.format(
+        'CREATE TEMP TABLE fr_component_exclude ON COMMIT DROP AS SELECT DISTINCT x.user_id, x.item_id FROM (%s) x',
+        exclude);
+    ANALYZE pg_temp.fr_component_exclude;
     v_filtered := pg_catalog.format(
         'SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) AS event_time
            FROM (%s) s
-          WHERE NOT EXISTS (SELECT FROM (%s) x WHERE x.user_id = s.user_id AND x.item_id = s.item_id)',
-        fashionrec.source_query(v_data, fashionrec._column_params(component.params)), exclude);
+          WHERE NOT EXISTS (SELECT FROM pg_temp.fr_component_exclude x
+                             WHERE x.user_id = s.user_id AND x.item_id = s.item_id)',
+        fashionrec.source_query(v_data, fashionrec._column_params(component.params)));
     IF v_content THEN
         v_version := fashionrec.train(component.name, component.algorithm, component.source,
                                       v_params || pg_catalog.jsonb_build_object('interactions', v_filtered),
@@ -518,6 +539,7 @@ BEGIN
         v_version := fashionrec.train(component.name, component.algorithm, v_filtered, v_params,
                                       activate => false);
     END IF;
+    DROP TABLE pg_temp.fr_component_exclude;
     PERFORM fashionrec._model_restate(
         (SELECT m.id FROM fashionrec.model m WHERE m.name = component.name AND m.version = v_version),
         component.source, component.params,

@@ -132,11 +132,21 @@ BEGIN
         RETURN fashionrec.train(component.name, component.algorithm, component.source, component.params,
                                 activate => false);
     END IF;
+    -- the pairs to leave out, once: "exclude" may be a set operation, which
+    -- the planner would otherwise run again for every row of the source
+    IF pg_catalog.to_regclass('pg_temp.fr_component_exclude') IS NOT NULL THEN
+        DROP TABLE pg_temp.fr_component_exclude;
+    END IF;
+    EXECUTE pg_catalog.format(
+        'CREATE TEMP TABLE fr_component_exclude ON COMMIT DROP AS SELECT DISTINCT x.user_id, x.item_id FROM (%s) x',
+        exclude);
+    ANALYZE pg_temp.fr_component_exclude;
     v_filtered := pg_catalog.format(
         'SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) AS event_time
            FROM (%s) s
-          WHERE NOT EXISTS (SELECT FROM (%s) x WHERE x.user_id = s.user_id AND x.item_id = s.item_id)',
-        fashionrec.source_query(v_data, fashionrec._column_params(component.params)), exclude);
+          WHERE NOT EXISTS (SELECT FROM pg_temp.fr_component_exclude x
+                             WHERE x.user_id = s.user_id AND x.item_id = s.item_id)',
+        fashionrec.source_query(v_data, fashionrec._column_params(component.params)));
     IF v_content THEN
         v_version := fashionrec.train(component.name, component.algorithm, component.source,
                                       v_params || pg_catalog.jsonb_build_object('interactions', v_filtered),
@@ -145,6 +155,7 @@ BEGIN
         v_version := fashionrec.train(component.name, component.algorithm, v_filtered, v_params,
                                       activate => false);
     END IF;
+    DROP TABLE pg_temp.fr_component_exclude;
     PERFORM fashionrec._model_restate(
         (SELECT m.id FROM fashionrec.model m WHERE m.name = component.name AND m.version = v_version),
         component.source, component.params,
