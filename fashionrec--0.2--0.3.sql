@@ -131,22 +131,18 @@ BEGIN
         ndcg_at_k := NULL; map_at_k := NULL; rmse := NULL; mae := NULL;
         -- the fold's test pairs, materialised: evaluate() and the count read
         -- them, and the set-based form keeps the planner to hash joins
-        IF pg_catalog.to_regclass('pg_temp.fr_cv_test') IS NOT NULL THEN
-            DROP TABLE pg_temp.fr_cv_test;
-        END IF;
         IF cross_validate.fold_method = 'temporal' THEN
             v_train := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) FROM (%s) s WHERE s.event_epoch < %L::float8',
                                          v_query, v_cuts[f + 1]);
-            EXECUTE pg_catalog.format(
-                'CREATE TEMP TABLE fr_cv_test ON COMMIT DROP AS
-                 WITH src AS MATERIALIZED (%1$s),
+            PERFORM fashionrec._temp_table('fr_cv_test', pg_catalog.format(
+                'WITH src AS MATERIALIZED (%1$s),
                       earlier AS MATERIALIZED (SELECT DISTINCT e.user_id, e.item_id FROM src e
                                                 WHERE e.event_epoch < %2$L::float8)
                  SELECT s.user_id, s.item_id, s.weight FROM src s
                   WHERE s.event_epoch >= %2$L::float8 AND s.event_epoch < %3$L::float8
                     AND s.user_id IN (SELECT e.user_id FROM earlier e)
                     AND NOT EXISTS (SELECT FROM earlier e WHERE e.user_id = s.user_id AND e.item_id = s.item_id)',
-                v_query, v_cuts[f + 1], v_cuts[f + 2]);
+                v_query, v_cuts[f + 1], v_cuts[f + 2]));
             v_unseen := pg_catalog.format(
                 'SELECT s.user_id, s.item_id FROM (%1$s) s WHERE s.event_epoch >= %2$L::float8
                  EXCEPT SELECT s.user_id, s.item_id FROM (%1$s) s WHERE s.event_epoch < %2$L::float8',
@@ -154,12 +150,10 @@ BEGIN
         ELSE
             v_train := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) FROM (%s) s WHERE %s <> %s',
                                          v_query, v_fold, f);
-            EXECUTE pg_catalog.format(
-                'CREATE TEMP TABLE fr_cv_test ON COMMIT DROP AS SELECT s.user_id, s.item_id, s.weight FROM (%s) s WHERE %s = %s',
-                v_query, v_fold, f);
+            PERFORM fashionrec._temp_table('fr_cv_test', pg_catalog.format(
+                'SELECT s.user_id, s.item_id, s.weight FROM (%s) s WHERE %s = %s', v_query, v_fold, f));
             v_unseen := 'SELECT t.user_id, t.item_id FROM pg_temp.fr_cv_test t';
         END IF;
-        ANALYZE pg_temp.fr_cv_test;
         v_test := 'SELECT t.user_id, t.item_id, t.weight FROM pg_temp.fr_cv_test t';
         SELECT pg_catalog.count(DISTINCT t.user_id) INTO v_users FROM pg_temp.fr_cv_test t;
         IF v_users = 0 THEN
@@ -334,15 +328,11 @@ BEGIN
     v_train_params := COALESCE(tune.params, '{}') - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
     IF tune.algorithm = 'hybrid' THEN
         -- materialised: the components' exclusion reads the test part once per component
-        IF pg_catalog.to_regclass('pg_temp.fr_tune_split') IS NOT NULL THEN
-            DROP TABLE pg_temp.fr_tune_split;
-        END IF;
-        EXECUTE pg_catalog.format(
-            'CREATE TEMP TABLE fr_tune_split ON COMMIT DROP AS
-             SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
+        PERFORM fashionrec._temp_table('fr_tune_split', pg_catalog.format(
+            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
                FROM fashionrec.split(%L, %L, %s, %s, %L) sp',
             tune.source, tune.split_method, tune.test_fraction, tune.seed,
-            fashionrec._column_params(tune.params));
+            fashionrec._column_params(tune.params)));
         v_split := 'SELECT * FROM pg_temp.fr_tune_split';
     ELSE
         v_split := pg_catalog.format(
@@ -493,6 +483,24 @@ $$;
 COMMENT ON FUNCTION fashionrec._hybrid_component_row(text, integer) IS
     'Internal: the registry row of a hybrid''s component version, refused when dropped, archived, training or reading a context column';
 
+-- A temporary table of a query's rows, dropped at commit (made again when a
+-- previous call of the same transaction left it) and analysed, so that the
+-- joins over it are planned from its real size.  Not pinned to a
+-- search_path: the query's names resolve as its caller expects.
+CREATE FUNCTION fashionrec._temp_table(name text, query text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass(pg_catalog.format('pg_temp.%I', name)) IS NOT NULL THEN
+        EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', name);
+    END IF;
+    EXECUTE pg_catalog.format('CREATE TEMP TABLE %I ON COMMIT DROP AS %s', name, query);
+    EXECUTE pg_catalog.format('ANALYZE pg_temp.%I', name);
+END
+$$;
+COMMENT ON FUNCTION fashionrec._temp_table(text, text) IS
+    'Internal: (re)creates an analysed temporary table, dropped at commit, of a query''s rows';
+
 -- A new, inactive version of a component: its algorithm and parameters, its
 -- own source (a content model: its interactions) without the pairs of
 -- "exclude" (a query of user_id, item_id; NULL: everything).  A version
@@ -518,13 +526,8 @@ BEGIN
     END IF;
     -- the pairs to leave out, once: "exclude" may be a set operation, which
     -- the planner would otherwise run again for every row of the source
-    IF pg_catalog.to_regclass('pg_temp.fr_component_exclude') IS NOT NULL THEN
-        DROP TABLE pg_temp.fr_component_exclude;
-    END IF;
-    EXECUTE pg_catalog.format(
-        'CREATE TEMP TABLE fr_component_exclude ON COMMIT DROP AS SELECT DISTINCT x.user_id, x.item_id FROM (%s) x',
-        exclude);
-    ANALYZE pg_temp.fr_component_exclude;
+    PERFORM fashionrec._temp_table('fr_component_exclude',
+        pg_catalog.format('SELECT DISTINCT x.user_id, x.item_id FROM (%s) x', exclude));
     v_filtered := pg_catalog.format(
         'SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) AS event_time
            FROM (%s) s
@@ -633,14 +636,10 @@ BEGIN
                         DETAIL = 'Active components may have seen the validation tail the fusion is fitted on.',
                         HINT = 'Use components ''retrain'', or reuse a fitted fusion with fusion_from.';
         END IF;
-        IF pg_catalog.to_regclass('pg_temp.fr_hybrid_fit') IS NOT NULL THEN
-            DROP TABLE pg_temp.fr_hybrid_fit;
-        END IF;
-        EXECUTE pg_catalog.format(
-            'CREATE TEMP TABLE fr_hybrid_fit ON COMMIT DROP AS
-             SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
+        PERFORM fashionrec._temp_table('fr_hybrid_fit', pg_catalog.format(
+            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
                FROM fashionrec.split(%L, %L, 0.2, 42) sp',
-            _hybrid_train.interactions, _hybrid_train.split_method);
+            _hybrid_train.interactions, _hybrid_train.split_method));
         -- the validation tail: held-out pairs new to the user
         DELETE FROM pg_temp.fr_hybrid_fit f
          WHERE f.is_test AND EXISTS (SELECT FROM pg_temp.fr_hybrid_fit p

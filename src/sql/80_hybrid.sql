@@ -109,6 +109,24 @@ $$;
 COMMENT ON FUNCTION fashionrec._hybrid_component_row(text, integer) IS
     'Internal: the registry row of a hybrid''s component version, refused when dropped, archived, training or reading a context column';
 
+-- A temporary table of a query's rows, dropped at commit (made again when a
+-- previous call of the same transaction left it) and analysed, so that the
+-- joins over it are planned from its real size.  Not pinned to a
+-- search_path: the query's names resolve as its caller expects.
+CREATE FUNCTION fashionrec._temp_table(name text, query text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass(pg_catalog.format('pg_temp.%I', name)) IS NOT NULL THEN
+        EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', name);
+    END IF;
+    EXECUTE pg_catalog.format('CREATE TEMP TABLE %I ON COMMIT DROP AS %s', name, query);
+    EXECUTE pg_catalog.format('ANALYZE pg_temp.%I', name);
+END
+$$;
+COMMENT ON FUNCTION fashionrec._temp_table(text, text) IS
+    'Internal: (re)creates an analysed temporary table, dropped at commit, of a query''s rows';
+
 -- A new, inactive version of a component: its algorithm and parameters, its
 -- own source (a content model: its interactions) without the pairs of
 -- "exclude" (a query of user_id, item_id; NULL: everything).  A version
@@ -134,13 +152,8 @@ BEGIN
     END IF;
     -- the pairs to leave out, once: "exclude" may be a set operation, which
     -- the planner would otherwise run again for every row of the source
-    IF pg_catalog.to_regclass('pg_temp.fr_component_exclude') IS NOT NULL THEN
-        DROP TABLE pg_temp.fr_component_exclude;
-    END IF;
-    EXECUTE pg_catalog.format(
-        'CREATE TEMP TABLE fr_component_exclude ON COMMIT DROP AS SELECT DISTINCT x.user_id, x.item_id FROM (%s) x',
-        exclude);
-    ANALYZE pg_temp.fr_component_exclude;
+    PERFORM fashionrec._temp_table('fr_component_exclude',
+        pg_catalog.format('SELECT DISTINCT x.user_id, x.item_id FROM (%s) x', exclude));
     v_filtered := pg_catalog.format(
         'SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) AS event_time
            FROM (%s) s
@@ -249,14 +262,10 @@ BEGIN
                         DETAIL = 'Active components may have seen the validation tail the fusion is fitted on.',
                         HINT = 'Use components ''retrain'', or reuse a fitted fusion with fusion_from.';
         END IF;
-        IF pg_catalog.to_regclass('pg_temp.fr_hybrid_fit') IS NOT NULL THEN
-            DROP TABLE pg_temp.fr_hybrid_fit;
-        END IF;
-        EXECUTE pg_catalog.format(
-            'CREATE TEMP TABLE fr_hybrid_fit ON COMMIT DROP AS
-             SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
+        PERFORM fashionrec._temp_table('fr_hybrid_fit', pg_catalog.format(
+            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
                FROM fashionrec.split(%L, %L, 0.2, 42) sp',
-            _hybrid_train.interactions, _hybrid_train.split_method);
+            _hybrid_train.interactions, _hybrid_train.split_method));
         -- the validation tail: held-out pairs new to the user
         DELETE FROM pg_temp.fr_hybrid_fit f
          WHERE f.is_test AND EXISTS (SELECT FROM pg_temp.fr_hybrid_fit p
