@@ -5,6 +5,280 @@
 -- through fashionrec--0.1--0.2.sql and this script).  Routines below are
 -- copied from src/sql/ as 0.3 has them.
 
+-- ---- featurefm: feature embeddings (src/sql/46_featurefm.sql) ----
+CREATE FUNCTION fashionrec.feature_embedding(name text, feature text, version integer DEFAULT NULL)
+    RETURNS real[]
+    AS 'MODULE_PATHNAME', 'fashionrec_feature_embedding'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec.feature_embedding(text, text, integer) IS
+    'A named item feature''s learned vector in a featurefm model (castable to pgvector''s vector); NULL for a feature the model does not have';
+
+CREATE FUNCTION fashionrec.similar_features(name text, feature text, k integer DEFAULT 10,
+                                            version integer DEFAULT NULL)
+    RETURNS TABLE (feature text, similarity real, rank integer)
+    AS 'MODULE_PATHNAME', 'fashionrec_similar_features'
+    LANGUAGE C STABLE PARALLEL RESTRICTED ROWS 10;
+COMMENT ON FUNCTION fashionrec.similar_features(text, text, integer, integer) IS
+    'The named item features of a featurefm model nearest to one feature (cosine of their embeddings), never the feature itself';
+-- as src/sql/98_costs.sql sets them
+ALTER FUNCTION fashionrec.feature_embedding(text, text, integer) COST 200;
+ALTER FUNCTION fashionrec.similar_features(text, text, integer, integer) COST 1000 ROWS 10;
+
+-- featurefm's stored feature queries run at retrain() only as their author
+-- (src/sql/70_monitoring.sql, retrain as 0.3 has it)
+CREATE OR REPLACE PROCEDURE fashionrec.retrain(name text,
+                                    source text DEFAULT NULL,
+                                    margin double precision DEFAULT 0.0,
+                                    metric text DEFAULT 'ndcg',
+                                    k integer DEFAULT 10,
+                                    holdout double precision DEFAULT 0.2,
+                                    params jsonb DEFAULT NULL,
+                                    on_drift boolean DEFAULT false,
+                                    promote text DEFAULT 'retrain',
+                                    keep_challenger boolean DEFAULT false)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_started   timestamptz := pg_catalog.clock_timestamp();
+    v_champ     fashionrec.model%ROWTYPE;
+    v_source    text;
+    v_all       jsonb;
+    v_cols      jsonb;
+    v_algo_params jsonb;
+    v_lower     boolean := retrain.metric IN ('rmse', 'mae');
+    v_test_users bigint;
+    v_test_rows bigint;
+    v_challenger integer;
+    v_promoted  integer;
+    v_champ_score float8;
+    v_chall_score float8;
+    v_decision  text;
+    v_reason    text;
+    v_details   jsonb := '{}';
+    v_drifted   text[];
+    v_better    boolean;
+    v_catalog   text;           -- content models: the catalogue source, kept as it is
+    v_challenger_params jsonb;
+    e           record;
+    v_msg       text;
+    v_state     text;
+    v_ctx       text;
+BEGIN
+    IF retrain.name IS NULL OR retrain.metric IS NULL OR retrain.k IS NULL OR retrain.margin IS NULL
+       OR retrain.holdout IS NULL OR retrain.on_drift IS NULL OR retrain.promote IS NULL
+       OR retrain.keep_challenger IS NULL THEN
+        RAISE EXCEPTION 'only source and params may be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF retrain.metric NOT IN ('ndcg', 'precision', 'recall', 'map', 'hit_rate', 'rmse', 'mae') THEN
+        RAISE EXCEPTION 'unknown metric "%"', retrain.metric
+              USING ERRCODE = '22023', HINT = 'Use ndcg, precision, recall, map, hit_rate, rmse or mae.';
+    END IF;
+    IF NOT (retrain.margin >= 0 AND retrain.margin < 'Infinity') THEN
+        RAISE EXCEPTION 'margin must be a non-negative number, got %', retrain.margin USING ERRCODE = '22023';
+    END IF;
+    IF retrain.k <= 0 THEN
+        RAISE EXCEPTION 'k must be positive, got %', retrain.k USING ERRCODE = '22023';
+    END IF;
+    IF NOT (retrain.holdout > 0 AND retrain.holdout < 1) THEN
+        RAISE EXCEPTION 'holdout must be between 0 and 1, got %', retrain.holdout USING ERRCODE = '22023';
+    END IF;
+    IF retrain.promote NOT IN ('retrain', 'challenger') THEN
+        RAISE EXCEPTION 'promote must be ''retrain'' or ''challenger'', got "%"', retrain.promote
+              USING ERRCODE = '22023';
+    END IF;
+    IF retrain.params IS NOT NULL AND pg_catalog.jsonb_typeof(retrain.params) <> 'object' THEN
+        RAISE EXCEPTION 'params must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    v_champ := fashionrec._model_row(retrain.name, NULL);
+
+    -- one retraining of a name at a time: an overlapping run is logged and skipped
+    IF NOT fashionrec._queue(retrain.name, 'retrain', wait => false) THEN
+        PERFORM fashionrec._log_retrain(pg_catalog.jsonb_build_object(
+            'name', retrain.name, 'started_at', v_started, 'decision', 'skipped',
+            'reason', 'another retrain of this model is running',
+            'champion_version', v_champ.version, 'source', COALESCE(retrain.source, v_champ.source)));
+        RETURN;
+    END IF;
+
+    v_all := v_champ.params || COALESCE(retrain.params, '{}');
+    IF v_champ.algorithm IN ('tfidf', 'attributes', 'embedding', 'features') THEN
+        v_catalog := v_champ.source;
+        v_source := COALESCE(retrain.source, v_all ->> 'interactions');
+        v_all := v_all - 'interactions';
+    ELSE
+        v_source := COALESCE(retrain.source, v_champ.source);
+    END IF;
+    v_cols := fashionrec._column_params(v_all);
+    v_algo_params := v_all - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
+
+    BEGIN
+        -- what the champion stored was written by its author: run only as them
+        -- (featurefm's item_features / user_features are stored queries too)
+        IF retrain.source IS NULL OR v_catalog IS NOT NULL
+           OR v_champ.params ?| ARRAY['item_features', 'user_features'] THEN
+            PERFORM fashionrec._check_author(v_champ.created_by,
+                                             pg_catalog.format('the source of model "%s"', retrain.name));
+        END IF;
+        IF v_champ.algorithm = 'hybrid' THEN
+            RAISE EXCEPTION 'a hybrid model is not retrained by retrain()'
+                  USING ERRCODE = '0A000',
+                        HINT = 'Retrain its components, then train the hybrid again: fashionrec.train() pins the versions active then.';
+        END IF;
+        IF v_source IS NULL THEN
+            RAISE EXCEPTION 'model "%" has no %source to retrain from', retrain.name,
+                            CASE WHEN v_catalog IS NOT NULL THEN 'interactions ' ELSE '' END
+                  USING ERRCODE = '22023', HINT = 'Pass source => ''...''.';
+        END IF;
+
+        IF pg_catalog.to_regclass('pg_temp.fr_retrain_split') IS NOT NULL THEN
+            DROP TABLE pg_temp.fr_retrain_split;
+        END IF;
+        IF pg_catalog.to_regclass('pg_temp.fr_retrain_test') IS NOT NULL THEN
+            DROP TABLE pg_temp.fr_retrain_test;
+        END IF;
+        EXECUTE pg_catalog.format(
+            'CREATE TEMP TABLE fr_retrain_split ON COMMIT DROP AS
+             SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
+               FROM fashionrec.split(%L, ''temporal'', %s, 42, %L) sp',
+            v_source, retrain.holdout, v_cols);
+        -- fresh: held out, new to the user before the holdout, and not among
+        -- the pairs the champion was trained on: neither model has seen them
+        CREATE TEMP TABLE fr_retrain_test ON COMMIT DROP AS
+        SELECT s.user_id, s.item_id, pg_catalog.sum(s.weight) AS weight
+          FROM pg_temp.fr_retrain_split s
+         WHERE s.is_test
+           AND NOT EXISTS (SELECT FROM pg_temp.fr_retrain_split p
+                            WHERE NOT p.is_test AND p.user_id = s.user_id AND p.item_id = s.item_id)
+           AND NOT EXISTS (SELECT FROM fashionrec._training_pairs(v_champ.id) c
+                            WHERE c.user_id = s.user_id AND c.item_id = s.item_id)
+         GROUP BY s.user_id, s.item_id;
+        SELECT pg_catalog.count(DISTINCT t.user_id), pg_catalog.count(*)
+          INTO v_test_users, v_test_rows FROM pg_temp.fr_retrain_test t;
+        v_details := pg_catalog.jsonb_build_object(
+            'split_rows', (SELECT pg_catalog.count(*) FROM pg_temp.fr_retrain_split),
+            'held_out', (SELECT pg_catalog.count(*) FROM pg_temp.fr_retrain_split s WHERE s.is_test));
+
+        IF v_test_rows = 0 THEN
+            v_decision := 'kept';
+            v_reason := 'no fresh interactions: every held-out (user, item) pair was in the champion''s training data or earlier in the user''s history';
+        END IF;
+
+        IF v_decision IS NULL AND retrain.on_drift THEN
+            SELECT pg_catalog.array_agg(d.signal || ' ' || d.measure ORDER BY d.signal, d.measure)
+              INTO v_drifted
+              FROM fashionrec.drift(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test') d
+             WHERE d.verdict = 'drift';
+            IF v_drifted IS NULL THEN
+                v_decision := 'skipped';
+                v_reason := 'no drift signal on the fresh interactions (on_drift)';
+            ELSE
+                v_details := v_details || pg_catalog.jsonb_build_object('drift', v_drifted);
+            END IF;
+        END IF;
+
+        IF v_decision IS NULL THEN
+            IF v_catalog IS NULL THEN
+                v_challenger := fashionrec.train(retrain.name, v_champ.algorithm,
+                    'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test',
+                    v_algo_params, activate => false);
+            ELSE
+                v_challenger := fashionrec.train(retrain.name, v_champ.algorithm, v_catalog,
+                    v_algo_params || pg_catalog.jsonb_build_object('interactions',
+                        'SELECT s.user_id, s.item_id, s.weight FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test'),
+                    activate => false);
+            END IF;
+            -- its source and parameters as a retraining would read them again (the split is gone)
+            v_challenger_params := CASE WHEN v_catalog IS NULL THEN NULL
+                                        ELSE v_all || pg_catalog.jsonb_build_object('interactions', v_source) END;
+            PERFORM fashionrec._model_restate(
+                (SELECT m.id FROM fashionrec.model m WHERE m.name = retrain.name AND m.version = v_challenger),
+                COALESCE(v_catalog, v_source), v_challenger_params,
+                pg_catalog.jsonb_build_object('retrain_challenger', pg_catalog.format(
+                    'trained on the source without each user''s last %s%% of events', retrain.holdout * 100)));
+
+            SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
+                                                     retrain.k, version => v_champ.version);
+            v_champ_score := CASE retrain.metric
+                WHEN 'ndcg' THEN e.ndcg_at_k WHEN 'precision' THEN e.precision_at_k
+                WHEN 'recall' THEN e.recall_at_k WHEN 'map' THEN e.map_at_k
+                WHEN 'hit_rate' THEN e.hit_rate WHEN 'rmse' THEN e.rmse ELSE e.mae END;
+            SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
+                                                     retrain.k, version => v_challenger);
+            v_chall_score := CASE retrain.metric
+                WHEN 'ndcg' THEN e.ndcg_at_k WHEN 'precision' THEN e.precision_at_k
+                WHEN 'recall' THEN e.recall_at_k WHEN 'map' THEN e.map_at_k
+                WHEN 'hit_rate' THEN e.hit_rate WHEN 'rmse' THEN e.rmse ELSE e.mae END;
+
+            IF v_champ_score IS NULL OR v_chall_score IS NULL THEN
+                RAISE EXCEPTION 'metric "%" is not available for model "%"', retrain.metric, retrain.name
+                      USING ERRCODE = '22023',
+                            HINT = 'rmse and mae need a rating model (mf); ranking metrics need test users.';
+            END IF;
+            v_better := CASE WHEN v_lower THEN v_chall_score < v_champ_score * (1 - retrain.margin)
+                             ELSE v_chall_score > v_champ_score * (1 + retrain.margin) END;
+            v_reason := pg_catalog.format('%s@%s on %s fresh interactions of %s users: challenger %s, champion %s',
+                                          retrain.metric, retrain.k, v_test_rows, v_test_users,
+                                          pg_catalog.round(v_chall_score::numeric, 4),
+                                          pg_catalog.round(v_champ_score::numeric, 4));
+            IF v_better THEN
+                v_decision := 'promoted';
+                IF retrain.promote = 'retrain' THEN
+                    v_promoted := CASE WHEN v_catalog IS NULL
+                        THEN fashionrec.train(retrain.name, v_champ.algorithm, v_source, v_all, activate => true)
+                        ELSE fashionrec.train(retrain.name, v_champ.algorithm, v_catalog,
+                                              v_all || pg_catalog.jsonb_build_object('interactions', v_source),
+                                              activate => true) END;
+                    v_reason := v_reason || pg_catalog.format('; better by more than %s%%, retrained on the whole source as version %s',
+                                                              retrain.margin * 100, v_promoted);
+                ELSE
+                    PERFORM fashionrec.activate(retrain.name, v_challenger);
+                    v_promoted := v_challenger;
+                    v_reason := v_reason || pg_catalog.format('; better by more than %s%%, challenger version %s activated',
+                                                              retrain.margin * 100, v_promoted);
+                END IF;
+            ELSE
+                v_decision := 'kept';
+                v_reason := v_reason || pg_catalog.format('; not better by more than %s%%, champion kept',
+                                                          retrain.margin * 100);
+            END IF;
+            IF NOT retrain.keep_challenger AND v_promoted IS DISTINCT FROM v_challenger THEN
+                PERFORM fashionrec.drop_model(retrain.name, v_challenger);
+                v_details := v_details || '{"challenger_dropped": true}';
+            END IF;
+        END IF;
+
+        DROP TABLE pg_temp.fr_retrain_split, pg_temp.fr_retrain_test;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE, v_ctx = PG_EXCEPTION_CONTEXT;
+        v_decision := 'failed';
+        v_reason := v_msg;
+        v_details := pg_catalog.jsonb_build_object('sqlstate', v_state, 'context', v_ctx);
+        v_challenger := NULL;
+        v_promoted := NULL;
+    END;
+
+    PERFORM fashionrec._log_retrain(pg_catalog.jsonb_build_object(
+        'name', retrain.name, 'started_at', v_started, 'decision', v_decision, 'reason', v_reason,
+        'champion_version', v_champ.version, 'challenger_version', v_challenger,
+        'promoted_version', v_promoted, 'metric', retrain.metric, 'k', retrain.k,
+        'margin', retrain.margin, 'champion_score', v_champ_score, 'challenger_score', v_chall_score,
+        'test_users', v_test_users, 'test_interactions', v_test_rows, 'source', v_source,
+        'details', v_details));
+    IF v_decision = 'failed' THEN
+        -- a failed run must look failed (pg_cron's job_run_details) and stay
+        -- logged: commit the log row, then raise; a caller's transaction
+        -- block cannot be committed, so there it is a warning
+        IF fashionrec._outside_transaction_block() THEN
+            COMMIT;
+            RAISE EXCEPTION 'retraining of model "%" failed: %', retrain.name, v_msg
+                  USING ERRCODE = v_state, DETAIL = 'The attempt is recorded in fashionrec.retrain_log.';
+        END IF;
+        RAISE WARNING 'retraining of model "%" failed: %', retrain.name, v_msg
+              USING DETAIL = 'The attempt is recorded in fashionrec.retrain_log.';
+    END IF;
+END
+$$;
+
 -- ---- hybridops: the hybrid through the training pipeline (issue 21) ----
 -- retrain() retrains hybrids; tune() and cross_validate() search and
 -- cross-validate them (new arguments: budget, keep_trials, fold_method; new
@@ -808,7 +1082,9 @@ BEGIN
 
     BEGIN
         -- what the champion stored was written by its author: run only as them
-        IF retrain.source IS NULL OR v_catalog IS NOT NULL THEN
+        -- (featurefm's item_features / user_features are stored queries too)
+        IF retrain.source IS NULL OR v_catalog IS NOT NULL
+           OR v_champ.params ?| ARRAY['item_features', 'user_features'] THEN
             PERFORM fashionrec._check_author(v_champ.created_by,
                                              pg_catalog.format('the source of model "%s"', retrain.name));
         END IF;

@@ -78,6 +78,45 @@ SELECT fashionrec.model_cache_drop('mc');
 SELECT count(*) > 0 AS reader_serves FROM fashionrec.recommend('mc', 1, 5);
 RESET ROLE;
 
+-- ---- which version is active, read by index -----------------------------------
+-- under each statement's snapshot, through the registry's indexes
+-- (model.c, no query planned): an activation not yet committed changes
+-- nothing for other sessions, its own transaction serves it at once, and
+-- every session's next call after the commit serves it (calls per version)
+SELECT fashionrec.reset_serving_stats('mc') >= 0 AS reset;
+BEGIN;
+SELECT fashionrec.activate('mc', 1);
+SELECT count(*) AS here FROM fashionrec.recommend('mc', 1, 5);
+SELECT count(*) AS s1 FROM dblink('s1', $$SELECT item_id FROM fashionrec.recommend('mc', 1, 5)$$) AS t(item_id bigint);
+SELECT version, sum(calls) AS calls FROM fashionrec.serving_stats WHERE name = 'mc' GROUP BY version ORDER BY version;
+COMMIT;
+SELECT count(*) AS s1 FROM dblink('s1', $$SELECT item_id FROM fashionrec.recommend('mc', 1, 5)$$) AS t(item_id bigint);
+SELECT version, sum(calls) AS calls FROM fashionrec.serving_stats WHERE name = 'mc' GROUP BY version ORDER BY version;
+-- rollback switches back as immediately
+SELECT fashionrec.rollback('mc');
+SELECT count(*) AS s1 FROM dblink('s1', $$SELECT item_id FROM fashionrec.recommend('mc', 1, 5)$$) AS t(item_id bigint);
+SELECT version, sum(calls) AS calls FROM fashionrec.serving_stats WHERE name = 'mc' GROUP BY version ORDER BY version;
+-- a backend started with ignore_system_indexes reads the same rows by scanning the table
+SELECT dblink_connect('noidx', format('host=%s port=%s dbname=%s options=''-c ignore_system_indexes=on''',
+                                      current_setting('unix_socket_directories'), current_setting('port'),
+                                      current_database()));
+SELECT * FROM dblink('noidx', 'SHOW ignore_system_indexes') AS t(setting text);
+SELECT (SELECT array_agg(item_id ORDER BY rank) FROM fashionrec.recommend('mc', 1, 5)) =
+       (SELECT array_agg(item_id) FROM dblink('noidx', $$SELECT item_id FROM fashionrec.recommend('mc', 1, 5) ORDER BY rank$$)
+                                          AS t(item_id bigint)) AS same_active,
+       (SELECT array_agg(item_id ORDER BY rank) FROM fashionrec.recommend('mc', 1, 5, version => 1)) =
+       (SELECT array_agg(item_id) FROM dblink('noidx', $$SELECT item_id FROM fashionrec.recommend('mc', 1, 5, version => 1) ORDER BY rank$$)
+                                          AS t(item_id bigint)) AS same_version_1;
+SELECT * FROM dblink('noidx', $$SELECT count(*) FROM fashionrec.recommend('mc', 1, 5, version => 3)$$) AS t(n bigint);
+SELECT dblink_disconnect('noidx');
+-- reading the registry by index keeps the table's privileges: a role that is
+-- no reader is refused as a query would refuse it
+CREATE ROLE mc_outsider;
+SET ROLE mc_outsider;
+SELECT count(*) FROM fashionrec.recommend('mc', 1, 5);
+RESET ROLE;
+DROP ROLE mc_outsider;
+
 -- ---- a model that reads a feature set live -----------------------------------
 -- its key holds the set's generation: a write to the set makes the next call
 -- load the version again, with the new product, once for every session

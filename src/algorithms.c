@@ -27,6 +27,7 @@ extern const FrAlgorithm fr_attributes_algorithm;
 extern const FrAlgorithm fr_features_algorithm;
 extern const FrAlgorithm fr_sequence_algorithm;
 extern const FrAlgorithm fr_hybrid_algorithm;
+extern const FrAlgorithm fr_featurefm_algorithm;
 
 static const FrAlgorithm *const algorithms[] = {
 	&fr_popularity_algorithm,
@@ -41,6 +42,7 @@ static const FrAlgorithm *const algorithms[] = {
 	&fr_features_algorithm,
 	&fr_sequence_algorithm,
 	&fr_hybrid_algorithm,
+	&fr_featurefm_algorithm,
 };
 
 const FrAlgorithm *

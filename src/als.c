@@ -10,9 +10,9 @@
  * ALS_BLOCK rows step by step: the dense G * p products of the block run in
  * one register-blocked loop, and the sparse corrections are dot/axpy loops
  * over each row's item vectors, four entries at a time.  These loops are
- * written on 8-lane vector types and compiled for AVX2+FMA as well as
- * baseline x86-64.  The exact solver builds each row's matrix with syrk and
- * solves it with LAPACK.  The kernel's own loops run on the calling thread
+ * most of the work: they are written on 8-lane vector types and compiled
+ * for AVX2+FMA as well as baseline x86-64 (simd.h).  The exact solver
+ * builds each row's matrix with syrk and solves it with LAPACK.  The kernel's own loops run on the calling thread
  * in a fixed order (BLAS may use its threads), so a seed gives the same
  * factors on every run on the same machine.
  */
@@ -22,6 +22,7 @@
 
 #include "als.h"
 #include "linalg.h"
+#include "simd.h"
 
 /* rows advanced together by CG: their work vectors stay in cache */
 #define ALS_BLOCK 128
@@ -31,56 +32,9 @@
 #define ALS_CG_EPS 1e-20f
 
 /*
- * The sparse inner loops are most of the work and the server is built for
- * baseline x86-64 (SSE2).  On x86-64 GCC/clang, compile them twice and let
- * the loader pick the AVX2+FMA copy when the CPU has it.
- */
-/* -DFR_NO_SIMD_CLONES builds the baseline copy only, to test it */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) && !defined(FR_NO_SIMD_CLONES)
-#if __has_attribute(target_clones)
-#define ALS_SIMD __attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
-#endif
-#ifndef ALS_SIMD
-#define ALS_SIMD
-#endif
-
-/*
- * Short vector helpers on GCC/clang vector types: eight lanes map onto one
- * AVX register in the x86-64-v3 clone and two SSE registers otherwise.
- * Partial sums are combined in a fixed order, so results are reproducible
- * without -ffast-math.
- */
-typedef float v8sf __attribute__((vector_size(32)));
-
-/*
- * Unaligned loads and stores as plain expressions, not functions returning
- * a vector (which draws ABI diagnostics on non-AVX builds).
- */
-typedef float v8sf_u __attribute__((vector_size(32), aligned(4), may_alias));
-
-#define v8_load(p) (*(const v8sf_u *) (p))
-#define v8_store(p, v) (*(v8sf_u *) (p) = (v))
-
-static inline __attribute__((always_inline)) float
-v8_sum(const v8sf *v)
-{
-	return (((*v)[0] + (*v)[4]) + ((*v)[1] + (*v)[5])) +
-		(((*v)[2] + (*v)[6]) + ((*v)[3] + (*v)[7]));
-}
-
-/*
  * The four lane sums of d0..d3 at once: two rounds of pairwise shuffles
  * and adds instead of four separate horizontal reductions.
  */
-#if defined(__clang__)
-#define V8_SHUFFLE(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
-#else
-typedef int v8si __attribute__((vector_size(32)));
-
-#define V8_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (v8si) {__VA_ARGS__})
-#endif
-
 static inline __attribute__((always_inline)) void
 v8_sum4(const v8sf *d0, const v8sf *d1, const v8sf *d2, const v8sf *d3, float *s)
 {
@@ -106,7 +60,7 @@ vdot(const float *restrict a, const float *restrict b, int k)
 
 	for (; j + 8 <= k; j += 8)
 		acc += v8_load(a + j) * v8_load(b + j);
-	s = v8_sum(&acc);
+	s = V8_SUM(acc);
 	for (; j < k; j++)
 		s += a[j] * b[j];
 	return s;
@@ -430,7 +384,7 @@ solve_cholesky(int k, const FrCsr *m, const float *cm1, const float *cp,
  * (Takács et al. 2011): each step costs one G * p plus one pass over the
  * row's entries.
  */
-ALS_SIMD static void
+FR_SIMD static void
 solve_cg(int k, int steps, const FrCsr *m, const float *cm1, const float *cp,
 		 const float *y, const float *gram, float *x, float *work)
 {
@@ -507,7 +461,7 @@ solve_cg(int k, int steps, const FrCsr *m, const float *cm1, const float *cp,
  * the two grams (which the sweeps need anyway) only observed entries need
  * a pass.
  */
-ALS_SIMD static double
+FR_SIMD static double
 als_loss(const FrAlsOptions *opt, const FrCsr *ui, const float *cm1, const float *cp,
 		 const float *x, const float *y, const float *xtx, const float *yty)
 {

@@ -235,3 +235,53 @@ fr_ridge_fit(int64_t n, int d, int k, const float *x, const float *y,
 	fr_free(ss_res);
 	return used > 0 ? r2 / used : 0;
 }
+
+void
+fr_gram_add(int k, const float *y, double *gram)
+{
+	for (int a = 0; a < k; a++)
+		for (int b = 0; b < k; b++)
+			gram[a * k + b] += (double) y[a] * y[b];
+}
+
+void
+fr_gram_regularize(int k, double *gram)
+{
+	double		trace = 0;
+
+	for (int a = 0; a < k; a++)
+		trace += gram[a * k + a];
+	for (int a = 0; a < k; a++)
+		gram[a * k + a] += 1e-6 * trace / k + 1e-12;
+}
+
+void
+fr_scores_add(int k, float s, const float *y, double *yts)
+{
+	for (int c = 0; c < k; c++)
+		yts[c] += (double) s * y[c];
+}
+
+void
+fr_factors_from_scores(int k, const double *gram, const double *yts, float *x)
+{
+	double	   *a = fr_alloc(fr_mul_size(fr_mul_size(k, k), sizeof(double)));
+	double	   *b = fr_alloc(fr_mul_size(k, sizeof(double)));
+
+	memcpy(a, gram, sizeof(double) * k * k);
+	memcpy(b, yts, sizeof(double) * k);
+	if (!fr_dposv(k, 1, a, b))
+		memset(b, 0, sizeof(double) * k);
+	for (int c = 0; c < k; c++)
+		x[c] = (float) b[c];
+	fr_free(a);
+	fr_free(b);
+}
+
+void
+fr_mapped_scores(int k, int32_t n, const int32_t *items, const float *factors,
+				 const float *x, float *vals)
+{
+	for (int32_t c = 0; c < n; c++)
+		vals[items[c]] = fr_sdot(k, x, factors + (size_t) c * k);
+}

@@ -1,5 +1,5 @@
 /*
- * fusion.h — the maths of the hybrid recommender (hybrid_model.c): putting
+ * fusion.h — the maths of the hybrid recommender (hybrid*.c): putting
  * the scores of different models on one scale, the weights that move with a
  * user's history length, the weighted sum, and the ridge regression that maps
  * content vectors into a collaborative model's latent space for new items.
@@ -51,5 +51,33 @@ extern void fr_fuse(int n_signals, int64_t n, const float *const *norm,
  */
 extern double fr_ridge_fit(int64_t n, int d, int k, const float *x, const float *y,
 						   double lambda, float *w);
+
+/*
+ * New items' collaborative scores for a user the collaborative model does
+ * not know: the user's factors x are recovered from their scores s over
+ * the model's items y_i by least squares, x = (Y^T Y)^-1 Y^T s, then each
+ * new item scores x . its mapped factors.  The sums run one item at a time,
+ * as the factors come from the model one item at a time.
+ */
+
+/* gram (k x k) += y y^T */
+extern void fr_gram_add(int k, const float *y, double *gram);
+
+/*
+ * Adds 1e-6 of the mean diagonal (and 1e-12) to the diagonal, so that
+ * Y^T Y stays positive definite with dependent factors or fewer items than
+ * factors, without moving a well-conditioned solution.
+ */
+extern void fr_gram_regularize(int k, double *gram);
+
+/* yts (k) += s y */
+extern void fr_scores_add(int k, float s, const float *y, double *yts);
+
+/* x (k) = gram^-1 yts, gram from fr_gram_regularize; 0 when the solve fails */
+extern void fr_factors_from_scores(int k, const double *gram, const double *yts, float *x);
+
+/* vals[items[c]] = x . factors[c] (n x k) for c < n */
+extern void fr_mapped_scores(int k, int32_t n, const int32_t *items, const float *factors,
+							 const float *x, float *vals);
 
 #endif							/* FR_FUSION_H */

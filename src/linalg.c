@@ -14,6 +14,7 @@
 
 #include "kernel.h"
 #include "linalg.h"
+#include "simd.h"
 
 /* Not in every cblas.h (the reference one lacks them); OpenBLAS exports them. */
 extern void openblas_set_num_threads(int num_threads);
@@ -50,17 +51,16 @@ void
 fr_blas_core(FrBlasCore *out)
 {
 	bool		fits = false;
+	FrCpuFeatures cpu;
 
 	memset(out, 0, sizeof(*out));
 	out->core = openblas_get_corename();
 	out->config = openblas_get_config();
 	out->threads = openblas_get_num_threads();
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-	__builtin_cpu_init();
-	out->avx2 = __builtin_cpu_supports("avx2");
-	out->fma = __builtin_cpu_supports("fma");
-	out->avx512f = __builtin_cpu_supports("avx512f");
-#endif
+	cpu = fr_cpu_features();
+	out->avx2 = cpu.avx2;
+	out->fma = cpu.fma;
+	out->avx512f = cpu.avx512f;
 	for (int i = 0; avx2_cores[i] && out->core; i++)
 		if (strcasecmp(out->core, avx2_cores[i]) == 0)
 			fits = true;
@@ -139,21 +139,7 @@ fr_sgemm(bool trans_a, bool trans_b, int m, int n, int k,
  * each load of x; each row's sum is formed in a fixed order, so the result
  * does not depend on the machine's clone.
  */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define MATVEC_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
-#endif
-#ifndef MATVEC_CLONES
-#define MATVEC_CLONES
-#endif
-
-typedef float v8f __attribute__((vector_size(32), aligned(4), may_alias));
-
-/* a macro, not a function: clang refuses a v8f argument in the non-AVX clone */
-#define lane_sum(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
-
-MATVEC_CLONES
+FR_SIMD
 static void
 matvec_rows(int m, int n, const float *a, int lda, const float *x, float *y)
 {
@@ -166,7 +152,7 @@ matvec_rows(int m, int n, const float *a, int lda, const float *x, float *y)
 		const float *r1 = r0 + lda;
 		const float *r2 = r1 + lda;
 		const float *r3 = r2 + lda;
-		v8f			s0 = {0},
+		v8sf		s0 = {0},
 					s1 = {0},
 					s2 = {0},
 					s3 = {0};
@@ -177,17 +163,17 @@ matvec_rows(int m, int n, const float *a, int lda, const float *x, float *y)
 
 		for (int j = 0; j < n8; j += 8)
 		{
-			v8f			xv = *(const v8f *) (x + j);
+			v8sf		xv = v8_load(x + j);
 
-			s0 += *(const v8f *) (r0 + j) * xv;
-			s1 += *(const v8f *) (r1 + j) * xv;
-			s2 += *(const v8f *) (r2 + j) * xv;
-			s3 += *(const v8f *) (r3 + j) * xv;
+			s0 += v8_load(r0 + j) * xv;
+			s1 += v8_load(r1 + j) * xv;
+			s2 += v8_load(r2 + j) * xv;
+			s3 += v8_load(r3 + j) * xv;
 		}
-		t0 = lane_sum(s0);
-		t1 = lane_sum(s1);
-		t2 = lane_sum(s2);
-		t3 = lane_sum(s3);
+		t0 = V8_SUM(s0);
+		t1 = V8_SUM(s1);
+		t2 = V8_SUM(s2);
+		t3 = V8_SUM(s3);
 		for (int j = n8; j < n; j++)
 		{
 			t0 += r0[j] * x[j];
@@ -203,12 +189,12 @@ matvec_rows(int m, int n, const float *a, int lda, const float *x, float *y)
 	for (; i < m; i++)
 	{
 		const float *r = a + (size_t) i * lda;
-		v8f			s = {0};
+		v8sf		s = {0};
 		float		t;
 
 		for (int j = 0; j < n8; j += 8)
-			s += *(const v8f *) (r + j) * *(const v8f *) (x + j);
-		t = lane_sum(s);
+			s += v8_load(r + j) * v8_load(x + j);
+		t = V8_SUM(s);
 		for (int j = n8; j < n; j++)
 			t += r[j] * x[j];
 		y[i] = t;

@@ -18,42 +18,18 @@
 
 #include "linalg.h"
 #include "mf.h"
+#include "simd.h"
 
 /* z rows gathered at once for one syrk */
 #define MF_CHUNK 256
 
 /*
- * The rank-4 updates of the normal equations are most of an ALS sweep and
- * the server is built for baseline x86-64: on x86-64 GCC/clang, compile
- * them twice and let the loader pick the AVX2+FMA copy when the CPU has it.
- */
-/* -DFR_NO_SIMD_CLONES builds the baseline copy only, to test it */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute) && !defined(FR_NO_SIMD_CLONES)
-#if __has_attribute(target_clones)
-#define MF_SIMD __attribute__((target_clones("arch=x86-64-v3", "default")))
-#endif
-#endif
-#ifndef MF_SIMD
-#define MF_SIMD
-#endif
-
-typedef float v8sf __attribute__((vector_size(32)));
-
-/*
- * Unaligned loads and stores as plain expressions, not functions returning
- * a vector (which draws ABI diagnostics on non-AVX builds).
- */
-typedef float v8sf_u __attribute__((vector_size(32), aligned(4), may_alias));
-
-#define v8_load(p) (*(const v8sf_u *) (p))
-#define v8_store(p, v) (*(v8sf_u *) (p) = (v))
-
-/*
  * a += sum over t < nz of z_t z_t^T, upper triangle (what the Cholesky
  * reads) in 8-column blocks; z rows have stride ld >= d, padded with zeros
- * up to a multiple of 8, and a has stride lda (a multiple of 8).
+ * up to a multiple of 8, and a has stride lda (a multiple of 8).  Most of
+ * an ALS sweep, hence compiled for AVX2+FMA too (simd.h).
  */
-MF_SIMD static void
+FR_SIMD static void
 rank_update(int d, int lda, float *a, const float *z, int ld, int nz)
 {
 	int			t = 0;

@@ -4,10 +4,15 @@
  * Which version serves is read from fashionrec.model on every call, under
  * the statement's snapshot: after a transaction that activates a version
  * commits, every session's next call sees it, with no invalidation message
- * needed.  What is cached is keyed by the model row's id, and a version's
- * artifacts never change after its training committed, so a cached entry can
- * never be stale — only unused, and the least recently used one is dropped
- * when the cache holds fashionrec.cache_models versions.
+ * needed.  It is read through the table's unique indexes rather than a
+ * query, and so is a user's refreshed history: a query is parsed and
+ * planned again by every new backend, and that was most of a new
+ * connection's first call besides its scoring pass once the version itself
+ * came from the store (docs/benchmarks.md).
+ * What is cached is keyed by the model row's id, and a version's artifacts
+ * never change after its training committed, so a cached entry can never be
+ * stale — only unused, and the least recently used one is dropped when the
+ * cache holds fashionrec.cache_models versions.
  *
  * The one exception is a model that reads a feature set live (the feature
  * store, src/sql/85_features.sql): its items are the trained ones plus the
@@ -26,12 +31,30 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "artifact_check.h"
@@ -72,8 +95,57 @@ static FrModelShare *loading_share = NULL;
 static CacheSlot *cache = NULL;
 static int	cache_len = 0;
 static uint64 cache_clock = 0;
-static SPIPlanPtr lookup_plan = NULL;
 static SPIPlanPtr token_plan = NULL;
+
+/*
+ * fashionrec.model and fashionrec.user_refresh as every serving call reads
+ * them (find_version, fr_model_refreshed): found by name once per backend.
+ */
+typedef struct ModelCatalog
+{
+	bool		valid;
+	Oid			rel;
+	Oid			by_version;		/* unique (name, version) */
+	Oid			by_active;		/* unique (name) WHERE active */
+	Oid			name_collation; /* the indexes' own: the scan key must compare as they do */
+	AttrNumber	id,
+				name,
+				version,
+				algorithm,
+				status,
+				active,
+				info;
+	Oid			refresh_rel;
+	Oid			refresh_key;	/* primary key (model_id, user_id) */
+	AttrNumber	r_model,
+				r_user,
+				r_items,
+				r_weights;
+} ModelCatalog;
+
+static ModelCatalog model_catalog;
+
+/* the row fr_model_open() serves */
+typedef struct VersionRow
+{
+	int64		model_id;
+	int32		version;
+	char	   *algorithm;
+	Jsonb	   *feature_sets;	/* info's "feature_sets" when it is an array, else NULL */
+} VersionRow;
+
+/*
+ * A serving call over a large catalog allocates a score and a flag per item
+ * (5 MB at 1M items), freed when its statement ends.  glibc keeps that
+ * memory in the backend's heap for the next call (its mmap threshold rises
+ * to the first large block freed), so each idle connection of a pool held
+ * ~5 MB more than the shared model costs it (docs/benchmarks.md).  After a
+ * transaction that served a model of at least TRIM_ITEMS items, the heap
+ * is given back; the next call faults its scratch in again, a few percent
+ * of a scan of that many items.
+ */
+#define TRIM_ITEMS 250000
+static bool trim_at_commit = false;
 
 /*
  * The models being loaded, outermost first: a hybrid loads its components
@@ -437,6 +509,21 @@ fr_item_norms(FrModel *model, const float *factors, int32 k)
 	return norms;
 }
 
+void
+fr_item_cosines(const FrModel *model, const float *factors, int32 k, const float *norms,
+				int32 item, float *scores)
+{
+	float		norm = norms[item];
+
+	fr_sgemv(false, model->n_items, k, 1.0f, factors, k, factors + (size_t) item * k, 0.0f, scores);
+	for (int32 i = 0; i < model->n_items; i++)
+	{
+		float		d = norm * norms[i];
+
+		scores[i] = d > 0 ? scores[i] / d : NAN;
+	}
+}
+
 /*
  * What the serving path reads from FrModel itself, as it is after the
  * loader: a loader that adds live items (features, hybrid) replaced these.
@@ -691,6 +778,202 @@ cache_put(FrModel *model)
 	cache_len++;
 }
 
+static void
+model_catalog_invalidate(Datum arg, Oid relid)
+{
+	ModelCatalog *c = &model_catalog;
+
+	if (relid == InvalidOid || relid == c->rel || relid == c->by_version || relid == c->by_active ||
+		relid == c->refresh_rel || relid == c->refresh_key)
+		c->valid = false;
+}
+
+static Oid
+model_relid(Oid nsp, const char *name)
+{
+	Oid			relid = get_relname_relid(name, nsp);
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation " FR_SCHEMA ".%s does not exist", name);
+	return relid;
+}
+
+static AttrNumber
+model_attnum(Oid relid, const char *column)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "column %s of %s does not exist", column, get_rel_name(relid));
+	return attnum;
+}
+
+static ModelCatalog *
+model_catalog_get(void)
+{
+	static bool registered = false;
+	ModelCatalog *c = &model_catalog;
+	Oid			nsp;
+	Relation	idx;
+
+	if (c->valid)
+		return c;
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(model_catalog_invalidate, (Datum) 0);
+		registered = true;
+	}
+	nsp = get_namespace_oid(FR_SCHEMA, false);
+	c->rel = model_relid(nsp, "model");
+	c->by_version = model_relid(nsp, "model_name_version_key");
+	c->by_active = model_relid(nsp, "model_one_active");
+	c->refresh_rel = model_relid(nsp, "user_refresh");
+	c->refresh_key = model_relid(nsp, "user_refresh_pkey");
+	{
+		const struct
+		{
+			AttrNumber *attnum;
+			Oid			relid;
+			const char *column;
+		}			columns[] = {
+			{&c->id, c->rel, "id"}, {&c->name, c->rel, "name"}, {&c->version, c->rel, "version"},
+			{&c->algorithm, c->rel, "algorithm"}, {&c->status, c->rel, "status"},
+			{&c->active, c->rel, "active"}, {&c->info, c->rel, "info"},
+			{&c->r_model, c->refresh_rel, "model_id"}, {&c->r_user, c->refresh_rel, "user_id"},
+			{&c->r_items, c->refresh_rel, "item_ids"}, {&c->r_weights, c->refresh_rel, "weights"},
+		};
+
+		for (int i = 0; i < lengthof(columns); i++)
+			*columns[i].attnum = model_attnum(columns[i].relid, columns[i].column);
+	}
+	/* both indexes lead with name in its column's collation; the active one is the one served */
+	idx = index_open(c->by_active, AccessShareLock);
+	c->name_collation = idx->rd_indcollation[0];
+	index_close(idx, AccessShareLock);
+	c->valid = true;
+	return c;
+}
+
+/* a query would check the caller's right to read the table: so does a read by index */
+static Relation
+open_readable(Oid relid)
+{
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		aclcheck_error(ACLCHECK_NO_PRIV, OBJECT_TABLE, get_rel_name(relid));
+	return table_open(relid, AccessShareLock);
+}
+
+/* info's "feature_sets" when it is a jsonb array (a model that reads feature sets live) */
+static Jsonb *
+info_feature_sets(Datum info)
+{
+	Jsonb	   *jb = DatumGetJsonbP(info);
+	JsonbValue *v;
+
+	if (!JB_ROOT_IS_OBJECT(jb))
+		return NULL;
+	v = getKeyJsonValueFromContainer(&jb->root, "feature_sets", strlen("feature_sets"), NULL);
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+		return NULL;
+	return JsonbValueToJsonb(v);
+}
+
+/*
+ * The row of name's given version (version > 0) or of its active one,
+ * trained (not 'training'), under the statement's snapshot; false when there
+ * is none.
+ */
+static bool
+find_version(const char *name, int32 version, VersionRow *row)
+{
+	ModelCatalog *c = model_catalog_get();
+	Relation	rel = open_readable(c->rel);
+	TupleDesc	td = RelationGetDescr(rel);
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+	bool		found = false;
+
+	ScanKeyInit(&keys[0], c->name, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(name));
+	keys[0].sk_collation = c->name_collation;
+	ScanKeyInit(&keys[1], c->version, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(version));
+	scan = systable_beginscan(rel, version > 0 ? c->by_version : c->by_active, true,
+							  GetActiveSnapshot(), version > 0 ? 2 : 1, keys);
+	while (!found && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		char	   *status = TextDatumGetCString(heap_getattr(tup, c->status, td, &isnull));
+		Datum		info;
+
+		/* the active index is partial: the row still says so (a heap scan when indexes are ignored) */
+		if (strcmp(status, "training") == 0 ||
+			(version <= 0 && !DatumGetBool(heap_getattr(tup, c->active, td, &isnull))))
+			continue;
+		row->model_id = DatumGetInt64(heap_getattr(tup, c->id, td, &isnull));
+		row->version = DatumGetInt32(heap_getattr(tup, c->version, td, &isnull));
+		row->algorithm = TextDatumGetCString(heap_getattr(tup, c->algorithm, td, &isnull));
+		info = heap_getattr(tup, c->info, td, &isnull);
+		row->feature_sets = isnull ? NULL : info_feature_sets(info);
+		found = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+bool
+fr_model_refreshed(const FrModel *model, int64 user_id, ArrayType **item_ids, ArrayType **weights)
+{
+	ModelCatalog *c = model_catalog_get();
+	Relation	rel = open_readable(c->refresh_rel);
+	SysScanDesc scan;
+	ScanKeyData keys[2];
+	HeapTuple	tup;
+
+	ScanKeyInit(&keys[0], c->r_model, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(model->model_id));
+	ScanKeyInit(&keys[1], c->r_user, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(user_id));
+	scan = systable_beginscan(rel, c->refresh_key, true, GetActiveSnapshot(), 2, keys);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+
+		/* copied: the tuple goes with the scan */
+		*item_ids = DatumGetArrayTypePCopy(heap_getattr(tup, c->r_items, RelationGetDescr(rel), &isnull));
+		*weights = DatumGetArrayTypePCopy(heap_getattr(tup, c->r_weights, RelationGetDescr(rel), &isnull));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return HeapTupleIsValid(tup);
+}
+
+/* An error leaves the scratch allocated until cleanup: the next commit trims it. */
+static void
+trim_xact_callback(XactEvent event, void *arg)
+{
+	if (event != XACT_EVENT_COMMIT || !trim_at_commit)
+		return;
+	trim_at_commit = false;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
+static void
+trim_after_serving(const FrModel *model)
+{
+	static bool registered = false;
+
+	if (model->n_items < TRIM_ITEMS)
+		return;
+	if (!registered)
+	{
+		RegisterXactCallback(trim_xact_callback, NULL);
+		registered = true;
+	}
+	trim_at_commit = true;
+}
+
 /* No row: say whether the model, the version or an active version is missing. */
 static void
 report_missing(const char *name, int32 version, bool has_version)
@@ -757,68 +1040,28 @@ feature_set_token(Datum sets_json, ArrayType **feature_sets)
 FrModel *
 fr_model_open(const char *name, int32 version)
 {
-	bool		has_version = version > 0;
-	Datum		values[2];
-	char		nulls[2] = {' ', has_version ? ' ' : 'n'};
-	int64		model_id;
-	int32		found_version;
-	char	   *algorithm;
+	VersionRow	row;
 	int64		live_token;
-	Datum		sets;
 	ArrayType  *feature_sets;
 	FrModel    *model;
-	bool		isnull;
-	MemoryContext caller = CurrentMemoryContext;
 
 	fr_stats_open_begin();
 	SPI_connect();
-	if (lookup_plan == NULL)
-	{
-		Oid			argtypes[2] = {TEXTOID, INT4OID};
-		SPIPlanPtr	plan;
-
-		/*
-		 * One table, one index: a new connection's first call plans this,
-		 * and with the version already in the shared store that planning
-		 * is most of the call.  Feature sets are looked up only when named.
-		 */
-		plan = SPI_prepare("SELECT m.id, m.version, m.algorithm,"
-						   "       CASE WHEN pg_catalog.jsonb_typeof(m.info -> 'feature_sets') = 'array'"
-						   "            THEN m.info -> 'feature_sets' END"
-						   "  FROM fashionrec.model m"
-						   " WHERE m.name = $1 AND m.status <> 'training'"
-						   "   AND CASE WHEN $2 IS NULL THEN m.active ELSE m.version = $2 END",
-						   2, argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "could not prepare model lookup: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		lookup_plan = plan;
-	}
-	values[0] = CStringGetTextDatum(name);
-	values[1] = Int32GetDatum(version);
-	if (SPI_execute_plan(lookup_plan, values, nulls, true, 2) != SPI_OK_SELECT)
-		elog(ERROR, "model lookup failed");
-	if (SPI_processed == 0)
-		report_missing(name, version, has_version);
-
-	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	found_version = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	algorithm = MemoryContextStrdup(caller, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
-	sets = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
+	if (!find_version(name, version, &row))
+		report_missing(name, version, version > 0);
 	live_token = -1;
 	feature_sets = NULL;
-	if (!isnull)
-		live_token = feature_set_token(sets, &feature_sets);
+	if (row.feature_sets != NULL)
+		live_token = feature_set_token(JsonbPGetDatum(row.feature_sets), &feature_sets);
 
 	if (fr_store_evictions_since_last())
 		cache_drop_evicted();
-	model = cache_get(model_id);
+	model = cache_get(row.model_id);
 	/* a shared version counts as used (pinned) from here to the end of the transaction */
 	if (model != NULL &&
 		(model->live_token != live_token || (model->store && !fr_store_use(model->store))))
 	{
-		cache_remove(model_id);
+		cache_remove(row.model_id);
 		model = NULL;
 	}
 	if (model == NULL)
@@ -826,8 +1069,9 @@ fr_model_open(const char *name, int32 version)
 		FrStatsOpen how;
 
 		/* before any claim: a version that needs itself would wait for its own load */
-		check_not_loading(model_id, name, found_version);
-		model = open_version(model_id, name, found_version, algorithm, live_token, feature_sets, &how);
+		check_not_loading(row.model_id, name, row.version);
+		model = open_version(row.model_id, name, row.version, row.algorithm, live_token,
+							 feature_sets, &how);
 		cache_put(model);
 		fr_stats_note_model(model, how);
 	}
@@ -836,6 +1080,7 @@ fr_model_open(const char *name, int32 version)
 		model->hits++;
 		fr_stats_note_model(model, FR_OPEN_CACHED);
 	}
+	trim_after_serving(model);
 	SPI_finish();
 	return model;
 }

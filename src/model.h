@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 #include "csr.h"
@@ -69,7 +70,7 @@ typedef struct FrTrainJob
 	const FrTrainData *data;
 	const void *params;			/* the algorithm's parsed params struct */
 	const char *source_query;	/* the normalised source (source.c), for a second pass */
-	void	   *items;			/* what read_items() returned, for item-source algorithms */
+	void	   *items;			/* what read_items() or read_catalog() returned */
 	bool		has_context;	/* source_query has a "context" column */
 	JsonbParseState *info;		/* algorithm facts for the registry (e.g. final loss) */
 } FrTrainJob;
@@ -135,6 +136,16 @@ struct FrAlgorithm
 	 */
 	void	   *(*read_items) (const char *source, const void *params,
 							   int64 **item_ids, int32 *n_items);
+	/*
+	 * Interaction algorithms whose items are a catalog described apart from
+	 * the interactions (featurefm's item features): read_catalog() returns
+	 * the catalog's sorted item ids, read as the caller, and keeps what it
+	 * read in the state it returns (job->items).  The model's items are then
+	 * exactly the catalog, items without interactions included; interactions
+	 * with other items are dropped.  With *n_items = 0 the items are those
+	 * interacted with, as without the callback.  NULL for the others.
+	 */
+	void	   *(*read_catalog) (const void *params, int64 **item_ids, int32 *n_items);
 	/* bytes the training will allocate beyond the loaded data */
 	size_t		(*estimate_memory) (const FrTrainData *data, const void *params);
 	/* fit and store artifacts with fr_artifact_put() */
@@ -236,11 +247,21 @@ extern void fr_model_keep(FrModel *model, const char *name, FrDtype dtype,
 						  int64 nrows, int32 ncols, const void *data);
 /* Euclidean norms of the n_items rows of factors (k columns), for cosine similarity: kept */
 extern float *fr_item_norms(FrModel *model, const float *factors, int32 k);
+/* scores[n_items]: cosine of each item's factors with item's; NaN for a zero vector */
+extern void fr_item_cosines(const FrModel *model, const float *factors, int32 k, const float *norms,
+							int32 item, float *scores);
 /* artifact.c: a read of the loading model's artifact, served from or recorded for the store */
 extern bool fr_model_share_read(int64 model_id, const char *name, FrDtype dtype,
 								int64 *nrows, int32 *ncols, void **data);
 extern void fr_model_share_note(int64 model_id, const char *name, FrDtype dtype,
 								int64 nrows, int32 ncols, const void *data);
+/*
+ * The user's history stored by refresh_user() for this version: its item ids
+ * and weights as stored, read under the statement's snapshot; false when
+ * there is none.  In CurrentMemoryContext.
+ */
+extern bool fr_model_refreshed(const FrModel *model, int64 user_id, ArrayType **item_ids,
+							   ArrayType **weights);
 extern int32 fr_model_user_index(const FrModel *model, int64 user_id);
 extern int32 fr_model_item_index(const FrModel *model, int64 item_id);
 extern void fr_model_remap_items(FrModel *model, int64 *item_ids, int32 n_items,

@@ -15,7 +15,6 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
@@ -289,63 +288,38 @@ context_scores(const FrModel *model, const FrServingArgs *args, float *scores)
 static int
 refreshed_history(const FrModel *model, int64 user_id, int32 **items, float **weights)
 {
-	static SPIPlanPtr plan = NULL;
-	MemoryContext caller = CurrentMemoryContext;
-	Datum		values[2] = {Int64GetDatum(model->model_id), Int64GetDatum(user_id)};
-	int			n = -1;
+	ArrayType  *ids;
+	ArrayType  *ws;
+	int			n_ids;
+	int64	   *id_values;
+	float	   *w_values;
+	int			n = 0;
 
-	SPI_connect();
-	if (plan == NULL)
+	if (!fr_model_refreshed(model, user_id, &ids, &ws))
+		return -1;
+	id_values = fr_int8_array(ids, "item_ids", &n_ids);
+	/* the weights are read as a plain float array: refresh_user() never stores NULLs */
+	if (ARR_NDIM(ws) > 1 || ARR_HASNULL(ws) || ARR_ELEMTYPE(ws) != FLOAT4OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the refreshed history of user %lld for model \"%s\" version %d is corrupt",
+						(long long) user_id, model->name, model->version),
+				 errhint("Store it again with fashionrec.refresh_user('%s', %lld).",
+						 model->name, (long long) user_id)));
+	w_values = (float *) ARR_DATA_PTR(ws);
+
+	*items = palloc(sizeof(int32) * Max(n_ids, 1));
+	*weights = palloc(sizeof(float) * Max(n_ids, 1));
+	for (int i = 0; i < n_ids && i < ArrayGetNItems(ARR_NDIM(ws), ARR_DIMS(ws)); i++)
 	{
-		Oid			argtypes[2] = {INT8OID, INT8OID};
-		SPIPlanPtr	p = SPI_prepare("SELECT item_ids, weights FROM fashionrec.user_refresh"
-									" WHERE model_id = $1 AND user_id = $2", 2, argtypes);
+		int32		j = fr_model_item_index(model, id_values[i]);
 
-		if (p == NULL)
-			elog(ERROR, "could not prepare refresh lookup: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		plan = p;
-	}
-	if (SPI_execute_plan(plan, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "refresh lookup failed");
-	if (SPI_processed == 1)
-	{
-		bool		isnull;
-		MemoryContext old = MemoryContextSwitchTo(caller);
-		ArrayType  *ids = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0],
-															 SPI_tuptable->tupdesc, 1, &isnull));
-		ArrayType  *ws = DatumGetArrayTypePCopy(SPI_getbinval(SPI_tuptable->vals[0],
-															SPI_tuptable->tupdesc, 2, &isnull));
-		int			n_ids;
-		int64	   *id_values = fr_int8_array(ids, "item_ids", &n_ids);
-		float	   *w_values;
-
-		/* the weights are read as a plain float array: refresh_user() never stores NULLs */
-		if (ARR_NDIM(ws) > 1 || ARR_HASNULL(ws) || ARR_ELEMTYPE(ws) != FLOAT4OID)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("the refreshed history of user %lld for model \"%s\" version %d is corrupt",
-							(long long) user_id, model->name, model->version),
-					 errhint("Store it again with fashionrec.refresh_user('%s', %lld).",
-							 model->name, (long long) user_id)));
-		w_values = (float *) ARR_DATA_PTR(ws);
-
-		*items = palloc(sizeof(int32) * Max(n_ids, 1));
-		*weights = palloc(sizeof(float) * Max(n_ids, 1));
-		n = 0;
-		for (int i = 0; i < n_ids && i < ArrayGetNItems(ARR_NDIM(ws), ARR_DIMS(ws)); i++)
+		if (j >= 0)
 		{
-			int32		j = fr_model_item_index(model, id_values[i]);
-
-			if (j >= 0)
-			{
-				(*items)[n] = j;
-				(*weights)[n++] = w_values[i];
-			}
+			(*items)[n] = j;
+			(*weights)[n++] = w_values[i];
 		}
-		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
 	return n;
 }
 

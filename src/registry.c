@@ -196,12 +196,17 @@ fashionrec_train_artifacts(PG_FUNCTION_ARGS)
 	}
 	else
 	{
+		int64	   *catalog = NULL;
+		int32		n_catalog = 0;
+
 		if (source_params.interactions)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("algorithm \"%s\" reads interactions from its source; \"interactions\" is for content algorithms",
 							algo->name)));
-		fr_source_read(source, &source_params, &data, &stats, NULL, 0);
+		if (algo->read_catalog)
+			job.items = algo->read_catalog(algo_params, &catalog, &n_catalog);
+		fr_source_read(source, &source_params, &data, &stats, n_catalog > 0 ? catalog : NULL, n_catalog);
 	}
 	check_training_data(algo, &data, &stats);
 	ereport(NOTICE,

@@ -355,6 +355,23 @@ apply_min_counts(Coo *coo, const FrSourceParams *params, FrSourceStats *stats)
 	pfree(icount);
 }
 
+/*
+ * Losing a server the source reads through a foreign table (postgres_fdw
+ * reports class 08, whatever the remote said) otherwise names only the
+ * remote command: say that it happened while training read its source, and
+ * that retrying is all there is to do.  Other errors keep their own words.
+ */
+static void
+source_read_error_context(void *arg)
+{
+	const FrSourceStats *stats = arg;
+
+	if (ERRCODE_TO_CATEGORY(geterrcode()) != ERRCODE_CONNECTION_EXCEPTION)
+		return;
+	errcontext("reading the training source, %lld rows read", (long long) stats->rows);
+	errhint("A server the source reads from (through a foreign table) went away or cannot be reached; the training stored nothing. Train again once it is back.");
+}
+
 void
 fr_source_read(const char *source, const FrSourceParams *params,
 			   FrTrainData *data, FrSourceStats *stats,
@@ -371,10 +388,15 @@ fr_source_read(const char *source, const FrSourceParams *params,
 	int32	   *cols;
 	int64		nusers,
 				nitems;
+	ErrorContextCallback errcallback;
 
 	memset(stats, 0, sizeof(*stats));
 	memset(data, 0, sizeof(*data));
 
+	errcallback.callback = source_read_error_context;
+	errcallback.arg = stats;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 	SPI_connect();
 	query = typed_query(query, params, stats);
 	portal = SPI_cursor_open_with_args(NULL, query, 0, NULL, NULL, NULL, true, 0);
@@ -447,6 +469,7 @@ fr_source_read(const char *source, const FrSourceParams *params,
 	}
 	SPI_cursor_close(portal);
 	SPI_finish();
+	error_context_stack = errcallback.previous;
 
 	apply_min_counts(&coo, params, stats);
 

@@ -153,6 +153,52 @@ SELECT pg_catalog.split_part(line, '|', 1)::bigint AS item_id,
 SQL
 }
 
+# fr_ml100k_cold_sql: after fr_ml100k_sql, the new-item split of
+# test/bench/hybrid_ml100k.sh: the items whose md5 puts them in the held-out
+# fifth (held_out), the ratings of the others (view warm), the held-out
+# ratings of users who also have warm ones (view cold_test), and
+# cold_eval(model) -> (users, ndcg, auc): every such user ranks all held-out
+# items (candidates).
+fr_ml100k_cold_sql() {
+    cat <<'SQL'
+CREATE TABLE held_out AS
+SELECT DISTINCT item_id FROM ratings
+ WHERE ('x' || substr(md5('fashionrec' || item_id), 1, 8))::bit(32)::int % 5 = 0;
+CREATE VIEW warm AS SELECT user_id, item_id FROM ratings WHERE item_id NOT IN (SELECT item_id FROM held_out);
+CREATE VIEW cold_test AS
+SELECT user_id, item_id FROM ratings
+ WHERE item_id IN (SELECT item_id FROM held_out)
+   AND user_id IN (SELECT user_id FROM ratings WHERE item_id NOT IN (SELECT item_id FROM held_out));
+-- rank of every held-out item for a user; items the model returns nothing
+-- for share the ranks after the listed ones
+CREATE FUNCTION cold_eval(model text, OUT users bigint, OUT ndcg numeric, OUT auc numeric)
+LANGUAGE sql AS $$
+  WITH cand AS (SELECT array_agg(item_id ORDER BY item_id) AS ids, count(*) AS n FROM held_out),
+  truth AS (SELECT user_id, array_agg(item_id) AS rel FROM cold_test GROUP BY user_id),
+  lists AS (
+    SELECT t.user_id, t.rel, c.n,
+           ARRAY(SELECT r.item_id FROM fashionrec.recommend(model, t.user_id, c.n::int,
+                                                            candidates => c.ids) r ORDER BY r.rank) AS ranked
+      FROM truth t, cand c),
+  ranks AS (
+    SELECT l.user_id, l.n, cardinality(l.rel) AS p, cardinality(l.ranked) AS listed,
+           coalesce(array_position(l.ranked, x), NULL) AS pos
+      FROM lists l, unnest(l.rel) x),
+  per_user AS (
+    SELECT r.user_id,
+           -- unlisted positives: the average of the remaining ranks
+           sum(r.n - coalesce(r.pos, (r.listed + 1 + r.n) / 2.0)) AS above,
+           min(r.p) AS p, min(r.n) AS n
+      FROM ranks r GROUP BY r.user_id)
+  SELECT count(*),
+         round(avg(fashionrec.ndcg_at_k(l.ranked, l.rel, 10))::numeric, 4),
+         round(avg((u.above - u.p * (u.p - 1) / 2.0) / (u.p * (u.n - u.p)))::numeric, 4)
+    FROM per_user u JOIN lists l USING (user_id)
+   WHERE u.n > u.p
+$$;
+SQL
+}
+
 # fr_ml100k_split_sql: after fr_ml100k_sql, the temporal split of
 # test/bench/ml100k.sh (each user's latest 20% of ratings are the test set)
 # and the same split again inside the training part (validation): views
@@ -174,20 +220,28 @@ CREATE VIEW val AS SELECT user_id, item_id FROM inner_split WHERE is_tail;
 SQL
 }
 
-# fr_ml100k_bench: the start of a MovieLens benchmark — skip (exit 0) when
-# the data is absent, install, build unless FR_NO_BUILD, a throwaway cluster
-# (fr_bench_cluster), q() for queries on "bench", and the ratings, genres and
-# splits loaded there (fr_ml100k_sql, fr_ml100k_split_sql).  Sets DIR.
-fr_ml100k_bench() {
-    DIR=${FR_DATA:-$PWD/../shared/data}/movielens-100k
-    if [ ! -r "$DIR/u.data" ] || [ ! -r "$DIR/u.item" ]; then
-        echo "skipped: $DIR/u.data or u.item not found (set FR_DATA)"; exit 0
-    fi
+# fr_data_bench NAME FILE...: the start of a benchmark on a data set of
+# ../shared/data (FR_DATA overrides) — skip (exit 0) when a file is absent,
+# install, build unless FR_NO_BUILD, a throwaway cluster (fr_bench_cluster)
+# and q() for queries on "bench".  Sets DIR to the data set's folder.
+fr_data_bench() {
+    local f
+    DIR=${FR_DATA:-$PWD/../shared/data}/$1
+    shift
+    for f in "$@"; do
+        [ -r "$DIR/$f" ] || { echo "skipped: $DIR/$f not found (set FR_DATA)"; exit 0; }
+    done
     fr_install_deps
     fr_setup_paths
     [ -n "${FR_NO_BUILD:-}" ] || fr_build_install
     fr_bench_cluster
     q() { psql -qXAt -F $'\t' -v ON_ERROR_STOP=1 -d bench "$@"; }
+}
+
+# fr_ml100k_bench: fr_data_bench for MovieLens 100K, with the ratings,
+# genres and splits loaded (fr_ml100k_sql, fr_ml100k_split_sql).
+fr_ml100k_bench() {
+    fr_data_bench movielens-100k u.data u.item
     q >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION fashionrec;

@@ -109,6 +109,7 @@ if [ -z "${FR_REGRESS:-}" ]; then
     suite bash test/timeouts.sh
     suite bash test/crash.sh
     suite bash test/shared_store.sh
+    suite bash test/shards.sh
     suite bash test/sanitize.sh
     suite bash test/demo-anywhere.sh
     suite bash test/docs-examples.sh

@@ -1010,7 +1010,9 @@ BEGIN
 
     BEGIN
         -- what the champion stored was written by its author: run only as them
-        IF retrain.source IS NULL OR v_catalog IS NOT NULL THEN
+        -- (featurefm's item_features / user_features are stored queries too)
+        IF retrain.source IS NULL OR v_catalog IS NOT NULL
+           OR v_champ.params ?| ARRAY['item_features', 'user_features'] THEN
             PERFORM fashionrec._check_author(v_champ.created_by,
                                              pg_catalog.format('the source of model "%s"', retrain.name));
         END IF;

@@ -1,4 +1,4 @@
--- Hybrid recommender (hybrid_model.c) and session sequences
+-- Hybrid recommender (hybrid*.c) and session sequences
 -- (sequence_model.c).  Training goes through fashionrec.train() with the
 -- algorithms "hybrid" and "sequence"; these are their serving functions.
 

@@ -38,7 +38,9 @@ BEGIN
             ('tfidf', 50, NULL), ('attribute_tsvector', 50, NULL),
             -- A/B bookkeeping: a few catalog rows
             ('assign', 200, NULL), ('track', 200, NULL), ('experiment_results', 100000, 4),
-            ('snapshot_stats', 100000, NULL)
+            ('snapshot_stats', 100000, NULL),
+            -- featurefm's feature embeddings: a lookup, a pass over the named features
+            ('feature_embedding', 200, NULL), ('similar_features', 1000, 10)
         ) AS t(fn, cost, nrows)
     LOOP
         n := 0;

@@ -80,16 +80,9 @@ for m in full-pop full-genres full-seq full-als full-ease hybrid-noseq hybrid; d
 done
 
 # ---- 2. cold-start items ------------------------------------------------------
-q >/dev/null <<'SQL'
+q >/dev/null <<SQL
 SET client_min_messages = warning;
-CREATE TABLE held_out AS
-SELECT DISTINCT item_id FROM ratings
- WHERE ('x' || substr(md5('fashionrec' || item_id), 1, 8))::bit(32)::int % 5 = 0;
-CREATE VIEW warm AS SELECT user_id, item_id FROM ratings WHERE item_id NOT IN (SELECT item_id FROM held_out);
-CREATE VIEW cold_test AS
-SELECT user_id, item_id FROM ratings
- WHERE item_id IN (SELECT item_id FROM held_out)
-   AND user_id IN (SELECT user_id FROM ratings WHERE item_id NOT IN (SELECT item_id FROM held_out));
+$(fr_ml100k_cold_sql)
 SELECT fashionrec.train('cold-als', 'als', 'warm', '{"factors": 64, "regularization": 0.05, "iterations": 15}');
 SELECT fashionrec.train('cold-pop', 'popularity', 'warm');
 SELECT fashionrec.train('cold-genres', 'embedding', 'genres', '{"interactions": "warm"}');
@@ -99,33 +92,6 @@ SELECT fashionrec.train('cold-hybrid-noridge', 'hybrid', NULL,
     '{"cf": "cold-als", "content": "cold-genres", "popularity": "cold-pop", "interactions": "warm",
       "cold_start": false}');
 
--- rank of every held-out item for a user; items the model returns nothing
--- for share the ranks after the listed ones
-CREATE FUNCTION cold_eval(model text, OUT users bigint, OUT ndcg numeric, OUT auc numeric)
-LANGUAGE sql AS $$
-  WITH cand AS (SELECT array_agg(item_id ORDER BY item_id) AS ids, count(*) AS n FROM held_out),
-  truth AS (SELECT user_id, array_agg(item_id) AS rel FROM cold_test GROUP BY user_id),
-  lists AS (
-    SELECT t.user_id, t.rel, c.n,
-           ARRAY(SELECT r.item_id FROM fashionrec.recommend(model, t.user_id, c.n::int,
-                                                            candidates => c.ids) r ORDER BY r.rank) AS ranked
-      FROM truth t, cand c),
-  ranks AS (
-    SELECT l.user_id, l.n, cardinality(l.rel) AS p, cardinality(l.ranked) AS listed,
-           coalesce(array_position(l.ranked, x), NULL) AS pos
-      FROM lists l, unnest(l.rel) x),
-  per_user AS (
-    SELECT r.user_id,
-           -- unlisted positives: the average of the remaining ranks
-           sum(r.n - coalesce(r.pos, (r.listed + 1 + r.n) / 2.0)) AS above,
-           min(r.p) AS p, min(r.n) AS n
-      FROM ranks r GROUP BY r.user_id)
-  SELECT count(*),
-         round(avg(fashionrec.ndcg_at_k(l.ranked, l.rel, 10))::numeric, 4),
-         round(avg((u.above - u.p * (u.p - 1) / 2.0) / (u.p * (u.n - u.p)))::numeric, 4)
-    FROM per_user u JOIN lists l USING (user_id)
-   WHERE u.n > u.p
-$$;
 SQL
 echo
 echo "cold-start items: $(q -c "SELECT count(*) || ' held-out items, ' || (SELECT count(*) FROM cold_test) || ' test ratings' FROM held_out")"

@@ -3,7 +3,8 @@
  * (sequence.c) against hand-computed answers: z-score and rank
  * normalisation with undefined scores and ties, history-dependent weights,
  * the weighted sum, ridge regression against the closed form and a planted
- * linear map, and the transition counts of two small sessions.
+ * linear map, a folded-in user's factors recovered from their scores, and
+ * the transition counts of two small sessions.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -218,6 +219,57 @@ test_sequence(void)
 	}
 }
 
+/* a user the CF model does not know: factors from scores, then new items' scores */
+static void
+test_factors_from_scores(void)
+{
+	enum
+	{
+		N = 6,
+		K = 2
+	};
+	float		y[N * K] = {1, 0, 0, 1, 1, 1, 2, -1, -1, 3, 0.5f, 0.5f};
+	float		want[K] = {0.7f, -1.2f};
+	double		gram[K * K] = {0},
+				yts[K] = {0},
+				zero[K * K] = {0};
+	float		x[K];
+	float		cold[2 * K] = {1, 1, 2, 0};
+	int32_t		cold_items[2] = {4, 1};
+	float		vals[6] = {0, 0, 0, 0, 0, 0};
+
+	for (int i = 0; i < N; i++)
+	{
+		float		s = want[0] * y[i * K] + want[1] * y[i * K + 1];
+
+		fr_gram_add(K, y + i * K, gram);
+		fr_scores_add(K, s, y + i * K, yts);
+	}
+	ok(gram[0] == 1 + 0 + 1 + 4 + 1 + 0.25 && gram[1] == gram[2] && gram[1] == 0 + 0 + 1 - 2 - 3 + 0.25,
+	   "gram: Y^T Y summed item by item");
+	{
+		double		before = gram[0],
+					off = gram[1],
+					trace = gram[0] + gram[3];
+
+		fr_gram_regularize(K, gram);
+		ok_near(gram[0] - before, 1e-6 * trace / K + 1e-12, 1e-15,
+				"regularised: 1e-6 of the mean diagonal added to the diagonal");
+		ok(gram[1] == off && gram[2] == off, "regularised: off the diagonal unchanged");
+	}
+	fr_factors_from_scores(K, gram, yts, x);
+	ok_near(x[0], want[0], 1e-4, "factors recovered from scores (first)");
+	ok_near(x[1], want[1], 1e-4, "factors recovered from scores (second)");
+	fr_factors_from_scores(K, zero, yts, x);
+	ok(x[0] == 0 && x[1] == 0, "a Gram matrix that is not positive definite gives factors 0");
+
+	x[0] = 2;
+	x[1] = 3;
+	fr_mapped_scores(K, 2, cold_items, cold, x, vals);
+	ok(vals[4] == 5 && vals[1] == 4 && vals[0] == 0 && vals[5] == 0,
+	   "new items score x . their mapped factors; the others are untouched");
+}
+
 int
 main(void)
 {
@@ -226,6 +278,7 @@ main(void)
 	test_weights();
 	test_fuse();
 	test_ridge();
+	test_factors_from_scores();
 	test_sequence();
 	return done_testing();
 }

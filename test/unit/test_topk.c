@@ -6,7 +6,7 @@
  * The contract (topk.h): best first, ties to the lower item index; only the
  * subset's items when one is given; skipped items and NaN scores never; the
  * count written is min(k, eligible).  Callers (recommend.c via
- * fr_apply_filters, hybrid_model.c) pass subsets of distinct in-range
+ * fr_apply_filters, hybrid_serve.c) pass subsets of distinct in-range
  * indices, so subsets with repeats are outside the contract and not tested.
  */
 #include <stdlib.h>
