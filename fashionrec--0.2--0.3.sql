@@ -24,260 +24,9 @@ COMMENT ON FUNCTION fashionrec.similar_features(text, text, integer, integer) IS
 ALTER FUNCTION fashionrec.feature_embedding(text, text, integer) COST 200;
 ALTER FUNCTION fashionrec.similar_features(text, text, integer, integer) COST 1000 ROWS 10;
 
--- featurefm's stored feature queries run at retrain() only as their author
--- (src/sql/70_monitoring.sql, retrain as 0.3 has it)
-CREATE OR REPLACE PROCEDURE fashionrec.retrain(name text,
-                                    source text DEFAULT NULL,
-                                    margin double precision DEFAULT 0.0,
-                                    metric text DEFAULT 'ndcg',
-                                    k integer DEFAULT 10,
-                                    holdout double precision DEFAULT 0.2,
-                                    params jsonb DEFAULT NULL,
-                                    on_drift boolean DEFAULT false,
-                                    promote text DEFAULT 'retrain',
-                                    keep_challenger boolean DEFAULT false)
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    v_started   timestamptz := pg_catalog.clock_timestamp();
-    v_champ     fashionrec.model%ROWTYPE;
-    v_source    text;
-    v_all       jsonb;
-    v_cols      jsonb;
-    v_algo_params jsonb;
-    v_lower     boolean := retrain.metric IN ('rmse', 'mae');
-    v_test_users bigint;
-    v_test_rows bigint;
-    v_challenger integer;
-    v_promoted  integer;
-    v_champ_score float8;
-    v_chall_score float8;
-    v_decision  text;
-    v_reason    text;
-    v_details   jsonb := '{}';
-    v_drifted   text[];
-    v_better    boolean;
-    v_catalog   text;           -- content models: the catalogue source, kept as it is
-    v_challenger_params jsonb;
-    e           record;
-    v_msg       text;
-    v_state     text;
-    v_ctx       text;
-BEGIN
-    IF retrain.name IS NULL OR retrain.metric IS NULL OR retrain.k IS NULL OR retrain.margin IS NULL
-       OR retrain.holdout IS NULL OR retrain.on_drift IS NULL OR retrain.promote IS NULL
-       OR retrain.keep_challenger IS NULL THEN
-        RAISE EXCEPTION 'only source and params may be NULL' USING ERRCODE = '22004';
-    END IF;
-    IF retrain.metric NOT IN ('ndcg', 'precision', 'recall', 'map', 'hit_rate', 'rmse', 'mae') THEN
-        RAISE EXCEPTION 'unknown metric "%"', retrain.metric
-              USING ERRCODE = '22023', HINT = 'Use ndcg, precision, recall, map, hit_rate, rmse or mae.';
-    END IF;
-    IF NOT (retrain.margin >= 0 AND retrain.margin < 'Infinity') THEN
-        RAISE EXCEPTION 'margin must be a non-negative number, got %', retrain.margin USING ERRCODE = '22023';
-    END IF;
-    IF retrain.k <= 0 THEN
-        RAISE EXCEPTION 'k must be positive, got %', retrain.k USING ERRCODE = '22023';
-    END IF;
-    IF NOT (retrain.holdout > 0 AND retrain.holdout < 1) THEN
-        RAISE EXCEPTION 'holdout must be between 0 and 1, got %', retrain.holdout USING ERRCODE = '22023';
-    END IF;
-    IF retrain.promote NOT IN ('retrain', 'challenger') THEN
-        RAISE EXCEPTION 'promote must be ''retrain'' or ''challenger'', got "%"', retrain.promote
-              USING ERRCODE = '22023';
-    END IF;
-    IF retrain.params IS NOT NULL AND pg_catalog.jsonb_typeof(retrain.params) <> 'object' THEN
-        RAISE EXCEPTION 'params must be a JSON object' USING ERRCODE = '22023';
-    END IF;
-    v_champ := fashionrec._model_row(retrain.name, NULL);
+-- featurefm's stored feature queries run at retrain() only as their author:
+-- retrain() is replaced once, in the hybridops section below, as 0.3 has it.
 
-    -- one retraining of a name at a time: an overlapping run is logged and skipped
-    IF NOT fashionrec._queue(retrain.name, 'retrain', wait => false) THEN
-        PERFORM fashionrec._log_retrain(pg_catalog.jsonb_build_object(
-            'name', retrain.name, 'started_at', v_started, 'decision', 'skipped',
-            'reason', 'another retrain of this model is running',
-            'champion_version', v_champ.version, 'source', COALESCE(retrain.source, v_champ.source)));
-        RETURN;
-    END IF;
-
-    v_all := v_champ.params || COALESCE(retrain.params, '{}');
-    IF v_champ.algorithm IN ('tfidf', 'attributes', 'embedding', 'features') THEN
-        v_catalog := v_champ.source;
-        v_source := COALESCE(retrain.source, v_all ->> 'interactions');
-        v_all := v_all - 'interactions';
-    ELSE
-        v_source := COALESCE(retrain.source, v_champ.source);
-    END IF;
-    v_cols := fashionrec._column_params(v_all);
-    v_algo_params := v_all - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
-
-    BEGIN
-        -- what the champion stored was written by its author: run only as them
-        -- (featurefm's item_features / user_features are stored queries too)
-        IF retrain.source IS NULL OR v_catalog IS NOT NULL
-           OR v_champ.params ?| ARRAY['item_features', 'user_features'] THEN
-            PERFORM fashionrec._check_author(v_champ.created_by,
-                                             pg_catalog.format('the source of model "%s"', retrain.name));
-        END IF;
-        IF v_champ.algorithm = 'hybrid' THEN
-            RAISE EXCEPTION 'a hybrid model is not retrained by retrain()'
-                  USING ERRCODE = '0A000',
-                        HINT = 'Retrain its components, then train the hybrid again: fashionrec.train() pins the versions active then.';
-        END IF;
-        IF v_source IS NULL THEN
-            RAISE EXCEPTION 'model "%" has no %source to retrain from', retrain.name,
-                            CASE WHEN v_catalog IS NOT NULL THEN 'interactions ' ELSE '' END
-                  USING ERRCODE = '22023', HINT = 'Pass source => ''...''.';
-        END IF;
-
-        IF pg_catalog.to_regclass('pg_temp.fr_retrain_split') IS NOT NULL THEN
-            DROP TABLE pg_temp.fr_retrain_split;
-        END IF;
-        IF pg_catalog.to_regclass('pg_temp.fr_retrain_test') IS NOT NULL THEN
-            DROP TABLE pg_temp.fr_retrain_test;
-        END IF;
-        EXECUTE pg_catalog.format(
-            'CREATE TEMP TABLE fr_retrain_split ON COMMIT DROP AS
-             SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
-               FROM fashionrec.split(%L, ''temporal'', %s, 42, %L) sp',
-            v_source, retrain.holdout, v_cols);
-        -- fresh: held out, new to the user before the holdout, and not among
-        -- the pairs the champion was trained on: neither model has seen them
-        CREATE TEMP TABLE fr_retrain_test ON COMMIT DROP AS
-        SELECT s.user_id, s.item_id, pg_catalog.sum(s.weight) AS weight
-          FROM pg_temp.fr_retrain_split s
-         WHERE s.is_test
-           AND NOT EXISTS (SELECT FROM pg_temp.fr_retrain_split p
-                            WHERE NOT p.is_test AND p.user_id = s.user_id AND p.item_id = s.item_id)
-           AND NOT EXISTS (SELECT FROM fashionrec._training_pairs(v_champ.id) c
-                            WHERE c.user_id = s.user_id AND c.item_id = s.item_id)
-         GROUP BY s.user_id, s.item_id;
-        SELECT pg_catalog.count(DISTINCT t.user_id), pg_catalog.count(*)
-          INTO v_test_users, v_test_rows FROM pg_temp.fr_retrain_test t;
-        v_details := pg_catalog.jsonb_build_object(
-            'split_rows', (SELECT pg_catalog.count(*) FROM pg_temp.fr_retrain_split),
-            'held_out', (SELECT pg_catalog.count(*) FROM pg_temp.fr_retrain_split s WHERE s.is_test));
-
-        IF v_test_rows = 0 THEN
-            v_decision := 'kept';
-            v_reason := 'no fresh interactions: every held-out (user, item) pair was in the champion''s training data or earlier in the user''s history';
-        END IF;
-
-        IF v_decision IS NULL AND retrain.on_drift THEN
-            SELECT pg_catalog.array_agg(d.signal || ' ' || d.measure ORDER BY d.signal, d.measure)
-              INTO v_drifted
-              FROM fashionrec.drift(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test') d
-             WHERE d.verdict = 'drift';
-            IF v_drifted IS NULL THEN
-                v_decision := 'skipped';
-                v_reason := 'no drift signal on the fresh interactions (on_drift)';
-            ELSE
-                v_details := v_details || pg_catalog.jsonb_build_object('drift', v_drifted);
-            END IF;
-        END IF;
-
-        IF v_decision IS NULL THEN
-            IF v_catalog IS NULL THEN
-                v_challenger := fashionrec.train(retrain.name, v_champ.algorithm,
-                    'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test',
-                    v_algo_params, activate => false);
-            ELSE
-                v_challenger := fashionrec.train(retrain.name, v_champ.algorithm, v_catalog,
-                    v_algo_params || pg_catalog.jsonb_build_object('interactions',
-                        'SELECT s.user_id, s.item_id, s.weight FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test'),
-                    activate => false);
-            END IF;
-            -- its source and parameters as a retraining would read them again (the split is gone)
-            v_challenger_params := CASE WHEN v_catalog IS NULL THEN NULL
-                                        ELSE v_all || pg_catalog.jsonb_build_object('interactions', v_source) END;
-            PERFORM fashionrec._model_restate(
-                (SELECT m.id FROM fashionrec.model m WHERE m.name = retrain.name AND m.version = v_challenger),
-                COALESCE(v_catalog, v_source), v_challenger_params,
-                pg_catalog.jsonb_build_object('retrain_challenger', pg_catalog.format(
-                    'trained on the source without each user''s last %s%% of events', retrain.holdout * 100)));
-
-            SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
-                                                     retrain.k, version => v_champ.version);
-            v_champ_score := CASE retrain.metric
-                WHEN 'ndcg' THEN e.ndcg_at_k WHEN 'precision' THEN e.precision_at_k
-                WHEN 'recall' THEN e.recall_at_k WHEN 'map' THEN e.map_at_k
-                WHEN 'hit_rate' THEN e.hit_rate WHEN 'rmse' THEN e.rmse ELSE e.mae END;
-            SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
-                                                     retrain.k, version => v_challenger);
-            v_chall_score := CASE retrain.metric
-                WHEN 'ndcg' THEN e.ndcg_at_k WHEN 'precision' THEN e.precision_at_k
-                WHEN 'recall' THEN e.recall_at_k WHEN 'map' THEN e.map_at_k
-                WHEN 'hit_rate' THEN e.hit_rate WHEN 'rmse' THEN e.rmse ELSE e.mae END;
-
-            IF v_champ_score IS NULL OR v_chall_score IS NULL THEN
-                RAISE EXCEPTION 'metric "%" is not available for model "%"', retrain.metric, retrain.name
-                      USING ERRCODE = '22023',
-                            HINT = 'rmse and mae need a rating model (mf); ranking metrics need test users.';
-            END IF;
-            v_better := CASE WHEN v_lower THEN v_chall_score < v_champ_score * (1 - retrain.margin)
-                             ELSE v_chall_score > v_champ_score * (1 + retrain.margin) END;
-            v_reason := pg_catalog.format('%s@%s on %s fresh interactions of %s users: challenger %s, champion %s',
-                                          retrain.metric, retrain.k, v_test_rows, v_test_users,
-                                          pg_catalog.round(v_chall_score::numeric, 4),
-                                          pg_catalog.round(v_champ_score::numeric, 4));
-            IF v_better THEN
-                v_decision := 'promoted';
-                IF retrain.promote = 'retrain' THEN
-                    v_promoted := CASE WHEN v_catalog IS NULL
-                        THEN fashionrec.train(retrain.name, v_champ.algorithm, v_source, v_all, activate => true)
-                        ELSE fashionrec.train(retrain.name, v_champ.algorithm, v_catalog,
-                                              v_all || pg_catalog.jsonb_build_object('interactions', v_source),
-                                              activate => true) END;
-                    v_reason := v_reason || pg_catalog.format('; better by more than %s%%, retrained on the whole source as version %s',
-                                                              retrain.margin * 100, v_promoted);
-                ELSE
-                    PERFORM fashionrec.activate(retrain.name, v_challenger);
-                    v_promoted := v_challenger;
-                    v_reason := v_reason || pg_catalog.format('; better by more than %s%%, challenger version %s activated',
-                                                              retrain.margin * 100, v_promoted);
-                END IF;
-            ELSE
-                v_decision := 'kept';
-                v_reason := v_reason || pg_catalog.format('; not better by more than %s%%, champion kept',
-                                                          retrain.margin * 100);
-            END IF;
-            IF NOT retrain.keep_challenger AND v_promoted IS DISTINCT FROM v_challenger THEN
-                PERFORM fashionrec.drop_model(retrain.name, v_challenger);
-                v_details := v_details || '{"challenger_dropped": true}';
-            END IF;
-        END IF;
-
-        DROP TABLE pg_temp.fr_retrain_split, pg_temp.fr_retrain_test;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE, v_ctx = PG_EXCEPTION_CONTEXT;
-        v_decision := 'failed';
-        v_reason := v_msg;
-        v_details := pg_catalog.jsonb_build_object('sqlstate', v_state, 'context', v_ctx);
-        v_challenger := NULL;
-        v_promoted := NULL;
-    END;
-
-    PERFORM fashionrec._log_retrain(pg_catalog.jsonb_build_object(
-        'name', retrain.name, 'started_at', v_started, 'decision', v_decision, 'reason', v_reason,
-        'champion_version', v_champ.version, 'challenger_version', v_challenger,
-        'promoted_version', v_promoted, 'metric', retrain.metric, 'k', retrain.k,
-        'margin', retrain.margin, 'champion_score', v_champ_score, 'challenger_score', v_chall_score,
-        'test_users', v_test_users, 'test_interactions', v_test_rows, 'source', v_source,
-        'details', v_details));
-    IF v_decision = 'failed' THEN
-        -- a failed run must look failed (pg_cron's job_run_details) and stay
-        -- logged: commit the log row, then raise; a caller's transaction
-        -- block cannot be committed, so there it is a warning
-        IF fashionrec._outside_transaction_block() THEN
-            COMMIT;
-            RAISE EXCEPTION 'retraining of model "%" failed: %', retrain.name, v_msg
-                  USING ERRCODE = v_state, DETAIL = 'The attempt is recorded in fashionrec.retrain_log.';
-        END IF;
-        RAISE WARNING 'retraining of model "%" failed: %', retrain.name, v_msg
-              USING DETAIL = 'The attempt is recorded in fashionrec.retrain_log.';
-    END IF;
-END
-$$;
 -- ---- approximate top-k (IVF index), issue #19 item 1 ----------------------
 -- recommend, similar_items and recommend_for_items append probes and exact
 -- (new C symbols _0_3; 0.2's _0_2 symbols stay bound for databases not yet
@@ -355,6 +104,509 @@ GRANT EXECUTE ON FUNCTION fashionrec.build_ann(text, integer, integer),
 
 CREATE OR REPLACE FUNCTION fashionrec.train(name text, algorithm text, source text,
                                  params jsonb DEFAULT '{}', activate boolean DEFAULT NULL)
+
+-- ---- hybridops: the hybrid through the training pipeline (issue 21) ----
+-- retrain() retrains hybrids; tune() and cross_validate() search and
+-- cross-validate them (new arguments: budget, keep_trials, fold_method; new
+-- columns status and reason), with the helpers of 80_hybrid.sql.
+DROP FUNCTION fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint);
+DROP FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean);
+
+-- The metric tune() and retrain() rank by, from a row of evaluate().
+CREATE FUNCTION fashionrec._metric_of(e record, metric text) RETURNS double precision
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN CASE metric
+             WHEN 'ndcg' THEN e.ndcg_at_k WHEN 'precision' THEN e.precision_at_k
+             WHEN 'recall' THEN e.recall_at_k WHEN 'map' THEN e.map_at_k
+             WHEN 'hit_rate' THEN e.hit_rate WHEN 'rmse' THEN e.rmse ELSE e.mae END;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._metric_of(record, text) IS
+    'Internal: one metric (ndcg, precision, recall, map, hit_rate, rmse, mae) of an evaluate() row';
+
+-- One trial of a search or a fold: a version of name trained on the query
+-- train_query (user_id, item_id, weight, event_time) without ever seeing the
+-- pairs of test_pairs (a hybrid's components are retrained without them,
+-- fashionrec._hybrid_train), marked a trial.  Returns {"version",
+-- "trained", "fitted", "cache"} as _hybrid_train does.
+CREATE FUNCTION fashionrec._train_trial(name text, algorithm text, train_query text, source text,
+                                        test_pairs text, params jsonb, split_method text,
+                                        cache jsonb DEFAULT '{}')
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    v_version integer;
+BEGIN
+    IF algorithm = 'hybrid' THEN
+        RETURN fashionrec._hybrid_train(name, params, NULL, train_query, source, test_pairs,
+                                        split_method => split_method, cache => cache);
+    END IF;
+    v_version := fashionrec.train(name, algorithm, train_query, params, activate => false);
+    PERFORM fashionrec._mark_trial(name, v_version);
+    RETURN pg_catalog.jsonb_build_object('version', v_version, 'trained', '[]'::jsonb,
+                                         'fitted', '[]'::jsonb, 'cache', cache);
+END
+$$;
+COMMENT ON FUNCTION fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb) IS
+    'Internal: a trial version trained on part of a source (a hybrid over components retrained without the held-out pairs)';
+
+-- Train on all folds but one and evaluate on that one, for each fold.
+-- fold_method 'hash': folds are assigned per interaction by a seeded hash of
+-- (user, item), so they do not depend on row order.  'temporal' (rolling
+-- origin): the events are cut at the quantiles 1/(folds+1), ...,
+-- folds/(folds+1) of their times; fold f trains on everything before cut f
+-- and tests on the pairs of the next window new to a user who has history
+-- before the cut.  A fold without test users is returned as skipped with the
+-- reason.  A hybrid's components are retrained per fold without its test
+-- pairs (temporal: without any pair first seen after the cut).  The trial
+-- versions are dropped at the end unless keep_trials.
+CREATE FUNCTION fashionrec.cross_validate(name text, algorithm text, source text,
+                                          folds integer DEFAULT 5,
+                                          params jsonb DEFAULT '{}',
+                                          k integer DEFAULT 10,
+                                          seed bigint DEFAULT 42,
+                                          fold_method text DEFAULT 'hash',
+                                          keep_trials boolean DEFAULT false)
+    RETURNS TABLE (fold integer, model_version integer, users bigint,
+                   precision_at_k double precision, recall_at_k double precision,
+                   ndcg_at_k double precision, map_at_k double precision,
+                   rmse double precision, mae double precision,
+                   status text, reason text)
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    v_query  text;
+    v_fold   text;
+    v_train  text;
+    v_test   text;
+    v_unseen text;
+    v_cuts   float8[];
+    v_nulls  bigint;
+    v_users  bigint;
+    v_trial  jsonb;
+    v_drop   jsonb := '[]';
+    v_params jsonb := COALESCE(cross_validate.params, '{}');
+    v_train_params jsonb;
+    e        record;
+BEGIN
+    IF cross_validate.folds IS NULL OR cross_validate.folds < 2 OR cross_validate.folds > 100 THEN
+        RAISE EXCEPTION 'folds must be between 2 and 100, got %', cross_validate.folds
+              USING ERRCODE = '22023';
+    END IF;
+    IF cross_validate.fold_method IS NULL OR cross_validate.fold_method NOT IN ('hash', 'temporal') THEN
+        RAISE EXCEPTION 'unknown fold method "%"', cross_validate.fold_method
+              USING ERRCODE = '22023', HINT = 'Use ''hash'' or ''temporal'' (rolling origin).';
+    END IF;
+    IF cross_validate.keep_trials IS NULL THEN
+        RAISE EXCEPTION 'keep_trials must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    -- column naming applies to the source; the folds are normalised already
+    v_query := fashionrec.source_query(cross_validate.source, fashionrec._column_params(v_params));
+    v_train_params := v_params - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
+    IF cross_validate.fold_method = 'temporal' THEN
+        EXECUTE pg_catalog.format(
+            'SELECT pg_catalog.count(*) FILTER (WHERE s.event_epoch IS NULL),
+                    pg_catalog.percentile_disc(ARRAY(SELECT g::float8 / %s FROM pg_catalog.generate_series(1, %s) g))
+                        WITHIN GROUP (ORDER BY s.event_epoch)
+               FROM (%s) s', cross_validate.folds + 1, cross_validate.folds, v_query)
+          INTO v_nulls, v_cuts;
+        IF v_nulls > 0 OR v_cuts[1] IS NULL THEN
+            RAISE EXCEPTION 'temporal folds need a time in every row'
+                  USING ERRCODE = '22023',
+                        HINT = 'Return (user, item, weight, time) from the source, name it with params {"time_column": "..."}, or use fold_method ''hash''.';
+        END IF;
+        v_cuts := v_cuts || 'Infinity'::float8;
+    ELSE
+        v_fold := pg_catalog.format(
+            '(pg_catalog.hashtextextended(s.user_id::text || '':'' || s.item_id::text, %s) & 2147483647) %% %s',
+            cross_validate.seed, cross_validate.folds);
+    END IF;
+    FOR f IN 0 .. cross_validate.folds - 1 LOOP
+        fold := f + 1;
+        model_version := NULL; users := NULL; precision_at_k := NULL; recall_at_k := NULL;
+        ndcg_at_k := NULL; map_at_k := NULL; rmse := NULL; mae := NULL;
+        -- the fold's test pairs, materialised: evaluate() and the count read
+        -- them, and the set-based form keeps the planner to hash joins
+        IF cross_validate.fold_method = 'temporal' THEN
+            v_train := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) FROM (%s) s WHERE s.event_epoch < %L::float8',
+                                         v_query, v_cuts[f + 1]);
+            PERFORM fashionrec._temp_table('fr_cv_test', pg_catalog.format(
+                'WITH src AS MATERIALIZED (%1$s),
+                      earlier AS MATERIALIZED (SELECT DISTINCT e.user_id, e.item_id FROM src e
+                                                WHERE e.event_epoch < %2$L::float8)
+                 SELECT s.user_id, s.item_id, s.weight FROM src s
+                  WHERE s.event_epoch >= %2$L::float8 AND s.event_epoch < %3$L::float8
+                    AND s.user_id IN (SELECT e.user_id FROM earlier e)
+                    AND NOT EXISTS (SELECT FROM earlier e WHERE e.user_id = s.user_id AND e.item_id = s.item_id)',
+                v_query, v_cuts[f + 1], v_cuts[f + 2]));
+            v_unseen := pg_catalog.format(
+                'SELECT s.user_id, s.item_id FROM (%1$s) s WHERE s.event_epoch >= %2$L::float8
+                 EXCEPT SELECT s.user_id, s.item_id FROM (%1$s) s WHERE s.event_epoch < %2$L::float8',
+                v_query, v_cuts[f + 1]);
+        ELSE
+            v_train := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) FROM (%s) s WHERE %s <> %s',
+                                         v_query, v_fold, f);
+            PERFORM fashionrec._temp_table('fr_cv_test', pg_catalog.format(
+                'SELECT s.user_id, s.item_id, s.weight FROM (%s) s WHERE %s = %s', v_query, v_fold, f));
+            v_unseen := 'SELECT t.user_id, t.item_id FROM pg_temp.fr_cv_test t';
+        END IF;
+        v_test := 'SELECT t.user_id, t.item_id, t.weight FROM pg_temp.fr_cv_test t';
+        SELECT pg_catalog.count(DISTINCT t.user_id) INTO v_users FROM pg_temp.fr_cv_test t;
+        IF v_users = 0 THEN
+            users := 0;
+            status := 'skipped';
+            reason := CASE WHEN cross_validate.fold_method = 'temporal'
+                           THEN 'no test users: no pair of this window is new to a user with history before it'
+                           ELSE 'no test users: no interaction hashes to this fold' END;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
+        RAISE NOTICE 'cross-validation fold % of %', f + 1, cross_validate.folds;
+        v_trial := fashionrec._train_trial(cross_validate.name, cross_validate.algorithm, v_train,
+                                           cross_validate.source, v_unseen, v_train_params,
+                                           CASE WHEN cross_validate.fold_method = 'temporal' THEN 'temporal' ELSE 'random' END);
+        model_version := (v_trial ->> 'version')::integer;
+        v_drop := v_drop || pg_catalog.jsonb_build_array(cross_validate.name || '@' || model_version)
+                  || (v_trial -> 'trained') || (v_trial -> 'fitted');
+        SELECT * INTO e FROM fashionrec.evaluate(cross_validate.name, v_test, cross_validate.k,
+                                                 version => model_version);
+        users := e.users;
+        precision_at_k := e.precision_at_k;
+        recall_at_k := e.recall_at_k;
+        ndcg_at_k := e.ndcg_at_k;
+        map_at_k := e.map_at_k;
+        rmse := e.rmse;
+        mae := e.mae;
+        status := 'evaluated';
+        reason := NULL;
+        RETURN NEXT;
+    END LOOP;
+    IF NOT cross_validate.keep_trials THEN
+        PERFORM fashionrec._drop_versions(v_drop);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean) IS
+    'k-fold cross-validation (hashed or temporal rolling-origin folds), hybrids included: one trial version per fold with its metrics, dropped at the end unless keep_trials';
+
+-- Hyper-parameter search: the combinations of the values in grid (a jsonb
+-- object of arrays; for a hybrid also weights, "fusion" and component names),
+-- all of them, or with budget a seeded random sample of that many, each
+-- trained on a seeded split of the source and evaluated on the rest.  A
+-- hybrid's components are retrained once per distinct component without the
+-- test part.  With halving (successive halving, factor 3): a first rung
+-- trains every combination on a hashed share 3^-R of the users, the best
+-- third goes on to three times the share, and so on until the last rung,
+-- on all users, picks the best.  Trial versions are dropped at the end
+-- unless keep_trials (the best stays when activated).
+CREATE FUNCTION fashionrec.tune(name text, algorithm text, source text, grid jsonb,
+                                metric text DEFAULT 'ndcg',
+                                k integer DEFAULT 10,
+                                split_method text DEFAULT 'random',
+                                test_fraction double precision DEFAULT 0.2,
+                                seed bigint DEFAULT 42,
+                                params jsonb DEFAULT '{}',
+                                activate_best boolean DEFAULT false,
+                                budget integer DEFAULT NULL,
+                                keep_trials boolean DEFAULT false,
+                                halving boolean DEFAULT false)
+    RETURNS TABLE (model_version integer, trial_params jsonb, score double precision, best boolean,
+                   users_share double precision)
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    c_max_trials CONSTANT integer := 1000;
+    c_eta      CONSTANT integer := 3;
+    v_keys     text[] := '{}';
+    v_values   jsonb[] := '{}';
+    v_key      text;
+    v_vals     jsonb;
+    v_total    numeric := 1;
+    v_picks    numeric[] := '{}';
+    v_pick     numeric;
+    v_rest     numeric;
+    v_combo    jsonb;
+    v_combos   jsonb[] := '{}';
+    v_alive    integer[];
+    v_i        integer;
+    v_rung_scores double precision[];
+    v_rungs    integer := 0;
+    v_share    double precision;
+    v_users    text;
+    v_split    text;
+    v_train    text;
+    v_test     text;
+    v_pairs    text;
+    v_version  integer;
+    v_score    double precision;
+    v_best     double precision;
+    v_best_version integer;
+    v_lower_is_better boolean := tune.metric IN ('rmse', 'mae');
+    v_train_params  jsonb;
+    v_trial    jsonb;
+    v_cache    jsonb;
+    v_trials   jsonb := '{}';   -- version -> the component versions it pins
+    v_components jsonb := '[]'; -- every component version trained
+    v_versions integer[] := '{}';
+    v_params   jsonb[] := '{}';
+    v_scores   double precision[] := '{}';
+    v_shares   double precision[] := '{}';
+    e          record;
+BEGIN
+    IF tune.grid IS NULL OR pg_catalog.jsonb_typeof(tune.grid) <> 'object' THEN
+        RAISE EXCEPTION 'grid must be a JSON object of arrays'
+              USING ERRCODE = '22023',
+                    HINT = 'For example ''{"factors": [32, 64], "regularization": [0.01, 0.1]}''.';
+    END IF;
+    IF tune.metric NOT IN ('ndcg', 'precision', 'recall', 'map', 'hit_rate', 'rmse', 'mae') THEN
+        RAISE EXCEPTION 'unknown metric "%"', tune.metric
+              USING ERRCODE = '22023',
+                    HINT = 'Use ndcg, precision, recall, map, hit_rate, rmse or mae.';
+    END IF;
+    IF tune.budget IS NOT NULL AND tune.budget < 1 THEN
+        RAISE EXCEPTION 'budget must be at least 1, got %', tune.budget
+              USING ERRCODE = '22023', HINT = 'budget is the number of trials of a random search; NULL searches the whole grid.';
+    END IF;
+    IF tune.budget > c_max_trials THEN
+        RAISE EXCEPTION 'budget % is more than % trials', tune.budget, c_max_trials
+              USING ERRCODE = '54000', HINT = 'Each trial trains a model; search in stages with smaller budgets.';
+    END IF;
+    IF tune.keep_trials IS NULL OR tune.activate_best IS NULL OR tune.halving IS NULL THEN
+        RAISE EXCEPTION 'activate_best, keep_trials and halving must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    FOR v_key, v_vals IN SELECT g.key, g.value FROM pg_catalog.jsonb_each(tune.grid) g LOOP
+        IF pg_catalog.jsonb_typeof(v_vals) <> 'array' OR pg_catalog.jsonb_array_length(v_vals) = 0 THEN
+            RAISE EXCEPTION 'grid entry "%" must be a non-empty array of values', v_key
+                  USING ERRCODE = '22023';
+        END IF;
+        v_keys := v_keys || v_key;
+        v_values := v_values || v_vals;
+        v_total := v_total * pg_catalog.jsonb_array_length(v_vals);
+    END LOOP;
+    IF tune.budget IS NULL AND v_total > c_max_trials THEN
+        RAISE EXCEPTION 'grid has % combinations, at most % are allowed', v_total, c_max_trials
+              USING ERRCODE = '54000',
+                    HINT = 'Pass budget => N for a random search of N of them, or narrow the grid.';
+    END IF;
+    -- the combinations tried, as indices in mixed radix over the grid's keys:
+    -- all of them, or a seeded sample without repetition
+    IF tune.budget IS NULL OR tune.budget >= v_total THEN
+        v_picks := ARRAY(SELECT g::numeric FROM pg_catalog.generate_series(0, v_total::bigint - 1) g);
+    ELSE
+        FOR i IN 0 .. 100 * tune.budget LOOP
+            v_pick := pg_catalog.mod((pg_catalog.hashtextextended(i::text, tune.seed) & 9223372036854775807)::numeric, v_total);
+            IF NOT v_pick = ANY (v_picks) THEN
+                v_picks := v_picks || v_pick;
+            END IF;
+            EXIT WHEN pg_catalog.array_length(v_picks, 1) = tune.budget;
+        END LOOP;
+    END IF;
+    FOREACH v_pick IN ARRAY v_picks LOOP
+        v_combo := '{}';
+        v_rest := v_pick;
+        -- the last key varies fastest, as the grid reads
+        FOR j IN REVERSE COALESCE(pg_catalog.array_length(v_keys, 1), 0) .. 1 LOOP
+            v_combo := v_combo || pg_catalog.jsonb_build_object(v_keys[j],
+                v_values[j] -> pg_catalog.mod(v_rest, pg_catalog.jsonb_array_length(v_values[j]))::integer);
+            v_rest := pg_catalog.div(v_rest, pg_catalog.jsonb_array_length(v_values[j]));
+        END LOOP;
+        v_combos := v_combos || v_combo;
+    END LOOP;
+    IF tune.halving THEN
+        IF pg_catalog.array_length(v_combos, 1) < c_eta THEN
+            RAISE EXCEPTION 'successive halving needs at least % trials, the search has %',
+                  c_eta, pg_catalog.array_length(v_combos, 1)
+                  USING ERRCODE = '22023', HINT = 'Widen the grid or the budget, or search without halving.';
+        END IF;
+        v_rungs := pg_catalog.ceil(pg_catalog.ln(pg_catalog.array_length(v_combos, 1)) / pg_catalog.ln(c_eta) - 1e-9)::integer;
+    END IF;
+
+    v_train_params := COALESCE(tune.params, '{}') - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
+    IF tune.algorithm = 'hybrid' THEN
+        -- materialised: the components' exclusion reads the test part once per component
+        PERFORM fashionrec._temp_table('fr_tune_split', pg_catalog.format(
+            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
+               FROM fashionrec.split(%L, %L, %s, %s, %L) sp',
+            tune.source, tune.split_method, tune.test_fraction, tune.seed,
+            fashionrec._column_params(tune.params)));
+        v_split := 'SELECT * FROM pg_temp.fr_tune_split';
+    ELSE
+        v_split := pg_catalog.format(
+            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test FROM fashionrec.split(%L, %L, %s, %s, %L) sp',
+            tune.source, tune.split_method, tune.test_fraction, tune.seed,
+            fashionrec._column_params(tune.params));
+    END IF;
+
+    v_alive := ARRAY(SELECT g FROM pg_catalog.generate_series(1, pg_catalog.array_length(v_combos, 1)) g);
+    FOR r IN 0 .. v_rungs LOOP
+        v_share := pg_catalog.power(c_eta, r - v_rungs);
+        -- a rung's users: a seeded hash below the share
+        v_users := CASE WHEN v_share < 1 THEN pg_catalog.format(
+                       '(pg_catalog.hashtextextended(s.user_id::text, %s) & 2147483647) < %s',
+                       tune.seed, pg_catalog.floor(v_share * 2147483648)) ELSE 'true' END;
+        v_train := pg_catalog.format('SELECT user_id, item_id, weight, event_time FROM (%s) s WHERE NOT is_test AND %s', v_split, v_users);
+        v_test := pg_catalog.format('SELECT user_id, item_id, weight FROM (%s) s WHERE is_test AND %s', v_split, v_users);
+        v_pairs := pg_catalog.format('SELECT user_id, item_id FROM (%s) s WHERE is_test OR NOT %s', v_split, v_users);
+        v_cache := '{}';
+        v_rung_scores := '{}';
+        FOREACH v_i IN ARRAY v_alive LOOP
+            RAISE NOTICE 'tuning trial % (users %)', v_combos[v_i], v_share;
+            -- a learned fusion is fitted on users' later interactions: the
+            -- carve-out splits each user's history, by time when there is one
+            v_trial := fashionrec._train_trial(tune.name, tune.algorithm, v_train, tune.source, v_pairs,
+                                               v_train_params || v_combos[v_i],
+                                               CASE WHEN tune.split_method IN ('temporal', 'leave_last_n')
+                                                    THEN 'temporal' ELSE 'random' END,
+                                               v_cache);
+            v_version := (v_trial ->> 'version')::integer;
+            v_cache := v_trial -> 'cache';
+            v_components := v_components || (v_trial -> 'trained') || (v_trial -> 'fitted');
+            v_trials := v_trials || pg_catalog.jsonb_build_object(v_version::text,
+                (SELECT COALESCE(pg_catalog.jsonb_agg(c.value), '[]')
+                   FROM pg_catalog.jsonb_each_text(COALESCE(v_trial -> 'components', '{}')) c));
+            SELECT * INTO e FROM fashionrec.evaluate(tune.name, v_test, tune.k, version => v_version);
+            v_score := fashionrec._metric_of(e, tune.metric);
+            IF r = v_rungs AND v_score IS NOT NULL AND (v_best IS NULL OR
+                  (v_lower_is_better AND v_score < v_best) OR (NOT v_lower_is_better AND v_score > v_best)) THEN
+                v_best := v_score;
+                v_best_version := v_version;
+            END IF;
+            v_rung_scores := v_rung_scores || v_score;
+            v_versions := v_versions || v_version;
+            v_params := v_params || v_combos[v_i];
+            v_scores := v_scores || v_score;
+            v_shares := v_shares || v_share;
+        END LOOP;
+        -- the best third goes on
+        v_alive := ARRAY(SELECT t.i FROM ROWS FROM (pg_catalog.unnest(v_alive), pg_catalog.unnest(v_rung_scores)) AS t(i, sc)
+                          ORDER BY CASE WHEN v_lower_is_better THEN t.sc ELSE -t.sc END NULLS LAST, t.i
+                          LIMIT pg_catalog.ceil(pg_catalog.array_length(v_alive, 1)::numeric / c_eta));
+    END LOOP;
+
+    IF tune.activate_best AND v_best_version IS NOT NULL THEN
+        PERFORM fashionrec.activate(tune.name, v_best_version);
+    END IF;
+    IF NOT tune.keep_trials THEN
+        -- every trial but an activated best, then the components no kept version pins
+        PERFORM fashionrec._drop_versions(pg_catalog.to_jsonb(ARRAY(
+            SELECT tune.name || '@' || v FROM pg_catalog.unnest(v_versions) v
+             WHERE v IS DISTINCT FROM CASE WHEN tune.activate_best THEN v_best_version END)));
+        PERFORM fashionrec._drop_versions(COALESCE((
+            SELECT pg_catalog.jsonb_agg(c.value) FROM pg_catalog.jsonb_array_elements_text(v_components) c
+             WHERE NOT (tune.activate_best AND v_trials -> (v_best_version::text) ? c.value)), '[]'));
+    END IF;
+    RETURN QUERY
+        SELECT t.v, t.p, t.s, t.v = v_best_version, t.u
+          FROM ROWS FROM (pg_catalog.unnest(v_versions), pg_catalog.unnest(v_params),
+                         pg_catalog.unnest(v_scores), pg_catalog.unnest(v_shares)) AS t(v, p, s, u);
+END
+$$;
+COMMENT ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean) IS
+    'Hyper-parameter search (the whole grid, or a seeded random sample of budget combinations; optionally successive halving over shares of the users), hybrids included: one trial version per combination and rung scored on a held-out split; trials dropped at the end unless keep_trials; optionally activates the best';
+
+-- The components of a hybrid as (signal, name, version): pins ("name@3", a
+-- trained version's info) over its params; a bare name means the active version.
+CREATE FUNCTION fashionrec._hybrid_components(params jsonb, pins jsonb DEFAULT NULL)
+    RETURNS TABLE (signal text, component text, version integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_spec text;
+BEGIN
+    FOREACH signal IN ARRAY ARRAY['cf', 'content', 'image', 'popularity', 'sequence'] LOOP
+        v_spec := COALESCE(_hybrid_components.pins ->> signal, _hybrid_components.params ->> signal);
+        CONTINUE WHEN v_spec IS NULL;
+        IF v_spec ~ '@[0-9]+$' THEN
+            component := pg_catalog.substring(v_spec, '^(.*)@[0-9]+$');
+            version := pg_catalog.substring(v_spec, '@([0-9]+)$')::integer;
+        ELSE
+            component := v_spec;
+            SELECT m.version INTO version FROM fashionrec.model m WHERE m.name = v_spec AND m.active;
+            IF NOT FOUND THEN
+                RAISE EXCEPTION 'component "%" (%) of the hybrid has no active version', v_spec, signal
+                      USING ERRCODE = '42704',
+                            HINT = 'Train or activate a version of it, or name a version as "name@version".';
+            END IF;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._hybrid_components(jsonb, jsonb) IS
+    'Internal: the components of a hybrid as (signal, name, version), pinned versions over the names of its params';
+
+-- The registry row a component is retrained from: the pinned version, which
+-- must still be there and not archived (an archived component is one its
+-- owner retired; retraining it silently would bring it back), and read no
+-- context column.
+CREATE FUNCTION fashionrec._hybrid_component_row(component text, version integer)
+    RETURNS fashionrec.model
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_row fashionrec.model%ROWTYPE;
+BEGIN
+    SELECT m.* INTO v_row FROM fashionrec.model m
+     WHERE m.name = _hybrid_component_row.component AND m.version = _hybrid_component_row.version;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'component "%" of the hybrid has no version %', component, version
+              USING ERRCODE = '42704',
+                    DETAIL = 'The version the hybrid pins was dropped.',
+                    HINT = 'Train the hybrid again over existing components, or retrain with params => ''{"components": "active"}''.';
+    END IF;
+    IF v_row.status = 'archived' THEN
+        RAISE EXCEPTION 'version % of component "%" of the hybrid is archived', version, component
+              USING ERRCODE = '55000',
+                    HINT = 'Activate it again, or train the hybrid over other components.';
+    END IF;
+    IF v_row.status = 'training' THEN
+        RAISE EXCEPTION 'version % of component "%" of the hybrid is still training', version, component
+              USING ERRCODE = '55000';
+    END IF;
+    -- its source is retrained through the normalised (user, item, weight,
+    -- time) query, which has no context
+    IF v_row.params ? 'context_column' THEN
+        RAISE EXCEPTION 'component "%" of the hybrid reads the context column "%", which its retraining cannot carry',
+              component, v_row.params ->> 'context_column'
+              USING ERRCODE = '0A000',
+                    HINT = 'Retrain with params => ''{"components": "active"}'' (the component keeps its own retraining), or give the hybrid a component without a context column.';
+    END IF;
+    RETURN v_row;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._hybrid_component_row(text, integer) IS
+    'Internal: the registry row of a hybrid''s component version, refused when dropped, archived, training or reading a context column';
+
+-- A temporary table of a query's rows, dropped at commit (made again when a
+-- previous call of the same transaction left it) and analysed, so that the
+-- joins over it are planned from its real size.  Not pinned to a
+-- search_path: the query's names resolve as its caller expects.
+CREATE FUNCTION fashionrec._temp_table(name text, query text) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass(pg_catalog.format('pg_temp.%I', name)) IS NOT NULL THEN
+        EXECUTE pg_catalog.format('DROP TABLE pg_temp.%I', name);
+    END IF;
+    EXECUTE pg_catalog.format('CREATE TEMP TABLE %I ON COMMIT DROP AS %s', name, query);
+    EXECUTE pg_catalog.format('ANALYZE pg_temp.%I', name);
+END
+$$;
+COMMENT ON FUNCTION fashionrec._temp_table(text, text) IS
+    'Internal: (re)creates an analysed temporary table, dropped at commit, of a query''s rows';
+
+-- A new, inactive version of a component: its algorithm and parameters, its
+-- own source (a content model: its interactions) without the pairs of
+-- "exclude" (a query of user_id, item_id; NULL: everything).  A version
+-- trained on a filtered source is restated with its original source and
+-- parameters, so that a later retraining reads those again.
+CREATE FUNCTION fashionrec._retrain_component(component fashionrec.model, exclude text, note text)
     RETURNS integer
     LANGUAGE plpgsql VOLATILE
 AS $$
@@ -440,3 +692,554 @@ ALTER FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, b
 ALTER FUNCTION fashionrec.user_shard(bigint, integer) COST 5;
 REVOKE EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) TO fashionrec_reader;
+    v_content boolean := component.algorithm IN ('tfidf', 'attributes', 'embedding', 'features');
+    v_data    text := CASE WHEN v_content THEN component.params ->> 'interactions' ELSE component.source END;
+    v_params  jsonb := component.params - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
+    v_filtered text;
+    v_version integer;
+BEGIN
+    -- what the component stored was written by its author: run only as them
+    PERFORM fashionrec._check_author(component.created_by,
+                                     pg_catalog.format('the source of model "%s"', component.name));
+    IF exclude IS NULL OR v_data IS NULL THEN
+        RETURN fashionrec.train(component.name, component.algorithm, component.source, component.params,
+                                activate => false);
+    END IF;
+    -- the pairs to leave out, once: "exclude" may be a set operation, which
+    -- the planner would otherwise run again for every row of the source
+    PERFORM fashionrec._temp_table('fr_component_exclude',
+        pg_catalog.format('SELECT DISTINCT x.user_id, x.item_id FROM (%s) x', exclude));
+    v_filtered := pg_catalog.format(
+        'SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) AS event_time
+           FROM (%s) s
+          WHERE NOT EXISTS (SELECT FROM pg_temp.fr_component_exclude x
+                             WHERE x.user_id = s.user_id AND x.item_id = s.item_id)',
+        fashionrec.source_query(v_data, fashionrec._column_params(component.params)));
+    IF v_content THEN
+        v_version := fashionrec.train(component.name, component.algorithm, component.source,
+                                      v_params || pg_catalog.jsonb_build_object('interactions', v_filtered),
+                                      activate => false);
+    ELSE
+        v_version := fashionrec.train(component.name, component.algorithm, v_filtered, v_params,
+                                      activate => false);
+    END IF;
+    DROP TABLE pg_temp.fr_component_exclude;
+    PERFORM fashionrec._model_restate(
+        (SELECT m.id FROM fashionrec.model m WHERE m.name = component.name AND m.version = v_version),
+        component.source, component.params,
+        pg_catalog.jsonb_build_object('retrained_for', note, 'retrained_from', component.version));
+    RETURN v_version;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._retrain_component(fashionrec.model, text, text) IS
+    'Internal: a new inactive version of a hybrid''s component, trained on its source without the held-out pairs of a query';
+
+-- A hybrid version trained on "interactions" (a query of user_id, item_id,
+-- weight, event_time) whose components never saw the pairs of "exclude":
+-- each component retrained without them (components => 'retrain') or its
+-- active version taken as it is ('active').  A learned fusion is refitted by
+-- stacking: components trained also without a validation tail of
+-- "interactions" (split by split_method), a fusion fitted on that tail, then
+-- reused (fusion_from) over the components above; or "fusion_from" names the
+-- fusion to reuse.  "cache" (component name -> pinned version) lets a search
+-- train each component once per split.  The version is inactive unless
+-- activate, and recorded with "source" as its interactions so that a later
+-- retraining reads the real source.  Returns {"version", "components"
+-- (signal -> "name@version"), "trained" (the component versions made for
+-- it), "fitted" (those made to fit its fusion, for the caller to drop when
+-- the cache is done with), "cache"}.
+CREATE FUNCTION fashionrec._hybrid_train(name text, params jsonb, pins jsonb, interactions text,
+                                         source text, exclude text, components text DEFAULT 'retrain',
+                                         split_method text DEFAULT 'temporal',
+                                         fusion_from text DEFAULT NULL,
+                                         cache jsonb DEFAULT '{}',
+                                         activate boolean DEFAULT false)
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    -- what configures a learned fusion, carried to the hybrid that refits it
+    c_fusion_keys CONSTANT text[] := ARRAY['fusion', 'fusion_users', 'fusion_candidates', 'fusion_l2',
+                                           'mlp_hidden', 'mlp_epochs', 'mlp_learning_rate', 'mlp_patience', 'seed'];
+    v_cache    jsonb := COALESCE(_hybrid_train.cache, '{}');
+    v_pins     jsonb := '{}';
+    v_fit_pins jsonb := '{}';
+    v_trained  text[] := '{}';
+    v_fitted   text[] := '{}';
+    v_fusion   jsonb;
+    v_learned  boolean;
+    v_params   jsonb;
+    v_from     text := _hybrid_train.fusion_from;
+    v_fit      integer;
+    v_version  integer;
+    v_key      text;
+    v_spec     text;
+    c          record;
+    v_row      fashionrec.model%ROWTYPE;
+BEGIN
+    IF _hybrid_train.components NOT IN ('retrain', 'active') THEN
+        RAISE EXCEPTION 'components must be ''retrain'' or ''active'', got "%"', _hybrid_train.components
+              USING ERRCODE = '22023';
+    END IF;
+    -- the fusion to refit: the hybrid's own, or that of the hybrid it reused
+    v_fusion := _hybrid_train.params;
+    IF v_from IS NULL AND _hybrid_train.params ? 'fusion_from' THEN
+        SELECT m.params INTO v_fusion
+          FROM fashionrec._hybrid_components(pg_catalog.jsonb_build_object('cf', _hybrid_train.params ->> 'fusion_from')) h
+          JOIN fashionrec.model m ON m.name = h.component AND m.version = h.version;
+    END IF;
+    v_fusion := v_fusion - ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(v_fusion) k
+                                  WHERE NOT k = ANY (c_fusion_keys));
+    v_learned := v_from IS NULL AND COALESCE(v_fusion ->> 'fusion', 'weighted') <> 'weighted';
+    v_params := _hybrid_train.params - ARRAY['fusion', 'validation', 'fusion_from', 'interactions'];
+
+    FOR c IN SELECT * FROM fashionrec._hybrid_components(_hybrid_train.params, _hybrid_train.pins) LOOP
+        IF _hybrid_train.components = 'active' THEN
+            v_spec := c.component || '@' || (fashionrec._model_row(c.component, NULL)).version;
+        ELSE
+            v_key := c.component || '@' || c.version;
+            v_spec := v_cache ->> v_key;
+            IF v_spec IS NULL THEN
+                v_row := fashionrec._hybrid_component_row(c.component, c.version);
+                v_spec := c.component || '@' || fashionrec._retrain_component(v_row, _hybrid_train.exclude,
+                                                                               _hybrid_train.name);
+                v_trained := v_trained || v_spec;
+                v_cache := v_cache || pg_catalog.jsonb_build_object(v_key, v_spec);
+            END IF;
+        END IF;
+        v_pins := v_pins || pg_catalog.jsonb_build_object(c.signal, v_spec);
+    END LOOP;
+
+    IF v_learned THEN
+        IF _hybrid_train.components = 'active' THEN
+            RAISE EXCEPTION 'a learned fusion is refitted only over retrained components'
+                  USING ERRCODE = '22023',
+                        DETAIL = 'Active components may have seen the validation tail the fusion is fitted on.',
+                        HINT = 'Use components ''retrain'', or reuse a fitted fusion with fusion_from.';
+        END IF;
+        PERFORM fashionrec._temp_table('fr_hybrid_fit', pg_catalog.format(
+            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
+               FROM fashionrec.split(%L, %L, 0.2, 42) sp',
+            _hybrid_train.interactions, _hybrid_train.split_method));
+        -- the validation tail: held-out pairs new to the user
+        DELETE FROM pg_temp.fr_hybrid_fit f
+         WHERE f.is_test AND EXISTS (SELECT FROM pg_temp.fr_hybrid_fit p
+                                      WHERE NOT p.is_test AND p.user_id = f.user_id AND p.item_id = f.item_id);
+        FOR c IN SELECT * FROM fashionrec._hybrid_components(_hybrid_train.params, _hybrid_train.pins) LOOP
+            v_key := 'fit:' || c.component || '@' || c.version;
+            v_spec := v_cache ->> v_key;
+            IF v_spec IS NULL THEN
+                v_row := fashionrec._hybrid_component_row(c.component, c.version);
+                v_spec := c.component || '@' || fashionrec._retrain_component(v_row,
+                    COALESCE(_hybrid_train.exclude || ' UNION ALL ', '')
+                        || 'SELECT f.user_id, f.item_id FROM pg_temp.fr_hybrid_fit f WHERE f.is_test',
+                    _hybrid_train.name || ' (fusion fit)');
+                v_fitted := v_fitted || v_spec;
+                v_cache := v_cache || pg_catalog.jsonb_build_object(v_key, v_spec);
+            END IF;
+            v_fit_pins := v_fit_pins || pg_catalog.jsonb_build_object(c.signal, v_spec);
+        END LOOP;
+        v_fit := fashionrec.train(_hybrid_train.name, 'hybrid', NULL,
+            v_params || v_fit_pins || v_fusion || pg_catalog.jsonb_build_object(
+                'interactions', 'SELECT f.user_id, f.item_id, f.weight, f.event_time FROM pg_temp.fr_hybrid_fit f WHERE NOT f.is_test',
+                'validation', 'SELECT f.user_id, f.item_id FROM pg_temp.fr_hybrid_fit f WHERE f.is_test'),
+            activate => false);
+        v_from := _hybrid_train.name || '@' || v_fit;
+    END IF;
+
+    v_version := fashionrec.train(_hybrid_train.name, 'hybrid', NULL,
+        v_params || v_pins || pg_catalog.jsonb_build_object('interactions', _hybrid_train.interactions)
+            || CASE WHEN v_from IS NULL THEN '{}'::jsonb
+                    ELSE pg_catalog.jsonb_build_object('fusion_from', v_from) END,
+        activate => false);
+    IF v_fit IS NOT NULL THEN
+        -- its fusion is copied into the version above
+        PERFORM fashionrec.drop_model(_hybrid_train.name, v_fit);
+        DROP TABLE pg_temp.fr_hybrid_fit;
+    END IF;
+    -- its params as given (names, not this run's pins) and the real source
+    PERFORM fashionrec._model_restate(
+        (SELECT m.id FROM fashionrec.model m WHERE m.name = _hybrid_train.name AND m.version = v_version),
+        NULL, _hybrid_train.params || pg_catalog.jsonb_build_object('interactions', _hybrid_train.source),
+        NULL);
+    IF _hybrid_train.activate THEN
+        PERFORM fashionrec.activate(_hybrid_train.name, v_version);
+    END IF;
+    RETURN pg_catalog.jsonb_build_object('version', v_version, 'components', v_pins,
+                                         'trained', pg_catalog.to_jsonb(v_trained),
+                                         'fitted', pg_catalog.to_jsonb(v_fitted), 'cache', v_cache);
+END
+$$;
+COMMENT ON FUNCTION fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean) IS
+    'Internal: a hybrid version over components retrained without held-out pairs (or their active versions), its learned fusion refitted by stacking';
+
+-- Drop versions named "name@version" (the components a search or a retrain
+-- trained and no longer needs).
+CREATE FUNCTION fashionrec._drop_versions(versions jsonb) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v text;
+BEGIN
+    FOR v IN SELECT pg_catalog.jsonb_array_elements_text(COALESCE(versions, '[]')) LOOP
+        PERFORM fashionrec.drop_model(pg_catalog.substring(v, '^(.*)@[0-9]+$'),
+                                      pg_catalog.substring(v, '@([0-9]+)$')::integer);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._drop_versions(jsonb) IS
+    'Internal: drop the model versions of a JSON array of "name@version"';
+
+CREATE OR REPLACE PROCEDURE fashionrec.retrain(name text,
+                                    source text DEFAULT NULL,
+                                    margin double precision DEFAULT 0.0,
+                                    metric text DEFAULT 'ndcg',
+                                    k integer DEFAULT 10,
+                                    holdout double precision DEFAULT 0.2,
+                                    params jsonb DEFAULT NULL,
+                                    on_drift boolean DEFAULT false,
+                                    promote text DEFAULT 'retrain',
+                                    keep_challenger boolean DEFAULT false)
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_started   timestamptz := pg_catalog.clock_timestamp();
+    v_champ     fashionrec.model%ROWTYPE;
+    v_source    text;
+    v_all       jsonb;
+    v_cols      jsonb;
+    v_algo_params jsonb;
+    v_lower     boolean := retrain.metric IN ('rmse', 'mae');
+    v_test_users bigint;
+    v_test_rows bigint;
+    v_challenger integer;
+    v_promoted  integer;
+    v_champ_score float8;
+    v_chall_score float8;
+    v_decision  text;
+    v_reason    text;
+    v_details   jsonb := '{}';
+    v_drifted   text[];
+    v_better    boolean;
+    v_catalog   text;           -- content models: the catalogue source, kept as it is
+    v_challenger_params jsonb;
+    v_components text;          -- a hybrid: 'retrain' its components or take the 'active' ones
+    v_pins      jsonb;          -- a hybrid: the champion's component versions
+    v_seen      bigint[];       -- models whose training pairs are not fresh
+    v_hybrid    jsonb;
+    v_full      jsonb;
+    e           record;
+    v_msg       text;
+    v_state     text;
+    v_ctx       text;
+BEGIN
+    IF retrain.name IS NULL OR retrain.metric IS NULL OR retrain.k IS NULL OR retrain.margin IS NULL
+       OR retrain.holdout IS NULL OR retrain.on_drift IS NULL OR retrain.promote IS NULL
+       OR retrain.keep_challenger IS NULL THEN
+        RAISE EXCEPTION 'only source and params may be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF retrain.metric NOT IN ('ndcg', 'precision', 'recall', 'map', 'hit_rate', 'rmse', 'mae') THEN
+        RAISE EXCEPTION 'unknown metric "%"', retrain.metric
+              USING ERRCODE = '22023', HINT = 'Use ndcg, precision, recall, map, hit_rate, rmse or mae.';
+    END IF;
+    IF NOT (retrain.margin >= 0 AND retrain.margin < 'Infinity') THEN
+        RAISE EXCEPTION 'margin must be a non-negative number, got %', retrain.margin USING ERRCODE = '22023';
+    END IF;
+    IF retrain.k <= 0 THEN
+        RAISE EXCEPTION 'k must be positive, got %', retrain.k USING ERRCODE = '22023';
+    END IF;
+    IF NOT (retrain.holdout > 0 AND retrain.holdout < 1) THEN
+        RAISE EXCEPTION 'holdout must be between 0 and 1, got %', retrain.holdout USING ERRCODE = '22023';
+    END IF;
+    IF retrain.promote NOT IN ('retrain', 'challenger') THEN
+        RAISE EXCEPTION 'promote must be ''retrain'' or ''challenger'', got "%"', retrain.promote
+              USING ERRCODE = '22023';
+    END IF;
+    IF retrain.params IS NOT NULL AND pg_catalog.jsonb_typeof(retrain.params) <> 'object' THEN
+        RAISE EXCEPTION 'params must be a JSON object' USING ERRCODE = '22023';
+    END IF;
+    v_champ := fashionrec._model_row(retrain.name, NULL);
+
+    -- one retraining of a name at a time: an overlapping run is logged and skipped
+    IF NOT fashionrec._queue(retrain.name, 'retrain', wait => false) THEN
+        PERFORM fashionrec._log_retrain(pg_catalog.jsonb_build_object(
+            'name', retrain.name, 'started_at', v_started, 'decision', 'skipped',
+            'reason', 'another retrain of this model is running',
+            'champion_version', v_champ.version, 'source', COALESCE(retrain.source, v_champ.source)));
+        RETURN;
+    END IF;
+
+    v_all := v_champ.params || COALESCE(retrain.params, '{}');
+    IF v_champ.algorithm IN ('tfidf', 'attributes', 'embedding', 'features') THEN
+        v_catalog := v_champ.source;
+        v_source := COALESCE(retrain.source, v_all ->> 'interactions');
+        v_all := v_all - 'interactions';
+    ELSIF v_champ.algorithm = 'hybrid' THEN
+        v_source := COALESCE(retrain.source, v_all ->> 'interactions');
+        v_components := COALESCE(v_all ->> 'components', 'retrain');
+        v_all := v_all - ARRAY['interactions', 'components'];
+        -- a component named in params overrides the champion's pin
+        v_pins := v_champ.info - ARRAY(SELECT pg_catalog.jsonb_object_keys(COALESCE(retrain.params, '{}')));
+    ELSE
+        v_source := COALESCE(retrain.source, v_champ.source);
+    END IF;
+    v_cols := fashionrec._column_params(v_all);
+    v_algo_params := v_all - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
+
+    BEGIN
+        -- what the champion stored was written by its author: run only as them
+        -- (featurefm's item_features / user_features are stored queries too)
+        IF retrain.source IS NULL OR v_catalog IS NOT NULL
+           OR v_champ.params ?| ARRAY['item_features', 'user_features'] THEN
+            PERFORM fashionrec._check_author(v_champ.created_by,
+                                             pg_catalog.format('the source of model "%s"', retrain.name));
+        END IF;
+        IF v_components NOT IN ('retrain', 'active') THEN
+            RAISE EXCEPTION 'params "components" must be "retrain" or "active", got "%"', v_components
+                  USING ERRCODE = '22023',
+                        HINT = '"retrain" trains each component again on the new window; "active" takes each one''s active version.';
+        END IF;
+        -- a component dropped, archived or whose source would run as a role
+        -- more privileged than its author fails the run before any work
+        IF v_components = 'retrain' THEN
+            PERFORM fashionrec._check_author((fashionrec._hybrid_component_row(h.component, h.version)).created_by,
+                                             pg_catalog.format('the source of model "%s"', h.component))
+               FROM fashionrec._hybrid_components(v_all, v_pins) h;
+        END IF;
+        IF v_source IS NULL THEN
+            RAISE EXCEPTION 'model "%" has no %source to retrain from', retrain.name,
+                            CASE WHEN v_catalog IS NOT NULL THEN 'interactions ' ELSE '' END
+                  USING ERRCODE = '22023', HINT = 'Pass source => ''...''.';
+        END IF;
+
+        IF pg_catalog.to_regclass('pg_temp.fr_retrain_split') IS NOT NULL THEN
+            DROP TABLE pg_temp.fr_retrain_split;
+        END IF;
+        IF pg_catalog.to_regclass('pg_temp.fr_retrain_test') IS NOT NULL THEN
+            DROP TABLE pg_temp.fr_retrain_test;
+        END IF;
+        EXECUTE pg_catalog.format(
+            'CREATE TEMP TABLE fr_retrain_split ON COMMIT DROP AS
+             SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
+               FROM fashionrec.split(%L, ''temporal'', %s, 42, %L) sp',
+            v_source, retrain.holdout, v_cols);
+        -- fresh: held out, new to the user before the holdout, and not among
+        -- the pairs the champion (a hybrid: its components too) was trained
+        -- on: neither model has seen them
+        v_seen := ARRAY[v_champ.id];
+        IF v_components IS NOT NULL THEN
+            v_seen := v_seen || ARRAY(
+                SELECT m.id FROM fashionrec._hybrid_components(v_all, v_pins) h
+                  JOIN fashionrec.model m ON m.name = h.component
+                   AND (m.version = h.version OR (v_components = 'active' AND m.active)));
+        END IF;
+        CREATE TEMP TABLE fr_retrain_test ON COMMIT DROP AS
+        SELECT s.user_id, s.item_id, pg_catalog.sum(s.weight) AS weight
+          FROM pg_temp.fr_retrain_split s
+         WHERE s.is_test
+           AND NOT EXISTS (SELECT FROM pg_temp.fr_retrain_split p
+                            WHERE NOT p.is_test AND p.user_id = s.user_id AND p.item_id = s.item_id)
+           AND NOT EXISTS (SELECT FROM pg_catalog.unnest(v_seen) AS sm(id),
+                                       LATERAL fashionrec._training_pairs(sm.id) c
+                            WHERE c.user_id = s.user_id AND c.item_id = s.item_id)
+         GROUP BY s.user_id, s.item_id;
+        SELECT pg_catalog.count(DISTINCT t.user_id), pg_catalog.count(*)
+          INTO v_test_users, v_test_rows FROM pg_temp.fr_retrain_test t;
+        v_details := pg_catalog.jsonb_build_object(
+            'split_rows', (SELECT pg_catalog.count(*) FROM pg_temp.fr_retrain_split),
+            'held_out', (SELECT pg_catalog.count(*) FROM pg_temp.fr_retrain_split s WHERE s.is_test));
+
+        IF v_test_rows = 0 THEN
+            v_decision := 'kept';
+            v_reason := 'no fresh interactions: every held-out (user, item) pair was in the champion''s training data or earlier in the user''s history';
+        END IF;
+
+        IF v_decision IS NULL AND retrain.on_drift THEN
+            SELECT pg_catalog.array_agg(d.signal || ' ' || d.measure ORDER BY d.signal, d.measure)
+              INTO v_drifted
+              FROM fashionrec.drift(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test') d
+             WHERE d.verdict = 'drift';
+            IF v_drifted IS NULL THEN
+                v_decision := 'skipped';
+                v_reason := 'no drift signal on the fresh interactions (on_drift)';
+            ELSE
+                v_details := v_details || pg_catalog.jsonb_build_object('drift', v_drifted);
+            END IF;
+        END IF;
+
+        IF v_decision IS NULL AND v_components IS NOT NULL THEN
+            v_hybrid := fashionrec._hybrid_train(retrain.name, v_algo_params, v_pins,
+                'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test',
+                v_source, 'SELECT t.user_id, t.item_id FROM pg_temp.fr_retrain_test t', v_components,
+                -- active components may have seen any validation tail: the champion's fusion is kept
+                fusion_from => CASE WHEN v_components = 'active' AND v_champ.info ->> 'fusion' IN ('logistic', 'mlp')
+                                    THEN retrain.name || '@' || v_champ.version END);
+            v_challenger := (v_hybrid ->> 'version')::integer;
+            PERFORM fashionrec._drop_versions(v_hybrid -> 'fitted');
+            v_details := v_details || pg_catalog.jsonb_build_object(
+                'components', v_components,
+                'champion_components', (SELECT pg_catalog.jsonb_object_agg(h.signal, h.component || '@' || h.version)
+                                          FROM fashionrec._hybrid_components(v_all, v_pins) h),
+                'challenger_components', v_hybrid -> 'components');
+        ELSIF v_decision IS NULL THEN
+            IF v_catalog IS NULL THEN
+                v_challenger := fashionrec.train(retrain.name, v_champ.algorithm,
+                    'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test',
+                    v_algo_params, activate => false);
+            ELSE
+                v_challenger := fashionrec.train(retrain.name, v_champ.algorithm, v_catalog,
+                    v_algo_params || pg_catalog.jsonb_build_object('interactions',
+                        'SELECT s.user_id, s.item_id, s.weight FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test'),
+                    activate => false);
+            END IF;
+            -- its source and parameters as a retraining would read them again (the split is gone)
+            v_challenger_params := CASE WHEN v_catalog IS NULL THEN NULL
+                                        ELSE v_all || pg_catalog.jsonb_build_object('interactions', v_source) END;
+            PERFORM fashionrec._model_restate(
+                (SELECT m.id FROM fashionrec.model m WHERE m.name = retrain.name AND m.version = v_challenger),
+                COALESCE(v_catalog, v_source), v_challenger_params,
+                pg_catalog.jsonb_build_object('retrain_challenger', pg_catalog.format(
+                    'trained on the source without each user''s last %s%% of events', retrain.holdout * 100)));
+        END IF;
+
+        IF v_decision IS NULL THEN
+            SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
+                                                     retrain.k, version => v_champ.version);
+            v_champ_score := fashionrec._metric_of(e, retrain.metric);
+            SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
+                                                     retrain.k, version => v_challenger);
+            v_chall_score := fashionrec._metric_of(e, retrain.metric);
+
+            IF v_champ_score IS NULL OR v_chall_score IS NULL THEN
+                RAISE EXCEPTION 'metric "%" is not available for model "%"', retrain.metric, retrain.name
+                      USING ERRCODE = '22023',
+                            HINT = 'rmse and mae need a rating model (mf); ranking metrics need test users.';
+            END IF;
+            v_better := CASE WHEN v_lower THEN v_chall_score < v_champ_score * (1 - retrain.margin)
+                             ELSE v_chall_score > v_champ_score * (1 + retrain.margin) END;
+            v_reason := pg_catalog.format('%s@%s on %s fresh interactions of %s users: challenger %s, champion %s',
+                                          retrain.metric, retrain.k, v_test_rows, v_test_users,
+                                          pg_catalog.round(v_chall_score::numeric, 4),
+                                          pg_catalog.round(v_champ_score::numeric, 4));
+            IF v_better THEN
+                v_decision := 'promoted';
+                IF retrain.promote = 'retrain' AND v_components IS NOT NULL THEN
+                    v_full := fashionrec._hybrid_train(retrain.name, v_all, v_pins, v_source, v_source, NULL,
+                        v_components,
+                        fusion_from => CASE WHEN (SELECT m.info ->> 'fusion' FROM fashionrec.model m
+                                                   WHERE m.name = retrain.name AND m.version = v_challenger)
+                                                 IN ('logistic', 'mlp')
+                                            THEN retrain.name || '@' || v_challenger END,
+                        activate => true);
+                    v_promoted := (v_full ->> 'version')::integer;
+                    v_details := v_details || pg_catalog.jsonb_build_object('promoted_components', v_full -> 'components');
+                    v_reason := v_reason || pg_catalog.format('; better by more than %s%%, retrained on the whole source as version %s',
+                                                              retrain.margin * 100, v_promoted);
+                ELSIF retrain.promote = 'retrain' THEN
+                    v_promoted := CASE WHEN v_catalog IS NULL
+                        THEN fashionrec.train(retrain.name, v_champ.algorithm, v_source, v_all, activate => true)
+                        ELSE fashionrec.train(retrain.name, v_champ.algorithm, v_catalog,
+                                              v_all || pg_catalog.jsonb_build_object('interactions', v_source),
+                                              activate => true) END;
+                    v_reason := v_reason || pg_catalog.format('; better by more than %s%%, retrained on the whole source as version %s',
+                                                              retrain.margin * 100, v_promoted);
+                ELSE
+                    PERFORM fashionrec.activate(retrain.name, v_challenger);
+                    v_promoted := v_challenger;
+                    v_reason := v_reason || pg_catalog.format('; better by more than %s%%, challenger version %s activated',
+                                                              retrain.margin * 100, v_promoted);
+                END IF;
+            ELSE
+                v_decision := 'kept';
+                v_reason := v_reason || pg_catalog.format('; not better by more than %s%%, champion kept',
+                                                          retrain.margin * 100);
+            END IF;
+            IF NOT retrain.keep_challenger AND v_promoted IS DISTINCT FROM v_challenger THEN
+                PERFORM fashionrec.drop_model(retrain.name, v_challenger);
+                PERFORM fashionrec._drop_versions(v_hybrid -> 'trained');
+                v_details := v_details || '{"challenger_dropped": true}';
+            END IF;
+        END IF;
+
+        DROP TABLE pg_temp.fr_retrain_split, pg_temp.fr_retrain_test;
+    EXCEPTION WHEN OTHERS THEN
+        GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE, v_ctx = PG_EXCEPTION_CONTEXT;
+        v_decision := 'failed';
+        v_reason := v_msg;
+        v_details := pg_catalog.jsonb_build_object('sqlstate', v_state, 'context', v_ctx);
+        v_challenger := NULL;
+        v_promoted := NULL;
+    END;
+
+    PERFORM fashionrec._log_retrain(pg_catalog.jsonb_build_object(
+        'name', retrain.name, 'started_at', v_started, 'decision', v_decision, 'reason', v_reason,
+        'champion_version', v_champ.version, 'challenger_version', v_challenger,
+        'promoted_version', v_promoted, 'metric', retrain.metric, 'k', retrain.k,
+        'margin', retrain.margin, 'champion_score', v_champ_score, 'challenger_score', v_chall_score,
+        'test_users', v_test_users, 'test_interactions', v_test_rows, 'source', v_source,
+        'details', v_details));
+    IF v_decision = 'failed' THEN
+        -- a failed run must look failed (pg_cron's job_run_details) and stay
+        -- logged: commit the log row, then raise; a caller's transaction
+        -- block cannot be committed, so there it is a warning
+        IF fashionrec._outside_transaction_block() THEN
+            COMMIT;
+            RAISE EXCEPTION 'retraining of model "%" failed: %', retrain.name, v_msg
+                  USING ERRCODE = v_state, DETAIL = 'The attempt is recorded in fashionrec.retrain_log.';
+        END IF;
+        RAISE WARNING 'retraining of model "%" failed: %', retrain.name, v_msg
+              USING DETAIL = 'The attempt is recorded in fashionrec.retrain_log.';
+    END IF;
+END
+$$;
+COMMENT ON PROCEDURE fashionrec.retrain(text, text, double precision, text, integer, double precision, jsonb, boolean, text, boolean) IS
+    'Champion/challenger retraining: train the champion''s configuration on fresh data, compare both on held-out interactions the champion never saw, promote only a challenger better by the margin; every run is recorded in fashionrec.retrain_log';
+
+-- privileges and costs as 99_privileges.sql and 98_costs.sql give them
+REVOKE EXECUTE ON FUNCTION
+    fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean),
+    fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean),
+    fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean)
+    TO fashionrec_trainer;
+ALTER FUNCTION fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean) COST 50000000 ROWS 5;
+ALTER FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean) COST 50000000 ROWS 10;
+DO $hybridops$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure
+          FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'fashionrec'::regnamespace
+           AND p.proname IN ('_hybrid_train', '_retrain_component', '_drop_versions', '_train_trial')
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO fashionrec_trainer', f);
+    END LOOP;
+END
+$hybridops$;
+ALTER FUNCTION fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean) COST 10000000;
+ALTER FUNCTION fashionrec._retrain_component(fashionrec.model, text, text) COST 10000000;
+ALTER FUNCTION fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb) COST 10000000;
+
+-- ---- as the install script ends (src/sql/99_privileges.sql) ----
+-- Last, after every grant above: the update fails rather than leave a
+-- SECURITY DEFINER function callable by PUBLIC.
+DO $check$
+DECLARE
+    v_open text;
+BEGIN
+    SELECT pg_catalog.string_agg(p.oid::regprocedure::text, ', ') INTO v_open
+      FROM pg_catalog.pg_proc p
+     WHERE p.pronamespace = 'fashionrec'::regnamespace AND p.prosecdef
+       AND (p.proacl IS NULL OR EXISTS (SELECT FROM pg_catalog.aclexplode(p.proacl) a
+                                         WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'));
+    IF v_open IS NOT NULL THEN
+        RAISE EXCEPTION 'SECURITY DEFINER functions executable by PUBLIC: %', v_open;
+    END IF;
+END
+$check$;

@@ -52,13 +52,14 @@ SELECT * FROM fashionrec.evaluate('no-such-model', 'taste_test');
 SELECT * FROM fashionrec.evaluate('taste-knn', 'taste_test', version => 7);
 SELECT * FROM fashionrec.evaluate('taste-knn', 'no_such_table');
 
--- cross-validation: one trial version per fold
+-- cross-validation: one trial version per fold, kept on request
 SELECT fold, model_version, users > 0 AS has_users, ndcg_at_k > 0 AS learns
-  FROM fashionrec.cross_validate('taste-cv', 'itemknn', 'taste', 3);
+  FROM fashionrec.cross_validate('taste-cv', 'itemknn', 'taste', 3, keep_trials => true);
 SELECT version, status, active FROM fashionrec.models WHERE name = 'taste-cv';
 SELECT * FROM fashionrec.cross_validate('taste-cv', 'itemknn', 'taste', 1);
 
--- grid search: every combination is a trial; the best is flagged and can be activated
+-- grid search: every combination is a trial; the best is flagged and can be
+-- activated; the other trials are dropped at the end
 SELECT model_version, trial_params, best
   FROM fashionrec.tune('taste-tune', 'itemknn', 'taste', '{"neighbors": [1, 20], "similarity": ["cosine", "bm25"]}',
                        k => 5, activate_best => true)

@@ -113,7 +113,7 @@ SELECT decision, champion_version, challenger_version, test_users > 0 AS scored,
 -- the challenger reads the same feature set, and the full interactions when retrained again
 SELECT version, status, source, params ->> 'interactions' AS interactions
   FROM fashionrec.models WHERE name = 'fss-nightly' ORDER BY version;
--- a hybrid is not: its components have seen the held-out interactions
+-- a hybrid splits its interactions by time, and these have none (sql/hybrid_ops.sql retrains hybrids)
 CALL fashionrec.retrain('fss-hybrid');
 SELECT decision, reason, details ->> 'sqlstate' AS sqlstate FROM fashionrec.retrain_log WHERE name = 'fss-hybrid';
 

@@ -84,6 +84,11 @@ run_cron() {
     bash test/cron-retrain.sh
 }
 
+run_cron_hybrid() {
+    fr_log "pg_cron retraining a hybrid (waits for pg_cron's next minute)"
+    bash test/hybridops.sh
+}
+
 run_gateway() {
     fr_log "HTTP gateway and dashboard (node --test, headless Chromium)"
     bash gateway/test/run.sh
@@ -96,6 +101,7 @@ if [ -z "${FR_REGRESS:-}" ]; then
     suite run_upgrade
     suite run_replica
     suite run_cron
+    suite run_cron_hybrid
     suite run_unit
     suite bash test/fuzz/types.sh
     suite bash test/fuzz/sqlsmith.sh

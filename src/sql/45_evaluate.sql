@@ -171,18 +171,70 @@ $$;
 COMMENT ON FUNCTION fashionrec._column_params(jsonb) IS
     'Internal: the source-column keys of a params object (user_column, item_column, weight_column, time_column)';
 
--- Train on all folds but one and evaluate on that one, for each fold.  Folds
--- are assigned per interaction by a seeded hash of (user, item), so they do
--- not depend on row order.  Each fold's model is kept as a 'trial' version.
+-- The metric tune() and retrain() rank by, from a row of evaluate().
+CREATE FUNCTION fashionrec._metric_of(e record, metric text) RETURNS double precision
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN CASE metric
+             WHEN 'ndcg' THEN e.ndcg_at_k WHEN 'precision' THEN e.precision_at_k
+             WHEN 'recall' THEN e.recall_at_k WHEN 'map' THEN e.map_at_k
+             WHEN 'hit_rate' THEN e.hit_rate WHEN 'rmse' THEN e.rmse ELSE e.mae END;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._metric_of(record, text) IS
+    'Internal: one metric (ndcg, precision, recall, map, hit_rate, rmse, mae) of an evaluate() row';
+
+-- One trial of a search or a fold: a version of name trained on the query
+-- train_query (user_id, item_id, weight, event_time) without ever seeing the
+-- pairs of test_pairs (a hybrid's components are retrained without them,
+-- fashionrec._hybrid_train), marked a trial.  Returns {"version",
+-- "trained", "fitted", "cache"} as _hybrid_train does.
+CREATE FUNCTION fashionrec._train_trial(name text, algorithm text, train_query text, source text,
+                                        test_pairs text, params jsonb, split_method text,
+                                        cache jsonb DEFAULT '{}')
+    RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    v_version integer;
+BEGIN
+    IF algorithm = 'hybrid' THEN
+        RETURN fashionrec._hybrid_train(name, params, NULL, train_query, source, test_pairs,
+                                        split_method => split_method, cache => cache);
+    END IF;
+    v_version := fashionrec.train(name, algorithm, train_query, params, activate => false);
+    PERFORM fashionrec._mark_trial(name, v_version);
+    RETURN pg_catalog.jsonb_build_object('version', v_version, 'trained', '[]'::jsonb,
+                                         'fitted', '[]'::jsonb, 'cache', cache);
+END
+$$;
+COMMENT ON FUNCTION fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb) IS
+    'Internal: a trial version trained on part of a source (a hybrid over components retrained without the held-out pairs)';
+
+-- Train on all folds but one and evaluate on that one, for each fold.
+-- fold_method 'hash': folds are assigned per interaction by a seeded hash of
+-- (user, item), so they do not depend on row order.  'temporal' (rolling
+-- origin): the events are cut at the quantiles 1/(folds+1), ...,
+-- folds/(folds+1) of their times; fold f trains on everything before cut f
+-- and tests on the pairs of the next window new to a user who has history
+-- before the cut.  A fold without test users is returned as skipped with the
+-- reason.  A hybrid's components are retrained per fold without its test
+-- pairs (temporal: without any pair first seen after the cut).  The trial
+-- versions are dropped at the end unless keep_trials.
 CREATE FUNCTION fashionrec.cross_validate(name text, algorithm text, source text,
                                           folds integer DEFAULT 5,
                                           params jsonb DEFAULT '{}',
                                           k integer DEFAULT 10,
-                                          seed bigint DEFAULT 42)
+                                          seed bigint DEFAULT 42,
+                                          fold_method text DEFAULT 'hash',
+                                          keep_trials boolean DEFAULT false)
     RETURNS TABLE (fold integer, model_version integer, users bigint,
                    precision_at_k double precision, recall_at_k double precision,
                    ndcg_at_k double precision, map_at_k double precision,
-                   rmse double precision, mae double precision)
+                   rmse double precision, mae double precision,
+                   status text, reason text)
     LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
@@ -190,31 +242,97 @@ DECLARE
     v_fold   text;
     v_train  text;
     v_test   text;
+    v_unseen text;
+    v_cuts   float8[];
+    v_nulls  bigint;
+    v_users  bigint;
+    v_trial  jsonb;
+    v_drop   jsonb := '[]';
     v_params jsonb := COALESCE(cross_validate.params, '{}');
+    v_train_params jsonb;
     e        record;
 BEGIN
     IF cross_validate.folds IS NULL OR cross_validate.folds < 2 OR cross_validate.folds > 100 THEN
         RAISE EXCEPTION 'folds must be between 2 and 100, got %', cross_validate.folds
               USING ERRCODE = '22023';
     END IF;
+    IF cross_validate.fold_method IS NULL OR cross_validate.fold_method NOT IN ('hash', 'temporal') THEN
+        RAISE EXCEPTION 'unknown fold method "%"', cross_validate.fold_method
+              USING ERRCODE = '22023', HINT = 'Use ''hash'' or ''temporal'' (rolling origin).';
+    END IF;
+    IF cross_validate.keep_trials IS NULL THEN
+        RAISE EXCEPTION 'keep_trials must not be NULL' USING ERRCODE = '22004';
+    END IF;
     -- column naming applies to the source; the folds are normalised already
     v_query := fashionrec.source_query(cross_validate.source, fashionrec._column_params(v_params));
-    v_fold := pg_catalog.format(
-        '(pg_catalog.hashtextextended(s.user_id::text || '':'' || s.item_id::text, %s) & 2147483647) %% %s',
-        cross_validate.seed, cross_validate.folds);
+    v_train_params := v_params - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
+    IF cross_validate.fold_method = 'temporal' THEN
+        EXECUTE pg_catalog.format(
+            'SELECT pg_catalog.count(*) FILTER (WHERE s.event_epoch IS NULL),
+                    pg_catalog.percentile_disc(ARRAY(SELECT g::float8 / %s FROM pg_catalog.generate_series(1, %s) g))
+                        WITHIN GROUP (ORDER BY s.event_epoch)
+               FROM (%s) s', cross_validate.folds + 1, cross_validate.folds, v_query)
+          INTO v_nulls, v_cuts;
+        IF v_nulls > 0 OR v_cuts[1] IS NULL THEN
+            RAISE EXCEPTION 'temporal folds need a time in every row'
+                  USING ERRCODE = '22023',
+                        HINT = 'Return (user, item, weight, time) from the source, name it with params {"time_column": "..."}, or use fold_method ''hash''.';
+        END IF;
+        v_cuts := v_cuts || 'Infinity'::float8;
+    ELSE
+        v_fold := pg_catalog.format(
+            '(pg_catalog.hashtextextended(s.user_id::text || '':'' || s.item_id::text, %s) & 2147483647) %% %s',
+            cross_validate.seed, cross_validate.folds);
+    END IF;
     FOR f IN 0 .. cross_validate.folds - 1 LOOP
-        v_train := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) FROM (%s) s WHERE %s <> %s',
-                                     v_query, v_fold, f);
-        v_test := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight FROM (%s) s WHERE %s = %s',
-                                    v_query, v_fold, f);
+        fold := f + 1;
+        model_version := NULL; users := NULL; precision_at_k := NULL; recall_at_k := NULL;
+        ndcg_at_k := NULL; map_at_k := NULL; rmse := NULL; mae := NULL;
+        -- the fold's test pairs, materialised: evaluate() and the count read
+        -- them, and the set-based form keeps the planner to hash joins
+        IF cross_validate.fold_method = 'temporal' THEN
+            v_train := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) FROM (%s) s WHERE s.event_epoch < %L::float8',
+                                         v_query, v_cuts[f + 1]);
+            PERFORM fashionrec._temp_table('fr_cv_test', pg_catalog.format(
+                'WITH src AS MATERIALIZED (%1$s),
+                      earlier AS MATERIALIZED (SELECT DISTINCT e.user_id, e.item_id FROM src e
+                                                WHERE e.event_epoch < %2$L::float8)
+                 SELECT s.user_id, s.item_id, s.weight FROM src s
+                  WHERE s.event_epoch >= %2$L::float8 AND s.event_epoch < %3$L::float8
+                    AND s.user_id IN (SELECT e.user_id FROM earlier e)
+                    AND NOT EXISTS (SELECT FROM earlier e WHERE e.user_id = s.user_id AND e.item_id = s.item_id)',
+                v_query, v_cuts[f + 1], v_cuts[f + 2]));
+            v_unseen := pg_catalog.format(
+                'SELECT s.user_id, s.item_id FROM (%1$s) s WHERE s.event_epoch >= %2$L::float8
+                 EXCEPT SELECT s.user_id, s.item_id FROM (%1$s) s WHERE s.event_epoch < %2$L::float8',
+                v_query, v_cuts[f + 1]);
+        ELSE
+            v_train := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) FROM (%s) s WHERE %s <> %s',
+                                         v_query, v_fold, f);
+            PERFORM fashionrec._temp_table('fr_cv_test', pg_catalog.format(
+                'SELECT s.user_id, s.item_id, s.weight FROM (%s) s WHERE %s = %s', v_query, v_fold, f));
+            v_unseen := 'SELECT t.user_id, t.item_id FROM pg_temp.fr_cv_test t';
+        END IF;
+        v_test := 'SELECT t.user_id, t.item_id, t.weight FROM pg_temp.fr_cv_test t';
+        SELECT pg_catalog.count(DISTINCT t.user_id) INTO v_users FROM pg_temp.fr_cv_test t;
+        IF v_users = 0 THEN
+            users := 0;
+            status := 'skipped';
+            reason := CASE WHEN cross_validate.fold_method = 'temporal'
+                           THEN 'no test users: no pair of this window is new to a user with history before it'
+                           ELSE 'no test users: no interaction hashes to this fold' END;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         RAISE NOTICE 'cross-validation fold % of %', f + 1, cross_validate.folds;
-        model_version := fashionrec.train(cross_validate.name, cross_validate.algorithm, v_train,
-                                          v_params - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'],
-                                          activate => false);
-        PERFORM fashionrec._mark_trial(cross_validate.name, model_version);
+        v_trial := fashionrec._train_trial(cross_validate.name, cross_validate.algorithm, v_train,
+                                           cross_validate.source, v_unseen, v_train_params,
+                                           CASE WHEN cross_validate.fold_method = 'temporal' THEN 'temporal' ELSE 'random' END);
+        model_version := (v_trial ->> 'version')::integer;
+        v_drop := v_drop || pg_catalog.jsonb_build_array(cross_validate.name || '@' || model_version)
+                  || (v_trial -> 'trained') || (v_trial -> 'fitted');
         SELECT * INTO e FROM fashionrec.evaluate(cross_validate.name, v_test, cross_validate.k,
                                                  version => model_version);
-        fold := f + 1;
         users := e.users;
         precision_at_k := e.precision_at_k;
         recall_at_k := e.recall_at_k;
@@ -222,15 +340,28 @@ BEGIN
         map_at_k := e.map_at_k;
         rmse := e.rmse;
         mae := e.mae;
+        status := 'evaluated';
+        reason := NULL;
         RETURN NEXT;
     END LOOP;
+    IF NOT cross_validate.keep_trials THEN
+        PERFORM fashionrec._drop_versions(v_drop);
+    END IF;
 END
 $$;
-COMMENT ON FUNCTION fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint) IS
-    'k-fold cross-validation: one trial version per fold, with its metrics';
+COMMENT ON FUNCTION fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean) IS
+    'k-fold cross-validation (hashed or temporal rolling-origin folds), hybrids included: one trial version per fold with its metrics, dropped at the end unless keep_trials';
 
--- Grid search: every combination of the values in grid (a jsonb object of
--- arrays), trained on a seeded split of the source and evaluated on the rest.
+-- Hyper-parameter search: the combinations of the values in grid (a jsonb
+-- object of arrays; for a hybrid also weights, "fusion" and component names),
+-- all of them, or with budget a seeded random sample of that many, each
+-- trained on a seeded split of the source and evaluated on the rest.  A
+-- hybrid's components are retrained once per distinct component without the
+-- test part.  With halving (successive halving, factor 3): a first rung
+-- trains every combination on a hashed share 3^-R of the users, the best
+-- third goes on to three times the share, and so on until the last rung,
+-- on all users, picks the best.  Trial versions are dropped at the end
+-- unless keep_trials (the best stays when activated).
 CREATE FUNCTION fashionrec.tune(name text, algorithm text, source text, grid jsonb,
                                 metric text DEFAULT 'ndcg',
                                 k integer DEFAULT 10,
@@ -238,29 +369,51 @@ CREATE FUNCTION fashionrec.tune(name text, algorithm text, source text, grid jso
                                 test_fraction double precision DEFAULT 0.2,
                                 seed bigint DEFAULT 42,
                                 params jsonb DEFAULT '{}',
-                                activate_best boolean DEFAULT false)
-    RETURNS TABLE (model_version integer, trial_params jsonb, score double precision, best boolean)
+                                activate_best boolean DEFAULT false,
+                                budget integer DEFAULT NULL,
+                                keep_trials boolean DEFAULT false,
+                                halving boolean DEFAULT false)
+    RETURNS TABLE (model_version integer, trial_params jsonb, score double precision, best boolean,
+                   users_share double precision)
     LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
-    v_combos   jsonb[] := ARRAY['{}'::jsonb];
-    v_next     jsonb[];
+    c_max_trials CONSTANT integer := 1000;
+    c_eta      CONSTANT integer := 3;
+    v_keys     text[] := '{}';
+    v_values   jsonb[] := '{}';
     v_key      text;
-    v_values   jsonb;
+    v_vals     jsonb;
+    v_total    numeric := 1;
+    v_picks    numeric[] := '{}';
+    v_pick     numeric;
+    v_rest     numeric;
     v_combo    jsonb;
-    v_value    jsonb;
+    v_combos   jsonb[] := '{}';
+    v_alive    integer[];
+    v_i        integer;
+    v_rung_scores double precision[];
+    v_rungs    integer := 0;
+    v_share    double precision;
+    v_users    text;
     v_split    text;
     v_train    text;
     v_test     text;
+    v_pairs    text;
     v_version  integer;
     v_score    double precision;
     v_best     double precision;
     v_best_version integer;
     v_lower_is_better boolean := tune.metric IN ('rmse', 'mae');
     v_train_params  jsonb;
+    v_trial    jsonb;
+    v_cache    jsonb;
+    v_trials   jsonb := '{}';   -- version -> the component versions it pins
+    v_components jsonb := '[]'; -- every component version trained
     v_versions integer[] := '{}';
     v_params   jsonb[] := '{}';
     v_scores   double precision[] := '{}';
+    v_shares   double precision[] := '{}';
     e          record;
 BEGIN
     IF tune.grid IS NULL OR pg_catalog.jsonb_typeof(tune.grid) <> 'object' THEN
@@ -273,60 +426,143 @@ BEGIN
               USING ERRCODE = '22023',
                     HINT = 'Use ndcg, precision, recall, map, hit_rate, rmse or mae.';
     END IF;
-    FOR v_key, v_values IN SELECT g.key, g.value FROM pg_catalog.jsonb_each(tune.grid) g LOOP
-        IF pg_catalog.jsonb_typeof(v_values) <> 'array' OR pg_catalog.jsonb_array_length(v_values) = 0 THEN
+    IF tune.budget IS NOT NULL AND tune.budget < 1 THEN
+        RAISE EXCEPTION 'budget must be at least 1, got %', tune.budget
+              USING ERRCODE = '22023', HINT = 'budget is the number of trials of a random search; NULL searches the whole grid.';
+    END IF;
+    IF tune.budget > c_max_trials THEN
+        RAISE EXCEPTION 'budget % is more than % trials', tune.budget, c_max_trials
+              USING ERRCODE = '54000', HINT = 'Each trial trains a model; search in stages with smaller budgets.';
+    END IF;
+    IF tune.keep_trials IS NULL OR tune.activate_best IS NULL OR tune.halving IS NULL THEN
+        RAISE EXCEPTION 'activate_best, keep_trials and halving must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    FOR v_key, v_vals IN SELECT g.key, g.value FROM pg_catalog.jsonb_each(tune.grid) g LOOP
+        IF pg_catalog.jsonb_typeof(v_vals) <> 'array' OR pg_catalog.jsonb_array_length(v_vals) = 0 THEN
             RAISE EXCEPTION 'grid entry "%" must be a non-empty array of values', v_key
                   USING ERRCODE = '22023';
         END IF;
-        v_next := '{}';
-        FOREACH v_combo IN ARRAY v_combos LOOP
-            FOR v_value IN SELECT x.value FROM pg_catalog.jsonb_array_elements(v_values) x LOOP
-                v_next := v_next || (v_combo || pg_catalog.jsonb_build_object(v_key, v_value));
-            END LOOP;
-        END LOOP;
-        v_combos := v_next;
+        v_keys := v_keys || v_key;
+        v_values := v_values || v_vals;
+        v_total := v_total * pg_catalog.jsonb_array_length(v_vals);
     END LOOP;
-    IF pg_catalog.array_length(v_combos, 1) > 1000 THEN
-        RAISE EXCEPTION 'grid has % combinations, at most 1000 are allowed',
-              pg_catalog.array_length(v_combos, 1) USING ERRCODE = '54000';
+    IF tune.budget IS NULL AND v_total > c_max_trials THEN
+        RAISE EXCEPTION 'grid has % combinations, at most % are allowed', v_total, c_max_trials
+              USING ERRCODE = '54000',
+                    HINT = 'Pass budget => N for a random search of N of them, or narrow the grid.';
+    END IF;
+    -- the combinations tried, as indices in mixed radix over the grid's keys:
+    -- all of them, or a seeded sample without repetition
+    IF tune.budget IS NULL OR tune.budget >= v_total THEN
+        v_picks := ARRAY(SELECT g::numeric FROM pg_catalog.generate_series(0, v_total::bigint - 1) g);
+    ELSE
+        FOR i IN 0 .. 100 * tune.budget LOOP
+            v_pick := pg_catalog.mod((pg_catalog.hashtextextended(i::text, tune.seed) & 9223372036854775807)::numeric, v_total);
+            IF NOT v_pick = ANY (v_picks) THEN
+                v_picks := v_picks || v_pick;
+            END IF;
+            EXIT WHEN pg_catalog.array_length(v_picks, 1) = tune.budget;
+        END LOOP;
+    END IF;
+    FOREACH v_pick IN ARRAY v_picks LOOP
+        v_combo := '{}';
+        v_rest := v_pick;
+        -- the last key varies fastest, as the grid reads
+        FOR j IN REVERSE COALESCE(pg_catalog.array_length(v_keys, 1), 0) .. 1 LOOP
+            v_combo := v_combo || pg_catalog.jsonb_build_object(v_keys[j],
+                v_values[j] -> pg_catalog.mod(v_rest, pg_catalog.jsonb_array_length(v_values[j]))::integer);
+            v_rest := pg_catalog.div(v_rest, pg_catalog.jsonb_array_length(v_values[j]));
+        END LOOP;
+        v_combos := v_combos || v_combo;
+    END LOOP;
+    IF tune.halving THEN
+        IF pg_catalog.array_length(v_combos, 1) < c_eta THEN
+            RAISE EXCEPTION 'successive halving needs at least % trials, the search has %',
+                  c_eta, pg_catalog.array_length(v_combos, 1)
+                  USING ERRCODE = '22023', HINT = 'Widen the grid or the budget, or search without halving.';
+        END IF;
+        v_rungs := pg_catalog.ceil(pg_catalog.ln(pg_catalog.array_length(v_combos, 1)) / pg_catalog.ln(c_eta) - 1e-9)::integer;
     END IF;
 
     v_train_params := COALESCE(tune.params, '{}') - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
-    v_split := pg_catalog.format(
-        'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test FROM fashionrec.split(%L, %L, %s, %s, %L) sp',
-        tune.source, tune.split_method, tune.test_fraction, tune.seed,
-        fashionrec._column_params(tune.params));
-    v_train := pg_catalog.format('SELECT user_id, item_id, weight, event_time FROM (%s) s WHERE NOT is_test', v_split);
-    v_test := pg_catalog.format('SELECT user_id, item_id, weight FROM (%s) s WHERE is_test', v_split);
+    IF tune.algorithm = 'hybrid' THEN
+        -- materialised: the components' exclusion reads the test part once per component
+        PERFORM fashionrec._temp_table('fr_tune_split', pg_catalog.format(
+            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
+               FROM fashionrec.split(%L, %L, %s, %s, %L) sp',
+            tune.source, tune.split_method, tune.test_fraction, tune.seed,
+            fashionrec._column_params(tune.params)));
+        v_split := 'SELECT * FROM pg_temp.fr_tune_split';
+    ELSE
+        v_split := pg_catalog.format(
+            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test FROM fashionrec.split(%L, %L, %s, %s, %L) sp',
+            tune.source, tune.split_method, tune.test_fraction, tune.seed,
+            fashionrec._column_params(tune.params));
+    END IF;
 
-    FOREACH v_combo IN ARRAY v_combos LOOP
-        RAISE NOTICE 'tuning trial %', v_combo;
-        v_version := fashionrec.train(tune.name, tune.algorithm, v_train,
-                                      v_train_params || v_combo, activate => false);
-        PERFORM fashionrec._mark_trial(tune.name, v_version);
-        SELECT * INTO e FROM fashionrec.evaluate(tune.name, v_test, tune.k, version => v_version);
-        v_score := CASE tune.metric
-                     WHEN 'ndcg' THEN e.ndcg_at_k WHEN 'precision' THEN e.precision_at_k
-                     WHEN 'recall' THEN e.recall_at_k WHEN 'map' THEN e.map_at_k
-                     WHEN 'hit_rate' THEN e.hit_rate WHEN 'rmse' THEN e.rmse ELSE e.mae END;
-        IF v_score IS NOT NULL AND (v_best IS NULL OR
-              (v_lower_is_better AND v_score < v_best) OR (NOT v_lower_is_better AND v_score > v_best)) THEN
-            v_best := v_score;
-            v_best_version := v_version;
-        END IF;
-        v_versions := v_versions || v_version;
-        v_params := v_params || v_combo;
-        v_scores := v_scores || v_score;
+    v_alive := ARRAY(SELECT g FROM pg_catalog.generate_series(1, pg_catalog.array_length(v_combos, 1)) g);
+    FOR r IN 0 .. v_rungs LOOP
+        v_share := pg_catalog.power(c_eta, r - v_rungs);
+        -- a rung's users: a seeded hash below the share
+        v_users := CASE WHEN v_share < 1 THEN pg_catalog.format(
+                       '(pg_catalog.hashtextextended(s.user_id::text, %s) & 2147483647) < %s',
+                       tune.seed, pg_catalog.floor(v_share * 2147483648)) ELSE 'true' END;
+        v_train := pg_catalog.format('SELECT user_id, item_id, weight, event_time FROM (%s) s WHERE NOT is_test AND %s', v_split, v_users);
+        v_test := pg_catalog.format('SELECT user_id, item_id, weight FROM (%s) s WHERE is_test AND %s', v_split, v_users);
+        v_pairs := pg_catalog.format('SELECT user_id, item_id FROM (%s) s WHERE is_test OR NOT %s', v_split, v_users);
+        v_cache := '{}';
+        v_rung_scores := '{}';
+        FOREACH v_i IN ARRAY v_alive LOOP
+            RAISE NOTICE 'tuning trial % (users %)', v_combos[v_i], v_share;
+            -- a learned fusion is fitted on users' later interactions: the
+            -- carve-out splits each user's history, by time when there is one
+            v_trial := fashionrec._train_trial(tune.name, tune.algorithm, v_train, tune.source, v_pairs,
+                                               v_train_params || v_combos[v_i],
+                                               CASE WHEN tune.split_method IN ('temporal', 'leave_last_n')
+                                                    THEN 'temporal' ELSE 'random' END,
+                                               v_cache);
+            v_version := (v_trial ->> 'version')::integer;
+            v_cache := v_trial -> 'cache';
+            v_components := v_components || (v_trial -> 'trained') || (v_trial -> 'fitted');
+            v_trials := v_trials || pg_catalog.jsonb_build_object(v_version::text,
+                (SELECT COALESCE(pg_catalog.jsonb_agg(c.value), '[]')
+                   FROM pg_catalog.jsonb_each_text(COALESCE(v_trial -> 'components', '{}')) c));
+            SELECT * INTO e FROM fashionrec.evaluate(tune.name, v_test, tune.k, version => v_version);
+            v_score := fashionrec._metric_of(e, tune.metric);
+            IF r = v_rungs AND v_score IS NOT NULL AND (v_best IS NULL OR
+                  (v_lower_is_better AND v_score < v_best) OR (NOT v_lower_is_better AND v_score > v_best)) THEN
+                v_best := v_score;
+                v_best_version := v_version;
+            END IF;
+            v_rung_scores := v_rung_scores || v_score;
+            v_versions := v_versions || v_version;
+            v_params := v_params || v_combos[v_i];
+            v_scores := v_scores || v_score;
+            v_shares := v_shares || v_share;
+        END LOOP;
+        -- the best third goes on
+        v_alive := ARRAY(SELECT t.i FROM ROWS FROM (pg_catalog.unnest(v_alive), pg_catalog.unnest(v_rung_scores)) AS t(i, sc)
+                          ORDER BY CASE WHEN v_lower_is_better THEN t.sc ELSE -t.sc END NULLS LAST, t.i
+                          LIMIT pg_catalog.ceil(pg_catalog.array_length(v_alive, 1)::numeric / c_eta));
     END LOOP;
 
     IF tune.activate_best AND v_best_version IS NOT NULL THEN
         PERFORM fashionrec.activate(tune.name, v_best_version);
     END IF;
+    IF NOT tune.keep_trials THEN
+        -- every trial but an activated best, then the components no kept version pins
+        PERFORM fashionrec._drop_versions(pg_catalog.to_jsonb(ARRAY(
+            SELECT tune.name || '@' || v FROM pg_catalog.unnest(v_versions) v
+             WHERE v IS DISTINCT FROM CASE WHEN tune.activate_best THEN v_best_version END)));
+        PERFORM fashionrec._drop_versions(COALESCE((
+            SELECT pg_catalog.jsonb_agg(c.value) FROM pg_catalog.jsonb_array_elements_text(v_components) c
+             WHERE NOT (tune.activate_best AND v_trials -> (v_best_version::text) ? c.value)), '[]'));
+    END IF;
     RETURN QUERY
-        SELECT t.v, t.p, t.s, t.v = v_best_version
+        SELECT t.v, t.p, t.s, t.v = v_best_version, t.u
           FROM ROWS FROM (pg_catalog.unnest(v_versions), pg_catalog.unnest(v_params),
-                         pg_catalog.unnest(v_scores)) AS t(v, p, s);
+                         pg_catalog.unnest(v_scores), pg_catalog.unnest(v_shares)) AS t(v, p, s, u);
 END
 $$;
-COMMENT ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean) IS
-    'Grid search over hyper-parameters: one trial version per combination, scored on a held-out split; optionally activates the best';
+COMMENT ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean) IS
+    'Hyper-parameter search (the whole grid, or a seeded random sample of budget combinations; optionally successive halving over shares of the users), hybrids included: one trial version per combination and rung scored on a held-out split; trials dropped at the end unless keep_trials; optionally activates the best';

@@ -895,8 +895,13 @@ COMMENT ON FUNCTION fashionrec._log_retrain(jsonb) IS
 -- challenger itself is (promote => 'challenger').  Content models (tfidf,
 -- attributes, embedding, features) keep their catalogue as their source and
 -- read interactions from params.interactions: for them that is what is split
--- and retrained, over the same catalogue.  A hybrid is refused: its
--- components, trained on everything, would have seen the held-out pairs.
+-- and retrained, over the same catalogue.  A hybrid splits its
+-- interactions: its challenger is trained over components retrained on their
+-- own sources without the held-out pairs (params {"components": "active"}:
+-- their active versions as they are), its learned fusion refitted by stacking
+-- (fashionrec._hybrid_train); the held-out pairs any component of the
+-- champion (or an active component taken) was trained on are not fresh.
+-- The versions of the components go to retrain_log.details.
 -- No fresh pairs means
 -- nothing new since the champion was trained: it is kept.  A failure is
 -- logged, committed and raised (a WARNING inside a transaction block).
@@ -940,6 +945,11 @@ DECLARE
     v_better    boolean;
     v_catalog   text;           -- content models: the catalogue source, kept as it is
     v_challenger_params jsonb;
+    v_components text;          -- a hybrid: 'retrain' its components or take the 'active' ones
+    v_pins      jsonb;          -- a hybrid: the champion's component versions
+    v_seen      bigint[];       -- models whose training pairs are not fresh
+    v_hybrid    jsonb;
+    v_full      jsonb;
     e           record;
     v_msg       text;
     v_state     text;
@@ -986,6 +996,12 @@ BEGIN
         v_catalog := v_champ.source;
         v_source := COALESCE(retrain.source, v_all ->> 'interactions');
         v_all := v_all - 'interactions';
+    ELSIF v_champ.algorithm = 'hybrid' THEN
+        v_source := COALESCE(retrain.source, v_all ->> 'interactions');
+        v_components := COALESCE(v_all ->> 'components', 'retrain');
+        v_all := v_all - ARRAY['interactions', 'components'];
+        -- a component named in params overrides the champion's pin
+        v_pins := v_champ.info - ARRAY(SELECT pg_catalog.jsonb_object_keys(COALESCE(retrain.params, '{}')));
     ELSE
         v_source := COALESCE(retrain.source, v_champ.source);
     END IF;
@@ -1000,10 +1016,17 @@ BEGIN
             PERFORM fashionrec._check_author(v_champ.created_by,
                                              pg_catalog.format('the source of model "%s"', retrain.name));
         END IF;
-        IF v_champ.algorithm = 'hybrid' THEN
-            RAISE EXCEPTION 'a hybrid model is not retrained by retrain()'
-                  USING ERRCODE = '0A000',
-                        HINT = 'Retrain its components, then train the hybrid again: fashionrec.train() pins the versions active then.';
+        IF v_components NOT IN ('retrain', 'active') THEN
+            RAISE EXCEPTION 'params "components" must be "retrain" or "active", got "%"', v_components
+                  USING ERRCODE = '22023',
+                        HINT = '"retrain" trains each component again on the new window; "active" takes each one''s active version.';
+        END IF;
+        -- a component dropped, archived or whose source would run as a role
+        -- more privileged than its author fails the run before any work
+        IF v_components = 'retrain' THEN
+            PERFORM fashionrec._check_author((fashionrec._hybrid_component_row(h.component, h.version)).created_by,
+                                             pg_catalog.format('the source of model "%s"', h.component))
+               FROM fashionrec._hybrid_components(v_all, v_pins) h;
         END IF;
         IF v_source IS NULL THEN
             RAISE EXCEPTION 'model "%" has no %source to retrain from', retrain.name,
@@ -1023,14 +1046,23 @@ BEGIN
                FROM fashionrec.split(%L, ''temporal'', %s, 42, %L) sp',
             v_source, retrain.holdout, v_cols);
         -- fresh: held out, new to the user before the holdout, and not among
-        -- the pairs the champion was trained on: neither model has seen them
+        -- the pairs the champion (a hybrid: its components too) was trained
+        -- on: neither model has seen them
+        v_seen := ARRAY[v_champ.id];
+        IF v_components IS NOT NULL THEN
+            v_seen := v_seen || ARRAY(
+                SELECT m.id FROM fashionrec._hybrid_components(v_all, v_pins) h
+                  JOIN fashionrec.model m ON m.name = h.component
+                   AND (m.version = h.version OR (v_components = 'active' AND m.active)));
+        END IF;
         CREATE TEMP TABLE fr_retrain_test ON COMMIT DROP AS
         SELECT s.user_id, s.item_id, pg_catalog.sum(s.weight) AS weight
           FROM pg_temp.fr_retrain_split s
          WHERE s.is_test
            AND NOT EXISTS (SELECT FROM pg_temp.fr_retrain_split p
                             WHERE NOT p.is_test AND p.user_id = s.user_id AND p.item_id = s.item_id)
-           AND NOT EXISTS (SELECT FROM fashionrec._training_pairs(v_champ.id) c
+           AND NOT EXISTS (SELECT FROM pg_catalog.unnest(v_seen) AS sm(id),
+                                       LATERAL fashionrec._training_pairs(sm.id) c
                             WHERE c.user_id = s.user_id AND c.item_id = s.item_id)
          GROUP BY s.user_id, s.item_id;
         SELECT pg_catalog.count(DISTINCT t.user_id), pg_catalog.count(*)
@@ -1057,7 +1089,21 @@ BEGIN
             END IF;
         END IF;
 
-        IF v_decision IS NULL THEN
+        IF v_decision IS NULL AND v_components IS NOT NULL THEN
+            v_hybrid := fashionrec._hybrid_train(retrain.name, v_algo_params, v_pins,
+                'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test',
+                v_source, 'SELECT t.user_id, t.item_id FROM pg_temp.fr_retrain_test t', v_components,
+                -- active components may have seen any validation tail: the champion's fusion is kept
+                fusion_from => CASE WHEN v_components = 'active' AND v_champ.info ->> 'fusion' IN ('logistic', 'mlp')
+                                    THEN retrain.name || '@' || v_champ.version END);
+            v_challenger := (v_hybrid ->> 'version')::integer;
+            PERFORM fashionrec._drop_versions(v_hybrid -> 'fitted');
+            v_details := v_details || pg_catalog.jsonb_build_object(
+                'components', v_components,
+                'champion_components', (SELECT pg_catalog.jsonb_object_agg(h.signal, h.component || '@' || h.version)
+                                          FROM fashionrec._hybrid_components(v_all, v_pins) h),
+                'challenger_components', v_hybrid -> 'components');
+        ELSIF v_decision IS NULL THEN
             IF v_catalog IS NULL THEN
                 v_challenger := fashionrec.train(retrain.name, v_champ.algorithm,
                     'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test',
@@ -1076,19 +1122,15 @@ BEGIN
                 COALESCE(v_catalog, v_source), v_challenger_params,
                 pg_catalog.jsonb_build_object('retrain_challenger', pg_catalog.format(
                     'trained on the source without each user''s last %s%% of events', retrain.holdout * 100)));
+        END IF;
 
+        IF v_decision IS NULL THEN
             SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
                                                      retrain.k, version => v_champ.version);
-            v_champ_score := CASE retrain.metric
-                WHEN 'ndcg' THEN e.ndcg_at_k WHEN 'precision' THEN e.precision_at_k
-                WHEN 'recall' THEN e.recall_at_k WHEN 'map' THEN e.map_at_k
-                WHEN 'hit_rate' THEN e.hit_rate WHEN 'rmse' THEN e.rmse ELSE e.mae END;
+            v_champ_score := fashionrec._metric_of(e, retrain.metric);
             SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
                                                      retrain.k, version => v_challenger);
-            v_chall_score := CASE retrain.metric
-                WHEN 'ndcg' THEN e.ndcg_at_k WHEN 'precision' THEN e.precision_at_k
-                WHEN 'recall' THEN e.recall_at_k WHEN 'map' THEN e.map_at_k
-                WHEN 'hit_rate' THEN e.hit_rate WHEN 'rmse' THEN e.rmse ELSE e.mae END;
+            v_chall_score := fashionrec._metric_of(e, retrain.metric);
 
             IF v_champ_score IS NULL OR v_chall_score IS NULL THEN
                 RAISE EXCEPTION 'metric "%" is not available for model "%"', retrain.metric, retrain.name
@@ -1103,7 +1145,19 @@ BEGIN
                                           pg_catalog.round(v_champ_score::numeric, 4));
             IF v_better THEN
                 v_decision := 'promoted';
-                IF retrain.promote = 'retrain' THEN
+                IF retrain.promote = 'retrain' AND v_components IS NOT NULL THEN
+                    v_full := fashionrec._hybrid_train(retrain.name, v_all, v_pins, v_source, v_source, NULL,
+                        v_components,
+                        fusion_from => CASE WHEN (SELECT m.info ->> 'fusion' FROM fashionrec.model m
+                                                   WHERE m.name = retrain.name AND m.version = v_challenger)
+                                                 IN ('logistic', 'mlp')
+                                            THEN retrain.name || '@' || v_challenger END,
+                        activate => true);
+                    v_promoted := (v_full ->> 'version')::integer;
+                    v_details := v_details || pg_catalog.jsonb_build_object('promoted_components', v_full -> 'components');
+                    v_reason := v_reason || pg_catalog.format('; better by more than %s%%, retrained on the whole source as version %s',
+                                                              retrain.margin * 100, v_promoted);
+                ELSIF retrain.promote = 'retrain' THEN
                     v_promoted := CASE WHEN v_catalog IS NULL
                         THEN fashionrec.train(retrain.name, v_champ.algorithm, v_source, v_all, activate => true)
                         ELSE fashionrec.train(retrain.name, v_champ.algorithm, v_catalog,
@@ -1124,6 +1178,7 @@ BEGIN
             END IF;
             IF NOT retrain.keep_challenger AND v_promoted IS DISTINCT FROM v_challenger THEN
                 PERFORM fashionrec.drop_model(retrain.name, v_challenger);
+                PERFORM fashionrec._drop_versions(v_hybrid -> 'trained');
                 v_details := v_details || '{"challenger_dropped": true}';
             END IF;
         END IF;

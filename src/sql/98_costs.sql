@@ -67,3 +67,7 @@ ALTER FUNCTION fashionrec._train_ann(bigint, text, integer, jsonb) COST 10000000
 ALTER FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer)
     COST 20000000;
 ALTER FUNCTION fashionrec.user_shard(bigint, integer) COST 5;
+-- the hybrid in the training pipeline: each call trains models
+ALTER FUNCTION fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean) COST 10000000;
+ALTER FUNCTION fashionrec._retrain_component(fashionrec.model, text, text) COST 10000000;
+ALTER FUNCTION fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb) COST 10000000;

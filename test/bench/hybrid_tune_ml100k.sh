@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# tune() and cross_validate() of a hybrid on MovieLens 100K (the temporal
+# split of test/bench/hybrid_ml100k.sh; content = the 19 genre flags).
+#
+# 1. tune() searches the hybrid's collaborative component (als or ease),
+#    fusion kind (weighted, logistic, mlp) and weights by random search with
+#    a budget, on the training part only: its own temporal split of "train"
+#    (each user's last 20%) scores the trials, and each trial's components
+#    are retrained without that part.  The best configuration is then
+#    trained on the whole training part (a learned fusion by stacking, as
+#    retrain() does) and evaluated once on the test part, beside the
+#    hand-configured hybrids of test/bench/hybrid_fusion_ml100k.sh run again
+#    here as the reference.
+# 2. cross_validate() over 5 temporal folds (rolling origin) of all ratings:
+#    mean and standard deviation of NDCG@10 per model.
+#
+#   bash test/bench/hybrid_tune_ml100k.sh   (FR_DATA=/path/to/data, BUDGET=108: the whole grid, FOLDS=5)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. test/lib.sh
+
+fr_ml100k_bench
+budget=${BUDGET:-108}
+folds=${FOLDS:-5}
+echo "load: $(uptime)"
+
+q >/dev/null <<'SQL'
+SET client_min_messages = warning;
+SELECT fashionrec.train('ml-ease', 'ease', 'SELECT user_id, item_id FROM train', '{"lambda": 500}');
+SELECT fashionrec.train('ml-als', 'als', 'SELECT user_id, item_id FROM train',
+                        '{"factors": 64, "regularization": 0.05, "iterations": 15}');
+SELECT fashionrec.train('ml-pop', 'popularity', 'SELECT user_id, item_id FROM train');
+SELECT fashionrec.train('ml-genres', 'embedding', 'genres', '{"interactions": "SELECT user_id, item_id FROM train"}');
+SELECT fashionrec.train('ml-seq', 'sequence', 'train');
+SQL
+ndcg() {    # model, test view
+    q -c "SET client_min_messages = warning" -c "SELECT round(ndcg_at_k::numeric, 4) FROM fashionrec.evaluate('$1', '$2', 10)" | tail -1
+}
+base='"cf": "ml-als", "content": "ml-genres", "popularity": "ml-pop", "sequence": "ml-seq"'
+
+# ---- the reference: hand-configured hybrids (hybrid_fusion_ml100k.sh) ----------
+q >/dev/null <<'SQL'
+SET client_min_messages = warning;
+SELECT fashionrec.train('fit-ease', 'ease', 'SELECT user_id, item_id FROM fit', '{"lambda": 500}');
+SELECT fashionrec.train('fit-als', 'als', 'SELECT user_id, item_id FROM fit',
+                        '{"factors": 64, "regularization": 0.05, "iterations": 15}');
+SELECT fashionrec.train('fit-pop', 'popularity', 'SELECT user_id, item_id FROM fit');
+SELECT fashionrec.train('fit-genres', 'embedding', 'genres', '{"interactions": "SELECT user_id, item_id FROM fit"}');
+SELECT fashionrec.train('fit-seq', 'sequence', 'fit');
+SELECT fashionrec.train('hand-weighted', 'hybrid', NULL, '{"cf": "ml-als", "popularity": "ml-pop", "sequence": "ml-seq",
+       "popularity_weight": 0.1, "sequence_weight": 0.3, "interactions": "SELECT user_id, item_id FROM train"}');
+SQL
+printf '\n%-44s %12s\n' "temporal split" "test NDCG@10"
+printf '%-44s %12s\n' "ease alone" "$(ndcg ml-ease test)"
+printf '%-44s %12s\n' "hand: weighted als + pop 0.1 + seq 0.3" "$(ndcg hand-weighted test)"
+for cf in als ease; do
+    q >/dev/null <<SQL
+SET client_min_messages = warning;
+SELECT fashionrec.train('hand-mlp-$cf-fit', 'hybrid', NULL, '{"cf": "fit-$cf", "content": "fit-genres", "popularity": "fit-pop",
+       "sequence": "fit-seq", "content_weight": 0.1, "popularity_weight": 0.1, "sequence_weight": 0.3,
+       "fusion": "mlp", "validation": "val", "interactions": "SELECT user_id, item_id FROM fit"}');
+SELECT fashionrec.train('hand-mlp-$cf', 'hybrid', NULL, '{"cf": "ml-$cf", "content": "ml-genres", "popularity": "ml-pop",
+       "sequence": "ml-seq", "content_weight": 0.1, "popularity_weight": 0.1, "sequence_weight": 0.3,
+       "fusion_from": "hand-mlp-$cf-fit", "interactions": "SELECT user_id, item_id FROM train"}');
+SQL
+    printf '%-44s %12s\n' "hand: mlp fusion, cf $cf (stacked)" "$(ndcg "hand-mlp-$cf" test)"
+done
+
+# ---- 1. tune() -------------------------------------------------------------------
+t0=$(date +%s)
+q -c "SET client_min_messages = warning" -c "CREATE TABLE trials AS SELECT * FROM fashionrec.tune('tuned', 'hybrid', 'train',
+    '{\"cf\": [\"ml-als\", \"ml-ease\"], \"fusion\": [\"weighted\", \"logistic\", \"mlp\"],
+      \"content_weight\": [0, 0.1], \"popularity_weight\": [0, 0.1, 0.3], \"sequence_weight\": [0, 0.3, 0.6]}',
+    split_method => 'temporal', budget => $budget, params => '{$base}')" >/dev/null
+t1=$(date +%s)
+echo
+echo "tune(): $budget of 108 combinations in $((t1 - t0)) s, scored on its temporal split of train (NDCG@10), best 5:"
+q -c "SELECT round(score::numeric, 4), trial_params FROM trials ORDER BY score DESC LIMIT 5" | sed 's/^/  /'
+best=$(q -c "SELECT trial_params FROM trials WHERE best")
+# the best configuration on the whole training part; a learned fusion by
+# stacking (fitted on train's last 20% with components that did not see it)
+q -c "SET client_min_messages = warning" -c "SELECT fashionrec._hybrid_train('tuned', '{$base}'::jsonb || '$best'::jsonb, NULL,
+        'SELECT user_id, item_id, w, t FROM train', 'train', NULL, activate => true)" >/dev/null
+printf '\n%-44s %12s\n' "tuned: $(q -c "SELECT '$best'::jsonb ->> 'cf' || ', ' || ('$best'::jsonb ->> 'fusion')")" "$(ndcg tuned test)"
+
+# ---- 2. cross_validate(), temporal folds -------------------------------------------
+echo
+echo "cross_validate(): $folds temporal folds (rolling origin) of all ratings, NDCG@10 mean ± sd (folds evaluated, test users)"
+cv() {  # label, algorithm, params
+    q -c "SET client_min_messages = warning" -c "SELECT '$1', round(avg(ndcg_at_k)::numeric, 4) || ' ± ' || round(stddev_samp(ndcg_at_k)::numeric, 4),
+                 count(*) FILTER (WHERE status = 'evaluated'), sum(users)
+            FROM fashionrec.cross_validate('cv', '$2', 'SELECT user_id, item_id, 1, to_timestamp(ts) FROM ratings',
+                                           folds => $folds, fold_method => 'temporal', params => '$3')" |
+        awk -F'\t' '{ printf "  %-40s %18s %4s %7s\n", $1, $2, $3, $4 }'
+}
+# the hybrids' components read all ratings too: each fold retrains them on
+# the ratings before its cut
+q >/dev/null <<'SQL'
+SET client_min_messages = warning;
+SELECT fashionrec.train('cv-ease', 'ease', 'SELECT user_id, item_id FROM ratings', '{"lambda": 500}');
+SELECT fashionrec.train('cv-als', 'als', 'SELECT user_id, item_id FROM ratings',
+                        '{"factors": 64, "regularization": 0.05, "iterations": 15}');
+SELECT fashionrec.train('cv-pop', 'popularity', 'SELECT user_id, item_id FROM ratings');
+SELECT fashionrec.train('cv-genres', 'embedding', 'genres', '{"interactions": "SELECT user_id, item_id FROM ratings"}');
+SELECT fashionrec.train('cv-seq', 'sequence', 'SELECT user_id, item_id, 1, to_timestamp(ts) FROM ratings');
+SQL
+cv popularity popularity '{}'
+cv "als" als '{"factors": 64, "regularization": 0.05, "iterations": 15}'
+cv "ease" ease '{"lambda": 500}'
+cv "hybrid weighted (als + pop 0.1 + seq 0.3)" hybrid '{"cf": "cv-als", "popularity": "cv-pop", "sequence": "cv-seq", "popularity_weight": 0.1, "sequence_weight": 0.3}'
+cv "hybrid tuned" hybrid "$(q -c "SELECT '{\"cf\": \"cv-als\", \"content\": \"cv-genres\", \"popularity\": \"cv-pop\", \"sequence\": \"cv-seq\"}'::jsonb
+                                   || '$best'::jsonb || jsonb_build_object('cf', replace('$best'::jsonb ->> 'cf', 'ml-', 'cv-'))")"
+echo "load: $(uptime)"
