@@ -830,6 +830,7 @@ model_catalog_get(void)
 	static bool registered = false;
 	ModelCatalog *c = &model_catalog;
 	Oid			nsp;
+	Oid			previous;
 	Relation	idx;
 
 	if (c->valid)
@@ -840,7 +841,11 @@ model_catalog_get(void)
 		registered = true;
 	}
 	nsp = get_namespace_oid(FR_SCHEMA, false);
+	previous = c->rel;
 	c->rel = model_relid(nsp, "model");
+	/* the extension was dropped and made again: its model ids start over */
+	if (OidIsValid(previous) && previous != c->rel)
+		cache_evict_to(0);
 	c->by_version = model_relid(nsp, "model_name_version_key");
 	c->by_active = model_relid(nsp, "model_one_active");
 	c->refresh_rel = model_relid(nsp, "user_refresh");
@@ -868,6 +873,13 @@ model_catalog_get(void)
 	index_close(idx, AccessShareLock);
 	c->valid = true;
 	return c;
+}
+
+/* fashionrec.model's oid: with a row's id, what names a version across re-creations of the extension */
+Oid
+fr_model_catalog_relid(void)
+{
+	return model_catalog_get()->rel;
 }
 
 /* a query would check the caller's right to read the table: so does a read by index */

@@ -209,6 +209,9 @@ struct FrAlgorithm
 	bool		similar_cosine;
 };
 
+/* model.c: the oid of fashionrec.model (store keys) */
+extern Oid fr_model_catalog_relid(void);
+
 /* features_model.c: a feature set's id, generation, vocabulary version, dimension */
 extern void fr_feature_set_base(const char *name, int64 *base);
 

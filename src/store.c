@@ -61,6 +61,7 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "model.h"
 #include "store.h"
 
 /* versions the table can name at once; far more than a store holds in practice */
@@ -73,7 +74,7 @@
 typedef struct StoreKey
 {
 	Oid			dbid;			/* model row ids are per database */
-	int32		zero;			/* padding made a member: keys are copied, and hashed as bytes */
+	Oid			catalog;		/* and per extension: fashionrec.model's oid (DROP EXTENSION restarts the ids) */
 	int64		model_id;
 	int64		token;
 } StoreKey;
@@ -276,6 +277,14 @@ fr_store_limit(void)
 
 /* ---- per-backend bookkeeping ------------------------------------------- */
 
+/*
+ * fashionrec.model's oid in this database, taken when a statement claims,
+ * lists or drops versions: publish and abandon follow their claim, in the
+ * same statement, and may run while it aborts, when the catalog cannot be
+ * read.
+ */
+static Oid	store_catalog = InvalidOid;
+
 static StoreKey
 make_key(int64 model_id, int64 token)
 {
@@ -283,6 +292,7 @@ make_key(int64 model_id, int64 token)
 
 	memset(&key, 0, sizeof(key));	/* HASH_BLOBS compares the padding too */
 	key.dbid = MyDatabaseId;
+	key.catalog = store_catalog;
 	key.model_id = model_id;
 	key.token = token;
 	return key;
@@ -294,6 +304,7 @@ ref_key(const FrStoreRef *ref)
 	StoreKey	key = make_key(ref->model_id, ref->token);
 
 	key.dbid = ref->dbid;
+	key.catalog = ref->catalog;
 	return key;
 }
 
@@ -432,7 +443,8 @@ make_room(Size bytes, int64 model_id, bool need_row)
 			if (e->state == ENTRY_LOADING || e->pins > 0)
 				continue;
 			/* a model's superseded token is dropped before anyone else's version */
-			stale = e->key.model_id == model_id && e->key.dbid == MyDatabaseId;
+			stale = e->key.model_id == model_id && e->key.dbid == MyDatabaseId &&
+				e->key.catalog == store_catalog;
 			if (victim == NULL || (stale && !victim_stale) ||
 				(stale == victim_stale && e->last_used < victim->last_used))
 			{
@@ -503,6 +515,7 @@ make_ref(dsm_segment *seg, StoreKey key, uint64 incarnation)
 			: (const char *) h + (Size) h->arrays[i].data;
 	}
 	ref->dbid = key.dbid;
+	ref->catalog = key.catalog;
 	ref->model_id = key.model_id;
 	ref->token = key.token;
 	ref->incarnation = incarnation;
@@ -545,12 +558,14 @@ uncount(StoreKey key, uint64 incarnation)
 FrStoreClaim
 fr_store_claim(int64 model_id, int64 token, const char *name, int32 version, FrStoreRef **ref)
 {
-	StoreKey	key = make_key(model_id, token);
+	StoreKey	key;
 	FrStoreClaim result;
 
 	*ref = NULL;
 	if (!fr_store_enabled())
 		return FR_STORE_OFF;
+	store_catalog = fr_model_catalog_relid();
+	key = make_key(model_id, token);
 	register_callbacks();
 	if (n_claims == MAX_CLAIMS)
 		elog(ERROR, "fashionrec model store: loads nested %d deep", n_claims);
@@ -859,6 +874,7 @@ fr_store_list(FrStoreInfo **out)
 	*out = NULL;
 	if (shared == NULL)
 		return 0;
+	store_catalog = fr_model_catalog_relid();
 	info = palloc0(sizeof(FrStoreInfo) * STORE_MAX_ENTRIES);
 	LWLockAcquire(shared->lock, LW_SHARED);
 	hash_seq_init(&seq, store_hash);
@@ -866,7 +882,7 @@ fr_store_list(FrStoreInfo **out)
 	{
 		FrStoreInfo *i = &info[n];
 
-		if (e->key.dbid != MyDatabaseId || n == STORE_MAX_ENTRIES)
+		if (e->key.dbid != MyDatabaseId || e->key.catalog != store_catalog || n == STORE_MAX_ENTRIES)
 			continue;
 		i->model_id = e->key.model_id;
 		strlcpy(i->name, e->name, NAMEDATALEN);
@@ -900,12 +916,14 @@ fr_store_drop(int64 model_id)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the shared model store is off"),
 				 errhint("Add fashionrec to shared_preload_libraries, set fashionrec.shared_cache_size above 0 and restart the server.")));
+	store_catalog = fr_model_catalog_relid();
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
 	hash_seq_init(&seq, store_hash);
 	while ((e = hash_seq_search(&seq)) != NULL)
 	{
 		/* a load in progress finishes; removing the element just returned is allowed */
-		if (e->key.dbid != MyDatabaseId || e->key.model_id != model_id || e->state == ENTRY_LOADING)
+		if (e->key.dbid != MyDatabaseId || e->key.catalog != store_catalog ||
+			e->key.model_id != model_id || e->state == ENTRY_LOADING)
 			continue;
 		evict(e);
 		n++;

@@ -35,6 +35,7 @@ typedef struct FrStoreArray
 typedef struct FrStoreRef
 {
 	Oid			dbid;
+	Oid			catalog;		/* fashionrec.model's oid: ids restart with the extension */
 	int64		model_id;
 	int64		token;
 	uint64		incarnation;	/* which publication of the key: a reload is another */

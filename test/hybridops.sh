@@ -23,7 +23,6 @@ cleanup() {
     q >/dev/null 2>&1 <<'SQL' || true
 SET client_min_messages = warning;
 SELECT fashionrec.unschedule_retraining('cron-hybrid');
-SELECT count(fashionrec._model_cache_drop(id)) FROM fashionrec.model;
 DROP EXTENSION IF EXISTS fashionrec CASCADE;
 DROP SCHEMA IF EXISTS cron_hyb CASCADE;
 DROP EXTENSION IF EXISTS pg_cron;
@@ -35,11 +34,6 @@ q >/dev/null <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_cron;
 CREATE EXTENSION fashionrec;
--- The shared model store outlives DROP EXTENSION and is keyed by database and
--- model id, and the ids start again with the extension: evict what an
--- earlier suite in this database (test/cron-retrain.sh) left under the ids
--- these models will take, or they would be served from those copies.
-SELECT count(fashionrec._model_cache_drop(id)) FROM generate_series(1, 1000) id;
 SELECT fashionrec.generate_shop(customers => 300, products => 200, events => 40000, target_schema => 'cron_hyb');
 CREATE TABLE cron_hyb.buys AS
 SELECT customer_id AS user_id, product_id AS item_id, 1.0::float8 AS weight, occurred_at AS event_time

@@ -8,6 +8,7 @@
 #   - a load cancelled by statement_timeout leaves no half-built entry, and
 #     the next call loads it; sessions that ask for a version at the same
 #     moment share one load;
+#   - a re-created extension (its model ids start over) is never served the old copies;
 #   - a backend killed with -9 restarts the server, and the store starts empty;
 #   - the per-call scratch of a large catalog does not stay in idle backends;
 #   - a store size of 0, one beyond the machine, and a server that does not
@@ -100,6 +101,28 @@ wait "${pids[@]}"
 read -r loads attaches < <(q -F ' ' -c "SELECT sum(shared_loads), sum(attaches) FROM fashionrec.serving_stats WHERE name = 'm3'")
 [ "$loads" = 1 ] && [ "$attaches" = 3 ] && check ok "four sessions at once: one load, three attaches" ||
     check no "concurrent first calls: loads $loads, attaches $attaches"
+
+# ---- DROP EXTENSION and CREATE again: the model ids start over ----------------------
+# The store and each backend's cache name a version by fashionrec.model's oid with the
+# row's id: the new m1..m6 (ids 1..6 again, over other items) must not be served the
+# copies the old ones left, in this session nor in the next.
+out=$(q 2>&1 <<'SQL'
+SET client_min_messages = warning;
+SELECT count(*) FROM fashionrec.recommend('m6', 1, 5);
+DROP EXTENSION fashionrec;
+CREATE EXTENSION fashionrec;
+CREATE TABLE other AS SELECT (g % 50) + 1 AS customer, 5000 + (g * 7) % 20 AS product
+  FROM generate_series(1, 1000) g;
+SELECT count(fashionrec.train('m' || i, 'als', 'other', '{"factors": 8, "iterations": 1}'))
+  FROM generate_series(1, 6) i;
+SELECT 'same session', bool_and(item_id >= 5000), count(*) FROM fashionrec.recommend('m6', 1, 5);
+SQL
+)
+next=$(q -F ' ' -c "SELECT bool_and(item_id >= 5000), count(*) FROM fashionrec.recommend('m6', 1, 5)" 2>&1)
+ids=$(q -c "SELECT string_agg(id::text, ',' ORDER BY id) FROM fashionrec.model")
+grep -q '^same session|t|5$' <<< "$out" && [ "$next" = "t 5" ] && [ "$ids" = "1,2,3,4,5,6" ] &&
+    check ok "after DROP EXTENSION and CREATE EXTENSION, models that reuse ids 1-6 serve their own lists (same and next session)" ||
+    check no "re-created extension: '$out', next session '$next', ids $ids"
 
 # ---- a crash empties the store -------------------------------------------------------
 PGAPPNAME=victim q -c "SELECT count(*) FROM fashionrec.recommend('m2', 1, 5)" -c "SELECT pg_sleep(30)" >/dev/null 2>&1 &
