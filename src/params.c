@@ -73,7 +73,8 @@ bad_param(const char *algorithm, const char *key, const char *expected, JsonbVal
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid value for parameter \"%s\" of algorithm \"%s\"", key, algorithm),
-			 errdetail("Expected %s, got %s.", expected, jbv_type_name(v))));
+			 errdetail("Expected %s, got %s.", expected, jbv_type_name(v)),
+			 errhint("Leave \"%s\" out for its default, or write it as %s.", key, expected)));
 }
 
 static void
@@ -82,7 +83,12 @@ out_of_range(const char *algorithm, const FrParamSpec *spec, double value)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("parameter \"%s\" of algorithm \"%s\" is out of range", spec->key, algorithm),
-			 errdetail("The value %g is not between %g and %g.", value, spec->min, spec->max)));
+			 errdetail("The value %g is not between %g and %g.", value, spec->min, spec->max),
+			 spec->type == FR_PARAM_INT
+			 ? errhint("Give \"%s\" a value from %.0f to %.0f, or leave it out for its default.",
+					   spec->key, spec->min, spec->max)
+			 : errhint("Give \"%s\" a value from %g to %g, or leave it out for its default.",
+					   spec->key, spec->min, spec->max)));
 }
 
 static void
@@ -111,7 +117,8 @@ store_param(const char *algorithm, const FrParamSpec *spec, JsonbValue *v, void 
 								(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 								 errmsg("parameter \"%s\" of algorithm \"%s\" must be an integer",
 										spec->key, algorithm),
-								 errdetail("Got %g.", d)));
+								 errdetail("Got %g.", d),
+								 errhint("Give \"%s\" a whole number.", spec->key)));
 					*(int32 *) field = (int32) d;
 				}
 				else
@@ -128,7 +135,7 @@ store_param(const char *algorithm, const FrParamSpec *spec, JsonbValue *v, void 
 				char	   *s;
 
 				if (v->type != jbvString)
-					bad_param(algorithm, spec->key, choice_list(spec->choices), v);
+					bad_param(algorithm, spec->key, psprintf("one of %s", choice_list(spec->choices)), v);
 				s = pnstrdup(v->val.string.val, v->val.string.len);
 				for (int i = 0; spec->choices[i]; i++)
 					if (strcmp(spec->choices[i], s) == 0)
