@@ -23,7 +23,6 @@ COMMENT ON FUNCTION fashionrec.similar_features(text, text, integer, integer) IS
 -- as src/sql/98_costs.sql sets them
 ALTER FUNCTION fashionrec.feature_embedding(text, text, integer) COST 200;
 ALTER FUNCTION fashionrec.similar_features(text, text, integer, integer) COST 1000 ROWS 10;
-
 -- featurefm's stored feature queries run at retrain() only as their author:
 -- retrain() is replaced once, in the hybridops section below, as 0.3 has it.
 
@@ -104,6 +103,91 @@ GRANT EXECUTE ON FUNCTION fashionrec.build_ann(text, integer, integer),
 
 CREATE OR REPLACE FUNCTION fashionrec.train(name text, algorithm text, source text,
                                  params jsonb DEFAULT '{}', activate boolean DEFAULT NULL)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    v_version  integer;
+    v_id       bigint;
+    v_started  timestamptz := pg_catalog.clock_timestamp();
+    v_result   jsonb;
+BEGIN
+    PERFORM fashionrec._require_primary('train()');
+    IF train.name IS NULL OR train.algorithm IS NULL OR (train.source IS NULL AND train.algorithm IS DISTINCT FROM 'hybrid') THEN
+        RAISE EXCEPTION 'name, algorithm and source must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF train.name !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' THEN
+        RAISE EXCEPTION 'invalid model name "%"', train.name
+              USING ERRCODE = '22023',
+                    HINT = 'Use up to 63 letters, digits and _ . : - starting with a letter or digit.';
+    END IF;
+    v_id := fashionrec._model_begin(train.name, train.algorithm, COALESCE(train.params, '{}'), train.source);
+    SELECT m.version INTO v_version FROM fashionrec.model m WHERE m.id = v_id;
+
+    v_result := fashionrec._train_artifacts(v_id, train.algorithm, COALESCE(train.source, ''),
+                                            COALESCE(train.params, '{}') - 'ann');
+    -- the approximate top-k index, asked for by "ann" or by the catalog's size
+    -- (41_ann.sql), into info; jsonb_set is strict: no index, v_result as is
+    v_result := COALESCE(pg_catalog.jsonb_set(v_result, '{info,ann}',
+                             fashionrec._train_ann(v_id, train.algorithm, (v_result ->> 'items')::integer,
+                                                   train.params -> 'ann')),
+                         v_result);
+    PERFORM fashionrec._model_finish(v_id, v_result,
+                                     pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - v_started));
+
+    IF train.activate OR (train.activate IS NULL AND NOT EXISTS (
+            SELECT FROM fashionrec.model m WHERE m.name = train.name AND m.active)) THEN
+        PERFORM fashionrec.activate(train.name, v_version);
+    END IF;
+    RETURN v_version;
+END
+$$;
+ALTER FUNCTION fashionrec.train(text, text, text, jsonb, boolean) COST 10000000;
+
+-- Batch scoring (issue #19): recommend_all() gains shard/shards (a share of
+-- the users by hash, for replicas), recommend_all_into() scores in parallel
+-- into a table, user_shard() says which share a user is in.
+DROP FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer);
+CREATE FUNCTION fashionrec.recommend_all(name text, users bigint[] DEFAULT NULL, k integer DEFAULT 10,
+                                         exclude_seen boolean DEFAULT true,
+                                         candidates bigint[] DEFAULT NULL,
+                                         exclude bigint[] DEFAULT NULL,
+                                         version integer DEFAULT NULL,
+                                         shard integer DEFAULT 0, shards integer DEFAULT 1)
+    RETURNS TABLE (user_id bigint, item_id bigint, score real, rank integer)
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_all_0_3'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer) IS
+    'Top-k items for many users (all the model knows when users is NULL; of them, those with user_shard(user_id, shards) = shard), scored in blocks: for nightly batches, INSERT ... SELECT. candidates and exclude apply to every user';
+
+-- Batch scoring: every user of a model (or of one share by user hash) into
+-- the caller's table, by several processes, in the caller's transaction.
+CREATE FUNCTION fashionrec.recommend_all_into(name text, target regclass, k integer DEFAULT 10,
+                                              exclude_seen boolean DEFAULT true,
+                                              candidates bigint[] DEFAULT NULL,
+                                              exclude bigint[] DEFAULT NULL,
+                                              version integer DEFAULT NULL,
+                                              shard integer DEFAULT 0, shards integer DEFAULT 1,
+                                              workers integer DEFAULT 1)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_all_into'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) IS
+    'Inserts every user''s top k (of the share shard of shards) into target (user_id, item_id, score, rank) with workers processes in the caller''s transaction; returns the rows inserted';
+
+CREATE FUNCTION fashionrec.user_shard(user_id bigint, shards integer)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'fashionrec_user_shard'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION fashionrec.user_shard(bigint, integer) IS
+    'The share (0 .. shards - 1) of a user for recommend_all and recommend_all_into''s shard/shards: abs(hashint8(user_id) % shards)';
+ALTER FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer)
+    COST 20000000 ROWS 100000;
+ALTER FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer)
+    COST 20000000;
+ALTER FUNCTION fashionrec.user_shard(bigint, integer) COST 5;
+REVOKE EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) TO fashionrec_reader;
 
 -- ---- hybridops: the hybrid through the training pipeline (issue 21) ----
 -- retrain() retrains hybrids; tune() and cross_validate() search and
@@ -611,87 +695,6 @@ CREATE FUNCTION fashionrec._retrain_component(component fashionrec.model, exclud
     LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
-    v_version  integer;
-    v_id       bigint;
-    v_started  timestamptz := pg_catalog.clock_timestamp();
-    v_result   jsonb;
-BEGIN
-    PERFORM fashionrec._require_primary('train()');
-    IF train.name IS NULL OR train.algorithm IS NULL OR (train.source IS NULL AND train.algorithm IS DISTINCT FROM 'hybrid') THEN
-        RAISE EXCEPTION 'name, algorithm and source must not be NULL' USING ERRCODE = '22004';
-    END IF;
-    IF train.name !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,62}$' THEN
-        RAISE EXCEPTION 'invalid model name "%"', train.name
-              USING ERRCODE = '22023',
-                    HINT = 'Use up to 63 letters, digits and _ . : - starting with a letter or digit.';
-    END IF;
-    v_id := fashionrec._model_begin(train.name, train.algorithm, COALESCE(train.params, '{}'), train.source);
-    SELECT m.version INTO v_version FROM fashionrec.model m WHERE m.id = v_id;
-
-    v_result := fashionrec._train_artifacts(v_id, train.algorithm, COALESCE(train.source, ''),
-                                            COALESCE(train.params, '{}') - 'ann');
-    -- the approximate top-k index, asked for by "ann" or by the catalog's size
-    -- (41_ann.sql), into info; jsonb_set is strict: no index, v_result as is
-    v_result := COALESCE(pg_catalog.jsonb_set(v_result, '{info,ann}',
-                             fashionrec._train_ann(v_id, train.algorithm, (v_result ->> 'items')::integer,
-                                                   train.params -> 'ann')),
-                         v_result);
-    PERFORM fashionrec._model_finish(v_id, v_result,
-                                     pg_catalog.date_part('epoch', pg_catalog.clock_timestamp() - v_started));
-
-    IF train.activate OR (train.activate IS NULL AND NOT EXISTS (
-            SELECT FROM fashionrec.model m WHERE m.name = train.name AND m.active)) THEN
-        PERFORM fashionrec.activate(train.name, v_version);
-    END IF;
-    RETURN v_version;
-END
-$$;
-ALTER FUNCTION fashionrec.train(text, text, text, jsonb, boolean) COST 10000000;
-
--- Batch scoring (issue #19): recommend_all() gains shard/shards (a share of
--- the users by hash, for replicas), recommend_all_into() scores in parallel
--- into a table, user_shard() says which share a user is in.
-DROP FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer);
-CREATE FUNCTION fashionrec.recommend_all(name text, users bigint[] DEFAULT NULL, k integer DEFAULT 10,
-                                         exclude_seen boolean DEFAULT true,
-                                         candidates bigint[] DEFAULT NULL,
-                                         exclude bigint[] DEFAULT NULL,
-                                         version integer DEFAULT NULL,
-                                         shard integer DEFAULT 0, shards integer DEFAULT 1)
-    RETURNS TABLE (user_id bigint, item_id bigint, score real, rank integer)
-    AS 'MODULE_PATHNAME', 'fashionrec_recommend_all_0_3'
-    LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer) IS
-    'Top-k items for many users (all the model knows when users is NULL; of them, those with user_shard(user_id, shards) = shard), scored in blocks: for nightly batches, INSERT ... SELECT. candidates and exclude apply to every user';
-
--- Batch scoring: every user of a model (or of one share by user hash) into
--- the caller's table, by several processes, in the caller's transaction.
-CREATE FUNCTION fashionrec.recommend_all_into(name text, target regclass, k integer DEFAULT 10,
-                                              exclude_seen boolean DEFAULT true,
-                                              candidates bigint[] DEFAULT NULL,
-                                              exclude bigint[] DEFAULT NULL,
-                                              version integer DEFAULT NULL,
-                                              shard integer DEFAULT 0, shards integer DEFAULT 1,
-                                              workers integer DEFAULT 1)
-    RETURNS bigint
-    AS 'MODULE_PATHNAME', 'fashionrec_recommend_all_into'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) IS
-    'Inserts every user''s top k (of the share shard of shards) into target (user_id, item_id, score, rank) with workers processes in the caller''s transaction; returns the rows inserted';
-
-CREATE FUNCTION fashionrec.user_shard(user_id bigint, shards integer)
-    RETURNS integer
-    AS 'MODULE_PATHNAME', 'fashionrec_user_shard'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION fashionrec.user_shard(bigint, integer) IS
-    'The share (0 .. shards - 1) of a user for recommend_all and recommend_all_into''s shard/shards: abs(hashint8(user_id) % shards)';
-ALTER FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer)
-    COST 20000000 ROWS 100000;
-ALTER FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer)
-    COST 20000000;
-ALTER FUNCTION fashionrec.user_shard(bigint, integer) COST 5;
-REVOKE EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) TO fashionrec_reader;
     v_content boolean := component.algorithm IN ('tfidf', 'attributes', 'embedding', 'features');
     v_data    text := CASE WHEN v_content THEN component.params ->> 'interactions' ELSE component.source END;
     v_params  jsonb := component.params - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
