@@ -7,14 +7,15 @@ SELECT plan(40);
 -- signatures and labels
 SELECT has_function('fashionrec', 'train', ARRAY['text', 'text', 'text', 'jsonb', 'boolean']);
 SELECT has_function('fashionrec', 'recommend',
-       ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'text', 'integer']);
-SELECT has_function('fashionrec', 'similar_items', ARRAY['text', 'bigint', 'integer', 'bigint[]', 'bigint[]', 'integer']);
+       ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'text', 'integer', 'integer', 'boolean']);
+SELECT has_function('fashionrec', 'similar_items',
+       ARRAY['text', 'bigint', 'integer', 'bigint[]', 'bigint[]', 'integer', 'integer', 'boolean']);
 SELECT has_function('fashionrec', 'recommend_for_items',
-       ARRAY['text', 'bigint[]', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'text', 'integer', 'real[]']);
+       ARRAY['text', 'bigint[]', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'text', 'integer', 'real[]', 'integer', 'boolean']);
 SELECT has_function('fashionrec', 'evaluate', ARRAY['text', 'text', 'integer', 'integer', 'boolean', 'jsonb']);
 SELECT volatility_is('fashionrec', 'train', ARRAY['text', 'text', 'text', 'jsonb', 'boolean'], 'volatile');
 SELECT volatility_is('fashionrec', 'recommend',
-       ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'text', 'integer'], 'stable');
+       ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'text', 'integer', 'integer', 'boolean'], 'stable');
 SELECT volatility_is('fashionrec', 'version', '{}'::text[], 'immutable');
 SELECT has_view('fashionrec', 'models', 'the registry view exists');
 SELECT has_table('fashionrec', 'artifact', 'artifacts are stored in a table');
