@@ -122,6 +122,20 @@ SELECT attaches > :attaches_before AS attached FROM fashionrec.serving_stats
  WHERE name = 'fm-users' AND function = 'recommend';
 SELECT dblink_disconnect('other');
 DROP EXTENSION dblink;
+-- a tampered list of new customers naming a buyer is refused (XX001), never
+-- served: it would give customer 1 two rows
+UPDATE fashionrec.artifact a SET data = overlay(a.data placing '\x0100000000000000'::bytea from 1)
+  FROM fashionrec.model m WHERE m.id = a.model_id AND m.name = 'fm-users' AND a.name = 'new_user_ids';
+SELECT fashionrec.model_cache_drop('fm-users') >= 0 AS dropped;
+\c
+SET client_min_messages = warning;
+\set VERBOSITY sqlstate
+SELECT * FROM fashionrec.recommend('fm-users', 1004, 5);
+\set VERBOSITY default
+SELECT * FROM fashionrec.recommend('fm-users', 1004, 5);
+UPDATE fashionrec.artifact a SET data = overlay(a.data placing '\xe903000000000000'::bytea from 1)
+  FROM fashionrec.model m WHERE m.id = a.model_id AND m.name = 'fm-users' AND a.name = 'new_user_ids';
+SELECT count(*) AS served_again FROM fashionrec.recommend('fm-users', 1001, 5);
 
 -- evaluate, and a session's fold-in, work as for any model
 CREATE VIEW fm_test AS
