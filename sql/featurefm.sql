@@ -83,11 +83,13 @@ SELECT count(*) FILTER (WHERE top4_own_colour) AS top4_own_colour
          GROUP BY u) t;
 
 -- a customer with user features and no purchases (1001-1009: segment = id
--- % 3, as for the buyers) is scored from those features at once: their top
--- products are the colour their segment's buyers bought
+-- % 3, as for the buyers; 1010: a segment no buyer is in) is scored from
+-- those features at once: their top products are the colour their
+-- segment's buyers bought
 CREATE VIEW fm_new_customer_features AS
   SELECT customer, f, w FROM fm_customer_features
-  UNION ALL SELECT c, 'segment=' || (c % 3), 2.0 FROM generate_series(1001, 1009) c;
+  UNION ALL SELECT c, 'segment=' || (c % 3), 2.0 FROM generate_series(1001, 1009) c
+  UNION ALL SELECT 1010, 'segment=unseen', 1.0;
 SELECT fashionrec.train('fm-users', 'featurefm', 'fm_bought',
        '{"item_features": "fm_attributes", "user_features": "fm_new_customer_features",
          "factors": 8, "epochs": 30, "seed": 5}');
@@ -100,6 +102,9 @@ SELECT fashionrec.user_embedding('fm-users', 1001) = fashionrec.user_embedding('
        fashionrec.user_embedding('fm-users', 1001) <> fashionrec.user_embedding('fm-users', 1002) AS other_segment,
        fashionrec.predict('fm-users', 1001, 2) > fashionrec.predict('fm-users', 1001, 1) AS predict_scores,
        fashionrec.user_embedding('fm-users', 5000) IS NULL AS featureless_unknown;
+-- a feature no buyer has was never trained: it adds nothing (customer 1010
+-- ranks by the product biases alone)
+SELECT fashionrec.user_embedding('fm-users', 1010) = array_fill(0::real, ARRAY[8]) AS untrained_adds_nothing;
 -- a customer without features is still unknown: the popularity ranking
 SELECT array_agg(item_id ORDER BY rank) = (SELECT array_agg(item_id ORDER BY rank)
                                              FROM fashionrec.recommend('fm', 5000, 5)) AS popularity

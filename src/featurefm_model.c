@@ -29,7 +29,10 @@
  * "item_factors" and "item_bias" (their vectors and biases),
  * "user_factors", "feature_factors" and "feature_bias" (the item feature
  * embeddings), "feature_names" and "feature_name_offsets" (the named item
- * features, ascending).
+ * features, ascending), "new_user_ids" and "new_user_factors" (the
+ * customers the user features describe who have no interactions: their
+ * vectors, summed from the trained features; load() adds them to the
+ * model's users).
  */
 #include "postgres.h"
 
@@ -544,6 +547,7 @@ fm_train(FrTrainJob *job)
 			   *new_factors;
 	int64	   *new_ids;
 	int32		n_new = 0;
+	bool	   *trained;
 	StringInfoData names;
 	int64	   *offsets;
 	int64		without = 0;
@@ -624,20 +628,25 @@ fm_train(FrTrainJob *job)
 					 set_offset, cat->set.vectors[r]);
 	fr_csr_from_coo(&iraw, data->n_items, n_if, ic.n, ic.rows, ic.cols, ic.vals, NULL, NULL);
 
-	/* user rows: identity and named features; the new customers' named features apart */
+	/* user rows: identity and named features; the new customers' apart, trained features only */
 	if (prm->user_identity)
 		for (int32 u = 0; u < data->n_users; u++)
 			coo_add(&uc, u, u, 1.0f);
+	trained = palloc0(Max(upairs.n_names, 1));
 	for (int64 r = 0; r < upairs.n; r++)
 	{
 		int64		u = fr_find_id(data->user_ids, data->n_users, upairs.rows[r].id);
-		int32		f = n_uf - upairs.n_names + upairs.fidx[r];
 
-		if (u >= 0)
-			coo_add(&uc, (int32) u, f, upairs.rows[r].weight);
-		else
-			coo_add(&nc, (int32) fr_find_id(new_ids, n_new, upairs.rows[r].id), f, upairs.rows[r].weight);
+		if (u < 0)
+			continue;
+		coo_add(&uc, (int32) u, n_uf - upairs.n_names + upairs.fidx[r], upairs.rows[r].weight);
+		trained[upairs.fidx[r]] = true;
 	}
+	/* a feature no customer with interactions has keeps its random start: it would add noise */
+	for (int64 r = 0; r < upairs.n; r++)
+		if (trained[upairs.fidx[r]] && fr_find_id(data->user_ids, data->n_users, upairs.rows[r].id) < 0)
+			coo_add(&nc, (int32) fr_find_id(new_ids, n_new, upairs.rows[r].id),
+					n_uf - upairs.n_names + upairs.fidx[r], upairs.rows[r].weight);
 	fr_csr_from_coo(&uraw, data->n_users, n_uf, uc.n, uc.rows, uc.cols, uc.vals, NULL, NULL);
 	fr_csr_from_coo(&nraw, n_new, n_uf, nc.n, nc.rows, nc.cols, nc.vals, NULL, NULL);
 	normalized(&iraw, prm->normalize, &inorm);
