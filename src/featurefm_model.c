@@ -546,7 +546,7 @@ fm_train(FrTrainJob *job)
 			   *user_factors,
 			   *new_factors;
 	int64	   *new_ids;
-	int32		n_new = 0;
+	int64		n_new = 0;
 	bool	   *trained;
 	StringInfoData names;
 	int64	   *offsets;
@@ -599,14 +599,14 @@ fm_train(FrTrainJob *job)
 			new_ids[n_new++] = upairs.rows[r].id;
 	qsort(new_ids, n_new, sizeof(int64), cmp_int64);
 	{
-		int32		u = 0;
+		int64		u = 0;
 
-		for (int32 r = 0; r < n_new; r++)
+		for (int64 r = 0; r < n_new; r++)
 			if (u == 0 || new_ids[u - 1] != new_ids[r])
 				new_ids[u++] = new_ids[r];
 		n_new = u;
 	}
-	if ((int64) data->n_users + n_new > PG_INT32_MAX / 2)
+	if (data->n_users + n_new > PG_INT32_MAX / 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("featurefm cannot have more than %d customers", PG_INT32_MAX / 2),
@@ -614,7 +614,7 @@ fm_train(FrTrainJob *job)
 
 	/* parameters, Adagrad state and the vectors served, before allocating any */
 	fr_check_memory(add_size(mul_size(mul_size(add_size(add_size(n_if, n_uf),
-														 add_size(data->n_items, (int64) data->n_users + n_new)), k + 1),
+														 add_size(data->n_items, data->n_users + n_new)), k + 1),
 									  2 * sizeof(float)),
 							 fr_fm_workspace_bytes(&opt, n_uf, n_if, data->ui.nnz)),
 					"training \"featurefm\"");
@@ -648,7 +648,7 @@ fm_train(FrTrainJob *job)
 			coo_add(&nc, (int32) fr_find_id(new_ids, n_new, upairs.rows[r].id),
 					n_uf - upairs.n_names + upairs.fidx[r], upairs.rows[r].weight);
 	fr_csr_from_coo(&uraw, data->n_users, n_uf, uc.n, uc.rows, uc.cols, uc.vals, NULL, NULL);
-	fr_csr_from_coo(&nraw, n_new, n_uf, nc.n, nc.rows, nc.cols, nc.vals, NULL, NULL);
+	fr_csr_from_coo(&nraw, (int32) n_new, n_uf, nc.n, nc.rows, nc.cols, nc.vals, NULL, NULL);
 	normalized(&iraw, prm->normalize, &inorm);
 	normalized(&uraw, prm->normalize, &unorm);
 	normalized(&nraw, prm->normalize, &nnorm);
