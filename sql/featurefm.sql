@@ -82,6 +82,66 @@ SELECT count(*) FILTER (WHERE top4_own_colour) AS top4_own_colour
                fashionrec.recommend('fm-bpr', u, 4, candidates => ARRAY(SELECT generate_series(49, 60)::bigint)) r
          GROUP BY u) t;
 
+-- a customer with user features and no purchases (1001-1009: segment = id
+-- % 3, as for the buyers; 1010: a segment no buyer is in) is scored from
+-- those features at once: their top products are the colour their
+-- segment's buyers bought
+CREATE VIEW fm_new_customer_features AS
+  SELECT customer, f, w FROM fm_customer_features
+  UNION ALL SELECT c, 'segment=' || (c % 3), 2.0 FROM generate_series(1001, 1009) c
+  UNION ALL SELECT 1010, 'segment=unseen', 1.0;
+SELECT fashionrec.train('fm-users', 'featurefm', 'fm_bought',
+       '{"item_features": "fm_attributes", "user_features": "fm_new_customer_features",
+         "factors": 8, "epochs": 30, "seed": 5}');
+SELECT users, info ->> 'users_without_interactions' AS users_without_interactions
+  FROM fashionrec.models WHERE name = 'fm-users';
+SELECT count(DISTINCT c) AS new_customers, bool_and(r.item_id % 3 = c % 3) AS top5_their_segments_colour
+  FROM generate_series(1001, 1009) c, fashionrec.recommend('fm-users', c, 5) r;
+-- their vector is the sum of their features': the same for the same segment
+SELECT fashionrec.user_embedding('fm-users', 1001) = fashionrec.user_embedding('fm-users', 1004) AS same_segment,
+       fashionrec.user_embedding('fm-users', 1001) <> fashionrec.user_embedding('fm-users', 1002) AS other_segment,
+       fashionrec.predict('fm-users', 1001, 2) > fashionrec.predict('fm-users', 1001, 1) AS predict_scores,
+       fashionrec.user_embedding('fm-users', 5000) IS NULL AS featureless_unknown;
+-- a feature no buyer has was never trained: it adds nothing (customer 1010
+-- ranks by the product biases alone)
+SELECT fashionrec.user_embedding('fm-users', 1010) = array_fill(0::real, ARRAY[8]) AS untrained_adds_nothing;
+-- a customer without features is still unknown: the popularity ranking
+SELECT array_agg(item_id ORDER BY rank) = (SELECT array_agg(item_id ORDER BY rank)
+                                             FROM fashionrec.recommend('fm', 5000, 5)) AS popularity
+  FROM fashionrec.recommend('fm-users', 5000, 5);
+-- batch scoring serves them too
+SELECT count(*) AS new_customers_in_batch
+  FROM fashionrec.recommend_all('fm-users', k => 3) WHERE user_id > 1000;
+-- another backend maps this one's copy from the shared store (the test
+-- cluster preloads fashionrec), new customers included
+SELECT attaches AS attaches_before FROM fashionrec.serving_stats
+ WHERE name = 'fm-users' AND function = 'recommend' \gset
+CREATE EXTENSION dblink;
+SELECT dblink_connect('other', format('host=%s port=%s dbname=%s',
+       current_setting('unix_socket_directories'), current_setting('port'), current_database()));
+SELECT array_agg(item_id) = (SELECT array_agg(item_id ORDER BY rank) FROM fashionrec.recommend('fm-users', 1002, 5))
+       AS same_list
+  FROM dblink('other', $$SELECT item_id FROM fashionrec.recommend('fm-users', 1002, 5) ORDER BY rank$$)
+       AS t(item_id bigint);
+SELECT attaches > :attaches_before AS attached FROM fashionrec.serving_stats
+ WHERE name = 'fm-users' AND function = 'recommend';
+SELECT dblink_disconnect('other');
+DROP EXTENSION dblink;
+-- a tampered list of new customers naming a buyer is refused (XX001), never
+-- served: it would give customer 1 two rows
+UPDATE fashionrec.artifact a SET data = overlay(a.data placing '\x0100000000000000'::bytea from 1)
+  FROM fashionrec.model m WHERE m.id = a.model_id AND m.name = 'fm-users' AND a.name = 'new_user_ids';
+SELECT fashionrec.model_cache_drop('fm-users') >= 0 AS dropped;
+\c
+SET client_min_messages = warning;
+\set VERBOSITY sqlstate
+SELECT * FROM fashionrec.recommend('fm-users', 1004, 5);
+\set VERBOSITY default
+SELECT * FROM fashionrec.recommend('fm-users', 1004, 5);
+UPDATE fashionrec.artifact a SET data = overlay(a.data placing '\xe903000000000000'::bytea from 1)
+  FROM fashionrec.model m WHERE m.id = a.model_id AND m.name = 'fm-users' AND a.name = 'new_user_ids';
+SELECT count(*) AS served_again FROM fashionrec.recommend('fm-users', 1001, 5);
+
 -- evaluate, and a session's fold-in, work as for any model
 CREATE VIEW fm_test AS
   SELECT u::bigint AS customer, i::bigint AS product

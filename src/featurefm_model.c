@@ -29,7 +29,10 @@
  * "item_factors" and "item_bias" (their vectors and biases),
  * "user_factors", "feature_factors" and "feature_bias" (the item feature
  * embeddings), "feature_names" and "feature_name_offsets" (the named item
- * features, ascending).
+ * features, ascending), "new_user_ids" and "new_user_factors" (the
+ * customers the user features describe who have no interactions: their
+ * vectors, summed from the trained features; load() adds them to the
+ * model's users).
  */
 #include "postgres.h"
 
@@ -529,19 +532,25 @@ fm_train(FrTrainJob *job)
 				set_offset,
 				k = prm->factors;
 	Coo			ic = {0},
-				uc = {0};
+				uc = {0},
+				nc = {0};
 	FrCsr		iraw,
 				inorm,
 				uraw,
-				unorm;
+				unorm,
+				nraw,
+				nnorm;
 	FrFmParams	fp;
 	float	   *item_factors,
 			   *item_bias,
-			   *user_factors;
+			   *user_factors,
+			   *new_factors;
+	int64	   *new_ids;
+	int64		n_new = 0;
+	bool	   *trained;
 	StringInfoData names;
 	int64	   *offsets;
-	int64		unknown_users = 0,
-				without = 0;
+	int64		without = 0;
 	double		loss;
 
 	fm_options(prm, &opt);
@@ -580,9 +589,32 @@ fm_train(FrTrainJob *job)
 	n_if = (int32) (set_offset + layout[LAYOUT_SET_DIM]);
 	n_uf = (prm->user_identity ? data->n_users : 0) + upairs.n_names;
 
+	/*
+	 * Customers with features and no interactions: nothing to train for
+	 * them, but their features' embeddings place them at once (as new items)
+	 */
+	new_ids = palloc_extended(mul_size(Max(upairs.n, 1), sizeof(int64)), MCXT_ALLOC_HUGE);
+	for (int64 r = 0; r < upairs.n; r++)
+		if (fr_find_id(data->user_ids, data->n_users, upairs.rows[r].id) < 0)
+			new_ids[n_new++] = upairs.rows[r].id;
+	qsort(new_ids, n_new, sizeof(int64), cmp_int64);
+	{
+		int64		u = 0;
+
+		for (int64 r = 0; r < n_new; r++)
+			if (u == 0 || new_ids[u - 1] != new_ids[r])
+				new_ids[u++] = new_ids[r];
+		n_new = u;
+	}
+	if (data->n_users + n_new > PG_INT32_MAX / 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("featurefm cannot have more than %d customers", PG_INT32_MAX / 2),
+				 errhint("Give \"user_features\" only for the customers to serve.")));
+
 	/* parameters, Adagrad state and the vectors served, before allocating any */
 	fr_check_memory(add_size(mul_size(mul_size(add_size(add_size(n_if, n_uf),
-														 add_size(data->n_items, data->n_users)), k + 1),
+														 add_size(data->n_items, data->n_users + n_new)), k + 1),
 									  2 * sizeof(float)),
 							 fr_fm_workspace_bytes(&opt, n_uf, n_if, data->ui.nnz)),
 					"training \"featurefm\"");
@@ -596,24 +628,30 @@ fm_train(FrTrainJob *job)
 					 set_offset, cat->set.vectors[r]);
 	fr_csr_from_coo(&iraw, data->n_items, n_if, ic.n, ic.rows, ic.cols, ic.vals, NULL, NULL);
 
-	/* user rows: identity and named features of the interacting users */
+	/* user rows: identity and named features; the new customers' apart, trained features only */
 	if (prm->user_identity)
 		for (int32 u = 0; u < data->n_users; u++)
 			coo_add(&uc, u, u, 1.0f);
+	trained = palloc0(Max(upairs.n_names, 1));
 	for (int64 r = 0; r < upairs.n; r++)
 	{
 		int64		u = fr_find_id(data->user_ids, data->n_users, upairs.rows[r].id);
 
 		if (u < 0)
-		{
-			unknown_users++;
 			continue;
-		}
 		coo_add(&uc, (int32) u, n_uf - upairs.n_names + upairs.fidx[r], upairs.rows[r].weight);
+		trained[upairs.fidx[r]] = true;
 	}
+	/* a feature no customer with interactions has keeps its random start: it would add noise */
+	for (int64 r = 0; r < upairs.n; r++)
+		if (trained[upairs.fidx[r]] && fr_find_id(data->user_ids, data->n_users, upairs.rows[r].id) < 0)
+			coo_add(&nc, (int32) fr_find_id(new_ids, n_new, upairs.rows[r].id),
+					n_uf - upairs.n_names + upairs.fidx[r], upairs.rows[r].weight);
 	fr_csr_from_coo(&uraw, data->n_users, n_uf, uc.n, uc.rows, uc.cols, uc.vals, NULL, NULL);
+	fr_csr_from_coo(&nraw, (int32) n_new, n_uf, nc.n, nc.rows, nc.cols, nc.vals, NULL, NULL);
 	normalized(&iraw, prm->normalize, &inorm);
 	normalized(&uraw, prm->normalize, &unorm);
+	normalized(&nraw, prm->normalize, &nnorm);
 
 	fr_fm_init(&fp, &opt, n_uf, n_if);
 	loss = fr_fm_fit(&opt, &data->ui, &unorm, &inorm, &fp);
@@ -623,6 +661,8 @@ fm_train(FrTrainJob *job)
 	user_factors = palloc_extended(mul_size(mul_size(Max(data->n_users, 1), k), sizeof(float)), MCXT_ALLOC_HUGE);
 	fr_fm_represent(&inorm, fp.item_emb, fp.item_bias, k, item_factors, item_bias);
 	fr_fm_represent(&unorm, fp.user_emb, NULL, k, user_factors, NULL);
+	new_factors = palloc_extended(mul_size(mul_size(Max(n_new, 1), k), sizeof(float)), MCXT_ALLOC_HUGE);
+	fr_fm_represent(&nnorm, fp.user_emb, NULL, k, new_factors, NULL);
 
 	initStringInfo(&names);
 	offsets = palloc(sizeof(int64) * (ipairs->n_names + 1));
@@ -640,6 +680,8 @@ fm_train(FrTrainJob *job)
 	fr_artifact_put(job->model_id, "item_factors", FR_F32, data->n_items, k, item_factors);
 	fr_artifact_put(job->model_id, "item_bias", FR_F32, data->n_items, 1, item_bias);
 	fr_artifact_put(job->model_id, "user_factors", FR_F32, data->n_users, k, user_factors);
+	fr_artifact_put(job->model_id, "new_user_ids", FR_I64, n_new, 1, new_ids);
+	fr_artifact_put(job->model_id, "new_user_factors", FR_F32, n_new, k, new_factors);
 	fr_artifact_put(job->model_id, "feature_factors", FR_F32, n_if, k, fp.item_emb);
 	fr_artifact_put(job->model_id, "feature_bias", FR_F32, n_if, 1, fp.item_bias);
 	fr_artifact_put(job->model_id, "feature_names", FR_BYTES, names.len, 1, names.data);
@@ -659,7 +701,7 @@ fm_train(FrTrainJob *job)
 	fr_info_add_int(job, "item_features", n_if);
 	fr_info_add_int(job, "named_item_features", ipairs->n_names);
 	fr_info_add_int(job, "user_features", n_uf);
-	fr_info_add_int(job, "user_feature_rows_of_unknown_users", unknown_users);
+	fr_info_add_int(job, "users_without_interactions", n_new);
 }
 
 /* ---- loading ---------------------------------------------------------------------- */
@@ -770,6 +812,49 @@ apply_live_rows(FrModel *model, FmState *st, const FrCsr *raw)
 	fr_model_remap_items(model, ids, n, cat_to_new);
 }
 
+/*
+ * The customers known by their features only join the model's users, so
+ * that every serving path (recommend, predict, user_embedding, batch and
+ * ANN) scores them by their vector.  Models trained before there were such
+ * customers have no "new_user_ids".
+ */
+static void
+add_new_users(FrModel *model, FmState *st)
+{
+	int64		n_ids,
+				n_f;
+	int32		k_f;
+	int64	   *ids = fr_model_artifact(model, "new_user_ids", FR_I64, &n_ids, NULL, true);
+	float	   *factors;
+	float	   *merged;
+	int32	   *origin;
+
+	if (ids == NULL || n_ids == 0)
+		return;
+	factors = fr_model_artifact(model, "new_user_factors", FR_F32, &n_f, &k_f, false);
+	fr_check_ids(model, "new_user_ids", ids, n_ids);
+	if (n_ids > PG_INT32_MAX / 2 - model->n_users)
+		fr_artifact_corrupt(model, "new_user_ids", "It has %lld users, too many.", (long long) n_ids);
+	for (int64 j = 0; j < n_ids; j++)
+		if (fr_model_user_index(model, ids[j]) >= 0)
+			fr_artifact_corrupt(model, "new_user_ids", "User %lld has interactions already.",
+								(long long) ids[j]);
+	fr_check_shape(model, "new_user_factors", n_f, k_f, n_ids, st->k);
+	fr_check_finite(model, "new_user_factors", factors, n_f * k_f);
+
+	origin = palloc_extended(mul_size((Size) model->n_users + n_ids, sizeof(int32)), MCXT_ALLOC_HUGE);
+	merged = palloc_extended(mul_size(mul_size((Size) model->n_users + n_ids, st->k), sizeof(float)),
+							 MCXT_ALLOC_HUGE);
+	fr_model_add_users(model, ids, (int32) n_ids, origin);
+	for (int32 u = 0; u < model->n_users; u++)
+		memcpy(merged + (size_t) u * st->k,
+			   origin[u] >= 0 ? st->user_factors + (size_t) origin[u] * st->k
+			   : factors + (size_t) (-1 - origin[u]) * st->k,
+			   sizeof(float) * st->k);
+	st->user_factors = merged;
+	fr_model_keep(model, "user_factors", FR_F32, model->n_users, st->k, st->user_factors);
+}
+
 static void *
 fm_load(FrModel *model)
 {
@@ -823,6 +908,7 @@ fm_load(FrModel *model)
 	fr_check_finite(model, "feature_bias", st->feature_bias, n_fb);
 	fr_check_shape(model, "user_factors", n_uf, k_uf, model->n_users, st->k);
 	fr_check_finite(model, "user_factors", st->user_factors, n_uf * k_uf);
+	add_new_users(model, st);
 
 	fr_check_shape(model, "item_factors", n_if, k_if, model->n_items, st->k);
 	fr_check_finite(model, "item_factors", st->item_factors, n_if * k_if);

@@ -1238,6 +1238,42 @@ fr_model_remap_items(FrModel *model, int64 *item_ids, int32 n_items, const int32
 }
 
 /*
+ * Add user_ids[n_users] (ascending, none the model's already) as users with
+ * no training items: their "seen" lists are empty.  origin[] (the new
+ * n_users entries) receives, per user, its old index or -1 - its index in
+ * user_ids.  For algorithms whose load() serves users the interactions
+ * never saw (featurefm's customers known by their features); their own
+ * state must follow the same map.  Allocates in CurrentMemoryContext.
+ */
+void
+fr_model_add_users(FrModel *model, const int64 *user_ids, int32 n_users, int32 *origin)
+{
+	int32		n = model->n_users + n_users;
+	int64	   *ids = palloc_extended(mul_size(Max(n, 1), sizeof(int64)), MCXT_ALLOC_HUGE);
+	int64	   *indptr = palloc_extended(mul_size((Size) n + 1, sizeof(int64)), MCXT_ALLOC_HUGE);
+	int32		i = 0,
+				j = 0;
+
+	indptr[0] = 0;
+	for (int32 u = 0; u < n; u++)
+	{
+		bool		old = j >= n_users || (i < model->n_users && model->user_ids[i] < user_ids[j]);
+
+		ids[u] = old ? model->user_ids[i] : user_ids[j];
+		origin[u] = old ? i : -1 - j;
+		indptr[u + 1] = old ? indptr[u] + model->seen_indptr[i + 1] - model->seen_indptr[i] : indptr[u];
+		if (old)
+			i++;
+		else
+			j++;
+	}
+	/* the seen items keep their order: only the row offsets move */
+	model->user_ids = ids;
+	model->n_users = n;
+	model->seen_indptr = indptr;
+}
+
+/*
  * fashionrec.cache_info() returns table(model_id bigint, name text, version int,
  *     algorithm text, load_ms float8): what this backend holds.
  */

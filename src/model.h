@@ -302,6 +302,8 @@ extern int32 fr_model_user_index(const FrModel *model, int64 user_id);
 extern int32 fr_model_item_index(const FrModel *model, int64 item_id);
 extern void fr_model_remap_items(FrModel *model, int64 *item_ids, int32 n_items,
 								 const int32 *old_to_new);
+extern void fr_model_add_users(FrModel *model, const int64 *user_ids, int32 n_users,
+							   int32 *origin);
 
 /*
  * model.c: reading a model's artifacts while it loads, and the checks every
