@@ -287,6 +287,83 @@ test_contributions(void)
 	ok_near(base, y, 1e-6, "mlp: base = the score with every signal neutral");
 }
 
+/*
+ * The point of the history terms, planted: in users with one item the
+ * positives are the best by signal 2 ("popularity"), in users with 20 the
+ * best by signal 0 ("cf").  A logistic fit with the terms ranks both kinds
+ * well; without them one set of weights must serve both and cannot.
+ */
+enum
+{
+	P_USERS = 200,
+	P_CAND = 20
+};
+
+static double
+planted_history_ndcg(bool terms)
+{
+	int			d = fr_fusion_inputs(NS, terms);
+	float	   *x = fr_alloc(sizeof(float) * P_USERS * P_CAND * d);
+	float	   *y = fr_alloc(sizeof(float) * P_USERS * P_CAND);
+	float	   *out = fr_alloc(sizeof(float) * P_USERS * P_CAND);
+	int64_t		group[P_USERS + 1];
+	float		a[P_CAND],
+				b[P_CAND];
+	const float *const sig[NS] = {a, NULL, b};
+	FrFusionSet all,
+				fit,
+				test;
+	FrFusionNet net;
+	FrRng		rng;
+	double		ndcg;
+
+	fr_rng_seed(&rng, 21);
+	for (int u = 0; u < P_USERS; u++)
+	{
+		int			n_hist = u % 2 ? 20 : 1;
+		const float *decides = n_hist == 1 ? b : a;
+
+		group[u] = (int64_t) u * P_CAND;
+		for (int i = 0; i < P_CAND; i++)
+		{
+			a[i] = (float) fr_rng_normal(&rng);
+			b[i] = (float) fr_rng_normal(&rng);
+		}
+		for (int i = 0; i < P_CAND; i++)
+		{
+			int			better = 0;
+
+			for (int o = 0; o < P_CAND; o++)
+				better += decides[o] > decides[i];
+			y[u * P_CAND + i] = better < 2;
+			fr_fusion_row(NS, terms, sig, n_hist, NULL, i, x + ((size_t) u * P_CAND + i) * d);
+		}
+	}
+	group[P_USERS] = (int64_t) P_USERS * P_CAND;
+	/* fit on the first half of the users, measure on the second */
+	all = (FrFusionSet) {(int64_t) P_USERS * P_CAND, d, x, y, P_USERS, group};
+	fit = fr_fusion_set_slice(&all, 0, P_USERS / 2);
+	test = fr_fusion_set_slice(&all, P_USERS / 2, P_USERS);
+	fr_fusion_fit_logistic(&fit, 1.0, &net);
+	fr_fusion_forward(&net, test.n, test.x, out);
+	ndcg = fr_fusion_ndcg(&test, out, 10);
+	fr_free(x);
+	fr_free(y);
+	fr_free(out);
+	return ndcg;
+}
+
+static void
+test_planted_history(void)
+{
+	double		with = planted_history_ndcg(true),
+				without = planted_history_ndcg(false);
+
+	ok(with > 0.9, "history terms: one logistic fit ranks both new and regular users (NDCG@10 %.3f)", with);
+	ok(with > without + 0.1, "history terms: far better than one set of weights for all (%.3f against %.3f)",
+	   with, without);
+}
+
 static void
 test_candidates(void)
 {
@@ -330,6 +407,7 @@ main(void)
 	test_linear_scores();
 	test_pool_scores();
 	test_contributions();
+	test_planted_history();
 	test_candidates();
 	test_slice();
 	return done_testing();
