@@ -72,24 +72,33 @@ fr_history_decay(int32_t n_users, const int64_t *indptr, const double *times,
 	}
 }
 
+int
+fr_fusion_inputs(int n_signals, bool history_terms)
+{
+	return (history_terms ? 2 * n_signals : n_signals) + FR_FUSION_EXTRA;
+}
+
 void
-fr_fusion_row(int n_signals, const float *const *norm, int n_hist,
-			  const float *item_feat, int32_t h, float *x)
+fr_fusion_row(int n_signals, bool history_terms, const float *const *norm,
+			  int n_hist, const float *item_feat, int32_t h, float *x)
 {
 	for (int s = 0; s < n_signals; s++)
 		x[s] = norm[s] ? norm[s][h] : 0.0f;
 	x[n_signals + FR_FUSION_HISTORY] = (float) log1p(n_hist);
 	x[n_signals + FR_FUSION_POPULARITY] = item_feat ? item_feat[2 * (size_t) h] : 0.0f;
 	x[n_signals + FR_FUSION_AGE] = item_feat ? item_feat[2 * (size_t) h + 1] : 0.0f;
+	if (history_terms)
+		for (int s = 0; s < n_signals; s++)
+			x[n_signals + FR_FUSION_EXTRA + s] = x[s] / (1.0f + (float) n_hist);
 }
 
 void
-fr_fusion_linear_scores(const FrFusionNet *net, int32_t n_items,
+fr_fusion_linear_scores(const FrFusionNet *net, int n_signals, int32_t n_items,
 						const float *const *norm, const float *item_feat,
 						int n_hist, float *out)
 {
 	int			d = net->d;
-	int			n_signals = d - FR_FUSION_EXTRA;
+	bool		terms = d == fr_fusion_inputs(n_signals, true);
 	const float *shift = net->params;
 	const float *scale = net->params + d;
 	const float *w = net->params + 2 * d;
@@ -109,7 +118,7 @@ fr_fusion_linear_scores(const FrFusionNet *net, int32_t n_items,
 	for (int s = 0; s < n_signals; s++)
 		if (norm[s])
 		{
-			float		as = (float) a[s];
+			float		as = (float) (a[s] + (terms ? a[n_signals + FR_FUSION_EXTRA + s] / (1.0 + n_hist) : 0.0));
 
 			for (int32_t h = 0; h < n_items; h++)
 				out[h] += as * norm[s][h];
@@ -122,6 +131,18 @@ fr_fusion_linear_scores(const FrFusionNet *net, int32_t n_items,
 	fr_free(a);
 }
 
+float
+fr_fusion_linear_weight(const FrFusionNet *net, int n_signals, int s, int n_hist)
+{
+	const float *scale = net->params + net->d;
+	const float *w = net->params + 2 * net->d;
+	double		a = (double) w[s] * scale[s];
+
+	if (net->d == fr_fusion_inputs(n_signals, true))
+		a += (double) w[n_signals + FR_FUSION_EXTRA + s] * scale[n_signals + FR_FUSION_EXTRA + s] / (1.0 + n_hist);
+	return (float) a;
+}
+
 /*
  * The net was fitted on the union of the signals' top lists, so that is
  * where it is trusted (far down every list it would extrapolate) and where
@@ -130,13 +151,13 @@ fr_fusion_linear_scores(const FrFusionNet *net, int32_t n_items,
  * one per signal: the selection is most of the cost.
  */
 void
-fr_fusion_pool_scores(const FrFusionNet *net, int32_t n_items,
+fr_fusion_pool_scores(const FrFusionNet *net, int n_signals, int32_t n_items,
 					  const float *const *norm, const float *item_feat,
 					  int n_hist, const int32_t *exact, int n_exact,
 					  int pool_size, float *out)
 {
 	int			d = net->d;
-	int			n_signals = d - FR_FUSION_EXTRA;
+	bool		terms = d == fr_fusion_inputs(n_signals, true);
 	size_t		n_alloc = (size_t) (n_items > 0 ? n_items : 1);
 	int			m = pool_size < n_items ? pool_size : n_items;
 	float	   *best_signal = fr_alloc(fr_mul_size(n_alloc, sizeof(float)));
@@ -168,7 +189,7 @@ fr_fusion_pool_scores(const FrFusionNet *net, int32_t n_items,
 	x = fr_alloc(fr_mul_size(sizeof(float) * d, (size_t) (n_pool > 0 ? n_pool : 1)));
 	y = fr_alloc(sizeof(float) * (n_pool > 0 ? n_pool : 1));
 	for (int i = 0; i < n_pool; i++)
-		fr_fusion_row(n_signals, norm, n_hist, item_feat, pool[i], x + (size_t) i * d);
+		fr_fusion_row(n_signals, terms, norm, n_hist, item_feat, pool[i], x + (size_t) i * d);
 	fr_fusion_forward(net, n_pool, x, y);
 	for (int i = 0; i < n_pool; i++)
 		lowest = lowest < y[i] ? lowest : y[i];
@@ -188,23 +209,27 @@ fr_fusion_pool_scores(const FrFusionNet *net, int32_t n_items,
 }
 
 void
-fr_fusion_contributions(const FrFusionNet *net, const float *const *norm,
+fr_fusion_contributions(const FrFusionNet *net, int n_signals, const float *const *norm,
 						const float *item_feat, int n_hist, int32_t h,
 						float *base, float *contrib)
 {
 	int			d = net->d;
-	int			n_signals = d - FR_FUSION_EXTRA;
+	bool		terms = d == fr_fusion_inputs(n_signals, true);
 	float	   *full = fr_alloc(sizeof(float) * d);
 	float	   *x = fr_alloc(sizeof(float) * (size_t) (n_signals + 1) * d);
 	float	   *out = fr_alloc(sizeof(float) * (n_signals + 1));
 
 	/* row r has signals r .. n_signals - 1 switched off */
-	fr_fusion_row(n_signals, norm, n_hist, item_feat, h, full);
+	fr_fusion_row(n_signals, terms, norm, n_hist, item_feat, h, full);
 	for (int r = 0; r <= n_signals; r++)
 	{
 		memcpy(x + (size_t) r * d, full, sizeof(float) * d);
 		for (int s = r; s < n_signals; s++)
+		{
 			x[(size_t) r * d + s] = 0.0f;
+			if (terms)
+				x[(size_t) r * d + n_signals + FR_FUSION_EXTRA + s] = 0.0f;
+		}
 	}
 	fr_fusion_forward(net, n_signals + 1, x, out);
 	*base = out[0];

@@ -89,8 +89,9 @@ enum
 	CONFIG_N
 };
 
-/* learned fusion's inputs (fusion_features.h) */
-#define N_FEATURES (N_SIGNALS + FR_FUSION_EXTRA)
+/* learned fusion's inputs (fusion_features.h): with history terms since 0.3 */
+#define N_FEATURES (2 * N_SIGNALS + FR_FUSION_EXTRA)
+#define N_FEATURES_0_2 (N_SIGNALS + FR_FUSION_EXTRA)
 
 /* "hybrid_options" */
 enum

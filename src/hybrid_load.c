@@ -56,11 +56,12 @@ load_options(FrModel *model, HybridState *st)
 							 1, 1024, true);
 			hidden[l] = (int) options[OPT_HIDDEN1 + l];
 		}
-		st->net.d = N_FEATURES;
 		st->net.n_hidden = n_hidden;
 		memcpy(st->net.hidden, hidden, sizeof(hidden));
 		st->net.params = fr_model_artifact(model, "fusion_net", FR_F32, &nrows, NULL, false);
-		fr_check_shape(model, "fusion_net", nrows, 1, fr_fusion_net_size(N_FEATURES, n_hidden, hidden), 1);
+		/* a 0.2 net has no history terms; its size says so */
+		st->net.d = nrows == fr_fusion_net_size(N_FEATURES_0_2, n_hidden, hidden) ? N_FEATURES_0_2 : N_FEATURES;
+		fr_check_shape(model, "fusion_net", nrows, 1, fr_fusion_net_size(st->net.d, n_hidden, hidden), 1);
 		fr_check_finite(model, "fusion_net", st->net.params, nrows);
 		st->feat_ids = fr_model_artifact(model, "fusion_item_ids", FR_I64, &st->n_feat, NULL, false);
 		st->feat_vals = fr_model_artifact(model, "fusion_item_features", FR_F32, &nrows, &ncols, false);

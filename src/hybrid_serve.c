@@ -203,13 +203,13 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 	}
 	fr_fusion_weights(N_SIGNALS, st->weight, is_cf, available, n_hist, st->n0, weights);
 	if (st->fusion == FUSION_LOGISTIC)
-		fr_fusion_linear_scores(&st->net, n_items, (const float *const *) norm, st->item_feat,
+		fr_fusion_linear_scores(&st->net, N_SIGNALS, n_items, (const float *const *) norm, st->item_feat,
 								n_hist, out);
 	else
 	{
 		fr_fuse(N_SIGNALS, n_items, (const float *const *) norm, weights, out);
 		if (st->fusion == FUSION_MLP)
-			fr_fusion_pool_scores(&st->net, n_items, (const float *const *) norm, st->item_feat,
+			fr_fusion_pool_scores(&st->net, N_SIGNALS, n_items, (const float *const *) norm, st->item_feat,
 								  n_hist, exact, n_exact, LEARNED_POOL, out);
 	}
 	if (ex)
@@ -411,7 +411,7 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 					contrib[N_SIGNALS];
 
 		if (st->fusion != FUSION_WEIGHTED)
-			fr_fusion_contributions(&st->net, (const float *const *) ex.norm, st->item_feat,
+			fr_fusion_contributions(&st->net, N_SIGNALS, (const float *const *) ex.norm, st->item_feat,
 									n_hist, top[r], &base, contrib);
 		for (int s = 0; s < N_SIGNALS; s++)
 		{
@@ -434,8 +434,7 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 			values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum((float) ex.weight[s] * ex.norm[s][top[r]]);
 			if (st->fusion == FUSION_LOGISTIC)
 			{
-				/* the coefficient on the normalised score (inputs are standardised) */
-				values[EXPLAIN_COL_WEIGHT] = Float4GetDatum(st->net.params[2 * N_FEATURES + s] * st->net.params[N_FEATURES + s]);
+				values[EXPLAIN_COL_WEIGHT] = Float4GetDatum(fr_fusion_linear_weight(&st->net, N_SIGNALS, s, n_hist));
 				values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum(contrib[s]);
 			}
 			else if (st->fusion == FUSION_MLP)

@@ -439,7 +439,7 @@ build_examples(const FrTrainData *data, const FrTrainData *vdata, const HybridPa
 			MemoryContextSwitchTo(old);
 			for (int32 c = 0; c < n_cand; c++)
 			{
-				fr_fusion_row(N_SIGNALS, (const float *const *) ex.norm, n_hist, st->item_feat, cand[c], x);
+				fr_fusion_row(N_SIGNALS, true, (const float *const *) ex.norm, n_hist, st->item_feat, cand[c], x);
 				examples_add(e, x, label[cand[c]] ? 1.0f : 0.0f, scores[cand[c]]);
 			}
 			e->group[++e->n_groups] = e->n;
@@ -604,7 +604,7 @@ reuse_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
 					 errhint("A reused fusion needs the same signals: give both hybrids the same component roles.")));
 	st->fusion = fst->fusion;
 	st->net = fst->net;
-	size = fr_fusion_net_size(N_FEATURES, fst->net.n_hidden, fst->net.hidden);
+	size = fr_fusion_net_size(fst->net.d, fst->net.n_hidden, fst->net.hidden);
 	st->net.params = palloc(sizeof(float) * size);
 	memcpy(st->net.params, fst->net.params, sizeof(float) * size);
 	st->item_feat = fusion_item_features(job->data);

@@ -37,7 +37,9 @@
 # fusion (learned_users below).
 #
 #   bash test/bench/hybrid_coldstart.sh     (FR_DATA=/path/to/data to override;
-#                                            SHOP="customers products events")
+#                                            SHOP="customers products events";
+#                                            LEARNED_FUSION=logistic|mlp instead of auto;
+#                                            GRID_CF, GRID_CW, ... to shrink the grid)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
@@ -226,7 +228,7 @@ SELECT o.user_id, o.item_id
  WHERE r.role = 'val0' AND o.pos > (ARRAY[1, 3, 5])[o.user_id % 3 + 1];
 SELECT fashionrec.train('learned-fit', 'hybrid', NULL, '{
     "cf": "f0-$1", "content": "f0-content", "popularity": "f0-pop", "sequence": "f0-seq",
-    "fusion": "auto", "validation": "lf_val", "interactions": "lf_inter"}');
+    "fusion": "${LEARNED_FUSION:-auto}", "validation": "lf_val", "interactions": "lf_inter"}');
 SELECT fashionrec.train('hybrid-learned', 'hybrid', NULL, '{
     "cf": "full-$1", "content": "full-content", "popularity": "full-pop", "sequence": "full-seq",
     "fusion_from": "learned-fit", "interactions": "SELECT $2 FROM $4"}');

@@ -3,7 +3,8 @@
  * (fusion_features.c): item features and recency weights against
  * hand-computed values, the folded linear scores and the MLP's pool against
  * fr_fusion_forward on explicit rows, contributions that add up to the
- * score, the examples' candidate lists, and group slices.
+ * score, the examples' candidate lists, and group slices; nets with history
+ * terms (0.3) and without (0.2).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -14,7 +15,8 @@
 #include "tap.h"
 
 #define NS 3					/* signals in these tests */
-#define D (NS + FR_FUSION_EXTRA)
+#define D (2 * NS + FR_FUSION_EXTRA)	/* with history terms */
+#define D_0_2 (NS + FR_FUSION_EXTRA)
 
 static void
 test_item_features(void)
@@ -56,20 +58,26 @@ test_history_decay(void)
 	ok(w[3] == 1.0f && w[4] == 1.0f, "entries without a finite time weigh 1");
 }
 
-/* a net of shape (D, n_hidden, hidden) with random parameters and scales near 1 */
+/* a net of shape (d, n_hidden, hidden) with random parameters and scales near 1 */
 static void
-random_net(FrFusionNet *net, int n_hidden, const int *hidden, uint64_t seed)
+random_net_d(FrFusionNet *net, int d, int n_hidden, const int *hidden, uint64_t seed)
 {
 	FrRng		rng;
 	int64_t		size;
 
-	fr_fusion_net_alloc(net, D, n_hidden, hidden);
-	size = fr_fusion_net_size(D, n_hidden, hidden);
+	fr_fusion_net_alloc(net, d, n_hidden, hidden);
+	size = fr_fusion_net_size(d, n_hidden, hidden);
 	fr_rng_seed(&rng, seed);
 	for (int64_t i = 0; i < size; i++)
 		net->params[i] = (float) fr_rng_normal(&rng);
-	for (int j = 0; j < D; j++)
-		net->params[D + j] = 0.5f + (float) fr_rng_uniform(&rng);
+	for (int j = 0; j < d; j++)
+		net->params[d + j] = 0.5f + (float) fr_rng_uniform(&rng);
+}
+
+static void
+random_net(FrFusionNet *net, int n_hidden, const int *hidden, uint64_t seed)
+{
+	random_net_d(net, D, n_hidden, hidden, seed);
 }
 
 enum
@@ -106,7 +114,7 @@ row_score(const FrFusionNet *net, const float *item_feat, int n_hist, int32_t h)
 	float		x[D],
 				y;
 
-	fr_fusion_row(NS, norm, n_hist, item_feat, h, x);
+	fr_fusion_row(NS, net->d == D, norm, n_hist, item_feat, h, x);
 	fr_fusion_forward(net, 1, x, &y);
 	return y;
 }
@@ -116,12 +124,20 @@ test_row(void)
 {
 	float		x[D];
 
-	fr_fusion_row(NS, norm, 4, feat, 7, x);
+	ok(fr_fusion_inputs(NS, true) == D && fr_fusion_inputs(NS, false) == D_0_2,
+	   "inputs: 2 x signals + extras with history terms, signals + extras without");
+	fr_fusion_row(NS, true, norm, 4, feat, 7, x);
 	ok(x[0] == sig0[7] && x[1] == 0 && x[2] == sig2[7], "row: the signals' scores, 0 for an absent one");
 	ok_near(x[NS + FR_FUSION_HISTORY], log1p(4), 1e-6, "row: log(1 + history length)");
 	ok(x[NS + FR_FUSION_POPULARITY] == feat[14] && x[NS + FR_FUSION_AGE] == feat[15],
 	   "row: the item's features");
-	fr_fusion_row(NS, norm, 0, NULL, 7, x);
+	ok_near(x[NS + FR_FUSION_EXTRA], sig0[7] / 5.0, 1e-6, "row: history term = score / (1 + history length)");
+	ok(x[NS + FR_FUSION_EXTRA + 1] == 0, "row: an absent signal's history term is 0");
+	fr_fusion_row(NS, true, norm, 0, NULL, 7, x);
+	ok(x[NS + FR_FUSION_EXTRA + 2] == sig2[7], "row: with no history the term is the score itself");
+	fr_fusion_row(NS, false, norm, 4, feat, 7, x);
+	ok(x[0] == sig0[7] && x[NS + FR_FUSION_AGE] == feat[15], "row without history terms: the 0.2 layout");
+	fr_fusion_row(NS, true, norm, 0, NULL, 7, x);
 	ok(x[NS + FR_FUSION_HISTORY] == 0 && x[NS + FR_FUSION_POPULARITY] == 0 && x[NS + FR_FUSION_AGE] == 0,
 	   "row: no history, no item features: 0");
 }
@@ -135,14 +151,44 @@ test_linear_scores(void)
 				worst_nofeat = 0;
 
 	random_net(&net, 0, NULL, 11);
-	fr_fusion_linear_scores(&net, N_ITEMS, norm, feat, 6, out);
+	fr_fusion_linear_scores(&net, NS, N_ITEMS, norm, feat, 6, out);
 	for (int h = 0; h < N_ITEMS; h++)
 		worst = fmax(worst, fabs(out[h] - row_score(&net, feat, 6, h)));
-	fr_fusion_linear_scores(&net, N_ITEMS, norm, NULL, 0, out);
+	fr_fusion_linear_scores(&net, NS, N_ITEMS, norm, NULL, 0, out);
 	for (int h = 0; h < N_ITEMS; h++)
 		worst_nofeat = fmax(worst_nofeat, fabs(out[h] - row_score(&net, NULL, 0, h)));
 	ok(worst < 1e-4, "linear scores = the net on each row (max error %g)", worst);
 	ok(worst_nofeat < 1e-4, "linear scores without item features (max error %g)", worst_nofeat);
+	for (int n_hist = 0; n_hist <= 9; n_hist += 9)
+	{
+		float		x0[D],
+					x1[D],
+					y0,
+					y1;
+		float		w = fr_fusion_linear_weight(&net, NS, 0, n_hist);
+
+		/* the weight of signal 0 at this history length: the score's slope in it */
+		fr_fusion_row(NS, true, norm, n_hist, feat, 3, x0);
+		memcpy(x1, x0, sizeof(x1));
+		x1[0] += 1.0f;
+		x1[NS + FR_FUSION_EXTRA] += 1.0f / (1.0f + (float) n_hist);
+		fr_fusion_forward(&net, 1, x0, &y0);
+		fr_fusion_forward(&net, 1, x1, &y1);
+		ok_near(w, y1 - y0, 1e-4, n_hist == 0 ? "linear weight, no history: the slope in the signal's score"
+				: "linear weight, history 9: the slope in the signal's score");
+	}
+	ok(fabs(fr_fusion_linear_weight(&net, NS, 0, 0) - fr_fusion_linear_weight(&net, NS, 0, 9)) > 1e-3,
+	   "with history terms the weight moves with the history length");
+
+	fr_free(net.params);
+	random_net_d(&net, D_0_2, 0, NULL, 11);
+	fr_fusion_linear_scores(&net, NS, N_ITEMS, norm, feat, 6, out);
+	worst = 0;
+	for (int h = 0; h < N_ITEMS; h++)
+		worst = fmax(worst, fabs(out[h] - row_score(&net, feat, 6, h)));
+	ok(worst < 1e-4, "a 0.2 net without history terms: linear scores = the net on each row (max error %g)", worst);
+	ok(fr_fusion_linear_weight(&net, NS, 0, 0) == fr_fusion_linear_weight(&net, NS, 0, 9),
+	   "without history terms the weight does not move");
 }
 
 static void
@@ -185,7 +231,7 @@ test_pool_scores(void)
 	/* item worst is the worst by every signal: only "exact" brings it into the pool */
 	exact[1] = worst;
 	memcpy(out, fallback, sizeof(out));
-	fr_fusion_pool_scores(&net, N_ITEMS, norm, feat, 2, exact, 3, 10, out);
+	fr_fusion_pool_scores(&net, NS, N_ITEMS, norm, feat, 2, exact, 3, 10, out);
 
 	for (int h = 0; h < N_ITEMS; h++)
 		if (pooled[h])
@@ -223,22 +269,99 @@ test_contributions(void)
 				y;
 
 	random_net(&lr, 0, NULL, 13);
-	fr_fusion_contributions(&lr, norm, feat, 3, 9, &base, contrib);
+	fr_fusion_contributions(&lr, NS, norm, feat, 3, 9, &base, contrib);
 	sum = base + contrib[0] + contrib[1] + contrib[2];
 	ok_near(sum, row_score(&lr, feat, 3, 9), 1e-4, "logistic: base + contributions = the score");
-	/* coefficient on a standardised input: weight x scale */
-	ok_near(contrib[0], lr.params[2 * D] * lr.params[D] * sig0[9], 1e-4,
-			"logistic: contribution = coefficient x normalised score");
+	ok_near(contrib[0], fr_fusion_linear_weight(&lr, NS, 0, 3) * sig0[9], 1e-4,
+			"logistic: contribution = coefficient at this history length x normalised score");
 	ok(contrib[1] == 0, "an absent signal contributes 0");
 
 	random_net(&mlp, 2, hidden, 14);
-	fr_fusion_contributions(&mlp, norm, feat, 3, 9, &base, contrib);
+	fr_fusion_contributions(&mlp, NS, norm, feat, 3, 9, &base, contrib);
 	sum = base + contrib[0] + contrib[1] + contrib[2];
 	ok_near(sum, row_score(&mlp, feat, 3, 9), 1e-4, "mlp: base + contributions = the score");
-	fr_fusion_row(NS, norm, 3, feat, 9, x);
+	fr_fusion_row(NS, true, norm, 3, feat, 9, x);
 	x[0] = x[1] = x[2] = 0;
+	x[NS + FR_FUSION_EXTRA] = x[NS + FR_FUSION_EXTRA + 1] = x[NS + FR_FUSION_EXTRA + 2] = 0;
 	fr_fusion_forward(&mlp, 1, x, &y);
 	ok_near(base, y, 1e-6, "mlp: base = the score with every signal neutral");
+}
+
+/*
+ * The point of the history terms, planted: in users with one item the
+ * positives are the best by signal 2 ("popularity"), in users with 20 the
+ * best by signal 0 ("cf").  A logistic fit with the terms ranks both kinds
+ * well; without them one set of weights must serve both and cannot.
+ */
+enum
+{
+	P_USERS = 200,
+	P_CAND = 20
+};
+
+static double
+planted_history_ndcg(bool terms)
+{
+	int			d = fr_fusion_inputs(NS, terms);
+	float	   *x = fr_alloc(sizeof(float) * P_USERS * P_CAND * d);
+	float	   *y = fr_alloc(sizeof(float) * P_USERS * P_CAND);
+	float	   *out = fr_alloc(sizeof(float) * P_USERS * P_CAND);
+	int64_t		group[P_USERS + 1];
+	float		a[P_CAND],
+				b[P_CAND];
+	const float *const sig[NS] = {a, NULL, b};
+	FrFusionSet all,
+				fit,
+				test;
+	FrFusionNet net;
+	FrRng		rng;
+	double		ndcg;
+
+	fr_rng_seed(&rng, 21);
+	for (int u = 0; u < P_USERS; u++)
+	{
+		int			n_hist = u % 2 ? 20 : 1;
+		const float *decides = n_hist == 1 ? b : a;
+
+		group[u] = (int64_t) u * P_CAND;
+		for (int i = 0; i < P_CAND; i++)
+		{
+			a[i] = (float) fr_rng_normal(&rng);
+			b[i] = (float) fr_rng_normal(&rng);
+		}
+		for (int i = 0; i < P_CAND; i++)
+		{
+			int			better = 0;
+
+			for (int o = 0; o < P_CAND; o++)
+				better += decides[o] > decides[i];
+			y[u * P_CAND + i] = better < 2;
+			fr_fusion_row(NS, terms, sig, n_hist, NULL, i, x + ((size_t) u * P_CAND + i) * d);
+		}
+	}
+	group[P_USERS] = (int64_t) P_USERS * P_CAND;
+	/* fit on the first half of the users, measure on the second */
+	all = (FrFusionSet) {(int64_t) P_USERS * P_CAND, d, x, y, P_USERS, group};
+	fit = fr_fusion_set_slice(&all, 0, P_USERS / 2);
+	test = fr_fusion_set_slice(&all, P_USERS / 2, P_USERS);
+	fr_fusion_fit_logistic(&fit, 1.0, &net);
+	fr_fusion_forward(&net, test.n, test.x, out);
+	ndcg = fr_fusion_ndcg(&test, out, 10);
+	fr_free(x);
+	fr_free(y);
+	fr_free(out);
+	return ndcg;
+}
+
+static void
+test_planted_history(void)
+{
+	double		with = planted_history_ndcg(true),
+				without = planted_history_ndcg(false);
+
+	ok(with > 0.9, "history terms: one logistic fit ranks both new and regular users (NDCG@10 %.3f)", with);
+	ok(with > without + 0.1, "history terms: far better than one set of weights for all (%.3f against %.3f)",
+	   with, without);
 }
 
 static void
@@ -284,6 +407,7 @@ main(void)
 	test_linear_scores();
 	test_pool_scores();
 	test_contributions();
+	test_planted_history();
 	test_candidates();
 	test_slice();
 	return done_testing();
