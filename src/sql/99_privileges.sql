@@ -53,7 +53,9 @@ BEGIN
                              '_feature_set_create', '_feature_refresh_begin', '_feature_rebuild',
                              '_feature_refresh_batch', '_feature_refresh_gone', '_feature_refresh_finish',
                              '_feature_set_realtime', '_feature_set_drop',
-                             'model_cache_drop', '_model_cache_drop')
+                             'model_cache_drop', '_model_cache_drop',
+                             'build_ann', '_train_ann',
+                             '_hybrid_train', '_retrain_component', '_drop_versions', '_train_trial')
     LOOP
         -- ROUTINE: procedures (retrain) too
         EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
@@ -89,33 +91,10 @@ REVOKE EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_pro
 GRANT EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_progress(),
                           fashionrec._model_cache() TO fashionrec_reader;
 
--- approximate top-k (41_ann.sql): building an index writes artifacts and the
--- version's info, so trainers only
-REVOKE EXECUTE ON FUNCTION fashionrec.build_ann(text, integer, integer),
-                           fashionrec._train_ann(bigint, text, integer, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION fashionrec.build_ann(text, integer, integer),
-                          fashionrec._train_ann(bigint, text, integer, jsonb) TO fashionrec_trainer;
 -- batch scoring into a table: readers (it reads the model as its caller and
 -- inserts with the caller's rights into the caller's table)
 REVOKE EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) TO fashionrec_reader;
--- the hybrid in the training pipeline (80_hybrid.sql, 45_evaluate.sql): the
--- helpers that train and drop versions are for trainers, as what calls them
-DO $hybridops$
-DECLARE
-    f regprocedure;
-BEGIN
-    FOR f IN
-        SELECT p.oid::regprocedure
-          FROM pg_catalog.pg_proc p
-         WHERE p.pronamespace = 'fashionrec'::regnamespace
-           AND p.proname IN ('_hybrid_train', '_retrain_component', '_drop_versions', '_train_trial')
-    LOOP
-        EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO fashionrec_trainer', f);
-    END LOOP;
-END
-$hybridops$;
 
 -- Last, after every grant above: the install fails rather than leave a
 -- SECURITY DEFINER function callable by PUBLIC.
