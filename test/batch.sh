@@ -16,6 +16,7 @@ fr_log "recommend_all_into stopped mid-batch"
 
 DB=fr_batch
 FR_TMP_OUT=$(mktemp /tmp/fashionrec-batch-out.XXXXXX)
+trap 'rm -f "$FR_TMP_OUT"' EXIT
 fails=0 passes=0
 check() {
     if [ "$1" = ok ]; then echo "ok - $2"; passes=$((passes + 1)); else echo "not ok - $2"; fails=$((fails + 1)); fi
@@ -107,6 +108,5 @@ n=$(psql -qXAt -d "$DB" -c "SELECT count(*) FROM recs WHERE user_id > 0")
     check fail "uninterrupted batch: returned '$out', $n rows"
 
 psql -qX -d postgres -c "DROP DATABASE $DB" >/dev/null 2>&1
-rm -f "$FR_TMP_OUT"
 echo "batch: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
