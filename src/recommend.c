@@ -337,9 +337,13 @@ int32 *
 fr_apply_filters(const FrModel *model, const FrServingArgs *args, uint8 *skip, int *n_subset)
 {
 	int32	   *subset = NULL;
-	uint8	   *scratch = palloc0(Max(model->n_items, 1));
+	uint8	   *scratch;
 
 	*n_subset = 0;
+	/* most calls filter nothing: no per-item scratch to zero (1 MB at 1M items) */
+	if (args->exclude == NULL && args->candidates == NULL)
+		return NULL;
+	scratch = palloc0(Max(model->n_items, 1));
 	if (args->exclude)
 	{
 		int			m;
