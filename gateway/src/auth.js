@@ -17,6 +17,10 @@ function register(app, cfg) {
   app.addHook('onRequest', async (req, reply) => {
     if (req.routeOptions.config?.auth === false || !req.routeOptions.url) return;
     try {
+      // base64url leaves spare bits in a signature's last character, which
+      // decoders ignore: without this check a token has several spellings
+      // that all verify, and a deny list keyed by the token misses them
+      if (!canonicalSignature(req.headers.authorization)) throw new Error('non-canonical signature');
       await req.jwtVerify();
     } catch {
       return send(reply, problem(401, 'A valid bearer token is required (Authorization: Bearer <JWT>).'),
@@ -30,6 +34,11 @@ function register(app, cfg) {
       return send(reply, problem(403, `The token's role is not one of ${ROLES.join(', ')}.`));
     }
   });
+}
+
+function canonicalSignature(authorization) {
+  const sig = typeof authorization === 'string' ? authorization.split('.')[2] : undefined;
+  return sig === undefined || Buffer.from(sig, 'base64url').toString('base64url') === sig;
 }
 
 // Mint an HS256 token (bin/mint-token.js, the demo and the tests).
