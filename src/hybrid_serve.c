@@ -10,7 +10,8 @@
  * n: the collaborative weight is scaled by n / (n + n0) and what it loses
  * goes to the other signals.  A learned fusion replaces the sum by its net
  * (fusion_features.c).  New items get collaborative scores from the factors
- * training mapped from their content.
+ * training mapped from their content.  A call with a context adds two
+ * signals (context_signals below) that are fused with the others.
  */
 #include "postgres.h"
 
@@ -126,6 +127,130 @@ cold_cf_scores(const HybridState *st, const FrModel *cf, int32 cf_user,
 	pfree(x);
 }
 
+/* a hybrid's context value by binary search (the names are in strcmp order); -1 if absent */
+int32
+hybrid_context_index(const HybridState *st, const char *context)
+{
+	int32		lo = 0,
+				hi = st->n_contexts - 1;
+
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+		int			c = strcmp(st->context_names[mid], context);
+
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/*
+ * How much more than the average customer this user shops in context c:
+ * the user's share of events in c, shrunk towards the population's share
+ * P(c) by CONTEXT_PRIOR pseudo-events, over P(c).  1 for a user without
+ * context counts (folded-in histories, a hybrid without context_column).
+ */
+#define CONTEXT_PRIOR 50.0
+#define PROPENSITY_MIN 0.5
+#define PROPENSITY_MAX 2.0
+
+double
+hybrid_context_propensity(const HybridState *st, int32 user, const char *context)
+{
+	int32		c = hybrid_context_index(st, context);
+	double		n_user = 0,
+				n_in = 0,
+				share;
+
+	if (user < 0 || c < 0 || st->ctx_indptr == NULL)
+		return 1.0;
+	for (int64 q = st->ctx_indptr[user]; q < st->ctx_indptr[user + 1]; q++)
+	{
+		n_user += st->ctx_counts[q];
+		if (st->ctx_index[q] == c)
+			n_in += st->ctx_counts[q];
+	}
+	share = st->context_share[c];
+	if (!(share > 0))
+		return 1.0;
+	return fmin(fmax((n_in + CONTEXT_PRIOR * share) / (n_user + CONTEXT_PRIOR) / share,
+					 PROPENSITY_MIN), PROPENSITY_MAX);
+}
+
+/*
+ * The context signals of a call, on the hybrid's items: the popularity
+ * component's scores in the context (a count: 0 where it has none), and
+ * the affinity — each item's smoothed log lift in the context,
+ * log((n_ic + 1) / (n_c p_i + 1)) with p_i the item's share of all
+ * popularity, normalised, times the user's propensity for the context.
+ * The lift is what the context adds to popularity (an item bought in
+ * winter as often as any other time has lift 1, log 0); the propensity
+ * makes it personal.  Both are read from the pinned popularity component
+ * per call: O(items), no stored per-context matrix.  False when the
+ * component does not know the context.
+ */
+static bool
+context_signals(const HybridState *st, int32 n_items, const char *context, double propensity,
+				float **norm, float **raw_out)
+{
+	FrModel    *comp;
+	const int32 *map = st->map[SIG_POPULARITY];
+	float	   *ctx,
+			   *vals,
+			   *lift;
+	double		total = 0,
+				in_context = 0;
+
+	comp = open_component(st, SIG_POPULARITY);
+	if (comp->algo->score_context == NULL)
+		return false;
+	ctx = palloc_extended(mul_size(Max(comp->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	if (!comp->algo->score_context(comp, context, ctx))
+	{
+		pfree(ctx);
+		return false;
+	}
+	for (int32 i = 0; i < comp->n_items; i++)
+	{
+		total += comp->item_popularity[i];
+		in_context += ctx[i];
+	}
+	vals = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	lift = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	for (int32 h = 0; h < n_items; h++)
+	{
+		int32		i = map[h];
+
+		vals[h] = i >= 0 ? ctx[i] : 0.0f;
+		lift[h] = i >= 0 && total > 0 && comp->item_popularity[i] > 0
+			? logf((ctx[i] + 1.0f) / ((float) (in_context * comp->item_popularity[i] / total) + 1.0f))
+			: NAN;
+	}
+	pfree(ctx);
+	norm[SIG_CONTEXT] = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	norm[SIG_AFFINITY] = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	fr_normalize_scores(vals, n_items, st->normalization, norm[SIG_CONTEXT]);
+	fr_normalize_scores(lift, n_items, st->normalization, norm[SIG_AFFINITY]);
+	for (int32 h = 0; h < n_items; h++)
+		norm[SIG_AFFINITY][h] *= (float) propensity;
+	if (raw_out)
+	{
+		raw_out[SIG_CONTEXT] = vals;
+		raw_out[SIG_AFFINITY] = lift;
+	}
+	else
+	{
+		pfree(vals);
+		pfree(lift);
+	}
+	return true;
+}
+
 /*
  * An MLP fusion scores a pool of items, not the catalogue
  * (fr_fusion_pool_scores): the LEARNED_POOL items with the best normalised
@@ -136,15 +261,24 @@ cold_cf_scores(const HybridState *st, const FrModel *cf, int32 cf_user,
  */
 #define LEARNED_POOL 1000
 
+/*
+ * The fusion of one request over n_items: a user (has_user: the
+ * components' own scores of user_id where they know the user), the
+ * history hist[n_hist] (weights hist_w, or NULL) folded in where not, and,
+ * with a context, the context signals with the user's propensity for it
+ * (hybrid_context_propensity).  ex, when given, receives what was computed;
+ * exact[n_exact] are items an MLP must score exactly.
+ */
 void
 hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 			const int32 *hist, const float *hist_w, int n_hist,
+			const char *context, double propensity,
 			float *out, HybridExplain *ex, const int32 *exact, int n_exact)
 {
-	float	   *norm[N_SIGNALS] = {0};
-	bool		available[N_SIGNALS] = {0};
-	bool		is_cf[N_SIGNALS] = {0};
-	double		weights[N_SIGNALS];
+	float	   *norm[N_ALL_SIGNALS] = {0};
+	bool		available[N_ALL_SIGNALS] = {0};
+	bool		is_cf[N_ALL_SIGNALS] = {0};
+	double		weights[N_ALL_SIGNALS];
 
 	is_cf[SIG_CF] = true;
 	for (int s = 0; s < N_SIGNALS; s++)
@@ -201,17 +335,35 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 		else
 			pfree(vals);
 	}
-	fr_fusion_weights(N_SIGNALS, st->weight, is_cf, available, n_hist, st->n0, weights);
+	if (context && st->pins[SIG_POPULARITY].present &&
+		(st->weight[SIG_CONTEXT] > 0 || st->weight[SIG_AFFINITY] > 0) &&
+		context_signals(st, n_items, context, propensity, norm, ex ? ex->raw : NULL))
+	{
+		available[SIG_CONTEXT] = st->weight[SIG_CONTEXT] > 0;
+		available[SIG_AFFINITY] = st->weight[SIG_AFFINITY] > 0;
+	}
+	fr_fusion_weights(N_ALL_SIGNALS, st->weight, is_cf, available, n_hist, st->n0, weights);
 	if (st->fusion == FUSION_LOGISTIC)
-		fr_fusion_linear_scores(&st->net, N_SIGNALS, n_items, (const float *const *) norm, st->item_feat,
+		fr_fusion_linear_scores(&st->net, st->net_signals, n_items, (const float *const *) norm, st->item_feat,
 								n_hist, out);
 	else
 	{
-		fr_fuse(N_SIGNALS, n_items, (const float *const *) norm, weights, out);
+		fr_fuse(N_ALL_SIGNALS, n_items, (const float *const *) norm, weights, out);
 		if (st->fusion == FUSION_MLP)
-			fr_fusion_pool_scores(&st->net, N_SIGNALS, n_items, (const float *const *) norm, st->item_feat,
+			fr_fusion_pool_scores(&st->net, st->net_signals, n_items, (const float *const *) norm, st->item_feat,
 								  n_hist, exact, n_exact, LEARNED_POOL, out);
 	}
+
+	/*
+	 * A learned fusion fitted without context signals has no inputs for
+	 * them: they are added with their weights, so that a context still
+	 * shifts its lists (a fusion fitted with them has learned their part).
+	 */
+	if (st->fusion != FUSION_WEIGHTED && st->net_signals == N_SIGNALS)
+		for (int s = SIG_CONTEXT; s < N_ALL_SIGNALS; s++)
+			if (available[s])
+				for (int32 h = 0; h < n_items; h++)
+					out[h] += (float) st->weight[s] * norm[s][h];
 	if (ex)
 	{
 		memcpy(ex->available, available, sizeof(available));
@@ -219,7 +371,7 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 		memcpy(ex->norm, norm, sizeof(norm));
 	}
 	else
-		for (int s = 0; s < N_SIGNALS; s++)
+		for (int s = 0; s < N_ALL_SIGNALS; s++)
 			if (norm[s])
 				pfree(norm[s]);
 }
@@ -254,7 +406,7 @@ hybrid_score_user(const FrModel *model, int32 user, float *scores)
 	check_cache(st);
 	hybrid_fuse(st, model->n_items, true, model->user_ids[user],
 				model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
-				(int) (model->seen_indptr[user + 1] - lo), scores, NULL, NULL, 0);
+				(int) (model->seen_indptr[user + 1] - lo), NULL, 1.0, scores, NULL, NULL, 0);
 }
 
 /*
@@ -271,7 +423,7 @@ hybrid_score_user_items(const FrModel *model, int32 user, const int32 *items, in
 	check_cache(st);
 	hybrid_fuse(st, model->n_items, true, model->user_ids[user],
 				model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
-				(int) (model->seen_indptr[user + 1] - lo), all, NULL, items, n);
+				(int) (model->seen_indptr[user + 1] - lo), NULL, 1.0, all, NULL, items, n);
 	for (int i = 0; i < n; i++)
 		scores[i] = all[items[i]];
 	pfree(all);
@@ -282,7 +434,7 @@ hybrid_score_items(const FrModel *model, const int32 *items, const float *weight
 				   int n, float *scores)
 {
 	check_cache(model->state);
-	hybrid_fuse(model->state, model->n_items, false, 0, items, weights, n, scores, NULL, NULL, 0);
+	hybrid_fuse(model->state, model->n_items, false, 0, items, weights, n, NULL, 1.0, scores, NULL, NULL, 0);
 }
 
 /* popularity within a context (a season, a gender) from the popularity component */
@@ -306,6 +458,38 @@ hybrid_score_context(const FrModel *model, const char *context, float *scores)
 	for (int32 h = 0; h < model->n_items; h++)
 		scores[h] = st->map[SIG_POPULARITY][h] >= 0 ? raw[st->map[SIG_POPULARITY][h]] : -FLT_MAX;
 	pfree(raw);
+	return true;
+}
+
+/*
+ * A user in a context: the context signals fused with the personal ones.
+ * With nothing known of the user, or a hybrid trained before 0.3, the
+ * context's popularity replaces the fusion, as it did in 0.2.  A context
+ * the popularity component does not know, or context weights of 0, add no
+ * signal: the list is the one without context.
+ */
+bool
+hybrid_score_in_context(const FrModel *model, int32 user, const int32 *items,
+						const float *weights, int n, const char *context, float *scores)
+{
+	const HybridState *st = model->state;
+
+	if ((user < 0 && n == 0) || !st->pins[SIG_POPULARITY].present || st->context_replaces)
+		return hybrid_score_context(model, context, scores);
+	check_cache(st);
+	if (user >= 0)
+	{
+		int64		lo = model->seen_indptr[user];
+
+		hybrid_fuse(st, model->n_items, true, model->user_ids[user],
+					model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
+					(int) (model->seen_indptr[user + 1] - lo), context,
+					hybrid_context_propensity(st, user, context),
+					scores, NULL, NULL, 0);
+	}
+	else
+		hybrid_fuse(st, model->n_items, false, 0, items, weights, n, context, 1.0,
+					scores, NULL, NULL, 0);
 	return true;
 }
 
@@ -392,10 +576,10 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 
 		hybrid_fuse(st, model->n_items, true, model->user_ids[user],
 					model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
-					n_hist, scores, &ex, subset, subset ? n_subset : 0);
+					n_hist, NULL, 1.0, scores, &ex, subset, subset ? n_subset : 0);
 	}
 	else
-		hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, scores, &ex,
+		hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, NULL, 1.0, scores, &ex,
 					subset, subset ? n_subset : 0);
 
 	k = fr_clamp_k(model, args.k);

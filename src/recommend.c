@@ -361,13 +361,19 @@ fr_apply_filters(const FrModel *model, const FrServingArgs *args, uint8 *skip, i
 /*
  * The scores of the caller's context into scores[]: false without a context
  * or for one the model does not know, where the caller scores as without.
- * An algorithm that has no contexts refuses one.
+ * An algorithm that weighs a context with the user (score_in_context) gets
+ * what is known of the user: a known user's index, else the history
+ * items[n]; the others rank by the context alone.  An algorithm that has
+ * no contexts refuses one.
  */
 static bool
-context_scores(const FrModel *model, const FrServingArgs *args, float *scores)
+context_scores(const FrModel *model, const FrServingArgs *args, int32 user,
+			   const int32 *items, const float *weights, int n, float *scores)
 {
 	if (args->context == NULL)
 		return false;
+	if (model->algo->score_in_context)
+		return model->algo->score_in_context(model, user, items, weights, n, args->context, scores);
 	if (model->algo->score_context == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -476,7 +482,8 @@ recommend_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	}
 
 	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	if (context_scores(model, &args, scores))
+	if (context_scores(model, &args, n_refreshed < 0 ? user : -1, refreshed, refreshed_weights,
+					   Max(n_refreshed, 0), scores))
 		;
 	else if (n_refreshed > 0)
 		model->algo->score_items(model, refreshed, refreshed_weights, n_refreshed, scores);
@@ -697,7 +704,7 @@ recommend_for_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	}
 
 	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	if (context_scores(model, &args, scores))
+	if (context_scores(model, &args, -1, items, weights, n, scores))
 		;
 	else if (n > 0 && model->algo->score_items)
 		model->algo->score_items(model, items, weights, n, scores);
