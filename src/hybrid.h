@@ -8,6 +8,7 @@
  *   hybrid_train.c  component reading, the new-item mapping, learned fusion
  *   hybrid_load.c   artifacts into a HybridState, live items, shared copies
  *   hybrid_serve.c  the fusion of one request, the serving callbacks, explain()
+ *   hybrid_context.c  the context signals of a call, cached per backend
  * The arithmetic of the fusion is in the kernels fusion.c, fusion_learn.c
  * and fusion_features.c.
  *
@@ -206,13 +207,18 @@ extern void hybrid_train(FrTrainJob *job);
 /* hybrid_load.c */
 extern void *hybrid_load(FrModel *model);
 
+/* hybrid_context.c */
+extern int32 hybrid_context_index(const HybridState *st, const char *context);
+extern double hybrid_context_propensity(const HybridState *st, int32 user, const char *context);
+extern bool hybrid_context_signals(const HybridState *st, int32 n_items, const char *context,
+								   float **norm, float **raw, bool *shared);
+
 /* hybrid_serve.c */
+extern FrModel *hybrid_open_component(const HybridState *st, int signal);
 extern void hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 						const int32 *hist, const float *hist_w, int n_hist,
 						const char *context, double propensity,
 						float *out, HybridExplain *ex, const int32 *exact, int n_exact);
-extern int32 hybrid_context_index(const HybridState *st, const char *context);
-extern double hybrid_context_propensity(const HybridState *st, int32 user, const char *context);
 extern void hybrid_score_user(const FrModel *model, int32 user, float *scores);
 extern void hybrid_score_user_items(const FrModel *model, int32 user, const int32 *items,
 									int n, float *scores);

@@ -11,7 +11,7 @@
  * goes to the other signals.  A learned fusion replaces the sum by its net
  * (fusion_features.c).  New items get collaborative scores from the factors
  * training mapped from their content.  A call with a context adds two
- * signals (context_signals below) that are fused with the others.
+ * signals (hybrid_context.c) that are fused with the others.
  */
 #include "postgres.h"
 
@@ -32,8 +32,8 @@
  * factor space.  Checked here rather than at load, so that a hybrid serves
  * its stored list to unknown users without opening its components.
  */
-static FrModel *
-open_component(const HybridState *st, int signal)
+FrModel *
+hybrid_open_component(const HybridState *st, int signal)
 {
 	FrModel    *comp = hybrid_open_pin(&st->pins[signal]);
 
@@ -127,130 +127,6 @@ cold_cf_scores(const HybridState *st, const FrModel *cf, int32 cf_user,
 	pfree(x);
 }
 
-/* a hybrid's context value by binary search (the names are in strcmp order); -1 if absent */
-int32
-hybrid_context_index(const HybridState *st, const char *context)
-{
-	int32		lo = 0,
-				hi = st->n_contexts - 1;
-
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-		int			c = strcmp(st->context_names[mid], context);
-
-		if (c == 0)
-			return mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
-
-/*
- * How much more than the average customer this user shops in context c:
- * the user's share of events in c, shrunk towards the population's share
- * P(c) by CONTEXT_PRIOR pseudo-events, over P(c).  1 for a user without
- * context counts (folded-in histories, a hybrid without context_column).
- */
-#define CONTEXT_PRIOR 50.0
-#define PROPENSITY_MIN 0.5
-#define PROPENSITY_MAX 2.0
-
-double
-hybrid_context_propensity(const HybridState *st, int32 user, const char *context)
-{
-	int32		c = hybrid_context_index(st, context);
-	double		n_user = 0,
-				n_in = 0,
-				share;
-
-	if (user < 0 || c < 0 || st->ctx_indptr == NULL)
-		return 1.0;
-	for (int64 q = st->ctx_indptr[user]; q < st->ctx_indptr[user + 1]; q++)
-	{
-		n_user += st->ctx_counts[q];
-		if (st->ctx_index[q] == c)
-			n_in += st->ctx_counts[q];
-	}
-	share = st->context_share[c];
-	if (!(share > 0))
-		return 1.0;
-	return fmin(fmax((n_in + CONTEXT_PRIOR * share) / (n_user + CONTEXT_PRIOR) / share,
-					 PROPENSITY_MIN), PROPENSITY_MAX);
-}
-
-/*
- * The context signals of a call, on the hybrid's items: the popularity
- * component's scores in the context (a count: 0 where it has none), and
- * the affinity — each item's smoothed log lift in the context,
- * log((n_ic + 1) / (n_c p_i + 1)) with p_i the item's share of all
- * popularity, normalised, times the user's propensity for the context.
- * The lift is what the context adds to popularity (an item bought in
- * winter as often as any other time has lift 1, log 0); the propensity
- * makes it personal.  Both are read from the pinned popularity component
- * per call: O(items), no stored per-context matrix.  False when the
- * component does not know the context.
- */
-static bool
-context_signals(const HybridState *st, int32 n_items, const char *context, double propensity,
-				float **norm, float **raw_out)
-{
-	FrModel    *comp;
-	const int32 *map = st->map[SIG_POPULARITY];
-	float	   *ctx,
-			   *vals,
-			   *lift;
-	double		total = 0,
-				in_context = 0;
-
-	comp = open_component(st, SIG_POPULARITY);
-	if (comp->algo->score_context == NULL)
-		return false;
-	ctx = palloc_extended(mul_size(Max(comp->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	if (!comp->algo->score_context(comp, context, ctx))
-	{
-		pfree(ctx);
-		return false;
-	}
-	for (int32 i = 0; i < comp->n_items; i++)
-	{
-		total += comp->item_popularity[i];
-		in_context += ctx[i];
-	}
-	vals = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	lift = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	for (int32 h = 0; h < n_items; h++)
-	{
-		int32		i = map[h];
-
-		vals[h] = i >= 0 ? ctx[i] : 0.0f;
-		lift[h] = i >= 0 && total > 0 && comp->item_popularity[i] > 0
-			? logf((ctx[i] + 1.0f) / ((float) (in_context * comp->item_popularity[i] / total) + 1.0f))
-			: NAN;
-	}
-	pfree(ctx);
-	norm[SIG_CONTEXT] = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	norm[SIG_AFFINITY] = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	fr_normalize_scores(vals, n_items, st->normalization, norm[SIG_CONTEXT]);
-	fr_normalize_scores(lift, n_items, st->normalization, norm[SIG_AFFINITY]);
-	for (int32 h = 0; h < n_items; h++)
-		norm[SIG_AFFINITY][h] *= (float) propensity;
-	if (raw_out)
-	{
-		raw_out[SIG_CONTEXT] = vals;
-		raw_out[SIG_AFFINITY] = lift;
-	}
-	else
-	{
-		pfree(vals);
-		pfree(lift);
-	}
-	return true;
-}
-
 /*
  * An MLP fusion scores a pool of items, not the catalogue
  * (fr_fusion_pool_scores): the LEARNED_POOL items with the best normalised
@@ -278,6 +154,8 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 	float	   *norm[N_ALL_SIGNALS] = {0};
 	bool		available[N_ALL_SIGNALS] = {0};
 	bool		is_cf[N_ALL_SIGNALS] = {0};
+	bool		shared[N_ALL_SIGNALS] = {0};	/* the backend's cached context signals */
+	bool		scaled = false;
 	double		weights[N_ALL_SIGNALS];
 
 	is_cf[SIG_CF] = true;
@@ -292,7 +170,7 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 
 		if (!st->pins[s].present || st->weight[s] <= 0)
 			continue;
-		comp = open_component(st, s);
+		comp = hybrid_open_component(st, s);
 		if (st->comp_items[s] > 0 &&
 			(comp->live_token != st->comp_token[s] || comp->n_items != st->comp_items[s]))
 			ereport(ERROR,
@@ -337,12 +215,33 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 	}
 	if (context && st->pins[SIG_POPULARITY].present &&
 		(st->weight[SIG_CONTEXT] > 0 || st->weight[SIG_AFFINITY] > 0) &&
-		context_signals(st, n_items, context, propensity, norm, ex ? ex->raw : NULL))
+		hybrid_context_signals(st, n_items, context, norm, ex ? ex->raw : NULL, &shared[SIG_CONTEXT]))
 	{
 		available[SIG_CONTEXT] = st->weight[SIG_CONTEXT] > 0;
 		available[SIG_AFFINITY] = st->weight[SIG_AFFINITY] > 0;
+		shared[SIG_AFFINITY] = shared[SIG_CONTEXT];
+
+		/*
+		 * The affinity is the lift times the user's propensity: a factor on
+		 * its weight in the weighted sum, on its values for a net and for
+		 * what explain and the examples read.
+		 */
+		if (propensity != 1.0 && (st->fusion != FUSION_WEIGHTED || ex))
+		{
+			float	   *values = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+
+			for (int32 h = 0; h < n_items; h++)
+				values[h] = norm[SIG_AFFINITY][h] * (float) propensity;
+			if (!shared[SIG_AFFINITY])
+				pfree(norm[SIG_AFFINITY]);
+			norm[SIG_AFFINITY] = values;
+			shared[SIG_AFFINITY] = false;
+			scaled = true;
+		}
 	}
 	fr_fusion_weights(N_ALL_SIGNALS, st->weight, is_cf, available, n_hist, st->n0, weights);
+	if (!scaled)
+		weights[SIG_AFFINITY] *= propensity;
 	if (st->fusion == FUSION_LOGISTIC)
 		fr_fusion_linear_scores(&st->net, st->net_signals, n_items, (const float *const *) norm, st->item_feat,
 								n_hist, out);
@@ -372,7 +271,7 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 	}
 	else
 		for (int s = 0; s < N_ALL_SIGNALS; s++)
-			if (norm[s])
+			if (norm[s] && !shared[s])
 				pfree(norm[s]);
 }
 
@@ -448,7 +347,7 @@ hybrid_score_context(const FrModel *model, const char *context, float *scores)
 	if (!st->pins[SIG_POPULARITY].present)
 		return false;
 	check_cache(st);
-	comp = open_component(st, SIG_POPULARITY);
+	comp = hybrid_open_component(st, SIG_POPULARITY);
 	if (comp->algo->score_context == NULL)
 		return false;
 	raw = palloc_extended(mul_size(Max(comp->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);

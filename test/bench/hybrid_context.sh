@@ -25,8 +25,10 @@
 #    Reference in the same run: the in-season share of each list (chance is
 #    the share of in-season products in the catalogue).
 # 2. Latency.  recommend() of a hybrid (ALS 64 factors + popularity with a
-#    context column) over ITEMS items, under pgbench at one client, without
-#    and with a context, alternated twice in the same run: median and p99.
+#    context column) over ITEMS items, under pgbench at one client: one
+#    script calls it without and with a context for the same customer, so
+#    both share the machine's load; pgbench -r's mean latency per statement,
+#    three rounds.
 #
 #   bash test/bench/hybrid_context.sh   (SHOP="customers products events",
 #                                        ITEMS=100000 USERS=20000 EVENTS=1000000
@@ -151,35 +153,19 @@ SELECT fashionrec.train('lat-pop', 'popularity', 'buys', '{"context_column": "se
 SELECT fashionrec.train('lat', 'hybrid', NULL,
        '{"cf": "lat-als", "popularity": "lat-pop", "interactions": "buys", "context_column": "season"}') IS NOT NULL;
 SQL
-cat > "$TMP/none.sql" <<SQL
-\set u random(1, $USERS)
-SELECT * FROM fashionrec.recommend('lat', :u, 10);
-SQL
-cat > "$TMP/ctx.sql" <<SQL
+# both calls in one script, so that they share whatever else loads the machine
+cat > "$TMP/pair.sql" <<SQL
 \set u random(1, $USERS)
 \set s random(1, 4)
+SELECT * FROM fashionrec.recommend('lat', :u, 10);
 SELECT * FROM fashionrec.recommend('lat', :u, 10, context => (ARRAY['Winter', 'Spring', 'Summer', 'Fall'])[:s]);
 SQL
-run() {   # script -> "tps p50 p99"
-    local log=$TMP/log.$1.$2
-    rm -rf "$log"; mkdir -p "$log"
-    (cd "$log" && pgbench -n -c 1 -j 1 -T "$SECONDS_PER_RUN" -M prepared -l -f "$TMP/$1.sql" bench > out.txt 2>&1)
-    awk '{ print $3 / 1000.0 }' "$log"/pgbench_log.* | sort -n > "$log/lat"
-    local n
-    n=$(wc -l < "$log/lat")
-    printf '%s %s %s\n' "$(awk '/^tps/ { print $3; exit }' "$log/out.txt")" \
-        "$(sed -n "$(( (n + 1) / 2 ))p" "$log/lat")" "$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$log/lat")"
-}
-printf '\n%-30s %8s %10s %10s\n' "recommend(), k = 10, 1 client" TPS "p50 ms" "p99 ms"
-for round in 1 2; do
-    for s in none ctx; do
-        read -r tps p50 p99 < <(run "$s" "$round")
-        label=$([ "$s" = none ] && echo "hybrid, no context" || echo "hybrid, season as context")
-        printf '%-30s %8.0f %10.3f %10.3f\n' "$label" "$tps" "$p50" "$p99"
-        eval "p50_${s}_$round=$p50"
-    done
+printf '\n%-34s %14s %14s %8s\n' "recommend(), k = 10, 1 client" "no context ms" "context ms" ratio
+for round in 1 2 3; do
+    pgbench -n -c 1 -j 1 -T "$SECONDS_PER_RUN" -M prepared -r -f "$TMP/pair.sql" bench > "$TMP/pair.$round" 2>&1
+    read -r none ctx < <(awk '/fashionrec.recommend/ { v[++n] = $1 } END { print v[1], v[2] }' "$TMP/pair.$round")
+    printf '%-34s %14s %14s %8s\n' "round $round (mean per statement)" "$none" "$ctx" \
+        "$(awk -v a="$none" -v b="$ctx" 'BEGIN { printf "%.2f", b / a }')"
 done
-awk -v a="$p50_none_1" -v b="$p50_none_2" -v c="$p50_ctx_1" -v d="$p50_ctx_2" \
-    'BEGIN { printf "median with context / without: %.2f (round 1 %.2f, round 2 %.2f)\n", (c + d) / (a + b), c / a, d / b }'
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 fi
