@@ -79,6 +79,19 @@ SELECT bool_and(ARRAY(SELECT item_id FROM fashionrec.recommend('hctx-zero', l.us
                 = l.plain) AS zero_weights_ignore_context
   FROM hctx.lists l;
 
+-- explain() with a context: rows for the context signals (their component is
+-- the popularity component), the rows sum to the score, and the list is
+-- recommend()'s in that context
+SELECT DISTINCT signal, component FROM fashionrec.explain('hctx', 3, 5, context => 'Winter') ORDER BY signal;
+SELECT bool_and(abs(s.score - s.total) < 1e-4) AS sums_to_score
+  FROM (SELECT item_id, min(score) AS score, sum(contribution) AS total
+          FROM fashionrec.explain('hctx', 3, 5, context => 'Winter') GROUP BY item_id) s;
+SELECT (SELECT array_agg(item_id ORDER BY rank) FROM fashionrec.recommend('hctx', 3, 5, context => 'Winter'))
+     = (SELECT array_agg(item_id ORDER BY rank) FROM (SELECT DISTINCT rank, item_id
+                                                        FROM fashionrec.explain('hctx', 3, 5, context => 'Winter')) e)
+       AS same_list;
+SELECT count(DISTINCT signal) AS signals_without_context FROM fashionrec.explain('hctx', 3, 5);
+
 -- an anonymous session (recommend_for_items) in a context: shifted too
 WITH s AS (SELECT ARRAY(SELECT item_id FROM hctx.ev WHERE user_id = l.user_id ORDER BY event_time, item_id LIMIT 3) AS items
              FROM hctx.lists l)
@@ -112,6 +125,11 @@ SELECT count(*) FILTER (WHERE ARRAY(SELECT item_id FROM fashionrec.recommend('hc
                              <> ARRAY(SELECT item_id FROM fashionrec.recommend('hctx-lr-all', l.user_id, 10) ORDER BY rank)) >= 20
        AS reused_shifts
   FROM hctx.lists l;
+-- explained: the context signals' contributions come from the net, and sum to the score
+SELECT DISTINCT signal FROM fashionrec.explain('hctx-lr-all', 3, 5, context => 'Winter') ORDER BY signal;
+SELECT bool_and(abs(s.score - s.total) < 1e-4) AS learned_sums_to_score
+  FROM (SELECT item_id, min(score) AS score, sum(contribution) AS total
+          FROM fashionrec.explain('hctx-lr-all', 3, 5, context => 'Winter') GROUP BY item_id) s;
 
 -- ---- bad input ---------------------------------------------------------------------
 SELECT fashionrec.train('hctx-pop-none', 'popularity', 'hctx.ev');

@@ -407,16 +407,25 @@ enum
 	EXPLAIN_COLS
 };
 
+/* explain()'s name of a signal: the context signals are not components */
+static const char *
+signal_name(int s)
+{
+	return s < N_SIGNALS ? hybrid_signal_names[s] : s == SIG_CONTEXT ? "context" : "context_affinity";
+}
+
 /*
- * explain(name, user_id, k, exclude_seen, candidates, exclude, version)
- *     returns table(rank int, item_id bigint, score real, signal text,
- *     component text, raw_score real, normalized real, weight real,
+ * explain(name, user_id, k, exclude_seen, candidates, exclude, context,
+ *     version) returns table(rank int, item_id bigint, score real, signal
+ *     text, component text, raw_score real, normalized real, weight real,
  *     contribution real)
  *
  * The list recommend() serves from the trained history, one row per item and
- * signal: contribution = weight x normalized, and score is their sum.  No
- * context: a context ranking replaces the fusion by the popularity
- * component's ranking in that context, and has no signals to take apart.
+ * signal: contribution = weight x normalized, and score is their sum.  With
+ * a context, the context signals have rows of their own (component: the
+ * popularity component); for a user the hybrid does not know, a context
+ * ranking is the popularity component's list, which has no signals to take
+ * apart: the rows are those without context.
  */
 static Datum
 explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
@@ -435,8 +444,9 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	int32	   *top;
 	float	   *best;
 	int			got;
-	char	   *labels[N_SIGNALS];
+	char	   *labels[N_ALL_SIGNALS];
 	int			n_hist = 0;
+	const char *context;
 
 	fr_serving_args(fcinfo, shape, &args);
 	if (PG_ARGISNULL(shape->subject))
@@ -473,9 +483,12 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	{
 		int64		lo = model->seen_indptr[user];
 
+		/* as hybrid_score_in_context() weighs the context */
+		context = st->context_replaces ? NULL : args.context;
 		hybrid_fuse(st, model->n_items, true, model->user_ids[user],
 					model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
-					n_hist, NULL, 1.0, scores, &ex, subset, subset ? n_subset : 0);
+					n_hist, context, context ? hybrid_context_propensity(st, user, context) : 1.0,
+					scores, &ex, subset, subset ? n_subset : 0);
 	}
 	else
 		hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, NULL, 1.0, scores, &ex,
@@ -485,19 +498,26 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	top = palloc(sizeof(int32) * k);
 	best = palloc(sizeof(float) * k);
 	got = fr_topk(scores, model->n_items, subset, subset ? n_subset : 0, skip, k, top, best);
-	for (int s = 0; s < N_SIGNALS; s++)
-		labels[s] = st->pins[s].present ? hybrid_pin_label(&st->pins[s]) : NULL;
+	for (int s = 0; s < N_ALL_SIGNALS; s++)
+	{
+		int			pin = s < N_SIGNALS ? s : SIG_POPULARITY;
+
+		labels[s] = st->pins[pin].present ? hybrid_pin_label(&st->pins[pin]) : NULL;
+	}
 	Assert(rsinfo->setDesc->natts == EXPLAIN_COLS);
 	for (int r = 0; r < got; r++)
 	{
 		float		base = 0,
-					contrib[N_SIGNALS];
+					contrib[N_ALL_SIGNALS];
 
 		if (st->fusion != FUSION_WEIGHTED)
-			fr_fusion_contributions(&st->net, N_SIGNALS, (const float *const *) ex.norm, st->item_feat,
+			fr_fusion_contributions(&st->net, st->net_signals, (const float *const *) ex.norm, st->item_feat,
 									n_hist, top[r], &base, contrib);
-		for (int s = 0; s < N_SIGNALS; s++)
+		for (int s = 0; s < N_ALL_SIGNALS; s++)
 		{
+			/* a learned fusion without context inputs adds them with their weights */
+			bool		outside_net = st->fusion != FUSION_WEIGHTED && s >= st->net_signals;
+
 			Datum		values[EXPLAIN_COLS];
 			bool		nulls[EXPLAIN_COLS] = {0};
 			float		raw;
@@ -508,14 +528,19 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 			values[EXPLAIN_COL_RANK] = Int32GetDatum(r + 1);
 			values[EXPLAIN_COL_ITEM_ID] = Int64GetDatum(model->item_ids[top[r]]);
 			values[EXPLAIN_COL_SCORE] = Float4GetDatum(best[r]);
-			values[EXPLAIN_COL_SIGNAL] = CStringGetTextDatum(hybrid_signal_names[s]);
+			values[EXPLAIN_COL_SIGNAL] = CStringGetTextDatum(signal_name(s));
 			values[EXPLAIN_COL_COMPONENT] = CStringGetTextDatum(labels[s]);
 			values[EXPLAIN_COL_RAW_SCORE] = Float4GetDatum(raw);
 			nulls[EXPLAIN_COL_RAW_SCORE] = !isfinite(raw);
 			values[EXPLAIN_COL_NORMALIZED] = Float4GetDatum(ex.norm[s][top[r]]);
 			values[EXPLAIN_COL_WEIGHT] = Float4GetDatum((float) ex.weight[s]);
 			values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum((float) ex.weight[s] * ex.norm[s][top[r]]);
-			if (st->fusion == FUSION_LOGISTIC)
+			if (outside_net)
+			{
+				values[EXPLAIN_COL_WEIGHT] = Float4GetDatum((float) st->weight[s]);
+				values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum((float) st->weight[s] * ex.norm[s][top[r]]);
+			}
+			else if (st->fusion == FUSION_LOGISTIC)
 			{
 				values[EXPLAIN_COL_WEIGHT] = Float4GetDatum(fr_fusion_linear_weight(&st->net, N_SIGNALS, s, n_hist));
 				values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum(contrib[s]);
@@ -548,11 +573,19 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	return (Datum) 0;
 }
 
+PG_FUNCTION_INFO_V1(fashionrec_explain_0_3);
+Datum
+fashionrec_explain_0_3(PG_FUNCTION_ARGS)
+{
+	return explain_serve(fcinfo, &fr_explain_shape);
+}
+
+/* 0.2's explain(), until ALTER EXTENSION fashionrec UPDATE */
 PG_FUNCTION_INFO_V1(fashionrec_explain_0_2);
 Datum
 fashionrec_explain_0_2(PG_FUNCTION_ARGS)
 {
-	return explain_serve(fcinfo, &fr_explain_shape);
+	return explain_serve(fcinfo, &fr_explain_shape_0_2);
 }
 
 /* 0.1's explain(name, user_id, k, candidates, version) */

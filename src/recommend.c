@@ -157,7 +157,7 @@ const FrServingShape fr_recommend_all_into_shape = {
 const FrServingShape fr_explain_shape = {
 	.nargs = FR_EXPLAIN_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
 	.exclude_seen = FR_EXPLAIN_EXCLUDE_SEEN, .candidates = FR_EXPLAIN_CANDIDATES,
-	.exclude = FR_EXPLAIN_EXCLUDE, .context = FR_ABSENT,
+	.exclude = FR_EXPLAIN_EXCLUDE, .context = FR_EXPLAIN_CONTEXT,
 	.version = FR_EXPLAIN_VERSION, .weights = FR_ABSENT
 };
 
@@ -206,6 +206,11 @@ const FrServingShape fr_recommend_all_shape_0_2 = {
 const FrServingShape fr_recommend_all_shape_0_1 = {
 	.nargs = 5, .subject = 2, .k = 1, .exclude_seen = 3, .candidates = FR_ABSENT,
 	.exclude = FR_ABSENT, .context = FR_ABSENT, .version = 4, .weights = FR_ABSENT
+};
+/* 0.2's explain(name, user_id, k, exclude_seen, candidates, exclude, version) */
+const FrServingShape fr_explain_shape_0_2 = {
+	.nargs = 7, .subject = 1, .k = 2, .exclude_seen = 3, .candidates = 4,
+	.exclude = 5, .context = FR_ABSENT, .version = 6, .weights = FR_ABSENT
 };
 /* explain(name, user_id, k, candidates, version): seen items always excluded */
 const FrServingShape fr_explain_shape_0_1 = {
