@@ -22,27 +22,13 @@
 #include "utils/memutils.h"
 
 #include "hybrid.h"
+#include "popularity.h"
 
-/* a hybrid's context value by binary search (the names are in strcmp order); -1 if absent */
+/* a hybrid's context value (its names are in strcmp order); -1 if absent */
 int32
 hybrid_context_index(const HybridState *st, const char *context)
 {
-	int32		lo = 0,
-				hi = st->n_contexts - 1;
-
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-		int			c = strcmp(st->context_names[mid], context);
-
-		if (c == 0)
-			return mid;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
+	return fr_context_index((const char *const *) st->context_names, st->n_contexts, context);
 }
 
 /*
