@@ -1229,6 +1229,24 @@ ALTER FUNCTION fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, te
 ALTER FUNCTION fashionrec._retrain_component(fashionrec.model, text, text) COST 10000000;
 ALTER FUNCTION fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb) COST 10000000;
 
+-- ---- explain() takes a context (src/sql/80_hybrid.sql, hybrid_serve.c) ----
+-- The hybrid's context signals (docs/hybrid.md, "Context that personalises")
+-- have rows of their own; context comes before version, as in recommend().
+DROP FUNCTION fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], integer);
+CREATE FUNCTION fashionrec.explain(name text, user_id bigint, k integer DEFAULT 10,
+                                   exclude_seen boolean DEFAULT true,
+                                   candidates bigint[] DEFAULT NULL,
+                                   exclude bigint[] DEFAULT NULL,
+                                   context text DEFAULT NULL,
+                                   version integer DEFAULT NULL)
+    RETURNS TABLE (rank integer, item_id bigint, score real, signal text, component text,
+                   raw_score real, normalized real, weight real, contribution real)
+    AS 'MODULE_PATHNAME', 'fashionrec_explain_0_3'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], text, integer) IS
+    'What each signal of a hybrid model contributes to a user''s top-k list: one row per item and signal (with a context, the context signals too), contribution = weight x normalized, score = their sum. Options as recommend()';
+ALTER FUNCTION fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], text, integer) COST 4000 ROWS 30;
+
 -- ---- as the install script ends (src/sql/99_privileges.sql) ----
 -- Last, after every grant above: the update fails rather than leave a
 -- SECURITY DEFINER function callable by PUBLIC.

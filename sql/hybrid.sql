@@ -212,6 +212,16 @@ SELECT (SELECT array_agg(row(n.*)) FROM v01.next_items('h-seq', ARRAY[1, 4]::big
      = (SELECT array_agg(row(n.*)) FROM fashionrec.next_items('h-seq', ARRAY[1, 4]::bigint[], 3, false, ARRAY[1, 2, 3, 5, 6]::bigint[], NULL, 1) n)
        AS next_items_0_1,
        (SELECT array_agg(row(e.*) ORDER BY e.rank, e.signal) FROM v01.explain('h', 4, 3, ARRAY[1, 3, 4, 7]::bigint[], 1) e)
-     = (SELECT array_agg(row(e.*) ORDER BY e.rank, e.signal) FROM fashionrec.explain('h', 4, 3, true, ARRAY[1, 3, 4, 7]::bigint[], NULL, 1) e)
+     = (SELECT array_agg(row(e.*) ORDER BY e.rank, e.signal) FROM fashionrec.explain('h', 4, 3, true, ARRAY[1, 3, 4, 7]::bigint[], NULL, NULL, 1) e)
        AS explain_0_1;
+-- 0.2's explain() (no context) names fashionrec_explain_0_2
+CREATE FUNCTION v01.explain_0_2(name text, user_id bigint, k integer DEFAULT 10, exclude_seen boolean DEFAULT true,
+                                candidates bigint[] DEFAULT NULL, exclude bigint[] DEFAULT NULL,
+                                version integer DEFAULT NULL)
+    RETURNS TABLE (rank integer, item_id bigint, score real, signal text, component text,
+                   raw_score real, normalized real, weight real, contribution real)
+    AS 'fashionrec', 'fashionrec_explain_0_2' LANGUAGE C STABLE;
+SELECT (SELECT array_agg(row(e.*) ORDER BY e.rank, e.signal) FROM v01.explain_0_2('h', 4, 3, true, NULL, ARRAY[3]::bigint[], 1) e)
+     = (SELECT array_agg(row(e.*) ORDER BY e.rank, e.signal) FROM fashionrec.explain('h', 4, 3, true, NULL, ARRAY[3]::bigint[], NULL, 1) e)
+       AS explain_0_2;
 DROP SCHEMA v01 CASCADE;

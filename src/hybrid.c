@@ -37,6 +37,8 @@ static const FrParamSpec hybrid_specs[] = {
 	{"image_weight", FR_PARAM_REAL, offsetof(HybridParams, weight[SIG_IMAGE]), 0, 1e6},
 	{"popularity_weight", FR_PARAM_REAL, offsetof(HybridParams, weight[SIG_POPULARITY]), 0, 1e6},
 	{"sequence_weight", FR_PARAM_REAL, offsetof(HybridParams, weight[SIG_SEQUENCE]), 0, 1e6},
+	{"context_weight", FR_PARAM_REAL, offsetof(HybridParams, weight[SIG_CONTEXT]), 0, 1e6},
+	{"context_affinity_weight", FR_PARAM_REAL, offsetof(HybridParams, weight[SIG_AFFINITY]), 0, 1e6},
 	{"history_n0", FR_PARAM_REAL, offsetof(HybridParams, history_n0), 0, 1e6},
 	{"normalization", FR_PARAM_CHOICE, offsetof(HybridParams, normalization), 0, 0, normalizations},
 	{"ridge_lambda", FR_PARAM_REAL, offsetof(HybridParams, ridge_lambda), 0, 1e9},
@@ -57,7 +59,7 @@ static const FrParamSpec hybrid_specs[] = {
 };
 
 static const HybridParams hybrid_defaults = {
-	.weight = {1.0, 0.3, 0.3, 0.1, 0.3},
+	.weight = {1.0, 0.3, 0.3, 0.1, 0.3, 0.1, 0.3},
 	.history_n0 = 5,
 	.normalization = FR_NORM_ZSCORE,
 	.ridge_lambda = 1.0,
@@ -158,6 +160,7 @@ const FrAlgorithm fr_hybrid_algorithm = {
 	.param_specs = hybrid_specs,
 	.params_size = sizeof(HybridParams),
 	.param_defaults = &hybrid_defaults,
+	.uses_context = true,
 	.read_items = hybrid_read_items,
 	.train = hybrid_train,
 	.load = hybrid_load,
@@ -165,4 +168,5 @@ const FrAlgorithm fr_hybrid_algorithm = {
 	.score_user_items = hybrid_score_user_items,
 	.score_items = hybrid_score_items,
 	.score_context = hybrid_score_context,
+	.score_in_context = hybrid_score_in_context,
 };

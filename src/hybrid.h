@@ -8,6 +8,7 @@
  *   hybrid_train.c  component reading, the new-item mapping, learned fusion
  *   hybrid_load.c   artifacts into a HybridState, live items, shared copies
  *   hybrid_serve.c  the fusion of one request, the serving callbacks, explain()
+ *   hybrid_context.c  the context signals of a call, cached per backend
  * The arithmetic of the fusion is in the kernels fusion.c, fusion_learn.c
  * and fusion_features.c.
  *
@@ -17,7 +18,10 @@
  * "cold_map_signal", "cf_gram" (new-item mapping), "cold_user_scores"; with
  * learned fusion or recency "hybrid_options", "fusion_net",
  * "fusion_item_ids", "fusion_item_features", "history_indptr",
- * "history_item_ids", "history_decay".
+ * "history_item_ids", "history_decay"; "hybrid_context" (the context
+ * signals' weights) and, with a context_column, "context_names",
+ * "context_share", "context_user_indptr", "context_user_index",
+ * "context_user_counts" (each user's events per context value).
  */
 #ifndef FR_HYBRID_H
 #define FR_HYBRID_H
@@ -34,7 +38,16 @@ enum
 	SIG_IMAGE,
 	SIG_POPULARITY,
 	SIG_SEQUENCE,
-	N_SIGNALS
+	N_SIGNALS,
+	/*
+	 * The context signals, present only when a call gives a context the
+	 * popularity component knows: its popularity in that context, and the
+	 * user's affinity (the items' lift in the context, scaled by how much
+	 * of the user's own history falls in it).  Not components: no pins.
+	 */
+	SIG_CONTEXT = N_SIGNALS,
+	SIG_AFFINITY,
+	N_ALL_SIGNALS
 };
 
 extern const char *const hybrid_signal_names[N_SIGNALS];
@@ -53,7 +66,7 @@ extern const char *const hybrid_fusions[];
 typedef struct HybridParams
 {
 	char	   *component[N_SIGNALS];
-	double		weight[N_SIGNALS];
+	double		weight[N_ALL_SIGNALS];
 	double		history_n0;
 	int32		normalization;	/* FrNormalization */
 	double		ridge_lambda;
@@ -92,6 +105,11 @@ enum
 /* learned fusion's inputs (fusion_features.h): with history terms since 0.3 */
 #define N_FEATURES (2 * N_SIGNALS + FR_FUSION_EXTRA)
 #define N_FEATURES_0_2 (N_SIGNALS + FR_FUSION_EXTRA)
+/* ... and with the context signals, for a hybrid trained with a context_column */
+#define N_FEATURES_CONTEXT (2 * N_ALL_SIGNALS + FR_FUSION_EXTRA)
+
+/* "hybrid_context": the context signals' weights */
+#define CONTEXT_CONFIG_N 2
 
 /* "hybrid_options" */
 enum
@@ -107,7 +125,7 @@ enum
 typedef struct HybridState
 {
 	HybridPin	pins[N_SIGNALS];
-	double		weight[N_SIGNALS];
+	double		weight[N_ALL_SIGNALS];
 	double		n0;
 	FrNormalization normalization;
 	int32	   *map[N_SIGNALS];	/* hybrid item -> component item, -1; NULL if absent */
@@ -130,9 +148,22 @@ typedef struct HybridState
 	/* learned fusion and recency ("hybrid_options" and what it names) */
 	int32		fusion;			/* FUSION_WEIGHTED, _LOGISTIC or _MLP */
 	FrFusionNet net;			/* the learned fusion over N_FEATURES inputs */
+	int			net_signals;	/* the signals it reads: N_SIGNALS, or N_ALL_SIGNALS */
 	float	   *item_feat;		/* n_items x 2: log(1 + buyers), log(1 + age in days) */
 	double		half_life;		/* days; 0 = off */
 	float	   *hist_decay;		/* per "seen" entry: 0.5^(age / half_life), or NULL */
+
+	/*
+	 * With a context_column: the context values (sorted), each one's share of
+	 * all events, and each user's events per value (CSR by user index).
+	 */
+	bool		context_replaces;	/* trained before 0.3: a context replaces the fusion */
+	int32		n_contexts;
+	char	  **context_names;
+	double	   *context_share;
+	int64	   *ctx_indptr;
+	int32	   *ctx_index;
+	float	   *ctx_counts;
 
 	/*
 	 * The trained per-item features and history weights are stored keyed by
@@ -151,10 +182,10 @@ typedef struct HybridState
 /* what a fusion computed, for explain() and learned fusion's examples */
 typedef struct HybridExplain
 {
-	bool		available[N_SIGNALS];
-	double		weight[N_SIGNALS];
-	float	   *raw[N_SIGNALS];	/* hybrid-indexed raw scores, NaN where undefined */
-	float	   *norm[N_SIGNALS];
+	bool		available[N_ALL_SIGNALS];
+	double		weight[N_ALL_SIGNALS];
+	float	   *raw[N_ALL_SIGNALS];	/* hybrid-indexed raw scores, NaN where undefined */
+	float	   *norm[N_ALL_SIGNALS];
 } HybridExplain;
 
 extern const FrAlgorithm fr_hybrid_algorithm;
@@ -176,9 +207,17 @@ extern void hybrid_train(FrTrainJob *job);
 /* hybrid_load.c */
 extern void *hybrid_load(FrModel *model);
 
+/* hybrid_context.c */
+extern int32 hybrid_context_index(const HybridState *st, const char *context);
+extern double hybrid_context_propensity(const HybridState *st, int32 user, const char *context);
+extern bool hybrid_context_signals(const HybridState *st, int32 n_items, const char *context,
+								   float **norm, float **raw, bool *shared);
+
 /* hybrid_serve.c */
+extern FrModel *hybrid_open_component(const HybridState *st, int signal);
 extern void hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 						const int32 *hist, const float *hist_w, int n_hist,
+						const char *context, double propensity,
 						float *out, HybridExplain *ex, const int32 *exact, int n_exact);
 extern void hybrid_score_user(const FrModel *model, int32 user, float *scores);
 extern void hybrid_score_user_items(const FrModel *model, int32 user, const int32 *items,
@@ -186,5 +225,7 @@ extern void hybrid_score_user_items(const FrModel *model, int32 user, const int3
 extern void hybrid_score_items(const FrModel *model, const int32 *items, const float *weights,
 							   int n, float *scores);
 extern bool hybrid_score_context(const FrModel *model, const char *context, float *scores);
+extern bool hybrid_score_in_context(const FrModel *model, int32 user, const int32 *items,
+									const float *weights, int n, const char *context, float *scores);
 
 #endif							/* FR_HYBRID_H */

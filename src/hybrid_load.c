@@ -59,8 +59,11 @@ load_options(FrModel *model, HybridState *st)
 		st->net.n_hidden = n_hidden;
 		memcpy(st->net.hidden, hidden, sizeof(hidden));
 		st->net.params = fr_model_artifact(model, "fusion_net", FR_F32, &nrows, NULL, false);
-		/* a 0.2 net has no history terms; its size says so */
-		st->net.d = nrows == fr_fusion_net_size(N_FEATURES_0_2, n_hidden, hidden) ? N_FEATURES_0_2 : N_FEATURES;
+		/* a 0.2 net has no history terms, a context net reads the context signals: its size says so */
+		st->net.d = nrows == fr_fusion_net_size(N_FEATURES_0_2, n_hidden, hidden) ? N_FEATURES_0_2
+			: nrows == fr_fusion_net_size(N_FEATURES_CONTEXT, n_hidden, hidden) ? N_FEATURES_CONTEXT
+			: N_FEATURES;
+		st->net_signals = st->net.d == N_FEATURES_CONTEXT ? N_ALL_SIGNALS : N_SIGNALS;
 		fr_check_shape(model, "fusion_net", nrows, 1, fr_fusion_net_size(st->net.d, n_hidden, hidden), 1);
 		fr_check_finite(model, "fusion_net", st->net.params, nrows);
 		st->feat_ids = fr_model_artifact(model, "fusion_item_ids", FR_I64, &st->n_feat, NULL, false);
@@ -81,6 +84,68 @@ load_options(FrModel *model, HybridState *st)
 		fr_check_shape(model, "history_decay", n_vals, 1, n_ids, 1);
 		fr_check_finite(model, "history_decay", st->hist_vals, n_vals);
 	}
+}
+
+/*
+ * The context signals' weights (none in a hybrid trained before 0.3: a
+ * context then replaces its fusion, as in 0.2) and, with a context_column,
+ * the context values and each user's events per value.
+ */
+static void
+load_context(FrModel *model, HybridState *st)
+{
+	double	   *weights;
+	char	   *names;
+	int64		nrows,
+				n_names,
+				n_entries,
+				n_counts;
+
+	weights = fr_model_artifact(model, "hybrid_context", FR_F64, &nrows, NULL, true);
+	if (weights)
+	{
+		fr_check_shape(model, "hybrid_context", nrows, 1, CONTEXT_CONFIG_N, 1);
+		fr_check_setting(model, "hybrid_context", "context_weight", weights[0], 0, 1e6, false);
+		fr_check_setting(model, "hybrid_context", "context_affinity_weight", weights[1], 0, 1e6, false);
+		st->weight[SIG_CONTEXT] = weights[0];
+		st->weight[SIG_AFFINITY] = weights[1];
+	}
+	else
+		st->context_replaces = true;
+	names = fr_model_artifact(model, "context_names", FR_BYTES, &n_names, NULL, true);
+	if (names == NULL)
+		return;
+	st->context_share = fr_model_artifact(model, "context_share", FR_F64, &nrows, NULL, false);
+	fr_check_finite_f64(model, "context_share", st->context_share, nrows);
+	if (nrows > 10000)
+		fr_artifact_corrupt(model, "context_share", "It has %lld contexts, at most 10000 are trained.",
+							(long long) nrows);
+	st->n_contexts = (int32) nrows;
+	st->context_names = palloc(sizeof(char *) * Max(nrows, 1));
+	if (n_names > 0 && names[n_names - 1] != '\0')
+		fr_artifact_corrupt(model, "context_names", "Its last name is not terminated.");
+	{
+		int64		c = 0;
+
+		/* one name per context, ascending: hybrid_context_index() searches them */
+		for (int64 off = 0; off < n_names; off += strlen(names + off) + 1)
+		{
+			if (c == nrows || (c > 0 && strcmp(st->context_names[c - 1], names + off) >= 0))
+				fr_artifact_corrupt(model, "context_names",
+									"It does not hold %lld names in ascending order.", (long long) nrows);
+			st->context_names[c++] = names + off;
+		}
+		if (c != nrows)
+			fr_artifact_corrupt(model, "context_names",
+								"It holds %lld names for %lld contexts.", (long long) c, (long long) nrows);
+	}
+	st->ctx_indptr = fr_model_artifact(model, "context_user_indptr", FR_I64, &nrows, NULL, false);
+	st->ctx_index = fr_model_artifact(model, "context_user_index", FR_I32, &n_entries, NULL, false);
+	st->ctx_counts = fr_model_artifact(model, "context_user_counts", FR_F32, &n_counts, NULL, false);
+	fr_check_offsets(model, "context_user_indptr", st->ctx_indptr, nrows, model->n_users, n_entries);
+	fr_check_index_array(model, "context_user_index", st->ctx_index, n_entries, 0, st->n_contexts, false);
+	fr_check_shape(model, "context_user_counts", n_counts, 1, n_entries, 1);
+	fr_check_finite(model, "context_user_counts", st->ctx_counts, n_counts);
 }
 
 /*
@@ -291,7 +356,7 @@ extend_live_items(FrModel *model, HybridState *st)
 	align_state(st);
 	model->item_popularity = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)),
 											 MCXT_ALLOC_HUGE);
-	hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, model->item_popularity, NULL, NULL, 0);
+	hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, NULL, 1.0, model->item_popularity, NULL, NULL, 0);
 }
 
 /* the scalars a load derives, kept as one array: n_cold, then each signal's component token and items */
@@ -396,7 +461,9 @@ hybrid_load(FrModel *model)
 					 FR_NORM_ZSCORE, FR_NORM_RANK, true);
 	st->n0 = config[CONFIG_N0];
 	st->normalization = (FrNormalization) config[CONFIG_NORMALIZATION];
+	st->net_signals = N_SIGNALS;
 	load_options(model, st);
+	load_context(model, st);
 
 	st->cold_items = fr_model_artifact(model, "cold_items", FR_I32, &nrows, NULL, true);
 	if (st->cold_items)

@@ -10,7 +10,8 @@
  * n: the collaborative weight is scaled by n / (n + n0) and what it loses
  * goes to the other signals.  A learned fusion replaces the sum by its net
  * (fusion_features.c).  New items get collaborative scores from the factors
- * training mapped from their content.
+ * training mapped from their content.  A call with a context adds two
+ * signals (hybrid_context.c) that are fused with the others.
  */
 #include "postgres.h"
 
@@ -31,8 +32,8 @@
  * factor space.  Checked here rather than at load, so that a hybrid serves
  * its stored list to unknown users without opening its components.
  */
-static FrModel *
-open_component(const HybridState *st, int signal)
+FrModel *
+hybrid_open_component(const HybridState *st, int signal)
 {
 	FrModel    *comp = hybrid_open_pin(&st->pins[signal]);
 
@@ -136,15 +137,26 @@ cold_cf_scores(const HybridState *st, const FrModel *cf, int32 cf_user,
  */
 #define LEARNED_POOL 1000
 
+/*
+ * The fusion of one request over n_items: a user (has_user: the
+ * components' own scores of user_id where they know the user), the
+ * history hist[n_hist] (weights hist_w, or NULL) folded in where not, and,
+ * with a context, the context signals with the user's propensity for it
+ * (hybrid_context_propensity).  ex, when given, receives what was computed;
+ * exact[n_exact] are items an MLP must score exactly.
+ */
 void
 hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 			const int32 *hist, const float *hist_w, int n_hist,
+			const char *context, double propensity,
 			float *out, HybridExplain *ex, const int32 *exact, int n_exact)
 {
-	float	   *norm[N_SIGNALS] = {0};
-	bool		available[N_SIGNALS] = {0};
-	bool		is_cf[N_SIGNALS] = {0};
-	double		weights[N_SIGNALS];
+	float	   *norm[N_ALL_SIGNALS] = {0};
+	bool		available[N_ALL_SIGNALS] = {0};
+	bool		is_cf[N_ALL_SIGNALS] = {0};
+	bool		shared[N_ALL_SIGNALS] = {0};	/* the backend's cached context signals */
+	bool		scaled = false;
+	double		weights[N_ALL_SIGNALS];
 
 	is_cf[SIG_CF] = true;
 	for (int s = 0; s < N_SIGNALS; s++)
@@ -158,7 +170,7 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 
 		if (!st->pins[s].present || st->weight[s] <= 0)
 			continue;
-		comp = open_component(st, s);
+		comp = hybrid_open_component(st, s);
 		if (st->comp_items[s] > 0 &&
 			(comp->live_token != st->comp_token[s] || comp->n_items != st->comp_items[s]))
 			ereport(ERROR,
@@ -201,17 +213,56 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 		else
 			pfree(vals);
 	}
-	fr_fusion_weights(N_SIGNALS, st->weight, is_cf, available, n_hist, st->n0, weights);
+	if (context && st->pins[SIG_POPULARITY].present &&
+		(st->weight[SIG_CONTEXT] > 0 || st->weight[SIG_AFFINITY] > 0) &&
+		hybrid_context_signals(st, n_items, context, norm, ex ? ex->raw : NULL, &shared[SIG_CONTEXT]))
+	{
+		available[SIG_CONTEXT] = st->weight[SIG_CONTEXT] > 0;
+		available[SIG_AFFINITY] = st->weight[SIG_AFFINITY] > 0;
+		shared[SIG_AFFINITY] = shared[SIG_CONTEXT];
+
+		/*
+		 * The affinity is the lift times the user's propensity: a factor on
+		 * its weight in the weighted sum, on its values for a net and for
+		 * what explain and the examples read.
+		 */
+		if (propensity != 1.0 && (st->fusion != FUSION_WEIGHTED || ex))
+		{
+			float	   *values = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+
+			for (int32 h = 0; h < n_items; h++)
+				values[h] = norm[SIG_AFFINITY][h] * (float) propensity;
+			if (!shared[SIG_AFFINITY])
+				pfree(norm[SIG_AFFINITY]);
+			norm[SIG_AFFINITY] = values;
+			shared[SIG_AFFINITY] = false;
+			scaled = true;
+		}
+	}
+	fr_fusion_weights(N_ALL_SIGNALS, st->weight, is_cf, available, n_hist, st->n0, weights);
+	if (!scaled)
+		weights[SIG_AFFINITY] *= propensity;
 	if (st->fusion == FUSION_LOGISTIC)
-		fr_fusion_linear_scores(&st->net, N_SIGNALS, n_items, (const float *const *) norm, st->item_feat,
+		fr_fusion_linear_scores(&st->net, st->net_signals, n_items, (const float *const *) norm, st->item_feat,
 								n_hist, out);
 	else
 	{
-		fr_fuse(N_SIGNALS, n_items, (const float *const *) norm, weights, out);
+		fr_fuse(N_ALL_SIGNALS, n_items, (const float *const *) norm, weights, out);
 		if (st->fusion == FUSION_MLP)
-			fr_fusion_pool_scores(&st->net, N_SIGNALS, n_items, (const float *const *) norm, st->item_feat,
+			fr_fusion_pool_scores(&st->net, st->net_signals, n_items, (const float *const *) norm, st->item_feat,
 								  n_hist, exact, n_exact, LEARNED_POOL, out);
 	}
+
+	/*
+	 * A learned fusion fitted without context signals has no inputs for
+	 * them: they are added with their weights, so that a context still
+	 * shifts its lists (a fusion fitted with them has learned their part).
+	 */
+	if (st->fusion != FUSION_WEIGHTED && st->net_signals == N_SIGNALS)
+		for (int s = SIG_CONTEXT; s < N_ALL_SIGNALS; s++)
+			if (available[s])
+				for (int32 h = 0; h < n_items; h++)
+					out[h] += (float) st->weight[s] * norm[s][h];
 	if (ex)
 	{
 		memcpy(ex->available, available, sizeof(available));
@@ -219,8 +270,8 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 		memcpy(ex->norm, norm, sizeof(norm));
 	}
 	else
-		for (int s = 0; s < N_SIGNALS; s++)
-			if (norm[s])
+		for (int s = 0; s < N_ALL_SIGNALS; s++)
+			if (norm[s] && !shared[s])
 				pfree(norm[s]);
 }
 
@@ -254,7 +305,7 @@ hybrid_score_user(const FrModel *model, int32 user, float *scores)
 	check_cache(st);
 	hybrid_fuse(st, model->n_items, true, model->user_ids[user],
 				model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
-				(int) (model->seen_indptr[user + 1] - lo), scores, NULL, NULL, 0);
+				(int) (model->seen_indptr[user + 1] - lo), NULL, 1.0, scores, NULL, NULL, 0);
 }
 
 /*
@@ -271,7 +322,7 @@ hybrid_score_user_items(const FrModel *model, int32 user, const int32 *items, in
 	check_cache(st);
 	hybrid_fuse(st, model->n_items, true, model->user_ids[user],
 				model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
-				(int) (model->seen_indptr[user + 1] - lo), all, NULL, items, n);
+				(int) (model->seen_indptr[user + 1] - lo), NULL, 1.0, all, NULL, items, n);
 	for (int i = 0; i < n; i++)
 		scores[i] = all[items[i]];
 	pfree(all);
@@ -282,7 +333,7 @@ hybrid_score_items(const FrModel *model, const int32 *items, const float *weight
 				   int n, float *scores)
 {
 	check_cache(model->state);
-	hybrid_fuse(model->state, model->n_items, false, 0, items, weights, n, scores, NULL, NULL, 0);
+	hybrid_fuse(model->state, model->n_items, false, 0, items, weights, n, NULL, 1.0, scores, NULL, NULL, 0);
 }
 
 /* popularity within a context (a season, a gender) from the popularity component */
@@ -296,7 +347,7 @@ hybrid_score_context(const FrModel *model, const char *context, float *scores)
 	if (!st->pins[SIG_POPULARITY].present)
 		return false;
 	check_cache(st);
-	comp = open_component(st, SIG_POPULARITY);
+	comp = hybrid_open_component(st, SIG_POPULARITY);
 	if (comp->algo->score_context == NULL)
 		return false;
 	raw = palloc_extended(mul_size(Max(comp->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
@@ -306,6 +357,38 @@ hybrid_score_context(const FrModel *model, const char *context, float *scores)
 	for (int32 h = 0; h < model->n_items; h++)
 		scores[h] = st->map[SIG_POPULARITY][h] >= 0 ? raw[st->map[SIG_POPULARITY][h]] : -FLT_MAX;
 	pfree(raw);
+	return true;
+}
+
+/*
+ * A user in a context: the context signals fused with the personal ones.
+ * With nothing known of the user, or a hybrid trained before 0.3, the
+ * context's popularity replaces the fusion, as it did in 0.2.  A context
+ * the popularity component does not know, or context weights of 0, add no
+ * signal: the list is the one without context.
+ */
+bool
+hybrid_score_in_context(const FrModel *model, int32 user, const int32 *items,
+						const float *weights, int n, const char *context, float *scores)
+{
+	const HybridState *st = model->state;
+
+	if ((user < 0 && n == 0) || !st->pins[SIG_POPULARITY].present || st->context_replaces)
+		return hybrid_score_context(model, context, scores);
+	check_cache(st);
+	if (user >= 0)
+	{
+		int64		lo = model->seen_indptr[user];
+
+		hybrid_fuse(st, model->n_items, true, model->user_ids[user],
+					model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
+					(int) (model->seen_indptr[user + 1] - lo), context,
+					hybrid_context_propensity(st, user, context),
+					scores, NULL, NULL, 0);
+	}
+	else
+		hybrid_fuse(st, model->n_items, false, 0, items, weights, n, context, 1.0,
+					scores, NULL, NULL, 0);
 	return true;
 }
 
@@ -324,16 +407,25 @@ enum
 	EXPLAIN_COLS
 };
 
+/* explain()'s name of a signal: the context signals are not components */
+static const char *
+signal_name(int s)
+{
+	return s < N_SIGNALS ? hybrid_signal_names[s] : s == SIG_CONTEXT ? "context" : "context_affinity";
+}
+
 /*
- * explain(name, user_id, k, exclude_seen, candidates, exclude, version)
- *     returns table(rank int, item_id bigint, score real, signal text,
- *     component text, raw_score real, normalized real, weight real,
+ * explain(name, user_id, k, exclude_seen, candidates, exclude, context,
+ *     version) returns table(rank int, item_id bigint, score real, signal
+ *     text, component text, raw_score real, normalized real, weight real,
  *     contribution real)
  *
  * The list recommend() serves from the trained history, one row per item and
- * signal: contribution = weight x normalized, and score is their sum.  No
- * context: a context ranking replaces the fusion by the popularity
- * component's ranking in that context, and has no signals to take apart.
+ * signal: contribution = weight x normalized, and score is their sum.  With
+ * a context, the context signals have rows of their own (component: the
+ * popularity component); for a user the hybrid does not know, a context
+ * ranking is the popularity component's list, which has no signals to take
+ * apart: the rows are those without context.
  */
 static Datum
 explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
@@ -352,8 +444,9 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	int32	   *top;
 	float	   *best;
 	int			got;
-	char	   *labels[N_SIGNALS];
+	char	   *labels[N_ALL_SIGNALS];
 	int			n_hist = 0;
+	const char *context;
 
 	fr_serving_args(fcinfo, shape, &args);
 	if (PG_ARGISNULL(shape->subject))
@@ -390,31 +483,41 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	{
 		int64		lo = model->seen_indptr[user];
 
+		/* as hybrid_score_in_context() weighs the context */
+		context = st->context_replaces ? NULL : args.context;
 		hybrid_fuse(st, model->n_items, true, model->user_ids[user],
 					model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
-					n_hist, scores, &ex, subset, subset ? n_subset : 0);
+					n_hist, context, context ? hybrid_context_propensity(st, user, context) : 1.0,
+					scores, &ex, subset, subset ? n_subset : 0);
 	}
 	else
-		hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, scores, &ex,
+		hybrid_fuse(st, model->n_items, false, 0, NULL, NULL, 0, NULL, 1.0, scores, &ex,
 					subset, subset ? n_subset : 0);
 
 	k = fr_clamp_k(model, args.k);
 	top = palloc(sizeof(int32) * k);
 	best = palloc(sizeof(float) * k);
 	got = fr_topk(scores, model->n_items, subset, subset ? n_subset : 0, skip, k, top, best);
-	for (int s = 0; s < N_SIGNALS; s++)
-		labels[s] = st->pins[s].present ? hybrid_pin_label(&st->pins[s]) : NULL;
+	for (int s = 0; s < N_ALL_SIGNALS; s++)
+	{
+		int			pin = s < N_SIGNALS ? s : SIG_POPULARITY;
+
+		labels[s] = st->pins[pin].present ? hybrid_pin_label(&st->pins[pin]) : NULL;
+	}
 	Assert(rsinfo->setDesc->natts == EXPLAIN_COLS);
 	for (int r = 0; r < got; r++)
 	{
 		float		base = 0,
-					contrib[N_SIGNALS];
+					contrib[N_ALL_SIGNALS];
 
 		if (st->fusion != FUSION_WEIGHTED)
-			fr_fusion_contributions(&st->net, N_SIGNALS, (const float *const *) ex.norm, st->item_feat,
+			fr_fusion_contributions(&st->net, st->net_signals, (const float *const *) ex.norm, st->item_feat,
 									n_hist, top[r], &base, contrib);
-		for (int s = 0; s < N_SIGNALS; s++)
+		for (int s = 0; s < N_ALL_SIGNALS; s++)
 		{
+			/* a learned fusion without context inputs adds them with their weights */
+			bool		outside_net = st->fusion != FUSION_WEIGHTED && s >= st->net_signals;
+
 			Datum		values[EXPLAIN_COLS];
 			bool		nulls[EXPLAIN_COLS] = {0};
 			float		raw;
@@ -425,14 +528,19 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 			values[EXPLAIN_COL_RANK] = Int32GetDatum(r + 1);
 			values[EXPLAIN_COL_ITEM_ID] = Int64GetDatum(model->item_ids[top[r]]);
 			values[EXPLAIN_COL_SCORE] = Float4GetDatum(best[r]);
-			values[EXPLAIN_COL_SIGNAL] = CStringGetTextDatum(hybrid_signal_names[s]);
+			values[EXPLAIN_COL_SIGNAL] = CStringGetTextDatum(signal_name(s));
 			values[EXPLAIN_COL_COMPONENT] = CStringGetTextDatum(labels[s]);
 			values[EXPLAIN_COL_RAW_SCORE] = Float4GetDatum(raw);
 			nulls[EXPLAIN_COL_RAW_SCORE] = !isfinite(raw);
 			values[EXPLAIN_COL_NORMALIZED] = Float4GetDatum(ex.norm[s][top[r]]);
 			values[EXPLAIN_COL_WEIGHT] = Float4GetDatum((float) ex.weight[s]);
 			values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum((float) ex.weight[s] * ex.norm[s][top[r]]);
-			if (st->fusion == FUSION_LOGISTIC)
+			if (outside_net)
+			{
+				values[EXPLAIN_COL_WEIGHT] = Float4GetDatum((float) st->weight[s]);
+				values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum((float) st->weight[s] * ex.norm[s][top[r]]);
+			}
+			else if (st->fusion == FUSION_LOGISTIC)
 			{
 				values[EXPLAIN_COL_WEIGHT] = Float4GetDatum(fr_fusion_linear_weight(&st->net, N_SIGNALS, s, n_hist));
 				values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum(contrib[s]);
@@ -465,11 +573,19 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	return (Datum) 0;
 }
 
+PG_FUNCTION_INFO_V1(fashionrec_explain_0_3);
+Datum
+fashionrec_explain_0_3(PG_FUNCTION_ARGS)
+{
+	return explain_serve(fcinfo, &fr_explain_shape);
+}
+
+/* 0.2's explain(), until ALTER EXTENSION fashionrec UPDATE */
 PG_FUNCTION_INFO_V1(fashionrec_explain_0_2);
 Datum
 fashionrec_explain_0_2(PG_FUNCTION_ARGS)
 {
-	return explain_serve(fcinfo, &fr_explain_shape);
+	return explain_serve(fcinfo, &fr_explain_shape_0_2);
 }
 
 /* 0.1's explain(name, user_id, k, candidates, version) */

@@ -17,6 +17,9 @@
  */
 #include "postgres.h"
 
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/jsonb.h"
 
 #include "fashionrec.h"
@@ -322,7 +325,8 @@ typedef struct FusionExamples
 {
 	int64		n;
 	int64		cap;
-	float	   *x;				/* n x N_FEATURES */
+	int			d;				/* inputs per example */
+	float	   *x;				/* n x d */
 	float	   *y;
 	float	   *weighted;		/* the weighted fusion's score, to compare with */
 	int64	   *group;
@@ -335,11 +339,11 @@ examples_add(FusionExamples *e, const float *x, float y, float weighted)
 	if (e->n == e->cap)
 	{
 		e->cap = Max(e->cap * 2, 4096);
-		e->x = repalloc_huge(e->x, mul_size(e->cap, N_FEATURES * sizeof(float)));
+		e->x = repalloc_huge(e->x, mul_size(e->cap, e->d * sizeof(float)));
 		e->y = repalloc_huge(e->y, mul_size(e->cap, sizeof(float)));
 		e->weighted = repalloc_huge(e->weighted, mul_size(e->cap, sizeof(float)));
 	}
-	memcpy(e->x + e->n * N_FEATURES, x, sizeof(float) * N_FEATURES);
+	memcpy(e->x + e->n * e->d, x, sizeof(float) * e->d);
 	e->y[e->n] = y;
 	e->weighted[e->n] = weighted;
 	e->n++;
@@ -355,8 +359,8 @@ examples_add(FusionExamples *e, const float *x, float y, float weighted)
  * at once: on ML-100K, validation NDCG 0.57 and test NDCG 0.002).
  */
 static void
-build_examples(const FrTrainData *data, const FrTrainData *vdata, const HybridParams *p,
-			   const HybridState *st, FusionExamples *e)
+build_examples(const FrTrainData *data, const FrTrainData *vdata, char **vcontext,
+			   const HybridParams *p, const HybridState *st, FusionExamples *e)
 {
 	MemoryContext user_cxt = AllocSetContextCreate(CurrentMemoryContext, "hybrid fusion user",
 												   ALLOCSET_DEFAULT_SIZES);
@@ -380,7 +384,8 @@ build_examples(const FrTrainData *data, const FrTrainData *vdata, const HybridPa
 	}
 
 	e->cap = 4096;
-	e->x = palloc_extended(mul_size(e->cap, N_FEATURES * sizeof(float)), MCXT_ALLOC_HUGE);
+	e->d = fr_fusion_inputs(st->net_signals, true);
+	e->x = palloc_extended(mul_size(e->cap, e->d * sizeof(float)), MCXT_ALLOC_HUGE);
 	e->y = palloc_extended(mul_size(e->cap, sizeof(float)), MCXT_ALLOC_HUGE);
 	e->weighted = palloc_extended(mul_size(e->cap, sizeof(float)), MCXT_ALLOC_HUGE);
 	e->group = palloc(sizeof(int64) * (n_sample + 1));
@@ -402,7 +407,8 @@ build_examples(const FrTrainData *data, const FrTrainData *vdata, const HybridPa
 		int32	   *cand = palloc(sizeof(int32) * Max(n_items, 1));
 		int32		n_cand = 0;
 		int			positives = 0;
-		float		x[N_FEATURES];
+		const char *context = vcontext ? vcontext[vu] : NULL;
+		float		x[N_FEATURES_CONTEXT];
 
 		fr_check_interrupts();
 		if (tu >= 0)
@@ -415,7 +421,9 @@ build_examples(const FrTrainData *data, const FrTrainData *vdata, const HybridPa
 			for (int i = 0; i < n_hist; i++)
 				skip[hist[i]] = 1;
 		}
-		hybrid_fuse(st, n_items, true, uid, hist, hist_w, n_hist, scores, &ex, NULL, 0);
+		hybrid_fuse(st, n_items, true, uid, hist, hist_w, n_hist, context,
+					context ? hybrid_context_propensity(st, (int32) tu, context) : 1.0,
+					scores, &ex, NULL, 0);
 		for (int64 q = vdata->ui.indptr[vu]; q < vdata->ui.indptr[vu + 1]; q++)
 		{
 			int32		h = vdata->ui.indices[q];
@@ -428,7 +436,7 @@ build_examples(const FrTrainData *data, const FrTrainData *vdata, const HybridPa
 		}
 		if (positives > 0)
 		{
-			n_cand = fr_fusion_candidates(N_SIGNALS, (const float *const *) ex.norm, n_items, skip,
+			n_cand = fr_fusion_candidates(st->net_signals, (const float *const *) ex.norm, n_items, skip,
 										  m, cand);
 			positives = 0;
 			for (int32 c = 0; c < n_cand; c++)
@@ -439,7 +447,7 @@ build_examples(const FrTrainData *data, const FrTrainData *vdata, const HybridPa
 			MemoryContextSwitchTo(old);
 			for (int32 c = 0; c < n_cand; c++)
 			{
-				fr_fusion_row(N_SIGNALS, true, (const float *const *) ex.norm, n_hist, st->item_feat, cand[c], x);
+				fr_fusion_row(st->net_signals, true, (const float *const *) ex.norm, n_hist, st->item_feat, cand[c], x);
 				examples_add(e, x, label[cand[c]] ? 1.0f : 0.0f, scores[cand[c]]);
 			}
 			e->group[++e->n_groups] = e->n;
@@ -457,12 +465,180 @@ examples_set(const FusionExamples *e)
 	FrFusionSet set;
 
 	set.n = e->n;
-	set.d = N_FEATURES;
+	set.d = e->d;
 	set.x = e->x;
 	set.y = e->y;
 	set.n_groups = e->n_groups;
 	set.group = e->group;
 	return set;
+}
+
+/*
+ * Each validation user's context: the most frequent value of the hybrid's
+ * context_column among their validation events (the season they were
+ * shopping in), so that the examples are fused in the context they were
+ * bought in.  The validation source must carry the column.  NULL for a
+ * user without a context value.
+ */
+static char **
+validation_contexts(FrTrainJob *job, const HybridParams *p, const FrTrainData *vdata)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	FrSourceParams params = fr_source_param_defaults;
+	char	  **contexts = palloc0(sizeof(char *) * Max(vdata->n_users, 1));
+	char	   *query;
+
+	params.context_column = (char *) job->context_column;
+	query = fr_source_typed_query(p->validation, &params);
+	SPI_connect();
+	if (SPI_execute(psprintf("SELECT q.user_id, pg_catalog.mode() WITHIN GROUP (ORDER BY q.context)"
+							 " FROM (%s) q WHERE q.context IS NOT NULL AND q.user_id IS NOT NULL"
+							 " GROUP BY q.user_id", query), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the validation contexts");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		int64		u = fr_find_id(vdata->user_ids, vdata->n_users,
+								   DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)));
+		Datum		c = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
+
+		if (u >= 0)
+		{
+			MemoryContext old = MemoryContextSwitchTo(caller);
+
+			contexts[u] = TextDatumGetCString(c);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	SPI_finish();
+	return contexts;
+}
+
+/*
+ * With a context_column: the context values of the interactions (in
+ * strcmp order, as hybrid_context_index() searches them), each one's share
+ * of the events, and each user's events per value, for the affinity
+ * signal's propensity.  The popularity component gives the context
+ * signals themselves, so it must know these contexts.
+ */
+static void
+train_context(FrTrainJob *job, HybridState *st)
+{
+	const FrTrainData *data = job->data;
+	MemoryContext caller = CurrentMemoryContext;
+	const char *filter = "q.context IS NOT NULL AND q.user_id IS NOT NULL AND q.item_id IS NOT NULL";
+	StringInfoData names;
+	double		total = 0;
+	int64		n_rows;
+	int32	   *row_user,
+			   *row_ctx;
+	float	   *row_count;
+	int64	   *fill;
+	FrModel    *pop;
+	float	   *probe;
+	int32		known = 0;
+
+	if (!st->pins[SIG_POPULARITY].present)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a hybrid with a \"context_column\" needs a \"popularity\" component"),
+				 errdetail("The context signals are the popularity component's scores within each context."),
+				 errhint("Train a popularity model with the same \"context_column\" and name it as \"popularity\".")));
+
+	SPI_connect();
+	if (SPI_execute(psprintf("SELECT q.context, pg_catalog.count(*)::pg_catalog.float8 FROM (%s) q WHERE %s"
+							 " GROUP BY q.context ORDER BY q.context COLLATE \"C\"",
+							 job->source_query, filter), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the contexts of the interactions");
+	if (SPI_processed > 10000)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("context column has more than 10000 distinct values"),
+				 errhint("Use a coarser context, such as a category rather than a product.")));
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		st->n_contexts = (int32) SPI_processed;
+		st->context_names = palloc(sizeof(char *) * Max(st->n_contexts, 1));
+		st->context_share = palloc(sizeof(double) * Max(st->n_contexts, 1));
+		initStringInfo(&names);
+		for (int32 c = 0; c < st->n_contexts; c++)
+		{
+			bool		isnull;
+			HeapTuple	tup = SPI_tuptable->vals[c];
+
+			st->context_names[c] = TextDatumGetCString(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
+			st->context_share[c] = DatumGetFloat8(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+			total += st->context_share[c];
+			appendBinaryStringInfo(&names, st->context_names[c], strlen(st->context_names[c]) + 1);
+		}
+		for (int32 c = 0; c < st->n_contexts; c++)
+			st->context_share[c] /= total;
+		MemoryContextSwitchTo(old);
+	}
+
+	if (SPI_execute(psprintf("SELECT q.user_id, q.context, pg_catalog.count(*)::pg_catalog.float4 FROM (%s) q"
+							 " WHERE %s GROUP BY 1, 2", job->source_query, filter), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the contexts of the interactions");
+	n_rows = (int64) SPI_processed;
+	row_user = MemoryContextAllocHuge(caller, sizeof(int32) * Max(n_rows, 1));
+	row_ctx = MemoryContextAllocHuge(caller, sizeof(int32) * Max(n_rows, 1));
+	row_count = MemoryContextAllocHuge(caller, sizeof(float) * Max(n_rows, 1));
+	for (int64 r = 0; r < n_rows; r++)
+	{
+		bool		isnull;
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		char	   *name = TextDatumGetCString(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+
+		row_user[r] = (int32) fr_find_id(data->user_ids, data->n_users,
+										 DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)));
+		row_ctx[r] = hybrid_context_index(st, name);
+		row_count[r] = DatumGetFloat4(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+		if (r % 10000 == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	SPI_finish();
+
+	/* each user's (context, count) entries, as CSR by the users' indices */
+	st->ctx_indptr = palloc0(sizeof(int64) * ((size_t) data->n_users + 1));
+	for (int64 r = 0; r < n_rows; r++)
+		if (row_user[r] >= 0 && row_ctx[r] >= 0)
+			st->ctx_indptr[row_user[r] + 1]++;
+	for (int32 u = 0; u < data->n_users; u++)
+		st->ctx_indptr[u + 1] += st->ctx_indptr[u];
+	st->ctx_index = palloc_extended(mul_size(Max(st->ctx_indptr[data->n_users], 1), sizeof(int32)), MCXT_ALLOC_HUGE);
+	st->ctx_counts = palloc_extended(mul_size(Max(st->ctx_indptr[data->n_users], 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	fill = palloc(sizeof(int64) * ((size_t) data->n_users + 1));
+	memcpy(fill, st->ctx_indptr, sizeof(int64) * ((size_t) data->n_users + 1));
+	for (int64 r = 0; r < n_rows; r++)
+		if (row_user[r] >= 0 && row_ctx[r] >= 0)
+		{
+			st->ctx_index[fill[row_user[r]]] = row_ctx[r];
+			st->ctx_counts[fill[row_user[r]]++] = row_count[r];
+		}
+
+	/* a popularity component trained without this column would give no context signal */
+	pop = hybrid_open_pin(&st->pins[SIG_POPULARITY]);
+	probe = palloc_extended(mul_size(Max(pop->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	for (int32 c = 0; c < st->n_contexts && pop->algo->score_context; c++)
+		known += pop->algo->score_context(pop, st->context_names[c], probe);
+	if (st->n_contexts > 0 && known == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("popularity component %s knows none of the %d values of context column \"%s\"",
+						hybrid_pin_label(&st->pins[SIG_POPULARITY]), st->n_contexts, job->context_column),
+				 errhint("Train the popularity component with the same \"context_column\": fashionrec.train(name, 'popularity', source, '{\"context_column\": \"%s\"}').",
+						 job->context_column)));
+
+	fr_artifact_put(job->model_id, "context_names", FR_BYTES, names.len, 1, names.data);
+	fr_artifact_put(job->model_id, "context_share", FR_F64, st->n_contexts, 1, st->context_share);
+	fr_artifact_put(job->model_id, "context_user_indptr", FR_I64, (int64) data->n_users + 1, 1, st->ctx_indptr);
+	fr_artifact_put(job->model_id, "context_user_index", FR_I32, st->ctx_indptr[data->n_users], 1, st->ctx_index);
+	fr_artifact_put(job->model_id, "context_user_counts", FR_F32, st->ctx_indptr[data->n_users], 1, st->ctx_counts);
+	info_text(job, "context_column", job->context_column);
+	fr_info_add_int(job, "contexts", st->n_contexts);
+	fr_info_add_int(job, "contexts_known_to_popularity", known);
 }
 
 /*
@@ -502,7 +678,8 @@ train_learned_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
 				 errmsg("\"validation\" has no interactions with the hybrid's items"),
 				 errhint("Give held-out (user, item) pairs the components were not trained on, e.g. a later period.")));
 
-	build_examples(data, &vdata, p, st, &e);
+	build_examples(data, &vdata, job->has_context ? validation_contexts(job, p, &vdata) : NULL,
+				   p, st, &e);
 	if (e.n_groups < 4)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -537,7 +714,7 @@ train_learned_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
 		opt.batch = 256;
 		opt.ndcg_k = 10;
 		opt.seed = (uint64) p->seed;
-		fr_fusion_net_alloc(&nets[FUSION_MLP], N_FEATURES, n_hidden, hidden);
+		fr_fusion_net_alloc(&nets[FUSION_MLP], e.d, n_hidden, hidden);
 		fr_fusion_fit_mlp(&fit, &stop, &opt, &nets[FUSION_MLP], &info);
 		fr_fusion_forward(&nets[FUSION_MLP], sel.n, sel.x, s);
 		ndcg[FUSION_MLP] = fr_fusion_ndcg(&sel, s, 10);
@@ -604,6 +781,7 @@ reuse_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
 					 errhint("A reused fusion needs the same signals: give both hybrids the same component roles.")));
 	st->fusion = fst->fusion;
 	st->net = fst->net;
+	st->net_signals = fst->net_signals;
 	size = fr_fusion_net_size(fst->net.d, fst->net.n_hidden, fst->net.hidden);
 	st->net.params = palloc(sizeof(float) * size);
 	memcpy(st->net.params, fst->net.params, sizeof(float) * size);
@@ -704,12 +882,17 @@ hybrid_train(FrTrainJob *job)
 		st->weight[s] = st->pins[s].present ? p->weight[s] : 0;
 		config[CONFIG_WEIGHTS + s] = st->weight[s];
 	}
+	/* the context signals come from the popularity component */
+	for (int s = SIG_CONTEXT; s < N_ALL_SIGNALS; s++)
+		st->weight[s] = st->pins[SIG_POPULARITY].present ? p->weight[s] : 0;
+	st->net_signals = job->has_context ? N_ALL_SIGNALS : N_SIGNALS;
 	st->n0 = p->history_n0;
 	st->normalization = (FrNormalization) p->normalization;
 	config[CONFIG_N0] = st->n0;
 	config[CONFIG_NORMALIZATION] = st->normalization;
 	fr_artifact_put(job->model_id, "hybrid_pins", FR_BYTES, N_SIGNALS, sizeof(HybridPin), st->pins);
 	fr_artifact_put(job->model_id, "hybrid_config", FR_F64, CONFIG_N, 1, config);
+	fr_artifact_put(job->model_id, "hybrid_context", FR_F64, CONTEXT_CONFIG_N, 1, st->weight + SIG_CONTEXT);
 
 	for (int s = 0; s < N_SIGNALS; s++)
 	{
@@ -727,10 +910,12 @@ hybrid_train(FrTrainJob *job)
 	if (p->cold_start && st->pins[SIG_CF].present &&
 		(st->pins[SIG_CONTENT].present || st->pins[SIG_IMAGE].present))
 		train_cold_start(job, p, st, st->pins[SIG_CONTENT].present ? SIG_CONTENT : SIG_IMAGE);
+	if (job->has_context)
+		train_context(job, st);
 	train_options(job, p, st);
 
 	/* the list for users the hybrid does not know: an empty history */
 	cold_scores = palloc_extended(mul_size(Max(data->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	hybrid_fuse(st, data->n_items, false, 0, NULL, NULL, 0, cold_scores, NULL, NULL, 0);
+	hybrid_fuse(st, data->n_items, false, 0, NULL, NULL, 0, NULL, 1.0, cold_scores, NULL, NULL, 0);
 	fr_artifact_put(job->model_id, "cold_user_scores", FR_F32, data->n_items, 1, cold_scores);
 }

@@ -73,6 +73,7 @@ typedef struct FrTrainJob
 	const char *source_query;	/* the normalised source (source.c), for a second pass */
 	void	   *items;			/* what read_items() or read_catalog() returned */
 	bool		has_context;	/* source_query has a "context" column */
+	const char *context_column; /* its name in the source, for messages and other sources */
 	JsonbParseState *info;		/* algorithm facts for the registry (e.g. final loss) */
 } FrTrainJob;
 
@@ -174,6 +175,16 @@ struct FrAlgorithm
 	 * user's; false when the model has no such context.  NULL if unsupported.
 	 */
 	bool		(*score_context) (const FrModel *model, const char *context, float *scores);
+	/*
+	 * scores[n_items] for a user in a context, the context weighed together
+	 * with what is known of the user: a known user's index (user >= 0), else
+	 * a folded-in history (items, weights, n; n = 0 for none).  False for a
+	 * context the model does not know.  NULL: score_context replaces the
+	 * user's scores.
+	 */
+	bool		(*score_in_context) (const FrModel *model, int32 user, const int32 *items,
+									 const float *weights, int n, const char *context,
+									 float *scores);
 	/* one predicted score or rating; NULL means score_user's value */
 	float		(*predict) (const FrModel *model, int32 user, int32 item);
 

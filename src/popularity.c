@@ -3,6 +3,7 @@
  * for users a model has never seen.
  */
 #include <math.h>
+#include <string.h>
 
 #include "popularity.h"
 
@@ -28,4 +29,25 @@ fr_popularity(const FrCsr *iu, const double *times, double now,
 		if ((i & 8191) == 0)
 			fr_check_interrupts();
 	}
+}
+
+int32_t
+fr_context_index(const char *const *names, int32_t n, const char *context)
+{
+	int32_t		lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int32_t		mid = lo + (hi - lo) / 2;
+		int			c = strcmp(names[mid], context);
+
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
 }

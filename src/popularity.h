@@ -14,4 +14,10 @@
 extern void fr_popularity(const FrCsr *iu, const double *times, double now,
 						  double half_life_seconds, float *scores);
 
+/*
+ * Position of a context value in names[n], sorted in strcmp order (how the
+ * popularity model and the hybrid store their contexts), or -1.
+ */
+extern int32_t fr_context_index(const char *const *names, int32_t n, const char *context);
+
 #endif

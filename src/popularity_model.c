@@ -267,26 +267,12 @@ static bool
 popularity_score_context(const FrModel *model, const char *context, float *scores)
 {
 	const PopularityState *st = model->state;
-	int32		lo = 0,
-				hi = st->n_contexts - 1;
+	int32		c = fr_context_index((const char *const *) st->context_names, st->n_contexts, context);
 
-	while (lo <= hi)
-	{
-		int32		mid = lo + (hi - lo) / 2;
-		int			c = strcmp(st->context_names[mid], context);
-
-		if (c == 0)
-		{
-			memcpy(scores, st->context_scores + (size_t) mid * model->n_items,
-				   sizeof(float) * model->n_items);
-			return true;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return false;
+	if (c < 0)
+		return false;
+	memcpy(scores, st->context_scores + (size_t) c * model->n_items, sizeof(float) * model->n_items);
+	return true;
 }
 
 static float

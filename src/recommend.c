@@ -157,7 +157,7 @@ const FrServingShape fr_recommend_all_into_shape = {
 const FrServingShape fr_explain_shape = {
 	.nargs = FR_EXPLAIN_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
 	.exclude_seen = FR_EXPLAIN_EXCLUDE_SEEN, .candidates = FR_EXPLAIN_CANDIDATES,
-	.exclude = FR_EXPLAIN_EXCLUDE, .context = FR_ABSENT,
+	.exclude = FR_EXPLAIN_EXCLUDE, .context = FR_EXPLAIN_CONTEXT,
 	.version = FR_EXPLAIN_VERSION, .weights = FR_ABSENT
 };
 
@@ -206,6 +206,11 @@ const FrServingShape fr_recommend_all_shape_0_2 = {
 const FrServingShape fr_recommend_all_shape_0_1 = {
 	.nargs = 5, .subject = 2, .k = 1, .exclude_seen = 3, .candidates = FR_ABSENT,
 	.exclude = FR_ABSENT, .context = FR_ABSENT, .version = 4, .weights = FR_ABSENT
+};
+/* 0.2's explain(name, user_id, k, exclude_seen, candidates, exclude, version) */
+const FrServingShape fr_explain_shape_0_2 = {
+	.nargs = 7, .subject = 1, .k = 2, .exclude_seen = 3, .candidates = 4,
+	.exclude = 5, .context = FR_ABSENT, .version = 6, .weights = FR_ABSENT
 };
 /* explain(name, user_id, k, candidates, version): seen items always excluded */
 const FrServingShape fr_explain_shape_0_1 = {
@@ -361,13 +366,19 @@ fr_apply_filters(const FrModel *model, const FrServingArgs *args, uint8 *skip, i
 /*
  * The scores of the caller's context into scores[]: false without a context
  * or for one the model does not know, where the caller scores as without.
- * An algorithm that has no contexts refuses one.
+ * An algorithm that weighs a context with the user (score_in_context) gets
+ * what is known of the user: a known user's index, else the history
+ * items[n]; the others rank by the context alone.  An algorithm that has
+ * no contexts refuses one.
  */
 static bool
-context_scores(const FrModel *model, const FrServingArgs *args, float *scores)
+context_scores(const FrModel *model, const FrServingArgs *args, int32 user,
+			   const int32 *items, const float *weights, int n, float *scores)
 {
 	if (args->context == NULL)
 		return false;
+	if (model->algo->score_in_context)
+		return model->algo->score_in_context(model, user, items, weights, n, args->context, scores);
 	if (model->algo->score_context == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -476,7 +487,8 @@ recommend_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	}
 
 	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	if (context_scores(model, &args, scores))
+	if (context_scores(model, &args, n_refreshed < 0 ? user : -1, refreshed, refreshed_weights,
+					   Max(n_refreshed, 0), scores))
 		;
 	else if (n_refreshed > 0)
 		model->algo->score_items(model, refreshed, refreshed_weights, n_refreshed, scores);
@@ -697,7 +709,7 @@ recommend_for_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	}
 
 	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	if (context_scores(model, &args, scores))
+	if (context_scores(model, &args, -1, items, weights, n, scores))
 		;
 	else if (n > 0 && model->algo->score_items)
 		model->algo->score_items(model, items, weights, n, scores);

@@ -181,7 +181,7 @@ fashionrec_train_artifacts(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("algorithm \"%s\" does not use \"context_column\"", algo->name),
-				 errhint("Context columns are for \"popularity\" (popularity within a season, gender, ...).")));
+				 errhint("Context columns are for \"popularity\" (popularity within a season, gender, ...) and \"hybrid\" (context signals).")));
 	if (algo->read_items)
 	{
 		int64	   *universe;
@@ -224,7 +224,13 @@ fashionrec_train_artifacts(PG_FUNCTION_ARGS)
 	job.data = &data;
 	job.params = algo_params;
 	job.has_context = source_params.context_column != NULL;
-	job.source_query = job.has_context ? fr_source_typed_query(source, &source_params) : NULL;
+	job.context_column = source_params.context_column;
+	/* an item-source algorithm's interactions carry its context */
+	if (job.has_context && algo->read_items)
+		job.source_query = source_params.interactions
+			? fr_source_typed_query(source_params.interactions, &source_params) : NULL;
+	else if (job.has_context)
+		job.source_query = fr_source_typed_query(source, &source_params);
 	pushJsonbValue(&job.info, WJB_BEGIN_OBJECT, NULL);
 	algo->train(&job);
 	fr_training_push_loss_history(&job.info);

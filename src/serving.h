@@ -110,12 +110,13 @@ enum
 	FR_INTO_NARGS
 };
 
-/* explain(name, user_id, k, exclude_seen, candidates, exclude, version) */
+/* explain(name, user_id, k, exclude_seen, candidates, exclude, context, version) */
 enum
 {
 	FR_EXPLAIN_EXCLUDE_SEEN = FR_ARG_K + 1,
 	FR_EXPLAIN_CANDIDATES,
 	FR_EXPLAIN_EXCLUDE,
+	FR_EXPLAIN_CONTEXT,
 	FR_EXPLAIN_VERSION,
 	FR_EXPLAIN_NARGS
 };
@@ -182,6 +183,7 @@ extern const FrServingShape fr_recommend_all_shape_0_2;
 extern const FrServingShape fr_recommend_all_shape_0_1;
 extern const FrServingShape fr_recommend_all_into_shape;
 extern const FrServingShape fr_explain_shape;
+extern const FrServingShape fr_explain_shape_0_2;
 extern const FrServingShape fr_explain_shape_0_1;
 
 /* The common arguments, read and checked. */

@@ -96,13 +96,21 @@ find_column(TupleDesc desc, const char *name, int position, bool required, const
 {
 	if (name)
 	{
+		StringInfoData cols;
+
 		for (int i = 0; i < desc->natts; i++)
 			if (!TupleDescAttr(desc, i)->attisdropped &&
 				strcmp(NameStr(TupleDescAttr(desc, i)->attname), name) == 0)
 				return i;
+		initStringInfo(&cols);
+		for (int i = 0; i < desc->natts; i++)
+			if (!TupleDescAttr(desc, i)->attisdropped)
+				appendStringInfo(&cols, "%s%s", cols.len ? ", " : "",
+								 quote_identifier(NameStr(TupleDescAttr(desc, i)->attname)));
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("source has no column \"%s\" for the %s", name, role)));
+				 errmsg("source has no column \"%s\" for the %s", name, role),
+				 errhint("The source's columns are: %s.", cols.data)));
 	}
 	if (position < desc->natts)
 		return position;

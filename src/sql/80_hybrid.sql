@@ -6,13 +6,14 @@ CREATE FUNCTION fashionrec.explain(name text, user_id bigint, k integer DEFAULT 
                                    exclude_seen boolean DEFAULT true,
                                    candidates bigint[] DEFAULT NULL,
                                    exclude bigint[] DEFAULT NULL,
+                                   context text DEFAULT NULL,
                                    version integer DEFAULT NULL)
     RETURNS TABLE (rank integer, item_id bigint, score real, signal text, component text,
                    raw_score real, normalized real, weight real, contribution real)
-    AS 'MODULE_PATHNAME', 'fashionrec_explain_0_2'
+    AS 'MODULE_PATHNAME', 'fashionrec_explain_0_3'
     LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], integer) IS
-    'What each signal of a hybrid model contributes to a user''s top-k list: one row per item and signal, contribution = weight x normalized, score = their sum. Options as recommend(), without context';
+COMMENT ON FUNCTION fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], text, integer) IS
+    'What each signal of a hybrid model contributes to a user''s top-k list: one row per item and signal (with a context, the context signals too), contribution = weight x normalized, score = their sum. Options as recommend()';
 
 CREATE FUNCTION fashionrec.next_items(name text, recent_item_ids bigint[], k integer DEFAULT 10,
                                       exclude_seen boolean DEFAULT true,

@@ -394,7 +394,8 @@ def serving_cases(r, n):
         elif f == 9:
             out.append(f"SELECT count(*) FROM fashionrec.explain({m}, {r.choice(ids)}, {r.choice(ints)}, "
                        f"{r.choice(['true', 'false', 'NULL'])}, {r.choice(arrays)}::bigint[], "
-                       f"{r.choice(arrays)}::bigint[], {r.choice(ints)});")
+                       f"{r.choice(arrays)}::bigint[], {r.choice(contexts)}, "
+                       f"{r.choice(ints)});")
         elif f == 6:
             metric = r.choice(["precision_at_k", "recall_at_k", "ndcg_at_k", "map_at_k", "hit_rate_at_k"])
             out.append(f"SELECT fashionrec.{metric}({r.choice(arrays)}::bigint[], {r.choice(arrays)}::bigint[], "

@@ -8,15 +8,15 @@ SET LOCAL client_min_messages = warning;
 SELECT plan(30);
 
 -- ---- labels -------------------------------------------------------------------
-SELECT has_function('fashionrec', 'explain', ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'integer']);
+SELECT has_function('fashionrec', 'explain', ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'text', 'integer']);
 SELECT has_function('fashionrec', 'next_items', ARRAY['text', 'bigint[]', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'integer']);
-SELECT volatility_is('fashionrec', 'explain', ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'integer'], 'stable');
+SELECT volatility_is('fashionrec', 'explain', ARRAY['text', 'bigint', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'text', 'integer'], 'stable');
 SELECT volatility_is('fashionrec', 'next_items', ARRAY['text', 'bigint[]', 'integer', 'boolean', 'bigint[]', 'bigint[]', 'integer'], 'stable');
 SELECT is((SELECT count(*)::int FROM pg_proc
             WHERE pronamespace = 'fashionrec'::regnamespace AND proname IN ('explain', 'next_items')
               AND proparallel = 'r' AND obj_description(oid, 'pg_proc') IS NOT NULL),
           2, 'explain and next_items are parallel restricted and commented');
-SELECT ok(has_function_privilege('fashionrec_reader', 'fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], integer)', 'EXECUTE'),
+SELECT ok(has_function_privilege('fashionrec_reader', 'fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], text, integer)', 'EXECUTE'),
           'readers may explain');
 SELECT ok(has_function_privilege('fashionrec_reader', 'fashionrec.next_items(text, bigint[], integer, boolean, bigint[], bigint[], integer)', 'EXECUTE'),
           'readers may ask for next items');

@@ -254,5 +254,16 @@ main(void)
 		ok(s[0] == 0 && s[1] == 0 && s[2] == 0, "no interactions: every item scores 0");
 	}
 
+	/* context names in strcmp order: each found at its place, others not, none in an empty list */
+	{
+		const char *names[] = {"Fall", "Spring", "Summer", "Winter"};
+
+		ok(fr_context_index(names, 4, "Fall") == 0 && fr_context_index(names, 4, "Winter") == 3 &&
+		   fr_context_index(names, 4, "Summer") == 2, "context names found at their index");
+		ok(fr_context_index(names, 4, "Monsoon") == -1 && fr_context_index(names, 4, "") == -1 &&
+		   fr_context_index(names, 4, "winter") == -1 && fr_context_index(names, 0, "Fall") == -1,
+		   "unknown, empty, differently cased names and an empty list: -1");
+	}
+
 	return done_testing();
 }
