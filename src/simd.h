@@ -1,6 +1,6 @@
 /*
  * simd.h — the one place that decides how kernels use the CPU's vector
- * units (als.c, mf.c, linalg.c), as pgvector's halfvec.h decides
+ * units (als.c, mf.c, linalg.c, ivf.c, topk.c), as pgvector's halfvec.h decides
  * USE_TARGET_CLONES once.
  *
  * The server is built for baseline x86-64 (SSE2), while most machines that
