@@ -3,8 +3,8 @@
  *
  * Build: Lloyd's k-means on a seeded sample of at most
  * FR_IVF_TRAIN_PER_LIST items per list (more points move the centroids
- * little and cost linearly), assignments by one GEMM per block of points
- * against all centroids, then every item assigned once.  An emptied list
+ * little and cost linearly), assignments by one GEMM per tile of points and
+ * centroids with a vectorised argmax, then every item assigned once.  An emptied list
  * takes half of the largest one (FAISS's rule), so no list is wasted.
  *
  * Search: the centroids are scored with one matrix-vector product and the
@@ -18,10 +18,19 @@
 #include "ivf.h"
 #include "kernel.h"
 #include "linalg.h"
+#include "simd.h"
 #include "topk.h"
 
-/* points per assignment GEMM: a block of scores stays in cache-sized MBs */
-#define ASSIGN_BLOCK 1024
+/*
+ * Assignment tiles: ASSIGN_POINTS points against ASSIGN_LISTS centroids, so
+ * that the GEMM writes and the argmax reads 1 MB (a core's L2) instead of
+ * a block of points against all the lists (16 MB at 4,000 lists, read back
+ * from memory).
+ */
+#define ASSIGN_POINTS 256
+#define ASSIGN_LISTS 1024
+
+typedef int32_t v8si_ivf __attribute__((vector_size(32)));
 
 static void
 normalize_rows(float *x, int64_t n, int32_t dim)
@@ -38,16 +47,77 @@ normalize_rows(float *x, int64_t n, int32_t dim)
 }
 
 /*
+ * For each of the m rows of a tile (n scores from list `first` on), the
+ * largest score - half_sq and its list, if above the row's best so far;
+ * ties to the lower list, as a scalar scan with ">" would.  Eight lanes
+ * each keep their own first maximum, then the lanes are merged: at 4,000
+ * lists the scalar scan cost more than the GEMM that made the scores.
+ */
+FR_SIMD static void
+tile_argmax(const float *scores, int m, int32_t n, int32_t first, const float *half_sq,
+			float *best_score, int32_t *best)
+{
+	const v8si_ivf step = {16, 16, 16, 16, 16, 16, 16, 16};
+	const v8sf	none = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
+						-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+
+	for (int b = 0; b < m; b++)
+	{
+		const float *row = scores + (int64_t) b * n;
+		/* two chains of lanes (even and odd runs of 8), so that one's compare waits less on the other's */
+		v8sf		top[2] = {none, none};
+		v8si_ivf	at[2] = {{0}, {0}};
+		v8si_ivf	lane[2] = {{0, 1, 2, 3, 4, 5, 6, 7}, {8, 9, 10, 11, 12, 13, 14, 15}};
+		float		s_best = best_score[b];
+		int32_t		l_best = best[b];
+		int32_t		l = 0;
+
+		for (; l + 16 <= n; l += 16)
+			for (int c = 0; c < 2; c++)
+			{
+				v8sf		s = v8_load(row + l + 8 * c) - v8_load(half_sq + l + 8 * c);
+				v8si_ivf	gt = (v8si_ivf) (s > top[c]);
+
+				top[c] = (v8sf) (((v8si_ivf) s & gt) | ((v8si_ivf) top[c] & ~gt));
+				at[c] = (lane[c] & gt) | (at[c] & ~gt);
+				lane[c] += step;
+			}
+		for (int c = 0; c < 2; c++)
+			for (int j = 0; j < 8; j++)
+				if (top[c][j] > s_best || (top[c][j] == s_best && first + at[c][j] < l_best))
+				{
+					s_best = top[c][j];
+					l_best = first + at[c][j];
+				}
+		for (; l < n; l++)
+		{
+			float		s = row[l] - half_sq[l];
+
+			if (s > s_best)
+			{
+				s_best = s;
+				l_best = first + l;
+			}
+		}
+		best_score[b] = s_best;
+		best[b] = l_best;
+	}
+}
+
+/*
  * The list of each of the n points: the nearest centroid in Euclidean
  * distance, i.e. the largest x.c - |c|^2/2 (cosine: the largest x.c, all of
  * unit length).  Returns the sum of the winning x.c - |c|^2/2, whose
  * negative (plus the constant sum of |x|^2/2) is the k-means objective.
+ * With a phase, the points done are reported as its steps: the assignment of
+ * a whole catalogue takes as long as several k-means iterations.
  */
 static double
 assign(const float *x, int64_t n, int32_t dim, const float *centroids, int32_t n_lists,
-	   FrIvfMetric metric, float *scores, int32_t *list_of)
+	   FrIvfMetric metric, float *scores, int32_t *list_of, const char *phase)
 {
 	float	   *half_sq = fr_alloc(fr_mul_size(n_lists, sizeof(float)));
+	float		best_score[ASSIGN_POINTS];
 	double		total = 0;
 
 	for (int32_t l = 0; l < n_lists; l++)
@@ -56,32 +126,28 @@ assign(const float *x, int64_t n, int32_t dim, const float *centroids, int32_t n
 
 		half_sq[l] = metric == FR_IVF_COSINE ? 0.0f : 0.5f * fr_sdot(dim, c, c);
 	}
-	for (int64_t start = 0; start < n; start += ASSIGN_BLOCK)
+	for (int64_t start = 0; start < n; start += ASSIGN_POINTS)
 	{
-		int			m = (int) (n - start < ASSIGN_BLOCK ? n - start : ASSIGN_BLOCK);
+		int			m = (int) (n - start < ASSIGN_POINTS ? n - start : ASSIGN_POINTS);
 
 		fr_check_interrupts();
-		fr_sgemm(false, true, m, n_lists, dim, 1.0f, x + start * dim, dim,
-				 centroids, dim, 0.0f, scores, n_lists);
+		if (phase && start % (64 * ASSIGN_POINTS) == 0)
+			fr_progress_step(phase, start, n, NAN);
 		for (int b = 0; b < m; b++)
 		{
-			const float *row = scores + (int64_t) b * n_lists;
-			int32_t		best = 0;
-			float		best_score = row[0] - half_sq[0];
-
-			for (int32_t l = 1; l < n_lists; l++)
-			{
-				float		s = row[l] - half_sq[l];
-
-				if (s > best_score)
-				{
-					best_score = s;
-					best = l;
-				}
-			}
-			list_of[start + b] = best;
-			total += best_score;
+			best_score[b] = -INFINITY;
+			list_of[start + b] = 0;
 		}
+		for (int32_t first = 0; first < n_lists; first += ASSIGN_LISTS)
+		{
+			int32_t		w = n_lists - first < ASSIGN_LISTS ? n_lists - first : ASSIGN_LISTS;
+
+			fr_sgemm(false, true, m, w, dim, 1.0f, x + start * dim, dim,
+					 centroids + (int64_t) first * dim, dim, 0.0f, scores, w);
+			tile_argmax(scores, m, w, first, half_sq + first, best_score, list_of + start);
+		}
+		for (int b = 0; b < m; b++)
+			total += best_score[b];
 	}
 	fr_free(half_sq);
 	return total;
@@ -195,11 +261,11 @@ fr_ivf_build(const float *x, int32_t n, int32_t dim, int32_t n_lists,
 	/* the first n_lists sampled points start as centroids */
 	centroids = fr_alloc(fr_mul_size(fr_mul_size(n_lists, dim), sizeof(float)));
 	memcpy(centroids, train, sizeof(float) * (size_t) n_lists * dim);
-	scores = fr_alloc(fr_mul_size(fr_mul_size(ASSIGN_BLOCK, n_lists), sizeof(float)));
+	scores = fr_alloc(fr_mul_size(ASSIGN_POINTS * ASSIGN_LISTS, sizeof(float)));
 	list_of = fr_alloc(fr_mul_size(n, sizeof(int32_t)));
 	for (int it = 0; it < FR_IVF_ITERATIONS; it++)
 	{
-		double		fit = assign(train, n_train, dim, centroids, n_lists, metric, scores, list_of);
+		double		fit = assign(train, n_train, dim, centroids, n_lists, metric, scores, list_of, NULL);
 
 		update(train, n_train, dim, list_of, n_lists, metric, &rng, centroids);
 		fr_progress_step("ann k-means", it + 1, FR_IVF_ITERATIONS, -fit / (double) n_train);
@@ -216,12 +282,14 @@ fr_ivf_build(const float *x, int32_t n, int32_t dim, int32_t n_lists,
 
 		memcpy(unit, x, sizeof(float) * (size_t) n * dim);
 		normalize_rows(unit, n, dim);
-		assign(unit, n, dim, centroids, n_lists, metric, scores, list_of);
+		assign(unit, n, dim, centroids, n_lists, metric, scores, list_of, "ann assigning items");
 		fr_free(unit);
 	}
 	else
-		assign(x, n, dim, centroids, n_lists, metric, scores, list_of);
+		assign(x, n, dim, centroids, n_lists, metric, scores, list_of, "ann assigning items");
 	fr_free(scores);
+	fr_progress_step("ann assigning items", n, n, NAN);
+	fr_progress("ann: %d items assigned to %d lists, %.1f s", n, n_lists, fr_now() - started);
 
 	offsets = fr_alloc(fr_mul_size((size_t) n_lists + 1, sizeof(int64_t)));
 	fill = fr_alloc(fr_mul_size(n_lists, sizeof(int64_t)));

@@ -1,7 +1,7 @@
 /*
  * simd.h — the one place that decides how kernels use the CPU's vector
- * units (als.c, mf.c, linalg.c), as pgvector's halfvec.h decides
- * USE_TARGET_CLONES once.
+ * units (als.c, mf.c, linalg.c, ivf.c, topk.c), as pgvector's halfvec.h
+ * decides USE_TARGET_CLONES once.
  *
  * The server is built for baseline x86-64 (SSE2), while most machines that
  * run it have AVX2 and FMA.  A hot loop marked FR_SIMD is compiled twice, for

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "kernel.h"
+#include "simd.h"
 #include "topk.h"
 
 /* a ranks below b: lower score, or equal score and higher item index */
@@ -143,7 +144,7 @@ fr_topk_drain(FrTopkEntry *heap, int size, int32_t *out_items, float *out_scores
  */
 #define FEED_RUN 16
 
-void
+FR_SIMD void
 fr_topk_feed(FrTopkEntry *heap, int *size, int k, const float *scores, int32_t n, int32_t first)
 {
 	int32_t		j = 0;
@@ -164,8 +165,13 @@ fr_topk_feed(FrTopkEntry *heap, int *size, int k, const float *scores, int32_t n
 		int			any = 0;
 
 		if (run == FEED_RUN)
+		{
+			/* through a pointer: with the server's -fwrapv, scores[j + q] is not vectorised */
+			const float *s = scores + j;
+
 			for (int q = 0; q < FEED_RUN; q++)
-				any |= scores[j + q] > worst;
+				any |= s[q] > worst;
+		}
 		else
 			any = 1;
 		if (!any)

@@ -50,6 +50,9 @@ BEGIN
         SELECT probe_curve.model, q, ARRAY(SELECT item_id FROM fashionrec.similar_items(probe_curve.model, q, 10, exact => true))
           FROM unnest(queries) q;
     END IF;
+    -- untimed: a model above fashionrec.shared_cache_size is loaded by each
+    -- backend's first call, which is not a search
+    PERFORM fashionrec.similar_items(model, queries[1], 10, probes => probes);
     FOREACH q_item IN ARRAY queries LOOP
         t0 := clock_timestamp();
         SELECT array_agg(item_id) INTO got FROM fashionrec.similar_items(model, q_item, 10, probes => probes);

@@ -43,6 +43,14 @@ CREATE UNLOGGED TABLE recs (user_id bigint, item_id bigint, score real, rank int
 SELECT count(*) FROM fashionrec.recommend('bench', 1, 10);
 SQL
 echo "OpenBLAS kernel in the server: $(psql -qXAt -d bench -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
+# numpy's, from the OpenBLAS its process mapped: the yardstick must run the same kernel
+echo "OpenBLAS kernel in numpy: $(OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -c "
+import ctypes, numpy as np
+a = np.ones((64, 64), dtype=np.float32); a @ a
+libs = sorted({l.split()[-1] for l in open('/proc/self/maps') if 'libopenblas' in l})
+f = ctypes.CDLL(libs[0]).openblas_get_corename if libs else None
+if f: f.restype = ctypes.c_char_p
+print((f().decode() + ' (' + libs[0] + ')') if f else 'not OpenBLAS')")"
 
 # wall seconds of one recommend_all_into with $1 processes; its NOTICE
 # (scoring and insert times) on stderr
@@ -96,7 +104,9 @@ INTO1=$(best $I1) NP1=$(best $N1) INTO2=$(best $I2) NP2=$(best $N2)
 ROWS=$(psql -qXAt -d bench -c 'SELECT count(*) FROM recs')
 
 echo "== the kernel alone (fr_batch_topk against the bare sgemm of its tiles, one process, $KERNEL_USERS users)"
-cc -O2 -Isrc $(pkg-config --cflags openblas) -o "$TMP/batch_kernel" test/bench/batch_kernel.c \
+# with the server's own CFLAGS (its -fwrapv once kept the top k's test scalar in the
+# server only: the kernel alone must be the code the server runs)
+cc $("$PG_CONFIG" --cflags) -Isrc $(pkg-config --cflags openblas) -o "$TMP/batch_kernel" test/bench/batch_kernel.c \
     test/unit/kernel_stub.c src/batch.c src/topk.c src/linalg.c src/rng.c \
     $(pkg-config --libs openblas lapacke 2>/dev/null || echo -lopenblas -llapacke) -lm
 OUT=$(OPENBLAS_NUM_THREADS=1 "$TMP/batch_kernel" "$KERNEL_USERS" "$ITEMS" "$FACTORS" "$K" 3)

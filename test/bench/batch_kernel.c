@@ -4,7 +4,7 @@
  * alternated and the best of each kept: what the top k costs on top of the
  * multiplication, without the server and with the machine's noise shared.
  *
- *   cc -O2 -Isrc -o /tmp/batch_kernel test/bench/batch_kernel.c test/unit/kernel_stub.c \
+ *   cc $(pg_config --cflags) -Isrc -o /tmp/batch_kernel test/bench/batch_kernel.c test/unit/kernel_stub.c \
  *      src/batch.c src/topk.c src/linalg.c src/rng.c -lopenblas -llapacke -lm
  *   /tmp/batch_kernel USERS ITEMS FACTORS K RUNS
  *

@@ -5,6 +5,7 @@
  * skip mask); probing a few lists finds the query's own cluster; until_k
  * finds k items when the probed lists are all skipped; bad lists fail.
  */
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,41 @@ main(void)
 	n = fr_ivf_search(&again, x + 5 * DIM, true, CLUSTERS, false, NULL, 10, got, got_s, NULL);
 	exact(x + 5 * DIM, true, NULL, 10, want, want_s);
 	ok(n == 10 && same_items(got, want, 10), "cosine build, all lists: the exact cosine top 10");
+
+	/*
+	 * more lists than one assignment tile holds (1,024), a count that is not a
+	 * multiple of the argmax's 16 lanes: every item is in the list of its
+	 * nearest centroid (the largest x.c - |c|^2/2, up to float rounding)
+	 */
+	fr_ivf_build(x, N, DIM, 1500, FR_IVF_INNER_PRODUCT, 3, &again);
+	{
+		int			astray = 0,
+					beyond_tile = 0;
+
+		for (int32_t l = 0; l < 1500; l++)
+			for (int64_t p = again.offsets[l]; p < again.offsets[l + 1]; p++)
+			{
+				const float *v = x + (int64_t) again.items[p] * DIM;
+				double		best = -1e30,
+							mine = 0;
+
+				for (int32_t c = 0; c < 1500; c++)
+				{
+					const float *cc = again.centroids + (int64_t) c * DIM;
+					double		s = fr_sdot(DIM, v, cc) - 0.5 * fr_sdot(DIM, cc, cc);
+
+					if (s > best)
+						best = s;
+					if (c == l)
+						mine = s;
+				}
+				astray += mine < best - 1e-4 * (1 + fabs(best));
+				beyond_tile += l >= 1024;
+			}
+		ok(astray == 0 && beyond_tile > 0,
+		   "1500 lists: every item in its nearest centroid's list (%d astray, %d in lists past the first tile)",
+		   astray, beyond_tile);
+	}
 
 	/* one list and as many lists as items are valid */
 	fr_ivf_build(x, N, DIM, 1, FR_IVF_INNER_PRODUCT, 1, &again);
