@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "featurefm.h"
 
@@ -450,17 +451,19 @@ fill(float *a, size_t n, float v)
 
 /*
  * An epoch's shuffled positives are cut into rounds of threads x
- * ROUND_STEPS; in a round, thread t takes the t-th ROUND_STEPS of them,
- * with its own random stream (from the seed, the epoch and t), reading the
+ * ROUND_STEPS; in a round, slice t takes the t-th ROUND_STEPS of them, with
+ * its own random stream (from the seed, the epoch and t), reading the
  * parameters as they were when the round began and writing into copies of
  * the rows it touches (Overlay).  At the end of the round every copy's
- * change is added to the parameters, thread 0's first: each row has one
- * thread that adds them all, in thread order.  Nothing depends on which
- * thread runs first, so a seed and a thread count give one model, bit for
- * bit.  One thread writes the parameters directly and is the sequential
- * algorithm.  Only thread 0 — the caller's — calls a kernel service, and
- * only fr_interrupt_pending() while others run: when it says yes every
- * thread stops after the round, and the caller joins them before
+ * change is added to the parameters, slice 0's first: each row has one
+ * thread that adds them all, in slice order.  Nothing depends on which
+ * thread runs first, nor on how many run: the slices are shared out among
+ * at most as many POSIX threads as the machine has cores, so a seed and a
+ * thread count give one model, bit for bit, on any machine.  One slice
+ * writes the parameters directly and is the sequential algorithm.  Only
+ * thread 0 — the caller's — calls a kernel service, and only
+ * fr_interrupt_pending() while others run: when it says yes every thread
+ * stops after the round, and the caller joins them before
  * fr_check_interrupts() (which may not return).
  */
 typedef struct Fit Fit;
@@ -486,7 +489,8 @@ struct Fit
 	const int64_t *order;
 	FrFmParams *p;
 	FrFmParams *acc;
-	int32_t		threads;
+	int32_t		threads;		/* slices */
+	int32_t		running;		/* POSIX threads that run them */
 	int64_t		n_rounds;
 	int64_t		first_round;	/* where the threads started */
 	int64_t		round;			/* the next round to run */
@@ -505,11 +509,11 @@ barrier(Fit *f)
 {
 	uint64_t	generation;
 
-	if (f->threads == 1)
+	if (f->running == 1)
 		return;
 	pthread_mutex_lock(&f->mu);
 	generation = f->generation;
-	if (++f->waiting == f->threads)
+	if (++f->waiting == f->running)
 	{
 		f->waiting = 0;
 		f->generation++;
@@ -521,7 +525,7 @@ barrier(Fit *f)
 	pthread_mutex_unlock(&f->mu);
 }
 
-/* thread w's share of a round */
+/* slice w's share of a round */
 static void
 run_slice(Worker *w, int64_t round)
 {
@@ -577,11 +581,10 @@ run_slice(Worker *w, int64_t round)
 	}
 }
 
-/* add the round's changes to the rows thread w owns, in thread order */
+/* add the round's changes to the rows thread o owns, in slice order */
 static void
-merge(Worker *w)
+merge(Fit *f, int32_t o)
 {
-	Fit		   *f = w->fit;
 	FrFmParams *p = f->p;
 	int32_t		k = p->factors;
 	int32_t		n_uf = p->n_user_features;
@@ -596,11 +599,11 @@ merge(Worker *w)
 		{
 			int32_t		row = ov->rows[x];
 			const float *c = ov->work + x * width;
-			const float *o = ov->orig + x * width;
+			const float *was = ov->orig + x * width;
 			float	   *e,
 					   *h;
 
-			if ((int64_t) row * f->threads / n_rows != w->t)
+			if ((int64_t) row * f->running / n_rows != o)
 				continue;
 			if (row < n_uf)
 			{
@@ -611,30 +614,30 @@ merge(Worker *w)
 			{
 				e = p->item_emb + (size_t) (row - n_uf) * k;
 				h = f->acc->item_emb + (size_t) (row - n_uf) * k;
-				p->item_bias[row - n_uf] += c[2 * k] - o[2 * k];
-				f->acc->item_bias[row - n_uf] += c[2 * k + 1] - o[2 * k + 1];
+				p->item_bias[row - n_uf] += c[2 * k] - was[2 * k];
+				f->acc->item_bias[row - n_uf] += c[2 * k + 1] - was[2 * k + 1];
 			}
 			for (int32_t l = 0; l < k; l++)
 			{
-				e[l] += c[l] - o[l];
-				h[l] += c[k + l] - o[k + l];
+				e[l] += c[l] - was[l];
+				h[l] += c[k + l] - was[k + l];
 			}
 		}
 	}
 }
 
+/* what thread o does: slices o, o + running, ... of each round, then its rows' merge */
 static void
-run_rounds(Worker *w)
+run_rounds(Fit *f, int32_t o)
 {
-	Fit		   *f = w->fit;
-
 	for (int64_t r = f->first_round; r < f->n_rounds; r++)
 	{
-		run_slice(w, r);
+		for (int32_t t = o; t < f->threads; t += f->running)
+			run_slice(&f->workers[t], r);
 		barrier(f);
-		if (w->step.ov)
-			merge(w);
-		if (w->t == 0)
+		if (f->threads > 1)
+			merge(f, o);
+		if (o == 0)
 		{
 			f->round = r + 1;
 			f->stop = fr_interrupt_pending();
@@ -658,7 +661,7 @@ worker_main(void *arg)
 	go = f->gate > 0;
 	pthread_mutex_unlock(&f->mu);
 	if (go)
-		run_rounds(w);
+		run_rounds(f, w->t);
 	return NULL;
 }
 
@@ -675,7 +678,7 @@ run_threads(Fit *f)
 	f->first_round = f->round;
 	f->stop = false;
 	f->gate = 0;
-	if (f->threads > 1)
+	if (f->running > 1)
 	{
 		sigset_t	all,
 					old;
@@ -683,7 +686,7 @@ run_threads(Fit *f)
 		/* signals must reach the backend's own thread: its handlers expect it */
 		sigfillset(&all);
 		pthread_sigmask(SIG_SETMASK, &all, &old);
-		for (; started < f->threads; started++)
+		for (; started < f->running; started++)
 			if ((err = pthread_create(&f->workers[started].thread, NULL, worker_main,
 									  &f->workers[started])) != 0)
 				break;
@@ -694,12 +697,23 @@ run_threads(Fit *f)
 		pthread_mutex_unlock(&f->mu);
 	}
 	if (err == 0)
-		run_rounds(&f->workers[0]);
+		run_rounds(f, 0);
 	for (int32_t t = 1; t < started; t++)
 		pthread_join(f->workers[t].thread, NULL);
 	if (err != 0)
 		fr_fail(FR_FAIL_RESOURCES, "featurefm could not start training thread %d of %d: %s",
-				started + 1, f->threads, strerror(err));
+				started + 1, f->running, strerror(err));
+}
+
+/* threads beyond the cores would only wait for each other */
+static int32_t
+running_max(const FrFmOptions *opt)
+{
+	long		cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (opt->max_running > 0)
+		return opt->max_running;
+	return cores < 1 ? 1 : cores > INT32_MAX ? INT32_MAX : (int32_t) cores;
 }
 
 static uint64_t
@@ -749,6 +763,7 @@ fr_fm_fit(const FrFmOptions *opt, const FrCsr *ui, const FrCsr *user_features,
 	f.p = p;
 	f.acc = &acc;
 	f.threads = opt->threads > 1 ? opt->threads : 1;
+	f.running = f.threads < running_max(opt) ? f.threads : running_max(opt);
 	f.n_rounds = (nnz + (int64_t) f.threads * ROUND_STEPS - 1) / ((int64_t) f.threads * ROUND_STEPS);
 	f.workers = fr_alloc(fr_mul_size((size_t) f.threads, sizeof(Worker)));
 	if (f.threads > 1)

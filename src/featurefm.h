@@ -29,11 +29,11 @@
  * used: a positive weight means "interacted".
  *
  * Training may run on several POSIX threads (threads > 1): each epoch's
- * positives are cut into rounds, each thread steps through its slice of a
- * round against the parameters as the round found them, and the threads'
- * changes are added in thread order when it ends (featurefm.c).  A seed and
- * a thread count give one model, bit for bit; one thread is the sequential
- * algorithm.
+ * positives are cut into rounds of `threads` slices, each slice is stepped
+ * through against the parameters as the round found them, and the slices'
+ * changes are added in slice order when it ends (featurefm.c).  A seed and
+ * a thread count give one model, bit for bit, however many cores run the
+ * slices; one thread is the sequential algorithm.
  *
  * Kernel code: no PostgreSQL headers.  Embeddings are row-major float32.
  */
@@ -60,7 +60,8 @@ typedef struct FrFmOptions
 	double		user_alpha;		/* L2 on user feature embeddings, per touch */
 	int32_t		max_sampled;	/* WARP: negatives drawn per positive at most */
 	uint64_t	seed;
-	int32_t		threads;		/* training threads (0 or 1: the caller's only); the model depends on it */
+	int32_t		threads;		/* slices of a round (0 or 1: sequential); the model depends on it */
+	int32_t		max_running;	/* POSIX threads that run them at most (0: the machine's cores) */
 } FrFmOptions;
 
 /* What is learned: one row per feature. */

@@ -37,7 +37,6 @@
 #include "postgres.h"
 
 #include <math.h>
-#include <unistd.h>
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -442,15 +441,6 @@ cmp_int64(const void *a, const void *b)
 
 /* ---- training ------------------------------------------------------------------- */
 
-/* threads beyond the cores would only wait for each other */
-static int32
-fm_cores(void)
-{
-	long		n = sysconf(_SC_NPROCESSORS_ONLN);
-
-	return n < 1 ? 1 : (int32) Min(n, FM_MAX_THREADS);
-}
-
 static void
 fm_options(const FmParams *p, FrFmOptions *opt)
 {
@@ -463,7 +453,7 @@ fm_options(const FmParams *p, FrFmOptions *opt)
 	opt->user_alpha = p->user_alpha;
 	opt->max_sampled = p->max_sampled;
 	opt->seed = (uint64) p->seed;
-	opt->threads = Min(p->threads, fm_cores());
+	opt->threads = p->threads;
 }
 
 /*
@@ -714,7 +704,7 @@ fm_train(FrTrainJob *job)
 		fr_info_add_int(job, "generation", cat->set.base[1]);
 	}
 	fr_info_add_real(job, "final_loss", loss);
-	fr_info_add_int(job, "threads", Max(opt.threads, 1));
+	fr_info_add_int(job, "threads", opt.threads);
 	for (int32 i = 0; i < data->n_items; i++)
 		without += data->iu.indptr[i + 1] == data->iu.indptr[i];
 	fr_info_add_int(job, "items_without_interactions", without);

@@ -234,11 +234,12 @@ cold_auc(const Planted *pl, const FrFmParams *p)
 extern int	fr_stub_pending_every;
 
 static void
-fit_threads(const Planted *pl, FrFmLoss loss, uint64_t seed, int32_t threads,
+fit_threads(const Planted *pl, FrFmLoss loss, uint64_t seed, int32_t threads, int32_t running,
 			FrFmParams *p, double *final_loss)
 {
 	FrFmOptions opt = {.factors = 8, .epochs = 20, .loss = loss, .learning_rate = 0.05,
-	.item_alpha = 1e-4, .user_alpha = 1e-4, .max_sampled = 20, .seed = seed, .threads = threads};
+		.item_alpha = 1e-4, .user_alpha = 1e-4, .max_sampled = 20, .seed = seed,
+	.threads = threads, .max_running = running};
 
 	fr_fm_init(p, &opt, pl->uf.ncols, pl->itf.ncols);
 	*final_loss = fr_fm_fit(&opt, &pl->ui, &pl->uf, &pl->itf, p);
@@ -247,7 +248,7 @@ fit_threads(const Planted *pl, FrFmLoss loss, uint64_t seed, int32_t threads,
 static void
 fit(const Planted *pl, FrFmLoss loss, uint64_t seed, FrFmParams *p, double *final_loss)
 {
-	fit_threads(pl, loss, seed, 1, p, final_loss);
+	fit_threads(pl, loss, seed, 1, 0, p, final_loss);
 }
 
 static bool
@@ -349,18 +350,23 @@ test_threads(void)
 		Planted		pb = big;
 		int32_t		n_uf = big.uf.ncols;
 
-		fit_threads(&pb, loss, 9, 1, &one, &lone);
-		fit_threads(&pb, loss, 9, 2, &a, &la);
-		fit_threads(&pb, loss, 9, 2, &b, &lb);
+		fit_threads(&pb, loss, 9, 1, 0, &one, &lone);
+		fit_threads(&pb, loss, 9, 2, 2, &a, &la);
+		fit_threads(&pb, loss, 9, 2, 2, &b, &lb);
 		ok(a.n_user_features == n_uf && same_params(&a, &b) && la == lb,
 		   "%s, 2 threads: the same seed gives the same model", name);
 		ok(!same_params(&a, &one), "%s: 2 threads split the work (another model than 1 thread's)", name);
 		/* a cancel check that says yes stops every thread after the round; they resume where they were */
 		fr_stub_pending_every = 3;
-		fit_threads(&pb, loss, 9, 2, &c, &lc);
+		fit_threads(&pb, loss, 9, 2, 2, &c, &lc);
 		fr_stub_pending_every = 0;
 		ok(same_params(&a, &c) && la == lc, "%s, 2 threads: stopped and resumed, the same model", name);
-		fit_threads(&pb, loss, 9, 3, &c, &lc);
+		/* on one core, the two slices run one after the other: the same model */
+		fit_threads(&pb, loss, 9, 2, 1, &c, &lc);
+		ok(same_params(&a, &c) && la == lc, "%s, 2 threads on 1 core: the same model as on 2", name);
+		fit_threads(&pb, loss, 9, 3, 3, &c, &lc);
+		fit_threads(&pb, loss, 9, 3, 2, &b, &lb);
+		ok(same_params(&b, &c) && lb == lc, "%s, 3 threads on 2 cores: the same model as on 3", name);
 		ok(!same_params(&a, &c), "%s: 3 threads give another model than 2", name);
 		ok(fabs(la - lone) < 0.25 * fabs(lone) + 0.05,
 		   "%s: 2 threads' final loss %.4f near 1 thread's %.4f", name, la, lone);
