@@ -19,7 +19,7 @@
  * larger, the less they wait for each other.  One thread checks for a
  * cancel after each round.
  */
-#define ROUND_STEPS 512
+#define ROUND_STEPS 128
 
 /* Adagrad's accumulators start at 1, as LightFM's do: the first steps are the base step */
 #define ADAGRAD_INIT 1.0f
@@ -28,7 +28,9 @@
  * A thread's copies of the feature rows it wrote in the current round.
  * Rows are numbered users' features first, then items'; a copy holds the
  * embedding, its Adagrad accumulators, the bias and its accumulator
- * (ROW_WIDTH floats), once as the thread moved it and once as it was.
+ * (ROW_WIDTH floats), once as the thread moves it and once as it was: the
+ * change is their difference.  (Subtracting the shared row at the end of
+ * the round instead would read it from memory a third time.)
  */
 typedef struct Overlay
 {
@@ -57,6 +59,7 @@ typedef struct Step
 	float	   *gp;				/* dL/dpu */
 	float	   *work;			/* WARP: a candidate negative's vector */
 	float		bi;				/* the positive's bias */
+	float	   *vectors;		/* the allocation of pu ... work */
 } Step;
 
 /*
@@ -317,7 +320,9 @@ step_init(Step *s, const FrFmOptions *opt, const FrFmParams *p,
 	s->uf = uf;
 	s->itf = itf;
 	s->acc = acc;
-	s->pu = fr_alloc(fr_mul_size(6 * k, sizeof(float)));
+	/* a cache line either side: another thread's vectors may be next */
+	s->vectors = fr_alloc(fr_mul_size(6 * k + 32, sizeof(float)));
+	s->pu = s->vectors + 16;
 	s->qi = s->pu + k;
 	s->qj = s->qi + k;
 	s->diff = s->qj + k;
@@ -336,7 +341,7 @@ fr_fm_triple(const FrFmOptions *opt, const FrFmParams *p,
 	/* computing a gradient moves nothing: the step writes into grad only */
 	step_init(&s, opt, p, user_features, item_features, NULL);
 	loss = triple(&s, u, i, j, rank_weight, false, grad);
-	fr_free(s.pu);
+	fr_free(s.vectors);
 	return loss;
 }
 
@@ -411,10 +416,10 @@ fr_fm_workspace_bytes(const FrFmOptions *opt, int32_t n_user_features,
 
 	if (opt->threads <= 1)
 		return fr_add_size(acc, order);
-	/* per thread: its slot per row, its copies' rows, work and orig, its step's vectors */
+	/* per slice: its slot per row, its copies (two each) and their rows, its step's vectors */
 	thread = fr_add_size(fr_mul_size(fr_add_size(rows, copies), sizeof(int32_t)),
 						 fr_mul_size(fr_add_size(fr_mul_size(fr_mul_size(copies, ROW_WIDTH(opt->factors)), 2),
-												 6 * (size_t) opt->factors), sizeof(float)));
+												 6 * (size_t) opt->factors + 32), sizeof(float)));
 	return fr_add_size(fr_add_size(acc, order), fr_mul_size(thread, (size_t) opt->threads));
 }
 
@@ -525,6 +530,34 @@ barrier(Fit *f)
 	pthread_mutex_unlock(&f->mu);
 }
 
+/* row's (numbered as in Overlay) shared parameters; *b and *hb NULL for a user feature */
+static void
+shared_row(const Fit *f, int32_t row, float **e, float **h, float **b, float **hb)
+{
+	int32_t		k = f->p->factors;
+	int32_t		n_uf = f->p->n_user_features;
+
+	*b = *hb = NULL;
+	if (row < n_uf)
+	{
+		*e = f->p->user_emb + (size_t) row * k;
+		*h = f->acc->user_emb + (size_t) row * k;
+		return;
+	}
+	*e = f->p->item_emb + (size_t) (row - n_uf) * k;
+	*h = f->acc->item_emb + (size_t) (row - n_uf) * k;
+	*b = f->p->item_bias + (row - n_uf);
+	*hb = f->acc->item_bias + (row - n_uf);
+}
+
+/* a += b - c: a copy and the shared row never overlap, so the compiler may vectorise */
+static void
+add_change(float *restrict a, const float *restrict b, const float *restrict c, int32_t k)
+{
+	for (int32_t l = 0; l < k; l++)
+		a[l] += b[l] - c[l];
+}
+
 /* slice w's share of a round */
 static void
 run_slice(Worker *w, int64_t round)
@@ -537,6 +570,11 @@ run_slice(Worker *w, int64_t round)
 	int32_t		n_items = ui->ncols;
 	int64_t		lo = (round * f->threads + w->t) * ROUND_STEPS;
 	int64_t		hi = lo + ROUND_STEPS < ui->nnz ? lo + ROUND_STEPS : ui->nnz;
+
+	/* what changes at every step is kept here, off the cache lines other threads use */
+	FrRng		rng = *w->rng;
+	double		sum = w->sum;
+	int64_t		steps = w->steps;
 
 	if (s->ov)
 	{
@@ -558,7 +596,7 @@ run_slice(Worker *w, int64_t round)
 		{
 			for (int d = 0; d < BPR_MAX_DRAWS && j < 0; d++)
 			{
-				int32_t		c = (int32_t) fr_rng_below(w->rng, (uint64_t) n_items);
+				int32_t		c = (int32_t) fr_rng_below(&rng, (uint64_t) n_items);
 
 				if (!is_positive(ui, u, c))
 					j = c;
@@ -570,26 +608,26 @@ run_slice(Worker *w, int64_t round)
 
 			user_sum(s, u, s->pu);
 			item_sum(s, i, s->qi, &s->bi);
-			draws = warp_sample(s, ui, u, (double) dot(k, s->pu, s->qi) + s->bi, w->rng, &j);
+			draws = warp_sample(s, ui, u, (double) dot(k, s->pu, s->qi) + s->bi, &rng, &j);
 			if (draws > 0)
 				weight = log(fmax(1.0, floor((double) (n_items - 1) / draws)));
 		}
-		w->steps++;
+		steps++;
 		if (j < 0)
 			continue;			/* WARP: no violation, nothing to learn; BPR: no negative */
-		w->sum += triple(s, u, i, j, weight, opt->loss == FR_FM_WARP, NULL);
+		sum += triple(s, u, i, j, weight, opt->loss == FR_FM_WARP, NULL);
 	}
+	*w->rng = rng;
+	w->sum = sum;
+	w->steps = steps;
 }
 
 /* add the round's changes to the rows thread o owns, in slice order */
 static void
 merge(Fit *f, int32_t o)
 {
-	FrFmParams *p = f->p;
-	int32_t		k = p->factors;
-	int32_t		n_uf = p->n_user_features;
-	int64_t		n_rows = (int64_t) n_uf + p->n_item_features;
-	size_t		width = ROW_WIDTH(k);
+	int32_t		k = f->p->factors;
+	int64_t		n_rows = (int64_t) f->p->n_user_features + f->p->n_item_features;
 
 	for (int32_t from = 0; from < f->threads; from++)
 	{
@@ -597,30 +635,22 @@ merge(Fit *f, int32_t o)
 
 		for (int32_t x = 0; x < ov->n; x++)
 		{
-			int32_t		row = ov->rows[x];
-			const float *c = ov->work + x * width;
-			const float *was = ov->orig + x * width;
+			const float *c = ov->work + x * ROW_WIDTH(k);
+			const float *was = ov->orig + x * ROW_WIDTH(k);
 			float	   *e,
-					   *h;
+					   *h,
+					   *b,
+					   *hb;
 
-			if ((int64_t) row * f->running / n_rows != o)
+			if ((int64_t) ov->rows[x] * f->running / n_rows != o)
 				continue;
-			if (row < n_uf)
+			shared_row(f, ov->rows[x], &e, &h, &b, &hb);
+			add_change(e, c, was, k);
+			add_change(h, c + k, was + k, k);
+			if (b)
 			{
-				e = p->user_emb + (size_t) row * k;
-				h = f->acc->user_emb + (size_t) row * k;
-			}
-			else
-			{
-				e = p->item_emb + (size_t) (row - n_uf) * k;
-				h = f->acc->item_emb + (size_t) (row - n_uf) * k;
-				p->item_bias[row - n_uf] += c[2 * k] - was[2 * k];
-				f->acc->item_bias[row - n_uf] += c[2 * k + 1] - was[2 * k + 1];
-			}
-			for (int32_t l = 0; l < k; l++)
-			{
-				e[l] += c[l] - was[l];
-				h[l] += c[k + l] - was[k + l];
+				*b += c[2 * k] - was[2 * k];
+				*hb += c[2 * k + 1] - was[2 * k + 1];
 			}
 		}
 	}
@@ -829,7 +859,7 @@ fr_fm_fit(const FrFmOptions *opt, const FrCsr *ui, const FrCsr *user_features,
 	}
 	for (int32_t t = 0; t < f.threads; t++)
 	{
-		fr_free(f.workers[t].step.pu);
+		fr_free(f.workers[t].step.vectors);
 		fr_free(f.workers[t].ov.slot);
 		fr_free(f.workers[t].ov.rows);
 		fr_free(f.workers[t].ov.work);

@@ -9,10 +9,12 @@
 #    by their genres only (item_identity false).
 # 2. Temporal split (as test/bench/ml100k.sh: each user's latest 20% of
 #    ratings are the test set), k = 10: featurefm with identities only and
-#    with identities + genres, beside popularity, ALS and EASE.
+#    with identities + genres, on one thread and on two, beside popularity,
+#    ALS and EASE.
 # 3. Training speed at 1M interactions (synthetic: 20,000 users, 5,000 items,
-#    Zipf-like popularity), 64 factors, one thread: epochs per second for
-#    WARP and BPR, beside ALS iterations per second on the same data.
+#    Zipf-like popularity), 64 factors, one thread and two: epochs per
+#    second for WARP and BPR, beside ALS iterations per second on the same
+#    data.
 #
 #   bash test/bench/featurefm_ml100k.sh        (FR_DATA=/path/to/data to override)
 set -euo pipefail
@@ -66,10 +68,14 @@ SELECT fashionrec.train('warm-ease', 'ease', 'SELECT user_id, item_id FROM train
 SELECT fashionrec.train('warm-fm', 'featurefm', 'SELECT user_id, item_id FROM train');
 SELECT fashionrec.train('warm-fm-genres', 'featurefm', 'SELECT user_id, item_id FROM train',
                         '{"item_features": "genre_features"}');
+SELECT fashionrec.train('warm-fm-2threads', 'featurefm', 'SELECT user_id, item_id FROM train',
+                        '{"threads": 2}');
+SELECT fashionrec.train('warm-fm-genres-2threads', 'featurefm', 'SELECT user_id, item_id FROM train',
+                        '{"item_features": "genre_features", "threads": 2}');
 SQL
 echo
 printf '%-28s %10s\n' "temporal split, test" "NDCG@10"
-for m in warm-pop warm-als warm-ease warm-fm warm-fm-genres; do
+for m in warm-pop warm-als warm-ease warm-fm warm-fm-2threads warm-fm-genres warm-fm-genres-2threads; do
     printf '%-28s %10s\n' "$m" "$(q -c "SET client_min_messages = warning" \
         -c "SELECT round(ndcg_at_k::numeric, 4) FROM fashionrec.evaluate('$m', 'test', 10)" | tail -1)"
 done
@@ -111,6 +117,8 @@ report() {  # label, then what speed() printed
 }
 printf '%-30s %8s %10s %10s %10s\n' model passes "loop s" "passes/s" "call cpu s"
 report "featurefm warp, 64 factors" $(speed speed-warp featurefm '{"factors": 64, "epochs": 3}')
+report "  the same, 2 threads" $(speed speed-warp-2 featurefm '{"factors": 64, "epochs": 3, "threads": 2}')
 report "featurefm bpr, 64 factors" $(speed speed-bpr featurefm '{"factors": 64, "epochs": 3, "loss": "bpr"}')
+report "  the same, 2 threads" $(speed speed-bpr-2 featurefm '{"factors": 64, "epochs": 3, "loss": "bpr", "threads": 2}')
 report "als (cg), 64 factors" $(speed speed-als als '{"factors": 64, "iterations": 3}')
 echo "load: $(uptime)"
