@@ -42,6 +42,9 @@ SELECT fashionrec.train('cold-hybrid', 'hybrid', NULL,
     '{"cf": "cold-als", "content": "cold-genres", "popularity": "cold-pop", "interactions": "warm"}');
 SELECT fashionrec.train('cold-fm-warp', 'featurefm', 'warm',
     '{"item_features": "genre_features", "item_identity": false, "loss": "warp"}');
+-- on two threads: the 19 genre rows are written by every step of both threads
+SELECT fashionrec.train('cold-fm-warp-2threads', 'featurefm', 'warm',
+    '{"item_features": "genre_features", "item_identity": false, "loss": "warp", "threads": 2}');
 SELECT fashionrec.train('cold-fm-bpr', 'featurefm', 'warm',
     '{"item_features": "genre_features", "item_identity": false, "loss": "bpr"}');
 -- each item's genre weights scaled to sum 1 (LightFM's default)
@@ -54,7 +57,7 @@ SQL
 echo
 echo "new items: $(q -c "SELECT count(*) || ' held-out items, ' || (SELECT count(*) FROM cold_test) || ' test ratings' FROM held_out")"
 printf '%-28s %8s %10s %8s\n' model users "NDCG@10" AUC
-for m in cold-pop cold-genres cold-hybrid cold-fm-normalized cold-fm-bpr cold-fm-warp cold-hybrid-fm; do
+for m in cold-pop cold-genres cold-hybrid cold-fm-normalized cold-fm-bpr cold-fm-warp cold-fm-warp-2threads cold-hybrid-fm; do
     printf '%-28s %8s %10s %8s\n' "$m" $(q -c "SELECT users, ndcg, auc FROM cold_eval('$m')")
 done
 
