@@ -6,7 +6,7 @@
 #    by a hash of the id, are held out entirely; models are trained on the
 #    ratings of the others; every user who rated held-out items ranks all of
 #    them (candidates): NDCG@10 and AUC.  featurefm knows the held-out items
-#    by their genres only (item_identity false).
+#    by their genres only (item_identity false); WARP on one thread and two.
 # 2. Temporal split (as test/bench/ml100k.sh: each user's latest 20% of
 #    ratings are the test set), k = 10: featurefm with identities only and
 #    with identities + genres, on one thread and on two, beside popularity,
@@ -14,7 +14,7 @@
 # 3. Training speed at 1M interactions (synthetic: 20,000 users, 5,000 items,
 #    Zipf-like popularity), 64 factors, one thread and two: epochs per
 #    second for WARP and BPR, beside ALS iterations per second on the same
-#    data.
+#    data; then the kernel alone (test/bench/featurefm_kernel.c).
 #
 #   bash test/bench/featurefm_ml100k.sh        (FR_DATA=/path/to/data to override)
 set -euo pipefail
@@ -125,3 +125,10 @@ report "featurefm bpr, 64 factors" $(speed speed-bpr featurefm '{"factors": 64, 
 report "  the same, 2 threads" $(speed speed-bpr-2 featurefm '{"factors": 64, "epochs": 3, "loss": "bpr", "threads": 2}')
 report "als (cg), 64 factors" $(speed speed-als als '{"factors": 64, "iterations": 3}')
 echo "load: $(uptime)"
+# the kernel alone, the same shape of data: threads without the server around them
+echo
+KDIR=$(mktemp -d)
+cc -O2 -pthread -Isrc -o "$KDIR/featurefm_kernel" test/bench/featurefm_kernel.c test/unit/kernel_stub.c \
+   src/featurefm.c src/csr.c src/rng.c -lm
+"$KDIR/featurefm_kernel" 3
+rm -rf "$KDIR"
