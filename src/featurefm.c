@@ -14,10 +14,11 @@
 #define BPR_MAX_DRAWS 16
 
 /*
- * Samples a thread takes per round.  Within a round no thread sees another's
- * updates, so the smaller, the closer several threads come to one; the
- * larger, the less they wait for each other.  One thread checks for a
- * cancel after each round.
+ * Pairs a thread takes per round.  Within a round no thread sees another's
+ * updates, and the rows a round writes should stay in cache until they are
+ * merged: small rounds.  But threads wait for each other at the end of
+ * every round: not too small (128 measured best of 64 to 1,024,
+ * docs/benchmarks.md).  With one thread, a cancel is checked after each.
  */
 #define ROUND_STEPS 128
 

@@ -199,6 +199,28 @@ $$;
 SQL
 }
 
+# fr_cold_rows model...: after fr_ml100k_cold_sql, a table of cold_eval()
+# (users, NDCG@10, AUC), one row per model
+fr_cold_rows() {
+    local m
+    printf '%-34s %8s %10s %8s\n' model users "NDCG@10" AUC
+    for m in "$@"; do
+        printf '%-34s %8s %10s %8s\n' "$m" $(q -c "SELECT users, ndcg, auc FROM cold_eval('$m')")
+    done
+}
+
+# fr_eval_rows test model...: a table of fashionrec.evaluate(model, test, 10)'s
+# NDCG@10 and recall@10, one row per model
+fr_eval_rows() {
+    local test=$1 m
+    shift
+    printf '%-34s %10s %10s\n' model "NDCG@10" "recall@10"
+    for m in "$@"; do
+        printf '%-34s %10s %10s\n' "$m" $(q -c "SET client_min_messages = warning" \
+            -c "SELECT round(ndcg_at_k::numeric, 4), round(recall_at_k::numeric, 4) FROM fashionrec.evaluate('$m', '$test', 10)" | tail -1)
+    done
+}
+
 # fr_ml100k_split_sql: after fr_ml100k_sql, the temporal split of
 # test/bench/ml100k.sh (each user's latest 20% of ratings are the test set)
 # and the same split again inside the training part (validation): views

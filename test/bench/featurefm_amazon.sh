@@ -79,23 +79,26 @@ LANGUAGE sql STABLE AS \$\$
 -- content sources: (item, text), (item, color, size, style, size_name) one row per style value
 CREATE VIEW text_warm AS SELECT * FROM item_text(true);
 CREATE VIEW text_all AS SELECT * FROM item_text(false);
-CREATE VIEW style_warm AS
-SELECT item_id, CASE key WHEN 'color' THEN value END AS color, CASE key WHEN 'size' THEN value END AS size,
-       CASE key WHEN 'style' THEN value END AS style, CASE key WHEN 'size name' THEN value END AS size_name
-  FROM item_style(true);
-CREATE VIEW style_all AS
-SELECT item_id, CASE key WHEN 'color' THEN value END AS color, CASE key WHEN 'size' THEN value END AS size,
-       CASE key WHEN 'style' THEN value END AS style, CASE key WHEN 'size name' THEN value END AS size_name
-  FROM item_style(false);
+CREATE FUNCTION style_columns(warm_only boolean)
+RETURNS TABLE (item_id bigint, color text, size text, style text, size_name text) LANGUAGE sql STABLE AS \$\$
+  SELECT item_id, CASE key WHEN 'color' THEN value END, CASE key WHEN 'size' THEN value END,
+         CASE key WHEN 'style' THEN value END, CASE key WHEN 'size name' THEN value END
+    FROM item_style(warm_only)
+\$\$;
+CREATE VIEW style_warm AS SELECT * FROM style_columns(true);
+CREATE VIEW style_all AS SELECT * FROM style_columns(false);
 -- featurefm's item features: the styles; and the styles plus the text's lexemes
-CREATE VIEW fm_style_warm AS SELECT item_id, key || '=' || value AS feature FROM item_style(true);
-CREATE VIEW fm_style_all AS SELECT item_id, key || '=' || value AS feature FROM item_style(false);
-CREATE VIEW fm_words_warm AS
-SELECT * FROM fm_style_warm
-UNION ALL SELECT t.item_id, 'word=' || w.lexeme FROM text_warm t, unnest(to_tsvector('english', t.body)) w;
-CREATE VIEW fm_words_all AS
-SELECT * FROM fm_style_all
-UNION ALL SELECT t.item_id, 'word=' || w.lexeme FROM text_all t, unnest(to_tsvector('english', t.body)) w;
+CREATE FUNCTION fm_features(warm_only boolean, words boolean) RETURNS TABLE (item_id bigint, feature text)
+LANGUAGE sql STABLE AS \$\$
+  SELECT item_id, key || '=' || value FROM item_style(warm_only)
+  UNION ALL
+  SELECT t.item_id, 'word=' || w.lexeme FROM item_text(warm_only) t, unnest(to_tsvector('english', t.body)) w
+   WHERE words
+\$\$;
+CREATE VIEW fm_style_warm AS SELECT * FROM fm_features(true, false);
+CREATE VIEW fm_style_all AS SELECT * FROM fm_features(false, false);
+CREATE VIEW fm_words_warm AS SELECT * FROM fm_features(true, true);
+CREATE VIEW fm_words_all AS SELECT * FROM fm_features(false, true);
 SQL
 echo "$(q -c "SELECT count(*) || ' reviews' FROM review"); $(q -c "
   SELECT count(*) || ' distinct (reviewer, text, day), ' || count(*) FILTER (WHERE listings >= 5)
@@ -120,11 +123,7 @@ SELECT fashionrec.train('w-fm-words', 'featurefm', 'SELECT user_id, item_id FROM
 SQL
 echo
 echo "warm split: $(q -c "SELECT count(*) || ' test pairs of ' || count(DISTINCT user_id) || ' reviewers' FROM test")"
-printf '%-34s %10s %10s\n' model "NDCG@10" "recall@10"
-for m in w-pop w-als w-tfidf w-attr w-fm w-fm-style w-fm-words; do
-    printf '%-34s %10s %10s\n' "$m" $(q -c "SET client_min_messages = warning" \
-        -c "SELECT round(ndcg_at_k::numeric, 4), round(recall_at_k::numeric, 4) FROM fashionrec.evaluate('$m', 'test', 10)" | tail -1)
-done
+fr_eval_rows test w-pop w-als w-tfidf w-attr w-fm w-fm-style w-fm-words
 
 # ---- 2. new products -------------------------------------------------------------------
 q >/dev/null <<'SQL'
@@ -142,10 +141,7 @@ SELECT fashionrec.train('c-fm-words', 'featurefm', 'warm',
 SQL
 echo
 echo "new products: $(q -c "SELECT count(*) || ' held-out products of ' || (SELECT count(*) FROM products) || ', ' || (SELECT count(*) FROM cold_test) || ' test pairs' FROM held_out")"
-printf '%-34s %8s %10s %8s\n' model users "NDCG@10" AUC
-for m in c-pop c-tfidf c-attr c-hybrid c-fm-style c-fm-words; do
-    printf '%-34s %8s %10s %8s\n' "$m" $(q -c "SELECT users, ndcg, auc FROM cold_eval('$m')")
-done
+fr_cold_rows c-pop c-tfidf c-attr c-hybrid c-fm-style c-fm-words
 # what ranking the held-out products at random gives, for scale: a seeded shuffle per reviewer
 echo "random order (mean of 20 seeded shuffles): $(q -c "
   WITH cand AS (SELECT array_agg(item_id ORDER BY item_id) AS ids FROM held_out),

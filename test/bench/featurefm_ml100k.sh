@@ -56,10 +56,8 @@ SELECT fashionrec.train('cold-hybrid-fm', 'hybrid', NULL,
 SQL
 echo
 echo "new items: $(q -c "SELECT count(*) || ' held-out items, ' || (SELECT count(*) FROM cold_test) || ' test ratings' FROM held_out")"
-printf '%-28s %8s %10s %8s\n' model users "NDCG@10" AUC
-for m in cold-pop cold-genres cold-hybrid cold-fm-normalized cold-fm-bpr cold-fm-warp cold-fm-warp-2threads cold-hybrid-fm; do
-    printf '%-28s %8s %10s %8s\n' "$m" $(q -c "SELECT users, ndcg, auc FROM cold_eval('$m')")
-done
+fr_cold_rows cold-pop cold-genres cold-hybrid cold-fm-normalized cold-fm-bpr cold-fm-warp cold-fm-warp-2threads \
+             cold-hybrid-fm
 
 # ---- 2. temporal split ---------------------------------------------------------------
 q >/dev/null <<'SQL'
