@@ -105,7 +105,8 @@ CONF
     core=$(fr_blas_coretype)
     [ -n "$core" ] && [ -z "${OPENBLAS_CORETYPE:-}" ] &&
         echo "OpenBLAS would run a generic kernel on this CPU: starting the server with OPENBLAS_CORETYPE=$core" >&2
-    fr_as_owner env ${core:+OPENBLAS_CORETYPE=$core} pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
+    # FR_SERVER_ENV: more NAME=value words for the server's environment (su drops LD_PRELOAD)
+    fr_as_owner env ${core:+OPENBLAS_CORETYPE=$core} ${FR_SERVER_ENV:-} pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
         cat "$dir/server.log" >&2; return 1; }
 }
 
