@@ -15,8 +15,8 @@
 
 /*
  * Pairs a thread takes per round.  Within a round no thread sees another's
- * updates, and the rows a round writes should stay in cache until they are
- * merged: small rounds.  But threads wait for each other at the end of
+ * updates, and the rows a round writes should stay in cache until their
+ * changes are merged: small rounds.  But threads wait for each other at the end of
  * every round: not too small (128 measured best of 64 to 1,024,
  * docs/benchmarks.md).  With one thread, a cancel is checked after each.
  */
@@ -26,20 +26,19 @@
 #define ADAGRAD_INIT 1.0f
 
 /*
- * A thread's copies of the feature rows it wrote in the current round.
- * Rows are numbered users' features first, then items'; a copy holds the
- * embedding, its Adagrad accumulators, the bias and its accumulator
- * (ROW_WIDTH floats), once as the thread moves it and once as it was: the
- * change is their difference.  (Subtracting the shared row at the end of
- * the round instead would read it from memory a third time.)
+ * What a thread changed this round in the feature rows it wrote.  Rows are
+ * numbered users' features first, then items'; a change holds the
+ * embedding's, its Adagrad accumulators', the bias's and its accumulator's
+ * (ROW_WIDTH floats).  The thread sees the row as the shared value plus its
+ * change; the shared rows do not move until the round ends.  (Copies of the
+ * rows, with their originals to subtract, cost 40% more CPU at 64 factors.)
  */
 typedef struct Overlay
 {
-	int32_t    *slot;			/* per row: its copy, or -1 */
-	int32_t    *rows;			/* the rows copied, in order */
+	int32_t    *slot;			/* per row: its change, or -1 */
+	int32_t    *rows;			/* the rows changed, in order */
 	int32_t		n;
-	float	   *work;
-	float	   *orig;
+	float	   *delta;
 } Overlay;
 
 #define ROW_WIDTH(k) (2 * (size_t) (k) + 2)
@@ -85,7 +84,7 @@ dot(int32_t k, const float *a, const float *b)
 
 /*
  * The weighted sum of a row's feature embeddings (and biases).  A feature
- * that a thread wrote this round is read from its copy in ov, where the
+ * that a thread wrote this round is read with its change in ov, where the
  * rows of these features are numbered from base.
  */
 static void
@@ -104,8 +103,13 @@ row_sum(const FrCsr *features, int32_t row, const float *emb, const float *biase
 
 		if (ov && ov->slot[base + f] >= 0)
 		{
-			e = ov->work + ov->slot[base + f] * ROW_WIDTH(k);
-			fb = e + 2 * k;
+			const float *d = ov->delta + ov->slot[base + f] * ROW_WIDTH(k);
+
+			for (int32_t l = 0; l < k; l++)
+				out[l] += w * (e[l] + d[l]);
+			if (biases)
+				b += w * (*fb + d[2 * k]);
+			continue;
 		}
 		for (int32_t l = 0; l < k; l++)
 			out[l] += w * e[l];
@@ -156,25 +160,54 @@ is_positive(const FrCsr *ui, int32_t u, int32_t item)
 	return lo < ui->indptr[u + 1] && ui->indices[lo] == item;
 }
 
-/* row's copy in ov, made from the shared values on the round's first write */
+/* row's change in ov, zero on the round's first write */
 static float *
-own(Overlay *ov, int32_t row, int32_t k, const float *e, const float *h,
-	const float *b, const float *hb)
+change_of(Overlay *ov, int32_t row, int32_t k)
 {
 	size_t		width = ROW_WIDTH(k);
-	float	   *c;
+	float	   *d;
 
 	if (ov->slot[row] >= 0)
-		return ov->work + ov->slot[row] * width;
-	c = ov->work + ov->n * width;
-	memcpy(c, e, sizeof(float) * k);
-	memcpy(c + k, h, sizeof(float) * k);
-	c[2 * k] = b ? *b : 0.0f;
-	c[2 * k + 1] = hb ? *hb : 0.0f;
-	memcpy(ov->orig + ov->n * width, c, sizeof(float) * width);
+		return ov->delta + ov->slot[row] * width;
+	d = ov->delta + ov->n * width;
+	memset(d, 0, sizeof(float) * width);
 	ov->slot[row] = ov->n;
 	ov->rows[ov->n++] = row;
-	return c;
+	return d;
+}
+
+/*
+ * A thread's step on one feature (e, h, b, hb shared, d its change): the
+ * step of distribute() on the values the thread sees.  Returns the L2 loss.
+ */
+static double
+step_change(int32_t k, float lr, float w, const float *g, float gb, float a,
+			const float *e, const float *h, const float *b, const float *hb, float *d)
+{
+	double		reg = 0.0;
+
+	if (a > 0)
+	{
+		for (int32_t l = 0; l < k; l++)
+			reg += 0.5 * a * (e[l] + d[l]) * (e[l] + d[l]);
+		if (b)
+			reg += 0.5 * a * (*b + d[2 * k]) * (*b + d[2 * k]);
+	}
+	for (int32_t l = 0; l < k; l++)
+	{
+		float		gl = w * g[l] + a * (e[l] + d[l]);
+
+		d[k + l] += gl * gl;
+		d[l] -= lr * gl / sqrtf(h[l] + d[k + l]);
+	}
+	if (b)
+	{
+		float		gl = w * gb + a * (*b + d[2 * k]);
+
+		d[2 * k + 1] += gl * gl;
+		d[2 * k] -= lr * gl / sqrtf(*hb + d[2 * k + 1]);
+	}
+	return reg;
 }
 
 /*
@@ -210,10 +243,9 @@ distribute(Step *s, bool item, int32_t row, const float *g, float gb, double alp
 			hb = item ? s->acc->item_bias + f : NULL;
 			if (s->ov)
 			{
-				e = own(s->ov, base + f, k, e, h, b, hb);
-				h = e + k;
-				b = item ? e + 2 * k : NULL;
-				hb = e + 2 * k + 1;
+				reg += step_change(k, lr, w, g, gb, a, e, h, b, hb,
+								   change_of(s->ov, base + f, k));
+				continue;
 			}
 		}
 		if (alpha > 0)
@@ -412,14 +444,14 @@ fr_fm_workspace_bytes(const FrFmOptions *opt, int32_t n_user_features,
 	size_t		acc = fr_mul_size(fr_add_size(fr_mul_size(rows, (size_t) opt->factors),
 											  (size_t) n_item_features), sizeof(float));
 	size_t		order = fr_mul_size((size_t) nnz, sizeof(int64_t) + sizeof(int32_t));
-	size_t		copies = overlay_rows(n_user_features, n_item_features, step_rows);
+	size_t		changed = overlay_rows(n_user_features, n_item_features, step_rows);
 	size_t		thread;
 
 	if (opt->threads <= 1)
 		return fr_add_size(acc, order);
-	/* per slice: its slot per row, its copies (two each) and their rows, its step's vectors */
-	thread = fr_add_size(fr_mul_size(fr_add_size(rows, copies), sizeof(int32_t)),
-						 fr_mul_size(fr_add_size(fr_mul_size(fr_mul_size(copies, ROW_WIDTH(opt->factors)), 2),
+	/* per slice: its slot per row, its changes and their rows, its step's vectors */
+	thread = fr_add_size(fr_mul_size(fr_add_size(rows, changed), sizeof(int32_t)),
+						 fr_mul_size(fr_add_size(fr_mul_size(changed, ROW_WIDTH(opt->factors)),
 												 6 * (size_t) opt->factors + 32), sizeof(float)));
 	return fr_add_size(fr_add_size(acc, order), fr_mul_size(thread, (size_t) opt->threads));
 }
@@ -459,9 +491,9 @@ fill(float *a, size_t n, float v)
  * An epoch's shuffled positives are cut into rounds of threads x
  * ROUND_STEPS; in a round, slice t takes the t-th ROUND_STEPS of them, with
  * its own random stream (from the seed, the epoch and t), reading the
- * parameters as they were when the round began and writing into copies of
- * the rows it touches (Overlay).  At the end of the round every copy's
- * change is added to the parameters, slice 0's first: each row has one
+ * parameters as they were when the round began plus its own changes, which
+ * it keeps apart (Overlay).  At the end of the round every slice's changes
+ * are added to the parameters, slice 0's first: each row has one
  * thread that adds them all, in slice order.  Nothing depends on which
  * thread runs first, nor on how many run: the slices are shared out among
  * at most as many POSIX threads as the machine has cores, so a seed and a
@@ -551,12 +583,12 @@ shared_row(const Fit *f, int32_t row, float **e, float **h, float **b, float **h
 	*hb = f->acc->item_bias + (row - n_uf);
 }
 
-/* a += b - c: a copy and the shared row never overlap, so the compiler may vectorise */
+/* a += b: a change and the shared row never overlap, so the compiler may vectorise */
 static void
-add_change(float *restrict a, const float *restrict b, const float *restrict c, int32_t k)
+add(float *restrict a, const float *restrict b, int32_t k)
 {
 	for (int32_t l = 0; l < k; l++)
-		a[l] += b[l] - c[l];
+		a[l] += b[l];
 }
 
 /* slice w's share of a round */
@@ -636,8 +668,7 @@ merge(Fit *f, int32_t o)
 
 		for (int32_t x = 0; x < ov->n; x++)
 		{
-			const float *c = ov->work + x * ROW_WIDTH(k);
-			const float *was = ov->orig + x * ROW_WIDTH(k);
+			const float *d = ov->delta + x * ROW_WIDTH(k);
 			float	   *e,
 					   *h,
 					   *b,
@@ -646,12 +677,12 @@ merge(Fit *f, int32_t o)
 			if ((int64_t) ov->rows[x] * f->running / n_rows != o)
 				continue;
 			shared_row(f, ov->rows[x], &e, &h, &b, &hb);
-			add_change(e, c, was, k);
-			add_change(h, c + k, was + k, k);
+			add(e, d, k);
+			add(h, d + k, k);
 			if (b)
 			{
-				*b += c[2 * k] - was[2 * k];
-				*hb += c[2 * k + 1] - was[2 * k + 1];
+				*b += d[2 * k];
+				*hb += d[2 * k + 1];
 			}
 		}
 	}
@@ -767,7 +798,7 @@ fr_fm_fit(const FrFmOptions *opt, const FrCsr *ui, const FrCsr *user_features,
 	double		loss = NAN;
 	double		started = fr_now();
 	size_t		n_rows = (size_t) p->n_user_features + (size_t) p->n_item_features;
-	size_t		copies = 0;
+	size_t		changed = 0;
 
 	if (ui->ncols != item_features->nrows || ui->nrows != user_features->nrows)
 		fr_fail(FR_FAIL_INTERNAL, "featurefm: %d x %d interactions for %d users and %d items with features",
@@ -798,7 +829,7 @@ fr_fm_fit(const FrFmOptions *opt, const FrCsr *ui, const FrCsr *user_features,
 	f.n_rounds = (nnz + (int64_t) f.threads * ROUND_STEPS - 1) / ((int64_t) f.threads * ROUND_STEPS);
 	f.workers = fr_alloc(fr_mul_size((size_t) f.threads, sizeof(Worker)));
 	if (f.threads > 1)
-		copies = overlay_rows(p->n_user_features, p->n_item_features,
+		changed = overlay_rows(p->n_user_features, p->n_item_features,
 							  fr_fm_step_rows(user_features, item_features));
 	for (int32_t t = 0; t < f.threads; t++)
 	{
@@ -813,9 +844,8 @@ fr_fm_fit(const FrFmOptions *opt, const FrCsr *ui, const FrCsr *user_features,
 		w->ov.slot = fr_alloc(fr_mul_size(n_rows, sizeof(int32_t)));
 		for (size_t r = 0; r < n_rows; r++)
 			w->ov.slot[r] = -1;
-		w->ov.rows = fr_alloc(fr_mul_size(copies, sizeof(int32_t)));
-		w->ov.work = fr_alloc(fr_mul_size(fr_mul_size(copies, ROW_WIDTH(k)), sizeof(float)));
-		w->ov.orig = fr_alloc(fr_mul_size(fr_mul_size(copies, ROW_WIDTH(k)), sizeof(float)));
+		w->ov.rows = fr_alloc(fr_mul_size(changed, sizeof(int32_t)));
+		w->ov.delta = fr_alloc(fr_mul_size(fr_mul_size(changed, ROW_WIDTH(k)), sizeof(float)));
 		w->step.ov = &w->ov;
 	}
 
@@ -863,8 +893,7 @@ fr_fm_fit(const FrFmOptions *opt, const FrCsr *ui, const FrCsr *user_features,
 		fr_free(f.workers[t].step.vectors);
 		fr_free(f.workers[t].ov.slot);
 		fr_free(f.workers[t].ov.rows);
-		fr_free(f.workers[t].ov.work);
-		fr_free(f.workers[t].ov.orig);
+		fr_free(f.workers[t].ov.delta);
 	}
 	fr_free(f.workers);
 	fr_free(order);
