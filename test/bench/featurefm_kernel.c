@@ -10,9 +10,12 @@
  *
  * Prints one row per run: loss, threads, cores, epochs/s (wall), CPU seconds
  * of the process, and whether the model is bit for bit the reference's.
+ * First, a control: the same arithmetic on two threads and on one, which
+ * says how many cores the machine gave this process while it ran.
  */
 #define _GNU_SOURCE
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,36 @@ clock_s(clockid_t id)
 
 	clock_gettime(id, &t);
 	return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void *
+spin(void *arg)
+{
+	volatile double x = 0;
+
+	for (long i = 0; i < 200000000; i++)
+		x += i;
+	return arg;
+}
+
+/* wall time of two spins one after the other over that of two spins on two threads */
+static double
+cores_given(void)
+{
+	pthread_t	t;
+	double		w0 = clock_s(CLOCK_MONOTONIC),
+				one,
+				two;
+
+	spin(NULL);
+	spin(NULL);
+	one = clock_s(CLOCK_MONOTONIC) - w0;
+	w0 = clock_s(CLOCK_MONOTONIC);
+	pthread_create(&t, NULL, spin, NULL);
+	spin(NULL);
+	pthread_join(t, NULL);
+	two = clock_s(CLOCK_MONOTONIC) - w0;
+	return one / two;
 }
 
 static bool
@@ -71,6 +104,8 @@ main(int argc, char **argv)
 	getloadavg(load, 3);
 	printf("# %lld interactions, %d users, %d items, 64 factors, %d epochs; no BLAS (plain C); load %.2f\n",
 		   (long long) ui.nnz, USERS, ITEMS, epochs, load[0]);
+	printf("# control: pure arithmetic ran %.2fx as fast on 2 threads as on 1 (2.00: two free cores)\n",
+		   cores_given());
 	printf("%-5s %7s %5s %9s %8s %6s %s\n", "loss", "threads", "cores", "epochs/s", "cpu s", "loss", "model");
 	for (int loss = FR_FM_WARP; loss >= FR_FM_BPR; loss--)
 	{
@@ -99,6 +134,6 @@ main(int argc, char **argv)
 		}
 	}
 	getloadavg(load, 3);
-	printf("# load %.2f\n", load[0]);
+	printf("# load %.2f; control again: %.2fx\n", load[0], cores_given());
 	return 0;
 }
