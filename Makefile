@@ -22,8 +22,9 @@ IMAGE_CFLAGS := $(shell pkg-config --cflags libpng 2>/dev/null)
 IMAGE_LIBS  := $(shell pkg-config --libs libpng 2>/dev/null || echo -lpng) -ljpeg
 
 PG_CPPFLAGS = -Isrc $(BLAS_CFLAGS) $(IMAGE_CFLAGS) -DFR_VERSION=\"$(EXTVERSION)\"
-PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare $(FR_WERROR)
-SHLIB_LINK  = $(BLAS_LIBS) $(IMAGE_LIBS) -lm
+# featurefm trains on POSIX threads (src/featurefm.c)
+PG_CFLAGS   = -pthread -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare $(FR_WERROR)
+SHLIB_LINK  = $(BLAS_LIBS) $(IMAGE_LIBS) -lm -pthread
 
 EXTRA_CLEAN = $(DATA_built) results regression.diffs regression.out test/unit/*.t test/unit/*.o
 
@@ -51,7 +52,7 @@ KERNEL_SRCS = $(shell grep -L -E '#include "(postgres|model|fashionrec)\.h"' src
 UNIT_TESTS  = $(patsubst %.c,%.t,$(wildcard test/unit/test_*.c))
 
 test/unit/%.t: test/unit/%.c test/unit/kernel_stub.c $(KERNEL_SRCS) $(wildcard src/*.h)
-	$(CC) -O2 -g -Wall -Wextra -Wno-unused-parameter -Isrc -Itest/unit $(BLAS_CFLAGS) $(IMAGE_CFLAGS) \
+	$(CC) -O2 -g -pthread -Wall -Wextra -Wno-unused-parameter -Isrc -Itest/unit $(BLAS_CFLAGS) $(IMAGE_CFLAGS) \
 	    $(FR_SANITIZE) -o $@ $< test/unit/kernel_stub.c $(KERNEL_SRCS) $(BLAS_LIBS) $(IMAGE_LIBS) -lm
 
 unit: $(UNIT_TESTS)

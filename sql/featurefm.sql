@@ -69,6 +69,32 @@ SELECT fashionrec.feature_embedding('fm', 'type=shoe', 1) = fashionrec.feature_e
        fashionrec.item_embedding('fm', 50, 1) = fashionrec.item_embedding('fm', 50, 2) AS same_new_item,
        fashionrec.user_embedding('fm', 7, 1) = fashionrec.user_embedding('fm', 7, 2) AS same_user;
 
+-- on two threads: the same seed and thread count, the same model and lists
+-- (on any machine: a one-core one runs the two slices one after the other)
+SELECT fashionrec.train('fm-threads', 'featurefm', 'fm_bought',
+       '{"item_features": "fm_attributes", "factors": 8, "epochs": 30, "seed": 3, "threads": 2}');
+SELECT fashionrec.train('fm-threads', 'featurefm', 'fm_bought',
+       '{"item_features": "fm_attributes", "factors": 8, "epochs": 30, "seed": 3, "threads": 2}');
+SELECT fashionrec.train('fm-threads-again', 'featurefm', 'fm_bought',
+       '{"item_features": "fm_attributes", "factors": 8, "epochs": 30, "seed": 3, "threads": 2}');
+SELECT version, info ->> 'threads' AS threads FROM fashionrec.models WHERE name = 'fm-threads' ORDER BY version;
+SELECT fashionrec.feature_embedding('fm-threads', 'type=shoe', 1) = fashionrec.feature_embedding('fm-threads', 'type=shoe', 2)
+       AS same_features,
+       fashionrec.item_embedding('fm-threads', 50, 1) = fashionrec.item_embedding('fm-threads', 50, 2) AS same_new_item,
+       fashionrec.user_embedding('fm-threads', 7, 1) = fashionrec.user_embedding('fm-threads', 7, 2) AS same_user,
+       fashionrec.feature_embedding('fm-threads', 'type=shoe', 1) <> fashionrec.feature_embedding('fm', 'type=shoe', 1)
+       AS not_one_threads_model;
+SELECT count(*) AS customers, count(*) FILTER (WHERE a = b) AS same_lists
+  FROM (SELECT u, ARRAY(SELECT item_id FROM fashionrec.recommend('fm-threads', u, 10) ORDER BY rank) AS a,
+               ARRAY(SELECT item_id FROM fashionrec.recommend('fm-threads-again', u, 10) ORDER BY rank) AS b
+          FROM generate_series(1, 90) u) t;
+-- and the planted structure is found as on one thread
+SELECT count(*) FILTER (WHERE top4_own_colour) AS top4_own_colour
+  FROM (SELECT u, bool_and(r.item_id % 3 = u % 3) AS top4_own_colour
+          FROM generate_series(1, 90) u,
+               fashionrec.recommend('fm-threads', u, 4, candidates => ARRAY(SELECT generate_series(49, 60)::bigint)) r
+         GROUP BY u) t;
+
 -- BPR, user features, no item identities: still the colours
 CREATE VIEW fm_customer_features AS SELECT customer, 'segment=' || (customer % 3) AS f, 2.0 AS w FROM fm_bought;
 SELECT fashionrec.train('fm-bpr', 'featurefm', 'fm_bought',
@@ -197,6 +223,9 @@ SET statement_timeout = '300ms';
 \set VERBOSITY sqlstate
 SELECT fashionrec.train('fm-slow', 'featurefm', 'fm_bought',
        '{"item_features": "fm_attributes", "factors": 512, "epochs": 1000}');
+-- on two threads: they stop after their round, then the statement is cancelled
+SELECT fashionrec.train('fm-slow', 'featurefm', 'fm_bought',
+       '{"item_features": "fm_attributes", "factors": 512, "epochs": 1000, "threads": 2}');
 \set VERBOSITY default
 RESET statement_timeout;
 SELECT count(*) AS slow_models FROM fashionrec.model WHERE name = 'fm-slow';
@@ -252,6 +281,9 @@ SELECT t.case_name, e.state, e.message, coalesce(NULLIF(e.hint, ''), e.detail) A
     ('loss', $s${"loss": "hinge"}$s$),
     ('factors', $s${"factors": 0}$s$),
     ('max_sampled', $s${"max_sampled": 2.5}$s$),
+    ('threads 0', $s${"threads": 0}$s$),
+    ('threads 65', $s${"threads": 65}$s$),
+    ('threads text', $s${"threads": "all"}$s$),
     ('item_features type', $s${"item_features": 5}$s$),
     ('unknown key', $s${"features": "fm_attributes"}$s$),
     -- nothing to describe an item or a user by

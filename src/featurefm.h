@@ -28,6 +28,13 @@
  * (L2, item_alpha / user_alpha per touch).  Interaction weights are not
  * used: a positive weight means "interacted".
  *
+ * Training may run on several POSIX threads (threads > 1): each epoch's
+ * positives are cut into rounds of `threads` slices, each slice is stepped
+ * through against the parameters as the round found them, and the slices'
+ * changes are added in slice order when it ends (featurefm.c).  A seed and
+ * a thread count give one model, bit for bit, however many cores run the
+ * slices; one thread is the sequential algorithm.
+ *
  * Kernel code: no PostgreSQL headers.  Embeddings are row-major float32.
  */
 #ifndef FR_FEATUREFM_H
@@ -53,6 +60,8 @@ typedef struct FrFmOptions
 	double		user_alpha;		/* L2 on user feature embeddings, per touch */
 	int32_t		max_sampled;	/* WARP: negatives drawn per positive at most */
 	uint64_t	seed;
+	int32_t		threads;		/* slices of a round (0 or 1: sequential); the model depends on it */
+	int32_t		max_running;	/* POSIX threads that run them at most (0: the machine's cores) */
 } FrFmOptions;
 
 /* What is learned: one row per feature. */
@@ -71,9 +80,14 @@ typedef struct FrFmParams
  * columns are feature indices and values the weights.
  */
 
-/* Bytes fr_fm_fit allocates besides the parameters (Adagrad state, order). */
+/*
+ * Bytes fr_fm_fit allocates besides the parameters (Adagrad state, order,
+ * the threads' copies of the rows they write).  step_rows: the feature rows
+ * one step writes at most, fr_fm_step_rows() of the features.
+ */
 extern size_t fr_fm_workspace_bytes(const FrFmOptions *opt, int32_t n_user_features,
-									int32_t n_item_features, int64_t nnz);
+									int32_t n_item_features, int64_t nnz, int32_t step_rows);
+extern int32_t fr_fm_step_rows(const FrCsr *user_features, const FrCsr *item_features);
 
 /* Allocate p's arrays (fr_alloc) and draw the initial embeddings from the seed. */
 extern void fr_fm_init(FrFmParams *p, const FrFmOptions *opt,
@@ -83,7 +97,9 @@ extern void fr_fm_init(FrFmParams *p, const FrFmOptions *opt,
  * Fit p (initialised by fr_fm_init) to the positives of ui (users x items;
  * ui->ncols == item_features->nrows, ui->nrows == user_features->nrows).
  * Negatives are drawn among all ui->ncols items.  Reports progress per
- * epoch and honours interrupts.  Returns the last epoch's mean loss.
+ * epoch and honours interrupts (between rounds; the threads joined first).
+ * Fails with FR_FAIL_RESOURCES when a thread cannot be started.  Returns
+ * the last epoch's mean loss.
  */
 extern double fr_fm_fit(const FrFmOptions *opt, const FrCsr *ui,
 						const FrCsr *user_features, const FrCsr *item_features,

@@ -55,6 +55,8 @@
 #include "topk.h"
 
 #define FM_FETCH_ROWS 10000
+/* the "threads" a training may ask for; more than the machine's cores are not started */
+#define FM_MAX_THREADS 64
 
 typedef struct FmParams
 {
@@ -66,6 +68,7 @@ typedef struct FmParams
 	double		user_alpha;
 	int32		max_sampled;
 	int32		seed;
+	int32		threads;
 	char	   *item_features;
 	char	   *item_feature_set;
 	char	   *user_features;
@@ -86,6 +89,7 @@ static const FrParamSpec fm_specs[] = {
 	{"user_alpha", FR_PARAM_REAL, offsetof(FmParams, user_alpha), 0, 10},
 	{"max_sampled", FR_PARAM_INT, offsetof(FmParams, max_sampled), 1, 100000},
 	{"seed", FR_PARAM_INT, offsetof(FmParams, seed), 0, PG_INT32_MAX},
+	{"threads", FR_PARAM_INT, offsetof(FmParams, threads), 1, FM_MAX_THREADS},
 	{"item_features", FR_PARAM_TEXT, offsetof(FmParams, item_features)},
 	{"item_feature_set", FR_PARAM_TEXT, offsetof(FmParams, item_feature_set)},
 	{"user_features", FR_PARAM_TEXT, offsetof(FmParams, user_features)},
@@ -104,6 +108,7 @@ static const FmParams fm_defaults = {
 	.user_alpha = 0.0,
 	.max_sampled = 10,
 	.seed = 42,
+	.threads = 1,
 	.item_identity = true,
 	.user_identity = true,
 	.normalize = false,
@@ -448,9 +453,13 @@ fm_options(const FmParams *p, FrFmOptions *opt)
 	opt->user_alpha = p->user_alpha;
 	opt->max_sampled = p->max_sampled;
 	opt->seed = (uint64) p->seed;
+	opt->threads = p->threads;
 }
 
-/* a lower bound: identities only; fm_train checks again once the features are read */
+/*
+ * A lower bound: identities only (a step writes a user's row and two items');
+ * fm_train checks again once the features are read
+ */
 static size_t
 fm_estimate_memory(const FrTrainData *data, const void *params)
 {
@@ -459,7 +468,7 @@ fm_estimate_memory(const FrTrainData *data, const void *params)
 
 	fm_options(params, &opt);
 	return add_size(mul_size(mul_size(n, opt.factors + 1), 2 * sizeof(float)),
-					fr_fm_workspace_bytes(&opt, data->n_users, data->n_items, data->ui.nnz));
+					fr_fm_workspace_bytes(&opt, data->n_users, data->n_items, data->ui.nnz, 3));
 }
 
 /* what fm_read_catalog() read, for fm_train() */
@@ -612,13 +621,6 @@ fm_train(FrTrainJob *job)
 				 errmsg("featurefm cannot have more than %d customers", PG_INT32_MAX / 2),
 				 errhint("Give \"user_features\" only for the customers to serve.")));
 
-	/* parameters, Adagrad state and the vectors served, before allocating any */
-	fr_check_memory(add_size(mul_size(mul_size(add_size(add_size(n_if, n_uf),
-														 add_size(data->n_items, data->n_users + n_new)), k + 1),
-									  2 * sizeof(float)),
-							 fr_fm_workspace_bytes(&opt, n_uf, n_if, data->ui.nnz)),
-					"training \"featurefm\"");
-
 	/* item rows: identity, named features, the set's vector (the catalog is theirs: every id is found) */
 	for (int64 r = 0; r < ipairs->n; r++)
 		coo_add(&ic, (int32) fr_find_id(data->item_ids, data->n_items, ipairs->rows[r].id),
@@ -653,6 +655,13 @@ fm_train(FrTrainJob *job)
 	normalized(&uraw, prm->normalize, &unorm);
 	normalized(&nraw, prm->normalize, &nnorm);
 
+	/* parameters, Adagrad state, the threads' copies and the vectors served, before allocating any */
+	fr_check_memory(add_size(mul_size(mul_size(add_size(add_size(n_if, n_uf),
+														 add_size(data->n_items, data->n_users + n_new)), k + 1),
+									  2 * sizeof(float)),
+							 fr_fm_workspace_bytes(&opt, n_uf, n_if, data->ui.nnz,
+												   fr_fm_step_rows(&unorm, &inorm))),
+					"training \"featurefm\"");
 	fr_fm_init(&fp, &opt, n_uf, n_if);
 	loss = fr_fm_fit(&opt, &data->ui, &unorm, &inorm, &fp);
 
@@ -695,6 +704,7 @@ fm_train(FrTrainJob *job)
 		fr_info_add_int(job, "generation", cat->set.base[1]);
 	}
 	fr_info_add_real(job, "final_loss", loss);
+	fr_info_add_int(job, "threads", opt.threads);
 	for (int32 i = 0; i < data->n_items; i++)
 		without += data->iu.indptr[i + 1] == data->iu.indptr[i];
 	fr_info_add_int(job, "items_without_interactions", without);

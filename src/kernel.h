@@ -24,6 +24,7 @@ typedef enum FrFailure
 	FR_FAIL_NUMERIC,			/* data made the maths impossible: 22000 */
 	FR_FAIL_LIMIT,				/* too large: 54000 */
 	FR_FAIL_PARAM,				/* bad parameter value: 22023 */
+	FR_FAIL_RESOURCES,			/* the system refused a thread: 53000 */
 	FR_FAIL_INTERNAL			/* cannot happen: XX000 */
 } FrFailure;
 
@@ -36,6 +37,14 @@ extern size_t fr_mul_size(size_t a, size_t b);
 extern size_t fr_add_size(size_t a, size_t b);
 
 extern void fr_check_interrupts(void);
+
+/*
+ * Whether fr_check_interrupts() has something to do.  Reads a flag and
+ * nothing else: the one service a kernel's own threads are running beside,
+ * so that it can stop them before fr_check_interrupts(), which may not
+ * return.  Only the calling thread may use it, never a thread it started.
+ */
+extern bool fr_interrupt_pending(void);
 extern void fr_progress(const char *fmt,...) __attribute__((format(printf, 1, 2)));
 
 /*

@@ -44,6 +44,12 @@ fr_check_interrupts(void)
 	CHECK_FOR_INTERRUPTS();
 }
 
+bool
+fr_interrupt_pending(void)
+{
+	return InterruptPending;
+}
+
 void
 fr_progress(const char *fmt,...)
 {
@@ -79,11 +85,16 @@ fr_fail(FrFailure kind, const char *fmt,...)
 		case FR_FAIL_PARAM:
 			code = ERRCODE_INVALID_PARAMETER_VALUE;
 			break;
+		case FR_FAIL_RESOURCES:
+			code = ERRCODE_INSUFFICIENT_RESOURCES;
+			break;
 		default:
 			code = ERRCODE_INTERNAL_ERROR;
 			break;
 	}
-	ereport(ERROR, (errcode(code), errmsg_internal("%s", buf)));
+	ereport(ERROR, (errcode(code), errmsg_internal("%s", buf),
+					kind == FR_FAIL_RESOURCES
+					? errhint("Train with fewer threads, or when the server runs fewer processes.") : 0));
 	pg_unreachable();
 }
 

@@ -105,7 +105,8 @@ CONF
     core=$(fr_blas_coretype)
     [ -n "$core" ] && [ -z "${OPENBLAS_CORETYPE:-}" ] &&
         echo "OpenBLAS would run a generic kernel on this CPU: starting the server with OPENBLAS_CORETYPE=$core" >&2
-    fr_as_owner env ${core:+OPENBLAS_CORETYPE=$core} pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
+    # FR_SERVER_ENV: more NAME=value words for the server's environment (su drops LD_PRELOAD)
+    fr_as_owner env ${core:+OPENBLAS_CORETYPE=$core} ${FR_SERVER_ENV:-} pg_ctl -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null || {
         cat "$dir/server.log" >&2; return 1; }
 }
 
@@ -197,6 +198,28 @@ LANGUAGE sql AS $$
    WHERE u.n > u.p
 $$;
 SQL
+}
+
+# fr_cold_rows model...: after fr_ml100k_cold_sql, a table of cold_eval()
+# (users, NDCG@10, AUC), one row per model
+fr_cold_rows() {
+    local m
+    printf '%-34s %8s %10s %8s\n' model users "NDCG@10" AUC
+    for m in "$@"; do
+        printf '%-34s %8s %10s %8s\n' "$m" $(q -c "SELECT users, ndcg, auc FROM cold_eval('$m')")
+    done
+}
+
+# fr_eval_rows test model...: a table of fashionrec.evaluate(model, test, 10)'s
+# NDCG@10 and recall@10, one row per model
+fr_eval_rows() {
+    local test=$1 m
+    shift
+    printf '%-34s %10s %10s\n' model "NDCG@10" "recall@10"
+    for m in "$@"; do
+        printf '%-34s %10s %10s\n' "$m" $(q -c "SET client_min_messages = warning" \
+            -c "SELECT round(ndcg_at_k::numeric, 4), round(recall_at_k::numeric, 4) FROM fashionrec.evaluate('$m', '$test', 10)" | tail -1)
+    done
 }
 
 # fr_ml100k_split_sql: after fr_ml100k_sql, the temporal split of

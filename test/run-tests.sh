@@ -107,6 +107,7 @@ if [ -z "${FR_REGRESS:-}" ]; then
     suite bash test/fuzz/sqlsmith.sh
     suite bash test/concurrency.sh
     suite bash test/timeouts.sh
+    suite bash test/featurefm_threads.sh
     suite bash test/batch.sh
     suite bash test/crash.sh
     suite bash test/shared_store.sh

@@ -41,6 +41,7 @@ workloads=$(cat <<'EOF'
 train popularity|SELECT fashionrec.train('t', 'popularity', 'SELECT g % 50000, g % 20000 FROM generate_series(1, 200000000) g')
 train itemknn|SELECT fashionrec.train('t', 'itemknn', 'SELECT g % 50000, (g::bigint * 7919) % 30000 FROM generate_series(1, 20000000) g', '{"neighbors": 1000}')
 train featurefm|SELECT fashionrec.train('t', 'featurefm', 'SELECT u, i FROM big', '{"factors": 256, "epochs": 1000}')
+train featurefm, 2 threads|SELECT fashionrec.train('t', 'featurefm', 'SELECT u, i FROM big', '{"factors": 256, "epochs": 1000, "threads": 2}')
 train als|SELECT fashionrec.train('t', 'als', 'SELECT u, i FROM big', '{"factors": 256, "iterations": 200}')
 train mf|SELECT fashionrec.train('t', 'mf', 'SELECT u, i, w FROM big', '{"factors": 256, "iterations": 500}')
 train ease|SELECT fashionrec.train('t', 'ease', 'SELECT u, i FROM big WHERE i <= 6000')
@@ -64,7 +65,8 @@ done
 
 while IFS='|' read -r name sql; do
     [ -z "$name" ] && continue
-    if [[ $name == train\ * ]] && ! grep -qw "${name#train }" <<<"$known"; then
+    alg=${name#train }
+    if [[ $name == train\ * ]] && ! grep -qw "${alg%%,*}" <<<"$known"; then
         echo "# skip $name: no such algorithm in this build"; continue
     fi
     t0=$(date +%s%N)

@@ -83,11 +83,7 @@ SELECT fashionrec.train('w-fm-noid', 'featurefm', 'warm_train',
 SQL
 echo
 echo "warm split: $(q -c "SELECT count(*) || ' test pairs of ' || count(DISTINCT user_id) || ' customers' FROM warm_test")"
-printf '%-28s %10s %10s\n' model "NDCG@10" "recall@10"
-for m in w-pop w-als w-attr w-fm w-fm-noid; do
-    printf '%-28s %10s %10s\n' "$m" $(q -c "SET client_min_messages = warning" \
-        -c "SELECT round(ndcg_at_k::numeric, 4), round(recall_at_k::numeric, 4) FROM fashionrec.evaluate('$m', 'warm_test', 10)" | tail -1)
-done
+fr_eval_rows warm_test w-pop w-als w-attr w-fm w-fm-noid
 
 # ---- 2. new articles ----------------------------------------------------------------
 q >/dev/null <<'SQL'
@@ -102,8 +98,5 @@ SELECT fashionrec.train('c-fm', 'featurefm', 'warm',
 SQL
 echo
 echo "new articles: $(q -c "SELECT count(*) || ' held-out articles, ' || (SELECT count(*) FROM cold_test) || ' test pairs' FROM held_out")"
-printf '%-28s %8s %10s %8s\n' model users "NDCG@10" AUC
-for m in c-pop c-attr c-hybrid c-fm; do
-    printf '%-28s %8s %10s %8s\n' "$m" $(q -c "SELECT users, ndcg, auc FROM cold_eval('$m')")
-done
+fr_cold_rows c-pop c-attr c-hybrid c-fm
 echo "load: $(uptime)"

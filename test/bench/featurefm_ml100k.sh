@@ -6,13 +6,15 @@
 #    by a hash of the id, are held out entirely; models are trained on the
 #    ratings of the others; every user who rated held-out items ranks all of
 #    them (candidates): NDCG@10 and AUC.  featurefm knows the held-out items
-#    by their genres only (item_identity false).
+#    by their genres only (item_identity false); WARP on one thread and two.
 # 2. Temporal split (as test/bench/ml100k.sh: each user's latest 20% of
 #    ratings are the test set), k = 10: featurefm with identities only and
-#    with identities + genres, beside popularity, ALS and EASE.
+#    with identities + genres, on one thread and on two, beside popularity,
+#    ALS and EASE.
 # 3. Training speed at 1M interactions (synthetic: 20,000 users, 5,000 items,
-#    Zipf-like popularity), 64 factors, one thread: epochs per second for
-#    WARP and BPR, beside ALS iterations per second on the same data.
+#    Zipf-like popularity), 64 factors, one thread and two: epochs per
+#    second for WARP and BPR, beside ALS iterations per second on the same
+#    data; then the kernel alone (test/bench/featurefm_kernel.c).
 #
 #   bash test/bench/featurefm_ml100k.sh        (FR_DATA=/path/to/data to override)
 set -euo pipefail
@@ -40,6 +42,9 @@ SELECT fashionrec.train('cold-hybrid', 'hybrid', NULL,
     '{"cf": "cold-als", "content": "cold-genres", "popularity": "cold-pop", "interactions": "warm"}');
 SELECT fashionrec.train('cold-fm-warp', 'featurefm', 'warm',
     '{"item_features": "genre_features", "item_identity": false, "loss": "warp"}');
+-- on two threads: the 19 genre rows are written by every step of both threads
+SELECT fashionrec.train('cold-fm-warp-2threads', 'featurefm', 'warm',
+    '{"item_features": "genre_features", "item_identity": false, "loss": "warp", "threads": 2}');
 SELECT fashionrec.train('cold-fm-bpr', 'featurefm', 'warm',
     '{"item_features": "genre_features", "item_identity": false, "loss": "bpr"}');
 -- each item's genre weights scaled to sum 1 (LightFM's default)
@@ -51,10 +56,8 @@ SELECT fashionrec.train('cold-hybrid-fm', 'hybrid', NULL,
 SQL
 echo
 echo "new items: $(q -c "SELECT count(*) || ' held-out items, ' || (SELECT count(*) FROM cold_test) || ' test ratings' FROM held_out")"
-printf '%-28s %8s %10s %8s\n' model users "NDCG@10" AUC
-for m in cold-pop cold-genres cold-hybrid cold-fm-normalized cold-fm-bpr cold-fm-warp cold-hybrid-fm; do
-    printf '%-28s %8s %10s %8s\n' "$m" $(q -c "SELECT users, ndcg, auc FROM cold_eval('$m')")
-done
+fr_cold_rows cold-pop cold-genres cold-hybrid cold-fm-normalized cold-fm-bpr cold-fm-warp cold-fm-warp-2threads \
+             cold-hybrid-fm
 
 # ---- 2. temporal split ---------------------------------------------------------------
 q >/dev/null <<'SQL'
@@ -66,10 +69,14 @@ SELECT fashionrec.train('warm-ease', 'ease', 'SELECT user_id, item_id FROM train
 SELECT fashionrec.train('warm-fm', 'featurefm', 'SELECT user_id, item_id FROM train');
 SELECT fashionrec.train('warm-fm-genres', 'featurefm', 'SELECT user_id, item_id FROM train',
                         '{"item_features": "genre_features"}');
+SELECT fashionrec.train('warm-fm-2threads', 'featurefm', 'SELECT user_id, item_id FROM train',
+                        '{"threads": 2}');
+SELECT fashionrec.train('warm-fm-genres-2threads', 'featurefm', 'SELECT user_id, item_id FROM train',
+                        '{"item_features": "genre_features", "threads": 2}');
 SQL
 echo
 printf '%-28s %10s\n' "temporal split, test" "NDCG@10"
-for m in warm-pop warm-als warm-ease warm-fm warm-fm-genres; do
+for m in warm-pop warm-als warm-ease warm-fm warm-fm-2threads warm-fm-genres warm-fm-genres-2threads; do
     printf '%-28s %10s\n' "$m" "$(q -c "SET client_min_messages = warning" \
         -c "SELECT round(ndcg_at_k::numeric, 4) FROM fashionrec.evaluate('$m', 'test', 10)" | tail -1)"
 done
@@ -111,6 +118,15 @@ report() {  # label, then what speed() printed
 }
 printf '%-30s %8s %10s %10s %10s\n' model passes "loop s" "passes/s" "call cpu s"
 report "featurefm warp, 64 factors" $(speed speed-warp featurefm '{"factors": 64, "epochs": 3}')
+report "  the same, 2 threads" $(speed speed-warp-2 featurefm '{"factors": 64, "epochs": 3, "threads": 2}')
 report "featurefm bpr, 64 factors" $(speed speed-bpr featurefm '{"factors": 64, "epochs": 3, "loss": "bpr"}')
+report "  the same, 2 threads" $(speed speed-bpr-2 featurefm '{"factors": 64, "epochs": 3, "loss": "bpr", "threads": 2}')
 report "als (cg), 64 factors" $(speed speed-als als '{"factors": 64, "iterations": 3}')
 echo "load: $(uptime)"
+# the kernel alone, the same shape of data: threads without the server around them
+echo
+KDIR=$(mktemp -d)
+cc -O2 -pthread -Isrc -o "$KDIR/featurefm_kernel" test/bench/featurefm_kernel.c test/unit/kernel_stub.c \
+   src/featurefm.c src/csr.c src/rng.c -lm
+"$KDIR/featurefm_kernel" 3
+rm -rf "$KDIR"

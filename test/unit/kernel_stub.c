@@ -10,6 +10,8 @@
 #include "kernel.h"
 
 int			fr_stub_verbose = 0;
+/* > 0: fr_interrupt_pending() says yes every this many calls (a kernel must resume exactly) */
+int			fr_stub_pending_every = 0;
 
 void *
 fr_alloc(size_t size)
@@ -50,6 +52,14 @@ fr_add_size(size_t a, size_t b)
 void
 fr_check_interrupts(void)
 {
+}
+
+bool
+fr_interrupt_pending(void)
+{
+	static int	calls = 0;
+
+	return fr_stub_pending_every > 0 && ++calls % fr_stub_pending_every == 0;
 }
 
 void

@@ -1,8 +1,10 @@
 /*
  * test_featurefm.c — the feature-aware factorisation kernel: the step's
  * gradient against finite differences (BPR and WARP, with L2), the same
- * seed giving the same model, WARP's search stopping at max_sampled, and a
- * planted genre structure recovered for items never interacted with.
+ * seed giving the same model, WARP's search stopping at max_sampled, a
+ * planted genre structure recovered for items never interacted with, and
+ * training on several threads: the same seed and thread count giving the
+ * same model, stopped and resumed or not.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -229,14 +231,24 @@ cold_auc(const Planted *pl, const FrFmParams *p)
 	return (double) right / all;
 }
 
+extern int	fr_stub_pending_every;
+
+static void
+fit_threads(const Planted *pl, FrFmLoss loss, uint64_t seed, int32_t threads, int32_t running,
+			FrFmParams *p, double *final_loss)
+{
+	FrFmOptions opt = {.factors = 8, .epochs = 20, .loss = loss, .learning_rate = 0.05,
+		.item_alpha = 1e-4, .user_alpha = 1e-4, .max_sampled = 20, .seed = seed,
+	.threads = threads, .max_running = running};
+
+	fr_fm_init(p, &opt, pl->uf.ncols, pl->itf.ncols);
+	*final_loss = fr_fm_fit(&opt, &pl->ui, &pl->uf, &pl->itf, p);
+}
+
 static void
 fit(const Planted *pl, FrFmLoss loss, uint64_t seed, FrFmParams *p, double *final_loss)
 {
-	FrFmOptions opt = {.factors = 8, .epochs = 20, .loss = loss, .learning_rate = 0.05,
-	.item_alpha = 1e-4, .user_alpha = 1e-4, .max_sampled = 20, .seed = seed};
-
-	fr_fm_init(p, &opt, NU, 2);
-	*final_loss = fr_fm_fit(&opt, &pl->ui, &pl->uf, &pl->itf, p);
+	fit_threads(pl, loss, seed, 1, 0, p, final_loss);
 }
 
 static bool
@@ -275,6 +287,93 @@ test_training(void)
 		ok(cold_auc(&pl, &a) > 0.95,
 		   "%s: new items of the user's genre rank above the other genre's (AUC %.3f, untrained %.3f)",
 		   name, cold_auc(&pl, &a), cold_auc(&pl, &untrained));
+	}
+}
+
+/*
+ * Several threads: the planted data hold 360 positives, fewer than one
+ * round of two threads, so the 20 x 60 users' positives of a bigger copy
+ * are used: 20 blocks of the planted users, the same items.
+ */
+static void
+bigger(const Planted *pl, Planted *out, int32_t copies)
+{
+	int64_t		nnz = pl->ui.nnz * copies;
+	int32_t    *r = malloc(sizeof(int32_t) * nnz),
+			   *c = malloc(sizeof(int32_t) * nnz),
+			   *ur = malloc(sizeof(int32_t) * NU * copies);
+	float	   *v = malloc(sizeof(float) * nnz),
+			   *uv = malloc(sizeof(float) * NU * copies);
+	int64_t		n = 0;
+
+	for (int32_t b = 0; b < copies; b++)
+		for (int32_t u = 0; u < NU; u++)
+		{
+			for (int64_t q = pl->ui.indptr[u]; q < pl->ui.indptr[u + 1]; q++)
+			{
+				r[n] = b * NU + u;
+				c[n] = pl->ui.indices[q];
+				v[n++] = 1.0f;
+			}
+			ur[b * NU + u] = b * NU + u;
+			uv[b * NU + u] = 1.0f;
+		}
+	fr_csr_from_coo(&out->ui, NU * copies, NI, n, r, c, v, NULL, NULL);
+	fr_csr_from_coo(&out->uf, NU * copies, NU * copies, NU * copies, ur, ur, uv, NULL, NULL);
+	out->itf = pl->itf;
+	free(r);
+	free(c);
+	free(v);
+	free(ur);
+	free(uv);
+}
+
+static void
+test_threads(void)
+{
+	Planted		pl,
+				big;
+	FrFmParams	one,
+				a,
+				b,
+				c;
+	double		lone,
+				la,
+				lb,
+				lc;
+
+	planted(&pl);
+	bigger(&pl, &big, 20);
+	for (int loss = FR_FM_BPR; loss <= FR_FM_WARP; loss++)
+	{
+		const char *name = loss == FR_FM_BPR ? "BPR" : "WARP";
+		Planted		pb = big;
+		int32_t		n_uf = big.uf.ncols;
+
+		fit_threads(&pb, loss, 9, 1, 0, &one, &lone);
+		fit_threads(&pb, loss, 9, 2, 2, &a, &la);
+		fit_threads(&pb, loss, 9, 2, 2, &b, &lb);
+		ok(a.n_user_features == n_uf && same_params(&a, &b) && la == lb,
+		   "%s, 2 threads: the same seed gives the same model", name);
+		ok(!same_params(&a, &one), "%s: 2 threads split the work (another model than 1 thread's)", name);
+		/* a cancel check that says yes stops every thread after the round; they resume where they were */
+		fr_stub_pending_every = 3;
+		fit_threads(&pb, loss, 9, 2, 2, &c, &lc);
+		fr_stub_pending_every = 0;
+		ok(same_params(&a, &c) && la == lc, "%s, 2 threads: stopped and resumed, the same model", name);
+		/* on one core, the two slices run one after the other: the same model */
+		fit_threads(&pb, loss, 9, 2, 1, &c, &lc);
+		ok(same_params(&a, &c) && la == lc, "%s, 2 threads on 1 core: the same model as on 2", name);
+		fit_threads(&pb, loss, 9, 3, 3, &c, &lc);
+		fit_threads(&pb, loss, 9, 3, 2, &b, &lb);
+		ok(same_params(&b, &c) && lb == lc, "%s, 3 threads on 2 cores: the same model as on 3", name);
+		ok(!same_params(&a, &c), "%s: 3 threads give another model than 2", name);
+		ok(fabs(la - lone) < 0.25 * fabs(lone) + 0.05,
+		   "%s: 2 threads' final loss %.4f near 1 thread's %.4f", name, la, lone);
+		/* the first block of users is the planted one, their identities the first features */
+		ok(cold_auc(&pl, &a) > 0.95,
+		   "%s, 2 threads: new items of the user's genre rank above the other genre's (AUC %.3f)",
+		   name, cold_auc(&pl, &a));
 	}
 }
 
@@ -323,6 +422,7 @@ main(void)
 {
 	test_gradient();
 	test_training();
+	test_threads();
 	test_warp_sample();
 	return done_testing();
 }
