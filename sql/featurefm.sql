@@ -319,3 +319,34 @@ SELECT t.stmt, e.state, e.message, coalesce(NULLIF(e.hint, ''), e.detail) AS hin
     ($$SELECT fashionrec.similar_features(NULL, 'colour=red', 3)$$),
     ($$SELECT fashionrec.similar_features('fm', 'colour=red', 3, version => 9)$$)
   ) AS t(stmt), LATERAL fm_error(t.stmt) e;
+
+-- ---- as a hybrid's collaborative component -------------------------------------------
+-- The hybrid scores featurefm through its own callbacks: a known customer's
+-- scores are featurefm's score_user (item bias included), and the new
+-- products are featurefm's own items, scored from their features — the
+-- hybrid's content-to-factor mapping has none to map.  Popularity is 0 for
+-- every new product, so among them the hybrid's order is featurefm's.
+SELECT fashionrec.train('fm-h', 'featurefm', 'fm_bought',
+       '{"item_features": "fm_attributes", "factors": 8, "epochs": 30, "seed": 3}');
+SELECT fashionrec.train('fm-h-pop', 'popularity', 'fm_bought');
+SELECT fashionrec.train('fm-hybrid', 'hybrid', NULL,
+       '{"cf": "fm-h", "popularity": "fm-h-pop", "interactions": "fm_bought"}');
+CREATE FUNCTION pg_temp.new_items(model text, u bigint) RETURNS bigint[] LANGUAGE sql AS $$
+  SELECT array_agg(item_id ORDER BY rank)
+    FROM fashionrec.recommend(model, u, 12, candidates => ARRAY(SELECT generate_series(49, 60)::bigint)) $$;
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE pg_temp.new_items('fm-hybrid', u) = pg_temp.new_items('fm-h', u)) AS same_order
+  FROM generate_series(1, 90) u;
+-- explain(): the hybrid's raw cf score of a new product is featurefm's own
+-- score, item bias included (not the embeddings' dot product alone); the
+-- candidates are the eleven new products left (49 was deleted above)
+CREATE TEMP TABLE fm_raw AS
+SELECT e.item_id, e.raw_score, r.score,
+       (SELECT sum(a * b) FROM unnest(fashionrec.user_embedding('fm-h', 7),
+                                      fashionrec.item_embedding('fm-h', e.item_id)) AS t(a, b)) AS dot
+  FROM fashionrec.explain('fm-hybrid', 7, 12, candidates => ARRAY(SELECT generate_series(49, 60)::bigint)) e
+  JOIN fashionrec.recommend('fm-h', 7, 12, candidates => ARRAY(SELECT generate_series(49, 60)::bigint)) r USING (item_id)
+ WHERE e.signal = 'cf';
+SELECT count(*) AS new_products, bool_and(abs(raw_score - score) < 1e-5) AS raw_is_featurefm_score,
+       bool_and(abs(score - dot) > 1e-4) AS bias_included
+  FROM fm_raw;

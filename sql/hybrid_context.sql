@@ -169,3 +169,40 @@ SELECT n, pg_temp.error_of(query) AS error FROM (VALUES
 ) AS t(n, query) ORDER BY n;
 -- nothing was registered by the failures
 SELECT count(*) AS bad_versions FROM fashionrec.models WHERE name = 'hctx-bad';
+
+-- ---- retrain() of a hybrid with a context_column -------------------------------------
+-- A champion trained on the events before October, retrained from all of
+-- them: the split carries the column, the challenger's components (the
+-- popularity component by season too) are retrained on its earlier part,
+-- and the challenger keeps its context signals.
+SELECT fashionrec.train('hctx-re', 'hybrid', NULL,
+       '{"cf": "hctx-als-fit", "popularity": "hctx-pop-fit", "interactions": "hctx.fit", "context_column": "season"}');
+CALL fashionrec.retrain('hctx-re', source => 'hctx.ev', keep_challenger => true);
+CREATE TEMP TABLE re AS
+SELECT decision, details ->> 'sqlstate' AS sqlstate, challenger_version
+  FROM fashionrec.retrain_log WHERE name = 'hctx-re' ORDER BY id DESC LIMIT 1;
+SELECT decision IN ('promoted', 'kept') AS decided, sqlstate, challenger_version IS NOT NULL AS has_challenger FROM re;
+SELECT m.info ->> 'context_column' AS context_column, (m.info -> 'contexts')::int AS contexts,
+       p.params ->> 'context_column' AS popularity_context, p.version > 1 AS popularity_retrained
+  FROM fashionrec.model m, re
+  JOIN fashionrec.model p ON true
+ WHERE m.name = 'hctx-re' AND m.version = re.challenger_version
+   AND p.name = 'hctx-pop-fit' AND p.version = pg_catalog.split_part(m.info ->> 'popularity', '@', 2)::int;
+-- the challenger weighs the context: Winter lists differ from the lists without it
+SELECT count(*) FILTER (WHERE ARRAY(SELECT item_id FROM fashionrec.recommend('hctx-re', l.user_id, 10, context => 'Winter',
+                                                                                version => re.challenger_version) ORDER BY rank)
+                             <> ARRAY(SELECT item_id FROM fashionrec.recommend('hctx-re', l.user_id, 10,
+                                                                                version => re.challenger_version) ORDER BY rank)) >= 30
+       AS challenger_shifts
+  FROM hctx.lists l, re;
+-- a learned fusion with the context is refitted on a split that carries it
+CALL fashionrec.retrain('hctx-lr', source => 'hctx.ev');
+SELECT decision IN ('promoted', 'kept') AS decided, details ->> 'sqlstate' AS sqlstate,
+       challenger_version IS NOT NULL AS had_challenger
+  FROM fashionrec.retrain_log WHERE name = 'hctx-lr' ORDER BY id DESC LIMIT 1;
+-- a source without the column: failed, with the column named and a hint
+CALL fashionrec.retrain('hctx-re', source => 'SELECT user_id, item_id, weight, event_time FROM hctx.ev');
+SELECT decision, details ->> 'sqlstate' AS sqlstate, reason
+  FROM fashionrec.retrain_log WHERE name = 'hctx-re' ORDER BY id DESC LIMIT 1;
+SELECT pg_temp.error_of($q$SELECT * FROM fashionrec._split_context('SELECT user_id, item_id, weight, event_time FROM hctx.ev',
+                                                                    'temporal', 0.2, '{}', 'season')$q$) AS error;

@@ -78,16 +78,22 @@ SELECT bool_and(abs(s.score - s.total) < 1e-4) AS mlp_sums_to_score, bool_and(s.
 SELECT count(*) AS unknown_user FROM fashionrec.recommend('f-mlp', 999, k => 5);
 
 -- auto: fits both and keeps the best of weighted, logistic and mlp on the
--- validation users neither fit nor early stopping used
+-- validation users neither fit nor early stopping used — a more complex one
+-- only when it is better by more than the noise (one standard error of the
+-- per-user difference, recorded as validation_noise_<fusion>)
 SELECT fashionrec.train('f-auto', 'hybrid', NULL,
                         '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "auto",
                           "validation": "SELECT customer, product FROM fval", "fusion_candidates": 10,
                           "interactions": "SELECT customer, product FROM ftrain"}');
 SELECT info ->> 'fusion' IN ('weighted', 'logistic', 'mlp') AS chose_one,
-       (info ->> ('validation_ndcg_' || (info ->> 'fusion')))::float8 >=
-           greatest((info ->> 'validation_ndcg_weighted')::float8, (info ->> 'validation_ndcg_logistic')::float8,
-                    (info ->> 'validation_ndcg_mlp')::float8) AS chose_the_best
-  FROM fashionrec.models WHERE name = 'f-auto';
+       info ? 'validation_noise_logistic' AND info ? 'validation_noise_mlp' AS has_noise,
+       -- nothing more complex than the one kept beats it by more than its noise
+       bool_and(array_position(ARRAY['weighted', 'logistic', 'mlp'], f.k)
+                  <= array_position(ARRAY['weighted', 'logistic', 'mlp'], info ->> 'fusion')
+                OR (info ->> ('validation_ndcg_' || f.k))::float8 - (info ->> ('validation_ndcg_' || (info ->> 'fusion')))::float8
+                   <= (info ->> ('validation_noise_' || f.k))::float8) AS none_better_beyond_noise
+  FROM fashionrec.models, (VALUES ('logistic'), ('mlp')) AS f(k)
+ WHERE name = 'f-auto' GROUP BY info;
 
 -- "weighted" with a validation: the same lists as without, and its NDCG recorded
 SELECT fashionrec.train('f-w', 'hybrid', NULL,

@@ -484,6 +484,12 @@ cmp_ranked(const void *a, const void *b)
 double
 fr_fusion_ndcg(const FrFusionSet *set, const float *scores, int k)
 {
+	return fr_fusion_ndcg_groups(set, scores, k, NULL);
+}
+
+double
+fr_fusion_ndcg_groups(const FrFusionSet *set, const float *scores, int k, double *per_group)
+{
 	double		total = 0;
 	int64_t		counted = 0;
 	int64_t		widest = 1;
@@ -507,6 +513,8 @@ fr_fusion_ndcg(const FrFusionSet *set, const float *scores, int k)
 			r[i].row = i;
 			positives += set->y[lo + i] > 0;
 		}
+		if (per_group)
+			per_group[g] = NAN;
 		if (positives == 0)
 			continue;
 		qsort(r, m, sizeof(Ranked), cmp_ranked);
@@ -519,9 +527,55 @@ fr_fusion_ndcg(const FrFusionSet *set, const float *scores, int k)
 		}
 		total += dcg / ideal;
 		counted++;
+		if (per_group)
+			per_group[g] = dcg / ideal;
 	}
 	fr_free(r);
 	return counted > 0 ? total / counted : 0;
+}
+
+int
+fr_fusion_choose(int n, const double *ndcg, double *const *per_group, int32_t n_groups, double *noise)
+{
+	int			kept = 0;
+
+	noise[0] = INFINITY;
+	for (int k = 1; k < n; k++)
+	{
+		noise[k] = INFINITY;
+		if (ndcg[k] < 0)
+			continue;
+		noise[k] = fr_fusion_paired_se(n_groups, per_group[kept], per_group[k]);
+		if (ndcg[k] - ndcg[kept] > noise[k])
+			kept = k;
+	}
+	return kept;
+}
+
+double
+fr_fusion_paired_se(int32_t n, const double *a, const double *b)
+{
+	double		sum = 0,
+				sum2 = 0;
+	int32_t		m = 0;
+
+	for (int32_t i = 0; i < n; i++)
+		if (isfinite(a[i]) && isfinite(b[i]))
+		{
+			double		d = b[i] - a[i];
+
+			sum += d;
+			sum2 += d * d;
+			m++;
+		}
+	if (m < 2)
+		return INFINITY;		/* one user says nothing about the noise */
+	{
+		double		mean = sum / m,
+					var = (sum2 - m * mean * mean) / (m - 1);
+
+		return sqrt(var > 0 ? var / m : 0);
+	}
 }
 
 /* ---- the MLP ------------------------------------------------------------------------ */

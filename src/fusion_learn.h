@@ -99,6 +99,26 @@ extern void fr_fusion_forward(const FrFusionNet *net, int64_t n, const float *x,
  * rows by scores (ties by row order, so the result is deterministic).
  */
 extern double fr_fusion_ndcg(const FrFusionSet *set, const float *scores, int k);
+/* ... and each group's NDCG in per_group[n_groups] (NaN for a group without positives) */
+extern double fr_fusion_ndcg_groups(const FrFusionSet *set, const float *scores, int k,
+									double *per_group);
+
+/*
+ * The standard error of the mean of b - a over the groups where both are
+ * defined (paired: the same users ranked by two fusions); infinite with
+ * fewer than two.
+ */
+extern double fr_fusion_paired_se(int32_t n, const double *a, const double *b);
+
+/*
+ * Which of n fusions, in order of complexity, to keep: each replaces the one
+ * kept so far only when its mean NDCG (ndcg[k]; < 0: not fitted) is higher
+ * by more than noise[k], the standard error of their per-group difference
+ * (per_group[k][n_groups]).  Returns the index kept; noise[0] and the
+ * noise of a fusion not fitted are infinite.
+ */
+extern int	fr_fusion_choose(int n, const double *ndcg, double *const *per_group, int32_t n_groups,
+							 double *noise);
 
 /* mean binary log loss of logits against labels */
 extern double fr_fusion_logloss(int64_t n, const float *logits, const float *y);

@@ -954,6 +954,7 @@ DECLARE
     v_msg       text;
     v_state     text;
     v_ctx       text;
+    v_train_rows text;          -- the challenger's training rows: the split's earlier part
 BEGIN
     IF retrain.name IS NULL OR retrain.metric IS NULL OR retrain.k IS NULL OR retrain.margin IS NULL
        OR retrain.holdout IS NULL OR retrain.on_drift IS NULL OR retrain.promote IS NULL
@@ -1040,11 +1041,16 @@ BEGIN
         IF pg_catalog.to_regclass('pg_temp.fr_retrain_test') IS NOT NULL THEN
             DROP TABLE pg_temp.fr_retrain_test;
         END IF;
+        -- a model trained with a context_column is retrained on rows that carry it
         EXECUTE pg_catalog.format(
             'CREATE TEMP TABLE fr_retrain_split ON COMMIT DROP AS
-             SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
-               FROM fashionrec.split(%L, ''temporal'', %s, 42, %L) sp',
-            v_source, retrain.holdout, v_cols);
+             SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test, sp.context
+               FROM fashionrec._split_context(%L, ''temporal'', %s, %L, %L) sp',
+            v_source, retrain.holdout, v_cols, v_all ->> 'context_column');
+        v_train_rows := 'SELECT s.user_id, s.item_id, s.weight, s.event_time'
+            || CASE WHEN v_all ? 'context_column'
+                    THEN pg_catalog.format(', s.context AS %I', v_all ->> 'context_column') ELSE '' END
+            || ' FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test';
         -- fresh: held out, new to the user before the holdout, and not among
         -- the pairs the champion (a hybrid: its components too) was trained
         -- on: neither model has seen them
@@ -1090,8 +1096,7 @@ BEGIN
         END IF;
 
         IF v_decision IS NULL AND v_components IS NOT NULL THEN
-            v_hybrid := fashionrec._hybrid_train(retrain.name, v_algo_params, v_pins,
-                'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test',
+            v_hybrid := fashionrec._hybrid_train(retrain.name, v_algo_params, v_pins, v_train_rows,
                 v_source, 'SELECT t.user_id, t.item_id FROM pg_temp.fr_retrain_test t', v_components,
                 -- active components may have seen any validation tail: the champion's fusion is kept
                 fusion_from => CASE WHEN v_components = 'active' AND v_champ.info ->> 'fusion' IN ('logistic', 'mlp')
@@ -1105,8 +1110,7 @@ BEGIN
                 'challenger_components', v_hybrid -> 'components');
         ELSIF v_decision IS NULL THEN
             IF v_catalog IS NULL THEN
-                v_challenger := fashionrec.train(retrain.name, v_champ.algorithm,
-                    'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test',
+                v_challenger := fashionrec.train(retrain.name, v_champ.algorithm, v_train_rows,
                     v_algo_params, activate => false);
             ELSE
                 v_challenger := fashionrec.train(retrain.name, v_champ.algorithm, v_catalog,

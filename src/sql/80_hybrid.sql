@@ -69,8 +69,7 @@ COMMENT ON FUNCTION fashionrec._hybrid_components(jsonb, jsonb) IS
 
 -- The registry row a component is retrained from: the pinned version, which
 -- must still be there and not archived (an archived component is one its
--- owner retired; retraining it silently would bring it back), and read no
--- context column.
+-- owner retired; retraining it silently would bring it back).
 CREATE FUNCTION fashionrec._hybrid_component_row(component text, version integer)
     RETURNS fashionrec.model
     LANGUAGE plpgsql STABLE
@@ -96,19 +95,11 @@ BEGIN
         RAISE EXCEPTION 'version % of component "%" of the hybrid is still training', version, component
               USING ERRCODE = '55000';
     END IF;
-    -- its source is retrained through the normalised (user, item, weight,
-    -- time) query, which has no context
-    IF v_row.params ? 'context_column' THEN
-        RAISE EXCEPTION 'component "%" of the hybrid reads the context column "%", which its retraining cannot carry',
-              component, v_row.params ->> 'context_column'
-              USING ERRCODE = '0A000',
-                    HINT = 'Retrain with params => ''{"components": "active"}'' (the component keeps its own retraining), or give the hybrid a component without a context column.';
-    END IF;
     RETURN v_row;
 END
 $$;
 COMMENT ON FUNCTION fashionrec._hybrid_component_row(text, integer) IS
-    'Internal: the registry row of a hybrid''s component version, refused when dropped, archived, training or reading a context column';
+    'Internal: the registry row of a hybrid''s component version, refused when dropped, archived or training';
 
 -- A temporary table of a query's rows, dropped at commit (made again when a
 -- previous call of the same transaction left it) and analysed, so that the
@@ -128,6 +119,46 @@ $$;
 COMMENT ON FUNCTION fashionrec._temp_table(text, text) IS
     'Internal: (re)creates an analysed temporary table, dropped at commit, of a query''s rows';
 
+-- split() of a source, with each row's value of a context column (NULL
+-- without one): a model trained with a context_column (a popularity
+-- component, a hybrid) is retrained from the split, so the split must carry
+-- the column.  The value is looked up by (user, item, time), the row split()
+-- labels; repeated rows with different values take the least one.
+CREATE FUNCTION fashionrec._split_context(source text, method text, test_fraction double precision,
+                                          params jsonb, context_column text)
+    RETURNS TABLE (user_id bigint, item_id bigint, weight double precision,
+                   event_time timestamptz, is_test boolean, context text)
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    v_query text;
+    v_msg   text;
+BEGIN
+    IF context_column IS NULL THEN
+        RETURN QUERY SELECT sp.*, NULL::text FROM fashionrec.split(source, method, test_fraction, 42, params) sp;
+        RETURN;
+    END IF;
+    BEGIN
+        v_query := fashionrec.source_query(source, params || pg_catalog.jsonb_build_object('context_column', context_column));
+    EXCEPTION WHEN undefined_column THEN
+        GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT;
+        RAISE EXCEPTION 'the source to retrain from has no context column "%"', context_column
+              USING ERRCODE = '42703', DETAIL = v_msg,
+                    HINT = 'The model was trained with this "context_column": retrain from a source that carries it (source => ''...''), or train the model again without it.';
+    END;
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test, c.context
+           FROM fashionrec.split($1, $2, $3, 42, $4) sp
+           LEFT JOIN (SELECT q.user_id, q.item_id, pg_catalog.to_timestamp(q.event_epoch) AS t,
+                             pg_catalog.min(q.context) AS context
+                        FROM (%s) q GROUP BY 1, 2, 3) c
+             ON c.user_id = sp.user_id AND c.item_id = sp.item_id AND c.t = sp.event_time', v_query)
+        USING source, method, test_fraction, params;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._split_context(text, text, double precision, jsonb, text) IS
+    'Internal: split() of a source with each row''s value of a context column, for retraining a model trained with one';
+
 -- A new, inactive version of a component: its algorithm and parameters, its
 -- own source (a content model: its interactions) without the pairs of
 -- "exclude" (a query of user_id, item_id; NULL: everything).  A version
@@ -141,6 +172,7 @@ DECLARE
     v_content boolean := component.algorithm IN ('tfidf', 'attributes', 'embedding', 'features');
     v_data    text := CASE WHEN v_content THEN component.params ->> 'interactions' ELSE component.source END;
     v_params  jsonb := component.params - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
+    v_context text := component.params ->> 'context_column';
     v_filtered text;
     v_version integer;
 BEGIN
@@ -155,12 +187,16 @@ BEGIN
     -- the planner would otherwise run again for every row of the source
     PERFORM fashionrec._temp_table('fr_component_exclude',
         pg_catalog.format('SELECT DISTINCT x.user_id, x.item_id FROM (%s) x', exclude));
+    -- with a context_column, the rows keep their context under its name
     v_filtered := pg_catalog.format(
-        'SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) AS event_time
+        'SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) AS event_time%s
            FROM (%s) s
           WHERE NOT EXISTS (SELECT FROM pg_temp.fr_component_exclude x
                              WHERE x.user_id = s.user_id AND x.item_id = s.item_id)',
-        fashionrec.source_query(v_data, fashionrec._column_params(component.params)));
+        CASE WHEN v_context IS NOT NULL THEN pg_catalog.format(', s.context AS %I', v_context) ELSE '' END,
+        fashionrec.source_query(v_data, fashionrec._column_params(component.params)
+            || CASE WHEN v_context IS NOT NULL THEN pg_catalog.jsonb_build_object('context_column', v_context)
+                    ELSE '{}' END));
     IF v_content THEN
         v_version := fashionrec.train(component.name, component.algorithm, component.source,
                                       v_params || pg_catalog.jsonb_build_object('interactions', v_filtered),
@@ -216,6 +252,10 @@ DECLARE
     v_learned  boolean;
     v_params   jsonb;
     v_from     text := _hybrid_train.fusion_from;
+    -- a hybrid with a context_column: the fit split carries the column
+    v_context  text := _hybrid_train.params ->> 'context_column';
+    v_context_col text := CASE WHEN v_context IS NOT NULL
+                               THEN pg_catalog.format(', f.context AS %I', v_context) ELSE '' END;
     v_fit      integer;
     v_version  integer;
     v_key      text;
@@ -264,9 +304,9 @@ BEGIN
                         HINT = 'Use components ''retrain'', or reuse a fitted fusion with fusion_from.';
         END IF;
         PERFORM fashionrec._temp_table('fr_hybrid_fit', pg_catalog.format(
-            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
-               FROM fashionrec.split(%L, %L, 0.2, 42) sp',
-            _hybrid_train.interactions, _hybrid_train.split_method));
+            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test, sp.context
+               FROM fashionrec._split_context(%L, %L, 0.2, ''{}'', %L) sp',
+            _hybrid_train.interactions, _hybrid_train.split_method, v_context));
         -- the validation tail: held-out pairs new to the user
         DELETE FROM pg_temp.fr_hybrid_fit f
          WHERE f.is_test AND EXISTS (SELECT FROM pg_temp.fr_hybrid_fit p
@@ -287,8 +327,10 @@ BEGIN
         END LOOP;
         v_fit := fashionrec.train(_hybrid_train.name, 'hybrid', NULL,
             v_params || v_fit_pins || v_fusion || pg_catalog.jsonb_build_object(
-                'interactions', 'SELECT f.user_id, f.item_id, f.weight, f.event_time FROM pg_temp.fr_hybrid_fit f WHERE NOT f.is_test',
-                'validation', 'SELECT f.user_id, f.item_id FROM pg_temp.fr_hybrid_fit f WHERE f.is_test'),
+                'interactions', 'SELECT f.user_id, f.item_id, f.weight, f.event_time' || v_context_col
+                                || ' FROM pg_temp.fr_hybrid_fit f WHERE NOT f.is_test',
+                'validation', 'SELECT f.user_id, f.item_id' || v_context_col
+                              || ' FROM pg_temp.fr_hybrid_fit f WHERE f.is_test'),
             activate => false);
         v_from := _hybrid_train.name || '@' || v_fit;
     END IF;

@@ -50,14 +50,23 @@ SELECT fashionrec.train('cold-fm-bpr', 'featurefm', 'warm',
 -- each item's genre weights scaled to sum 1 (LightFM's default)
 SELECT fashionrec.train('cold-fm-normalized', 'featurefm', 'warm',
     '{"item_features": "genre_features", "item_identity": false, "normalize": true}');
--- featurefm as the hybrid's collaborative component, through its embeddings
+-- featurefm as the hybrid's collaborative component: scored with its own
+-- callbacks (bias included, new items from their genres), default weights ...
 SELECT fashionrec.train('cold-hybrid-fm', 'hybrid', NULL,
     '{"cf": "cold-fm-warp", "content": "cold-genres", "popularity": "cold-pop", "interactions": "warm"}');
+-- ... less of the genre cosine, static weights ...
+SELECT fashionrec.train('cold-hybrid-fm-c05', 'hybrid', NULL,
+    '{"cf": "cold-fm-warp", "content": "cold-genres", "popularity": "cold-pop", "interactions": "warm",
+      "content_weight": 0.05, "history_n0": 0}');
+-- ... and without it: popularity is 0 for every new item, so this ranks them as featurefm
+SELECT fashionrec.train('cold-hybrid-fm-c0', 'hybrid', NULL,
+    '{"cf": "cold-fm-warp", "content": "cold-genres", "popularity": "cold-pop", "interactions": "warm",
+      "content_weight": 0}');
 SQL
 echo
 echo "new items: $(q -c "SELECT count(*) || ' held-out items, ' || (SELECT count(*) FROM cold_test) || ' test ratings' FROM held_out")"
 fr_cold_rows cold-pop cold-genres cold-hybrid cold-fm-normalized cold-fm-bpr cold-fm-warp cold-fm-warp-2threads \
-             cold-hybrid-fm
+             cold-hybrid-fm cold-hybrid-fm-c05 cold-hybrid-fm-c0
 
 # ---- 2. temporal split ---------------------------------------------------------------
 q >/dev/null <<'SQL'

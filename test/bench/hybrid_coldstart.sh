@@ -237,6 +237,9 @@ SQL
                  || round((info ->> 'validation_ndcg_weighted')::numeric, 4) || ', logistic '
                  || round((info ->> 'validation_ndcg_logistic')::numeric, 4) || ', mlp '
                  || round((info ->> 'validation_ndcg_mlp')::numeric, 4) || ' (' || (info ->> 'fusion_examples') || ' examples)'
+                 || coalesce('; auto''s noise (one standard error) logistic '
+                             || round((info ->> 'validation_noise_logistic')::numeric, 4) || ', mlp '
+                             || round((info ->> 'validation_noise_mlp')::numeric, 4), '')
             FROM fashionrec.models WHERE name = 'learned-fit' AND active"
 }
 

@@ -238,6 +238,52 @@ test_ndcg(void)
 
 	ok_near(fr_fusion_ndcg(&set, s, 10), (1 / log2(3.0) + 1.0) / 2, 1e-12, "NDCG by hand");
 	ok_near(fr_fusion_ndcg(&set, s, 1), (0 + 1.0) / 2, 1e-12, "NDCG@1 by hand");
+	{
+		double		per[3];
+
+		ok_near(fr_fusion_ndcg_groups(&set, s, 10, per), fr_fusion_ndcg(&set, s, 10), 1e-15,
+				"per group: the same mean");
+		ok(isnan(per[1]) && fabs(per[0] - 1 / log2(3.0)) < 1e-12 && per[2] == 1.0,
+		   "per group: NaN without positives, each group's NDCG");
+	}
+}
+
+static void
+test_paired_se(void)
+{
+	/* differences 1, 3 (the NaN pair left out): mean 2, sd sqrt(2), se sqrt(2) / sqrt(2) = 1 */
+	double		a[3] = {0, NAN, 1};
+	double		b[3] = {1, 5, 4};
+	double		one[1] = {0};
+
+	ok_near(fr_fusion_paired_se(3, a, b), 1.0, 1e-12, "paired standard error by hand");
+	ok(isinf(fr_fusion_paired_se(1, one, one)), "one pair: infinite noise");
+}
+
+static void
+test_choose(void)
+{
+	/*
+	 * weighted 0.5 for every user; logistic 0.6 for every user (better, no
+	 * noise); mlp 0.9, 0.3, 0.7: a higher mean (0.633) but differences of
+	 * 0.3, -0.3, 0.1 to the logistic fusion, standard error 0.176
+	 */
+	double		w[3] = {0.5, 0.5, 0.5};
+	double		lr[3] = {0.6, 0.6, 0.6};
+	double		mlp[3] = {0.9, 0.3, 0.7};
+	double	   *per[3] = {w, lr, mlp};
+	double		ndcg[3] = {0.5, 0.6, (0.9 + 0.3 + 0.7) / 3};
+	double		noise[3];
+
+	ok(fr_fusion_choose(3, ndcg, per, 3, noise) == 1, "choose: logistic kept, the MLP wins within its noise");
+	ok_near(noise[2], sqrt((pow(0.3 - 1 / 30.0, 2) + pow(-0.3 - 1 / 30.0, 2) + pow(0.1 - 1 / 30.0, 2)) / 2 / 3),
+			1e-12, "choose: the MLP's noise against the logistic fusion");
+	ok(noise[1] == 0 && isinf(noise[0]), "choose: no noise between constant differences");
+	mlp[1] = 0.65;				/* differences 0.3, 0.05, 0.1: beyond the noise */
+	ndcg[2] = (0.9 + 0.65 + 0.7) / 3;
+	ok(fr_fusion_choose(3, ndcg, per, 3, noise) == 2, "choose: the MLP kept when it wins beyond its noise");
+	ndcg[1] = -1;				/* logistic not fitted: the MLP against weighted */
+	ok(fr_fusion_choose(3, ndcg, per, 3, noise) == 2 && isinf(noise[1]), "choose: a fusion not fitted is skipped");
 }
 
 int
@@ -248,5 +294,7 @@ main(void)
 	test_mlp_xor();
 	test_forward_blocks();
 	test_ndcg();
+	test_paired_se();
+	test_choose();
 	return done_testing();
 }
