@@ -653,19 +653,11 @@ BEGIN
         RAISE EXCEPTION 'version % of component "%" of the hybrid is still training', version, component
               USING ERRCODE = '55000';
     END IF;
-    -- its source is retrained through the normalised (user, item, weight,
-    -- time) query, which has no context
-    IF v_row.params ? 'context_column' THEN
-        RAISE EXCEPTION 'component "%" of the hybrid reads the context column "%", which its retraining cannot carry',
-              component, v_row.params ->> 'context_column'
-              USING ERRCODE = '0A000',
-                    HINT = 'Retrain with params => ''{"components": "active"}'' (the component keeps its own retraining), or give the hybrid a component without a context column.';
-    END IF;
     RETURN v_row;
 END
 $$;
 COMMENT ON FUNCTION fashionrec._hybrid_component_row(text, integer) IS
-    'Internal: the registry row of a hybrid''s component version, refused when dropped, archived, training or reading a context column';
+    'Internal: the registry row of a hybrid''s component version, refused when dropped, archived or training';
 
 -- A temporary table of a query's rows, dropped at commit (made again when a
 -- previous call of the same transaction left it) and analysed, so that the
@@ -691,631 +683,6 @@ COMMENT ON FUNCTION fashionrec._temp_table(text, text) IS
 -- trained on a filtered source is restated with its original source and
 -- parameters, so that a later retraining reads those again.
 CREATE FUNCTION fashionrec._retrain_component(component fashionrec.model, exclude text, note text)
-    RETURNS integer
-    LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    v_content boolean := component.algorithm IN ('tfidf', 'attributes', 'embedding', 'features');
-    v_data    text := CASE WHEN v_content THEN component.params ->> 'interactions' ELSE component.source END;
-    v_params  jsonb := component.params - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
-    v_filtered text;
-    v_version integer;
-BEGIN
-    -- what the component stored was written by its author: run only as them
-    PERFORM fashionrec._check_author(component.created_by,
-                                     pg_catalog.format('the source of model "%s"', component.name));
-    IF exclude IS NULL OR v_data IS NULL THEN
-        RETURN fashionrec.train(component.name, component.algorithm, component.source, component.params,
-                                activate => false);
-    END IF;
-    -- the pairs to leave out, once: "exclude" may be a set operation, which
-    -- the planner would otherwise run again for every row of the source
-    PERFORM fashionrec._temp_table('fr_component_exclude',
-        pg_catalog.format('SELECT DISTINCT x.user_id, x.item_id FROM (%s) x', exclude));
-    v_filtered := pg_catalog.format(
-        'SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) AS event_time
-           FROM (%s) s
-          WHERE NOT EXISTS (SELECT FROM pg_temp.fr_component_exclude x
-                             WHERE x.user_id = s.user_id AND x.item_id = s.item_id)',
-        fashionrec.source_query(v_data, fashionrec._column_params(component.params)));
-    IF v_content THEN
-        v_version := fashionrec.train(component.name, component.algorithm, component.source,
-                                      v_params || pg_catalog.jsonb_build_object('interactions', v_filtered),
-                                      activate => false);
-    ELSE
-        v_version := fashionrec.train(component.name, component.algorithm, v_filtered, v_params,
-                                      activate => false);
-    END IF;
-    DROP TABLE pg_temp.fr_component_exclude;
-    PERFORM fashionrec._model_restate(
-        (SELECT m.id FROM fashionrec.model m WHERE m.name = component.name AND m.version = v_version),
-        component.source, component.params,
-        pg_catalog.jsonb_build_object('retrained_for', note, 'retrained_from', component.version));
-    RETURN v_version;
-END
-$$;
-COMMENT ON FUNCTION fashionrec._retrain_component(fashionrec.model, text, text) IS
-    'Internal: a new inactive version of a hybrid''s component, trained on its source without the held-out pairs of a query';
-
--- A hybrid version trained on "interactions" (a query of user_id, item_id,
--- weight, event_time) whose components never saw the pairs of "exclude":
--- each component retrained without them (components => 'retrain') or its
--- active version taken as it is ('active').  A learned fusion is refitted by
--- stacking: components trained also without a validation tail of
--- "interactions" (split by split_method), a fusion fitted on that tail, then
--- reused (fusion_from) over the components above; or "fusion_from" names the
--- fusion to reuse.  "cache" (component name -> pinned version) lets a search
--- train each component once per split.  The version is inactive unless
--- activate, and recorded with "source" as its interactions so that a later
--- retraining reads the real source.  Returns {"version", "components"
--- (signal -> "name@version"), "trained" (the component versions made for
--- it), "fitted" (those made to fit its fusion, for the caller to drop when
--- the cache is done with), "cache"}.
-CREATE FUNCTION fashionrec._hybrid_train(name text, params jsonb, pins jsonb, interactions text,
-                                         source text, exclude text, components text DEFAULT 'retrain',
-                                         split_method text DEFAULT 'temporal',
-                                         fusion_from text DEFAULT NULL,
-                                         cache jsonb DEFAULT '{}',
-                                         activate boolean DEFAULT false)
-    RETURNS jsonb
-    LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    -- what configures a learned fusion, carried to the hybrid that refits it
-    c_fusion_keys CONSTANT text[] := ARRAY['fusion', 'fusion_users', 'fusion_candidates', 'fusion_l2',
-                                           'mlp_hidden', 'mlp_epochs', 'mlp_learning_rate', 'mlp_patience', 'seed'];
-    v_cache    jsonb := COALESCE(_hybrid_train.cache, '{}');
-    v_pins     jsonb := '{}';
-    v_fit_pins jsonb := '{}';
-    v_trained  text[] := '{}';
-    v_fitted   text[] := '{}';
-    v_fusion   jsonb;
-    v_learned  boolean;
-    v_params   jsonb;
-    v_from     text := _hybrid_train.fusion_from;
-    v_fit      integer;
-    v_version  integer;
-    v_key      text;
-    v_spec     text;
-    c          record;
-    v_row      fashionrec.model%ROWTYPE;
-BEGIN
-    IF _hybrid_train.components NOT IN ('retrain', 'active') THEN
-        RAISE EXCEPTION 'components must be ''retrain'' or ''active'', got "%"', _hybrid_train.components
-              USING ERRCODE = '22023';
-    END IF;
-    -- the fusion to refit: the hybrid's own, or that of the hybrid it reused
-    v_fusion := _hybrid_train.params;
-    IF v_from IS NULL AND _hybrid_train.params ? 'fusion_from' THEN
-        SELECT m.params INTO v_fusion
-          FROM fashionrec._hybrid_components(pg_catalog.jsonb_build_object('cf', _hybrid_train.params ->> 'fusion_from')) h
-          JOIN fashionrec.model m ON m.name = h.component AND m.version = h.version;
-    END IF;
-    v_fusion := v_fusion - ARRAY(SELECT k FROM pg_catalog.jsonb_object_keys(v_fusion) k
-                                  WHERE NOT k = ANY (c_fusion_keys));
-    v_learned := v_from IS NULL AND COALESCE(v_fusion ->> 'fusion', 'weighted') <> 'weighted';
-    v_params := _hybrid_train.params - ARRAY['fusion', 'validation', 'fusion_from', 'interactions'];
-
-    FOR c IN SELECT * FROM fashionrec._hybrid_components(_hybrid_train.params, _hybrid_train.pins) LOOP
-        IF _hybrid_train.components = 'active' THEN
-            v_spec := c.component || '@' || (fashionrec._model_row(c.component, NULL)).version;
-        ELSE
-            v_key := c.component || '@' || c.version;
-            v_spec := v_cache ->> v_key;
-            IF v_spec IS NULL THEN
-                v_row := fashionrec._hybrid_component_row(c.component, c.version);
-                v_spec := c.component || '@' || fashionrec._retrain_component(v_row, _hybrid_train.exclude,
-                                                                               _hybrid_train.name);
-                v_trained := v_trained || v_spec;
-                v_cache := v_cache || pg_catalog.jsonb_build_object(v_key, v_spec);
-            END IF;
-        END IF;
-        v_pins := v_pins || pg_catalog.jsonb_build_object(c.signal, v_spec);
-    END LOOP;
-
-    IF v_learned THEN
-        IF _hybrid_train.components = 'active' THEN
-            RAISE EXCEPTION 'a learned fusion is refitted only over retrained components'
-                  USING ERRCODE = '22023',
-                        DETAIL = 'Active components may have seen the validation tail the fusion is fitted on.',
-                        HINT = 'Use components ''retrain'', or reuse a fitted fusion with fusion_from.';
-        END IF;
-        PERFORM fashionrec._temp_table('fr_hybrid_fit', pg_catalog.format(
-            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
-               FROM fashionrec.split(%L, %L, 0.2, 42) sp',
-            _hybrid_train.interactions, _hybrid_train.split_method));
-        -- the validation tail: held-out pairs new to the user
-        DELETE FROM pg_temp.fr_hybrid_fit f
-         WHERE f.is_test AND EXISTS (SELECT FROM pg_temp.fr_hybrid_fit p
-                                      WHERE NOT p.is_test AND p.user_id = f.user_id AND p.item_id = f.item_id);
-        FOR c IN SELECT * FROM fashionrec._hybrid_components(_hybrid_train.params, _hybrid_train.pins) LOOP
-            v_key := 'fit:' || c.component || '@' || c.version;
-            v_spec := v_cache ->> v_key;
-            IF v_spec IS NULL THEN
-                v_row := fashionrec._hybrid_component_row(c.component, c.version);
-                v_spec := c.component || '@' || fashionrec._retrain_component(v_row,
-                    COALESCE(_hybrid_train.exclude || ' UNION ALL ', '')
-                        || 'SELECT f.user_id, f.item_id FROM pg_temp.fr_hybrid_fit f WHERE f.is_test',
-                    _hybrid_train.name || ' (fusion fit)');
-                v_fitted := v_fitted || v_spec;
-                v_cache := v_cache || pg_catalog.jsonb_build_object(v_key, v_spec);
-            END IF;
-            v_fit_pins := v_fit_pins || pg_catalog.jsonb_build_object(c.signal, v_spec);
-        END LOOP;
-        v_fit := fashionrec.train(_hybrid_train.name, 'hybrid', NULL,
-            v_params || v_fit_pins || v_fusion || pg_catalog.jsonb_build_object(
-                'interactions', 'SELECT f.user_id, f.item_id, f.weight, f.event_time FROM pg_temp.fr_hybrid_fit f WHERE NOT f.is_test',
-                'validation', 'SELECT f.user_id, f.item_id FROM pg_temp.fr_hybrid_fit f WHERE f.is_test'),
-            activate => false);
-        v_from := _hybrid_train.name || '@' || v_fit;
-    END IF;
-
-    v_version := fashionrec.train(_hybrid_train.name, 'hybrid', NULL,
-        v_params || v_pins || pg_catalog.jsonb_build_object('interactions', _hybrid_train.interactions)
-            || CASE WHEN v_from IS NULL THEN '{}'::jsonb
-                    ELSE pg_catalog.jsonb_build_object('fusion_from', v_from) END,
-        activate => false);
-    IF v_fit IS NOT NULL THEN
-        -- its fusion is copied into the version above
-        PERFORM fashionrec.drop_model(_hybrid_train.name, v_fit);
-        DROP TABLE pg_temp.fr_hybrid_fit;
-    END IF;
-    -- its params as given (names, not this run's pins) and the real source
-    PERFORM fashionrec._model_restate(
-        (SELECT m.id FROM fashionrec.model m WHERE m.name = _hybrid_train.name AND m.version = v_version),
-        NULL, _hybrid_train.params || pg_catalog.jsonb_build_object('interactions', _hybrid_train.source),
-        NULL);
-    IF _hybrid_train.activate THEN
-        PERFORM fashionrec.activate(_hybrid_train.name, v_version);
-    END IF;
-    RETURN pg_catalog.jsonb_build_object('version', v_version, 'components', v_pins,
-                                         'trained', pg_catalog.to_jsonb(v_trained),
-                                         'fitted', pg_catalog.to_jsonb(v_fitted), 'cache', v_cache);
-END
-$$;
-COMMENT ON FUNCTION fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean) IS
-    'Internal: a hybrid version over components retrained without held-out pairs (or their active versions), its learned fusion refitted by stacking';
-
--- Drop versions named "name@version" (the components a search or a retrain
--- trained and no longer needs).
-CREATE FUNCTION fashionrec._drop_versions(versions jsonb) RETURNS void
-    LANGUAGE plpgsql VOLATILE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v text;
-BEGIN
-    FOR v IN SELECT pg_catalog.jsonb_array_elements_text(COALESCE(versions, '[]')) LOOP
-        PERFORM fashionrec.drop_model(pg_catalog.substring(v, '^(.*)@[0-9]+$'),
-                                      pg_catalog.substring(v, '@([0-9]+)$')::integer);
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION fashionrec._drop_versions(jsonb) IS
-    'Internal: drop the model versions of a JSON array of "name@version"';
-
-CREATE OR REPLACE PROCEDURE fashionrec.retrain(name text,
-                                    source text DEFAULT NULL,
-                                    margin double precision DEFAULT 0.0,
-                                    metric text DEFAULT 'ndcg',
-                                    k integer DEFAULT 10,
-                                    holdout double precision DEFAULT 0.2,
-                                    params jsonb DEFAULT NULL,
-                                    on_drift boolean DEFAULT false,
-                                    promote text DEFAULT 'retrain',
-                                    keep_challenger boolean DEFAULT false)
-    LANGUAGE plpgsql
-AS $$
-DECLARE
-    v_started   timestamptz := pg_catalog.clock_timestamp();
-    v_champ     fashionrec.model%ROWTYPE;
-    v_source    text;
-    v_all       jsonb;
-    v_cols      jsonb;
-    v_algo_params jsonb;
-    v_lower     boolean := retrain.metric IN ('rmse', 'mae');
-    v_test_users bigint;
-    v_test_rows bigint;
-    v_challenger integer;
-    v_promoted  integer;
-    v_champ_score float8;
-    v_chall_score float8;
-    v_decision  text;
-    v_reason    text;
-    v_details   jsonb := '{}';
-    v_drifted   text[];
-    v_better    boolean;
-    v_catalog   text;           -- content models: the catalogue source, kept as it is
-    v_challenger_params jsonb;
-    v_components text;          -- a hybrid: 'retrain' its components or take the 'active' ones
-    v_pins      jsonb;          -- a hybrid: the champion's component versions
-    v_seen      bigint[];       -- models whose training pairs are not fresh
-    v_hybrid    jsonb;
-    v_full      jsonb;
-    e           record;
-    v_msg       text;
-    v_state     text;
-    v_ctx       text;
-BEGIN
-    IF retrain.name IS NULL OR retrain.metric IS NULL OR retrain.k IS NULL OR retrain.margin IS NULL
-       OR retrain.holdout IS NULL OR retrain.on_drift IS NULL OR retrain.promote IS NULL
-       OR retrain.keep_challenger IS NULL THEN
-        RAISE EXCEPTION 'only source and params may be NULL' USING ERRCODE = '22004';
-    END IF;
-    IF retrain.metric NOT IN ('ndcg', 'precision', 'recall', 'map', 'hit_rate', 'rmse', 'mae') THEN
-        RAISE EXCEPTION 'unknown metric "%"', retrain.metric
-              USING ERRCODE = '22023', HINT = 'Use ndcg, precision, recall, map, hit_rate, rmse or mae.';
-    END IF;
-    IF NOT (retrain.margin >= 0 AND retrain.margin < 'Infinity') THEN
-        RAISE EXCEPTION 'margin must be a non-negative number, got %', retrain.margin USING ERRCODE = '22023';
-    END IF;
-    IF retrain.k <= 0 THEN
-        RAISE EXCEPTION 'k must be positive, got %', retrain.k USING ERRCODE = '22023';
-    END IF;
-    IF NOT (retrain.holdout > 0 AND retrain.holdout < 1) THEN
-        RAISE EXCEPTION 'holdout must be between 0 and 1, got %', retrain.holdout USING ERRCODE = '22023';
-    END IF;
-    IF retrain.promote NOT IN ('retrain', 'challenger') THEN
-        RAISE EXCEPTION 'promote must be ''retrain'' or ''challenger'', got "%"', retrain.promote
-              USING ERRCODE = '22023';
-    END IF;
-    IF retrain.params IS NOT NULL AND pg_catalog.jsonb_typeof(retrain.params) <> 'object' THEN
-        RAISE EXCEPTION 'params must be a JSON object' USING ERRCODE = '22023';
-    END IF;
-    v_champ := fashionrec._model_row(retrain.name, NULL);
-
-    -- one retraining of a name at a time: an overlapping run is logged and skipped
-    IF NOT fashionrec._queue(retrain.name, 'retrain', wait => false) THEN
-        PERFORM fashionrec._log_retrain(pg_catalog.jsonb_build_object(
-            'name', retrain.name, 'started_at', v_started, 'decision', 'skipped',
-            'reason', 'another retrain of this model is running',
-            'champion_version', v_champ.version, 'source', COALESCE(retrain.source, v_champ.source)));
-        RETURN;
-    END IF;
-
-    v_all := v_champ.params || COALESCE(retrain.params, '{}');
-    IF v_champ.algorithm IN ('tfidf', 'attributes', 'embedding', 'features') THEN
-        v_catalog := v_champ.source;
-        v_source := COALESCE(retrain.source, v_all ->> 'interactions');
-        v_all := v_all - 'interactions';
-    ELSIF v_champ.algorithm = 'hybrid' THEN
-        v_source := COALESCE(retrain.source, v_all ->> 'interactions');
-        v_components := COALESCE(v_all ->> 'components', 'retrain');
-        v_all := v_all - ARRAY['interactions', 'components'];
-        -- a component named in params overrides the champion's pin
-        v_pins := v_champ.info - ARRAY(SELECT pg_catalog.jsonb_object_keys(COALESCE(retrain.params, '{}')));
-    ELSE
-        v_source := COALESCE(retrain.source, v_champ.source);
-    END IF;
-    v_cols := fashionrec._column_params(v_all);
-    v_algo_params := v_all - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
-
-    BEGIN
-        -- what the champion stored was written by its author: run only as them
-        -- (featurefm's item_features / user_features are stored queries too)
-        IF retrain.source IS NULL OR v_catalog IS NOT NULL
-           OR v_champ.params ?| ARRAY['item_features', 'user_features'] THEN
-            PERFORM fashionrec._check_author(v_champ.created_by,
-                                             pg_catalog.format('the source of model "%s"', retrain.name));
-        END IF;
-        IF v_components NOT IN ('retrain', 'active') THEN
-            RAISE EXCEPTION 'params "components" must be "retrain" or "active", got "%"', v_components
-                  USING ERRCODE = '22023',
-                        HINT = '"retrain" trains each component again on the new window; "active" takes each one''s active version.';
-        END IF;
-        -- a component dropped, archived or whose source would run as a role
-        -- more privileged than its author fails the run before any work
-        IF v_components = 'retrain' THEN
-            PERFORM fashionrec._check_author((fashionrec._hybrid_component_row(h.component, h.version)).created_by,
-                                             pg_catalog.format('the source of model "%s"', h.component))
-               FROM fashionrec._hybrid_components(v_all, v_pins) h;
-        END IF;
-        IF v_source IS NULL THEN
-            RAISE EXCEPTION 'model "%" has no %source to retrain from', retrain.name,
-                            CASE WHEN v_catalog IS NOT NULL THEN 'interactions ' ELSE '' END
-                  USING ERRCODE = '22023', HINT = 'Pass source => ''...''.';
-        END IF;
-
-        IF pg_catalog.to_regclass('pg_temp.fr_retrain_split') IS NOT NULL THEN
-            DROP TABLE pg_temp.fr_retrain_split;
-        END IF;
-        IF pg_catalog.to_regclass('pg_temp.fr_retrain_test') IS NOT NULL THEN
-            DROP TABLE pg_temp.fr_retrain_test;
-        END IF;
-        EXECUTE pg_catalog.format(
-            'CREATE TEMP TABLE fr_retrain_split ON COMMIT DROP AS
-             SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
-               FROM fashionrec.split(%L, ''temporal'', %s, 42, %L) sp',
-            v_source, retrain.holdout, v_cols);
-        -- fresh: held out, new to the user before the holdout, and not among
-        -- the pairs the champion (a hybrid: its components too) was trained
-        -- on: neither model has seen them
-        v_seen := ARRAY[v_champ.id];
-        IF v_components IS NOT NULL THEN
-            v_seen := v_seen || ARRAY(
-                SELECT m.id FROM fashionrec._hybrid_components(v_all, v_pins) h
-                  JOIN fashionrec.model m ON m.name = h.component
-                   AND (m.version = h.version OR (v_components = 'active' AND m.active)));
-        END IF;
-        CREATE TEMP TABLE fr_retrain_test ON COMMIT DROP AS
-        SELECT s.user_id, s.item_id, pg_catalog.sum(s.weight) AS weight
-          FROM pg_temp.fr_retrain_split s
-         WHERE s.is_test
-           AND NOT EXISTS (SELECT FROM pg_temp.fr_retrain_split p
-                            WHERE NOT p.is_test AND p.user_id = s.user_id AND p.item_id = s.item_id)
-           AND NOT EXISTS (SELECT FROM pg_catalog.unnest(v_seen) AS sm(id),
-                                       LATERAL fashionrec._training_pairs(sm.id) c
-                            WHERE c.user_id = s.user_id AND c.item_id = s.item_id)
-         GROUP BY s.user_id, s.item_id;
-        SELECT pg_catalog.count(DISTINCT t.user_id), pg_catalog.count(*)
-          INTO v_test_users, v_test_rows FROM pg_temp.fr_retrain_test t;
-        v_details := pg_catalog.jsonb_build_object(
-            'split_rows', (SELECT pg_catalog.count(*) FROM pg_temp.fr_retrain_split),
-            'held_out', (SELECT pg_catalog.count(*) FROM pg_temp.fr_retrain_split s WHERE s.is_test));
-
-        IF v_test_rows = 0 THEN
-            v_decision := 'kept';
-            v_reason := 'no fresh interactions: every held-out (user, item) pair was in the champion''s training data or earlier in the user''s history';
-        END IF;
-
-        IF v_decision IS NULL AND retrain.on_drift THEN
-            SELECT pg_catalog.array_agg(d.signal || ' ' || d.measure ORDER BY d.signal, d.measure)
-              INTO v_drifted
-              FROM fashionrec.drift(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test') d
-             WHERE d.verdict = 'drift';
-            IF v_drifted IS NULL THEN
-                v_decision := 'skipped';
-                v_reason := 'no drift signal on the fresh interactions (on_drift)';
-            ELSE
-                v_details := v_details || pg_catalog.jsonb_build_object('drift', v_drifted);
-            END IF;
-        END IF;
-
-        IF v_decision IS NULL AND v_components IS NOT NULL THEN
-            v_hybrid := fashionrec._hybrid_train(retrain.name, v_algo_params, v_pins,
-                'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test',
-                v_source, 'SELECT t.user_id, t.item_id FROM pg_temp.fr_retrain_test t', v_components,
-                -- active components may have seen any validation tail: the champion's fusion is kept
-                fusion_from => CASE WHEN v_components = 'active' AND v_champ.info ->> 'fusion' IN ('logistic', 'mlp')
-                                    THEN retrain.name || '@' || v_champ.version END);
-            v_challenger := (v_hybrid ->> 'version')::integer;
-            PERFORM fashionrec._drop_versions(v_hybrid -> 'fitted');
-            v_details := v_details || pg_catalog.jsonb_build_object(
-                'components', v_components,
-                'champion_components', (SELECT pg_catalog.jsonb_object_agg(h.signal, h.component || '@' || h.version)
-                                          FROM fashionrec._hybrid_components(v_all, v_pins) h),
-                'challenger_components', v_hybrid -> 'components');
-        ELSIF v_decision IS NULL THEN
-            IF v_catalog IS NULL THEN
-                v_challenger := fashionrec.train(retrain.name, v_champ.algorithm,
-                    'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test',
-                    v_algo_params, activate => false);
-            ELSE
-                v_challenger := fashionrec.train(retrain.name, v_champ.algorithm, v_catalog,
-                    v_algo_params || pg_catalog.jsonb_build_object('interactions',
-                        'SELECT s.user_id, s.item_id, s.weight FROM pg_temp.fr_retrain_split s WHERE NOT s.is_test'),
-                    activate => false);
-            END IF;
-            -- its source and parameters as a retraining would read them again (the split is gone)
-            v_challenger_params := CASE WHEN v_catalog IS NULL THEN NULL
-                                        ELSE v_all || pg_catalog.jsonb_build_object('interactions', v_source) END;
-            PERFORM fashionrec._model_restate(
-                (SELECT m.id FROM fashionrec.model m WHERE m.name = retrain.name AND m.version = v_challenger),
-                COALESCE(v_catalog, v_source), v_challenger_params,
-                pg_catalog.jsonb_build_object('retrain_challenger', pg_catalog.format(
-                    'trained on the source without each user''s last %s%% of events', retrain.holdout * 100)));
-        END IF;
-
-        IF v_decision IS NULL THEN
-            SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
-                                                     retrain.k, version => v_champ.version);
-            v_champ_score := fashionrec._metric_of(e, retrain.metric);
-            SELECT * INTO e FROM fashionrec.evaluate(retrain.name, 'SELECT user_id, item_id, weight FROM pg_temp.fr_retrain_test',
-                                                     retrain.k, version => v_challenger);
-            v_chall_score := fashionrec._metric_of(e, retrain.metric);
-
-            IF v_champ_score IS NULL OR v_chall_score IS NULL THEN
-                RAISE EXCEPTION 'metric "%" is not available for model "%"', retrain.metric, retrain.name
-                      USING ERRCODE = '22023',
-                            HINT = 'rmse and mae need a rating model (mf); ranking metrics need test users.';
-            END IF;
-            v_better := CASE WHEN v_lower THEN v_chall_score < v_champ_score * (1 - retrain.margin)
-                             ELSE v_chall_score > v_champ_score * (1 + retrain.margin) END;
-            v_reason := pg_catalog.format('%s@%s on %s fresh interactions of %s users: challenger %s, champion %s',
-                                          retrain.metric, retrain.k, v_test_rows, v_test_users,
-                                          pg_catalog.round(v_chall_score::numeric, 4),
-                                          pg_catalog.round(v_champ_score::numeric, 4));
-            IF v_better THEN
-                v_decision := 'promoted';
-                IF retrain.promote = 'retrain' AND v_components IS NOT NULL THEN
-                    v_full := fashionrec._hybrid_train(retrain.name, v_all, v_pins, v_source, v_source, NULL,
-                        v_components,
-                        fusion_from => CASE WHEN (SELECT m.info ->> 'fusion' FROM fashionrec.model m
-                                                   WHERE m.name = retrain.name AND m.version = v_challenger)
-                                                 IN ('logistic', 'mlp')
-                                            THEN retrain.name || '@' || v_challenger END,
-                        activate => true);
-                    v_promoted := (v_full ->> 'version')::integer;
-                    v_details := v_details || pg_catalog.jsonb_build_object('promoted_components', v_full -> 'components');
-                    v_reason := v_reason || pg_catalog.format('; better by more than %s%%, retrained on the whole source as version %s',
-                                                              retrain.margin * 100, v_promoted);
-                ELSIF retrain.promote = 'retrain' THEN
-                    v_promoted := CASE WHEN v_catalog IS NULL
-                        THEN fashionrec.train(retrain.name, v_champ.algorithm, v_source, v_all, activate => true)
-                        ELSE fashionrec.train(retrain.name, v_champ.algorithm, v_catalog,
-                                              v_all || pg_catalog.jsonb_build_object('interactions', v_source),
-                                              activate => true) END;
-                    v_reason := v_reason || pg_catalog.format('; better by more than %s%%, retrained on the whole source as version %s',
-                                                              retrain.margin * 100, v_promoted);
-                ELSE
-                    PERFORM fashionrec.activate(retrain.name, v_challenger);
-                    v_promoted := v_challenger;
-                    v_reason := v_reason || pg_catalog.format('; better by more than %s%%, challenger version %s activated',
-                                                              retrain.margin * 100, v_promoted);
-                END IF;
-            ELSE
-                v_decision := 'kept';
-                v_reason := v_reason || pg_catalog.format('; not better by more than %s%%, champion kept',
-                                                          retrain.margin * 100);
-            END IF;
-            IF NOT retrain.keep_challenger AND v_promoted IS DISTINCT FROM v_challenger THEN
-                PERFORM fashionrec.drop_model(retrain.name, v_challenger);
-                PERFORM fashionrec._drop_versions(v_hybrid -> 'trained');
-                v_details := v_details || '{"challenger_dropped": true}';
-            END IF;
-        END IF;
-
-        DROP TABLE pg_temp.fr_retrain_split, pg_temp.fr_retrain_test;
-    EXCEPTION WHEN OTHERS THEN
-        GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT, v_state = RETURNED_SQLSTATE, v_ctx = PG_EXCEPTION_CONTEXT;
-        v_decision := 'failed';
-        v_reason := v_msg;
-        v_details := pg_catalog.jsonb_build_object('sqlstate', v_state, 'context', v_ctx);
-        v_challenger := NULL;
-        v_promoted := NULL;
-    END;
-
-    PERFORM fashionrec._log_retrain(pg_catalog.jsonb_build_object(
-        'name', retrain.name, 'started_at', v_started, 'decision', v_decision, 'reason', v_reason,
-        'champion_version', v_champ.version, 'challenger_version', v_challenger,
-        'promoted_version', v_promoted, 'metric', retrain.metric, 'k', retrain.k,
-        'margin', retrain.margin, 'champion_score', v_champ_score, 'challenger_score', v_chall_score,
-        'test_users', v_test_users, 'test_interactions', v_test_rows, 'source', v_source,
-        'details', v_details));
-    IF v_decision = 'failed' THEN
-        -- a failed run must look failed (pg_cron's job_run_details) and stay
-        -- logged: commit the log row, then raise; a caller's transaction
-        -- block cannot be committed, so there it is a warning
-        IF fashionrec._outside_transaction_block() THEN
-            COMMIT;
-            RAISE EXCEPTION 'retraining of model "%" failed: %', retrain.name, v_msg
-                  USING ERRCODE = v_state, DETAIL = 'The attempt is recorded in fashionrec.retrain_log.';
-        END IF;
-        RAISE WARNING 'retraining of model "%" failed: %', retrain.name, v_msg
-              USING DETAIL = 'The attempt is recorded in fashionrec.retrain_log.';
-    END IF;
-END
-$$;
-COMMENT ON PROCEDURE fashionrec.retrain(text, text, double precision, text, integer, double precision, jsonb, boolean, text, boolean) IS
-    'Champion/challenger retraining: train the champion''s configuration on fresh data, compare both on held-out interactions the champion never saw, promote only a challenger better by the margin; every run is recorded in fashionrec.retrain_log';
-
--- privileges and costs as 99_privileges.sql and 98_costs.sql give them
-REVOKE EXECUTE ON FUNCTION
-    fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean),
-    fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean)
-    FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION
-    fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean),
-    fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean)
-    TO fashionrec_trainer;
-ALTER FUNCTION fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean) COST 50000000 ROWS 5;
-ALTER FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean) COST 50000000 ROWS 10;
-DO $hybridops$
-DECLARE
-    f regprocedure;
-BEGIN
-    FOR f IN
-        SELECT p.oid::regprocedure
-          FROM pg_catalog.pg_proc p
-         WHERE p.pronamespace = 'fashionrec'::regnamespace
-           AND p.proname IN ('_hybrid_train', '_retrain_component', '_drop_versions', '_train_trial')
-    LOOP
-        EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
-        EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO fashionrec_trainer', f);
-    END LOOP;
-END
-$hybridops$;
-ALTER FUNCTION fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean) COST 10000000;
-ALTER FUNCTION fashionrec._retrain_component(fashionrec.model, text, text) COST 10000000;
-ALTER FUNCTION fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb) COST 10000000;
-
--- ---- explain() takes a context (src/sql/80_hybrid.sql, hybrid_serve.c) ----
--- The hybrid's context signals (docs/hybrid.md, "Context that personalises")
--- have rows of their own; context comes before version, as in recommend().
-DROP FUNCTION fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], integer);
-CREATE FUNCTION fashionrec.explain(name text, user_id bigint, k integer DEFAULT 10,
-                                   exclude_seen boolean DEFAULT true,
-                                   candidates bigint[] DEFAULT NULL,
-                                   exclude bigint[] DEFAULT NULL,
-                                   context text DEFAULT NULL,
-                                   version integer DEFAULT NULL)
-    RETURNS TABLE (rank integer, item_id bigint, score real, signal text, component text,
-                   raw_score real, normalized real, weight real, contribution real)
-    AS 'MODULE_PATHNAME', 'fashionrec_explain_0_3'
-    LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], text, integer) IS
-    'What each signal of a hybrid model contributes to a user''s top-k list: one row per item and signal (with a context, the context signals too), contribution = weight x normalized, score = their sum. Options as recommend()';
-ALTER FUNCTION fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], text, integer) COST 4000 ROWS 30;
-
--- ==== retrain() of a model trained with a context_column (a hybrid, its
--- popularity component): the split carries the column (_split_context) ====
-CREATE FUNCTION fashionrec._split_context(source text, method text, test_fraction double precision,
-                                          params jsonb, context_column text)
-    RETURNS TABLE (user_id bigint, item_id bigint, weight double precision,
-                   event_time timestamptz, is_test boolean, context text)
-    LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    v_query text;
-    v_msg   text;
-BEGIN
-    IF context_column IS NULL THEN
-        RETURN QUERY SELECT sp.*, NULL::text FROM fashionrec.split(source, method, test_fraction, 42, params) sp;
-        RETURN;
-    END IF;
-    BEGIN
-        v_query := fashionrec.source_query(source, params || pg_catalog.jsonb_build_object('context_column', context_column));
-    EXCEPTION WHEN undefined_column THEN
-        GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT;
-        RAISE EXCEPTION 'the source to retrain from has no context column "%"', context_column
-              USING ERRCODE = '42703', DETAIL = v_msg,
-                    HINT = 'The model was trained with this "context_column": retrain from a source that carries it (source => ''...''), or train the model again without it.';
-    END;
-    RETURN QUERY EXECUTE pg_catalog.format(
-        'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test, c.context
-           FROM fashionrec.split($1, $2, $3, 42, $4) sp
-           LEFT JOIN (SELECT q.user_id, q.item_id, pg_catalog.to_timestamp(q.event_epoch) AS t,
-                             pg_catalog.min(q.context) AS context
-                        FROM (%s) q GROUP BY 1, 2, 3) c
-             ON c.user_id = sp.user_id AND c.item_id = sp.item_id AND c.t = sp.event_time', v_query)
-        USING source, method, test_fraction, params;
-END
-$$;
-COMMENT ON FUNCTION fashionrec._split_context(text, text, double precision, jsonb, text) IS
-    'Internal: split() of a source with each row''s value of a context column, for retraining a model trained with one';
-
-CREATE OR REPLACE FUNCTION fashionrec._hybrid_component_row(component text, version integer)
-    RETURNS fashionrec.model
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_row fashionrec.model%ROWTYPE;
-BEGIN
-    SELECT m.* INTO v_row FROM fashionrec.model m
-     WHERE m.name = _hybrid_component_row.component AND m.version = _hybrid_component_row.version;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'component "%" of the hybrid has no version %', component, version
-              USING ERRCODE = '42704',
-                    DETAIL = 'The version the hybrid pins was dropped.',
-                    HINT = 'Train the hybrid again over existing components, or retrain with params => ''{"components": "active"}''.';
-    END IF;
-    IF v_row.status = 'archived' THEN
-        RAISE EXCEPTION 'version % of component "%" of the hybrid is archived', version, component
-              USING ERRCODE = '55000',
-                    HINT = 'Activate it again, or train the hybrid over other components.';
-    END IF;
-    IF v_row.status = 'training' THEN
-        RAISE EXCEPTION 'version % of component "%" of the hybrid is still training', version, component
-              USING ERRCODE = '55000';
-    END IF;
-    RETURN v_row;
-END
-$$;
-COMMENT ON FUNCTION fashionrec._hybrid_component_row(text, integer) IS
-    'Internal: the registry row of a hybrid''s component version, refused when dropped, archived or training';
-
-CREATE OR REPLACE FUNCTION fashionrec._retrain_component(component fashionrec.model, exclude text, note text)
     RETURNS integer
     LANGUAGE plpgsql VOLATILE
 AS $$
@@ -1367,7 +734,21 @@ $$;
 COMMENT ON FUNCTION fashionrec._retrain_component(fashionrec.model, text, text) IS
     'Internal: a new inactive version of a hybrid''s component, trained on its source without the held-out pairs of a query';
 
-CREATE OR REPLACE FUNCTION fashionrec._hybrid_train(name text, params jsonb, pins jsonb, interactions text,
+-- A hybrid version trained on "interactions" (a query of user_id, item_id,
+-- weight, event_time) whose components never saw the pairs of "exclude":
+-- each component retrained without them (components => 'retrain') or its
+-- active version taken as it is ('active').  A learned fusion is refitted by
+-- stacking: components trained also without a validation tail of
+-- "interactions" (split by split_method), a fusion fitted on that tail, then
+-- reused (fusion_from) over the components above; or "fusion_from" names the
+-- fusion to reuse.  "cache" (component name -> pinned version) lets a search
+-- train each component once per split.  The version is inactive unless
+-- activate, and recorded with "source" as its interactions so that a later
+-- retraining reads the real source.  Returns {"version", "components"
+-- (signal -> "name@version"), "trained" (the component versions made for
+-- it), "fitted" (those made to fit its fusion, for the caller to drop when
+-- the cache is done with), "cache"}.
+CREATE FUNCTION fashionrec._hybrid_train(name text, params jsonb, pins jsonb, interactions text,
                                          source text, exclude text, components text DEFAULT 'retrain',
                                          split_method text DEFAULT 'temporal',
                                          fusion_from text DEFAULT NULL,
@@ -1497,6 +878,24 @@ END
 $$;
 COMMENT ON FUNCTION fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean) IS
     'Internal: a hybrid version over components retrained without held-out pairs (or their active versions), its learned fusion refitted by stacking';
+
+-- Drop versions named "name@version" (the components a search or a retrain
+-- trained and no longer needs).
+CREATE FUNCTION fashionrec._drop_versions(versions jsonb) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v text;
+BEGIN
+    FOR v IN SELECT pg_catalog.jsonb_array_elements_text(COALESCE(versions, '[]')) LOOP
+        PERFORM fashionrec.drop_model(pg_catalog.substring(v, '^(.*)@[0-9]+$'),
+                                      pg_catalog.substring(v, '@([0-9]+)$')::integer);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._drop_versions(jsonb) IS
+    'Internal: drop the model versions of a JSON array of "name@version"';
 
 CREATE OR REPLACE PROCEDURE fashionrec.retrain(name text,
                                     source text DEFAULT NULL,
@@ -1806,9 +1205,91 @@ END
 $$;
 COMMENT ON PROCEDURE fashionrec.retrain(text, text, double precision, text, integer, double precision, jsonb, boolean, text, boolean) IS
     'Champion/challenger retraining: train the champion''s configuration on fresh data, compare both on held-out interactions the champion never saw, promote only a challenger better by the margin; every run is recorded in fashionrec.retrain_log';
--- CREATE OR REPLACE reset their planner costs (src/sql/98_costs.sql)
+
+-- privileges and costs as 99_privileges.sql and 98_costs.sql give them
+REVOKE EXECUTE ON FUNCTION
+    fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean),
+    fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean),
+    fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean)
+    TO fashionrec_trainer;
+ALTER FUNCTION fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean) COST 50000000 ROWS 5;
+ALTER FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean) COST 50000000 ROWS 10;
+DO $hybridops$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure
+          FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'fashionrec'::regnamespace
+           AND p.proname IN ('_hybrid_train', '_retrain_component', '_drop_versions', '_train_trial')
+    LOOP
+        EXECUTE pg_catalog.format('REVOKE EXECUTE ON ROUTINE %s FROM PUBLIC', f);
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON ROUTINE %s TO fashionrec_trainer', f);
+    END LOOP;
+END
+$hybridops$;
 ALTER FUNCTION fashionrec._hybrid_train(text, jsonb, jsonb, text, text, text, text, text, text, jsonb, boolean) COST 10000000;
 ALTER FUNCTION fashionrec._retrain_component(fashionrec.model, text, text) COST 10000000;
+ALTER FUNCTION fashionrec._train_trial(text, text, text, text, text, jsonb, text, jsonb) COST 10000000;
+
+-- ---- explain() takes a context (src/sql/80_hybrid.sql, hybrid_serve.c) ----
+-- The hybrid's context signals (docs/hybrid.md, "Context that personalises")
+-- have rows of their own; context comes before version, as in recommend().
+DROP FUNCTION fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], integer);
+CREATE FUNCTION fashionrec.explain(name text, user_id bigint, k integer DEFAULT 10,
+                                   exclude_seen boolean DEFAULT true,
+                                   candidates bigint[] DEFAULT NULL,
+                                   exclude bigint[] DEFAULT NULL,
+                                   context text DEFAULT NULL,
+                                   version integer DEFAULT NULL)
+    RETURNS TABLE (rank integer, item_id bigint, score real, signal text, component text,
+                   raw_score real, normalized real, weight real, contribution real)
+    AS 'MODULE_PATHNAME', 'fashionrec_explain_0_3'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], text, integer) IS
+    'What each signal of a hybrid model contributes to a user''s top-k list: one row per item and signal (with a context, the context signals too), contribution = weight x normalized, score = their sum. Options as recommend()';
+ALTER FUNCTION fashionrec.explain(text, bigint, integer, boolean, bigint[], bigint[], text, integer) COST 4000 ROWS 30;
+
+-- ==== retrain() of a model trained with a context_column (a hybrid, its
+-- popularity component): the split carries the column (_split_context) ====
+CREATE FUNCTION fashionrec._split_context(source text, method text, test_fraction double precision,
+                                          params jsonb, context_column text)
+    RETURNS TABLE (user_id bigint, item_id bigint, weight double precision,
+                   event_time timestamptz, is_test boolean, context text)
+    LANGUAGE plpgsql VOLATILE
+AS $$
+DECLARE
+    v_query text;
+    v_msg   text;
+BEGIN
+    IF context_column IS NULL THEN
+        RETURN QUERY SELECT sp.*, NULL::text FROM fashionrec.split(source, method, test_fraction, 42, params) sp;
+        RETURN;
+    END IF;
+    BEGIN
+        v_query := fashionrec.source_query(source, params || pg_catalog.jsonb_build_object('context_column', context_column));
+    EXCEPTION WHEN undefined_column THEN
+        GET STACKED DIAGNOSTICS v_msg = MESSAGE_TEXT;
+        RAISE EXCEPTION 'the source to retrain from has no context column "%"', context_column
+              USING ERRCODE = '42703', DETAIL = v_msg,
+                    HINT = 'The model was trained with this "context_column": retrain from a source that carries it (source => ''...''), or train the model again without it.';
+    END;
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test, c.context
+           FROM fashionrec.split($1, $2, $3, 42, $4) sp
+           LEFT JOIN (SELECT q.user_id, q.item_id, pg_catalog.to_timestamp(q.event_epoch) AS t,
+                             pg_catalog.min(q.context) AS context
+                        FROM (%s) q GROUP BY 1, 2, 3) c
+             ON c.user_id = sp.user_id AND c.item_id = sp.item_id AND c.t = sp.event_time', v_query)
+        USING source, method, test_fraction, params;
+END
+$$;
+COMMENT ON FUNCTION fashionrec._split_context(text, text, double precision, jsonb, text) IS
+    'Internal: split() of a source with each row''s value of a context column, for retraining a model trained with one';
 
 -- ---- as the install script ends (src/sql/99_privileges.sql) ----
 -- Last, after every grant above: the update fails rather than leave a
