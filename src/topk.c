@@ -144,8 +144,8 @@ fr_topk_drain(FrTopkEntry *heap, int size, int32_t *out_items, float *out_scores
  */
 #define FEED_RUN 16
 
-FR_SIMD void
-fr_topk_feed(FrTopkEntry *heap, int *size, int k, const float *scores, int32_t n, int32_t first)
+FR_SIMD static void
+topk_feed(FrTopkEntry *heap, int *size, int k, const float *scores, int32_t n, int32_t first)
 {
 	int32_t		j = 0;
 
@@ -184,4 +184,15 @@ fr_topk_feed(FrTopkEntry *heap, int *size, int k, const float *scores, int32_t n
 				sift_down(heap, k, 0);
 			}
 	}
+}
+
+/*
+ * The exported entry calls the cloned static one: clang 14 emits no
+ * resolver for an exported target_clones function called from other files
+ * (the sanitizer build failed to load with fr_topk_feed undefined).
+ */
+void
+fr_topk_feed(FrTopkEntry *heap, int *size, int k, const float *scores, int32_t n, int32_t first)
+{
+	topk_feed(heap, size, k, scores, n, first);
 }
