@@ -15,12 +15,23 @@
 
 /*
  * Pairs a thread takes per round.  Within a round no thread sees another's
- * updates, and the rows a round writes should stay in cache until their
- * changes are merged: small rounds.  But threads wait for each other at the end of
- * every round: not too small (128 measured best of 64 to 1,024,
- * docs/benchmarks.md).  With one thread, a cancel is checked after each.
+ * updates, so rounds must stay a small part of an epoch (at least
+ * MIN_ROUNDS of them); but threads wait for each other at the end of every
+ * round, and two idle cores gave 2 threads 1.04x one thread's speed with
+ * rounds of 128, 1.45-1.6x with 4,096 (1.1M pairs, docs/benchmarks.md).
+ * Small data keep 128, and so the models they gave before.
  */
-#define ROUND_STEPS 128
+#define ROUND_STEPS_MIN 128
+#define ROUND_STEPS_MAX 4096
+#define MIN_ROUNDS 64
+
+static int64_t
+round_steps(int64_t nnz, int32_t threads)
+{
+	int64_t		steps = nnz / ((int64_t) (threads > 1 ? threads : 1) * MIN_ROUNDS);
+
+	return steps < ROUND_STEPS_MIN ? ROUND_STEPS_MIN : steps > ROUND_STEPS_MAX ? ROUND_STEPS_MAX : steps;
+}
 
 /* Adagrad's accumulators start at 1, as LightFM's do: the first steps are the base step */
 #define ADAGRAD_INIT 1.0f
@@ -428,10 +439,10 @@ fr_fm_step_rows(const FrCsr *user_features, const FrCsr *item_features)
 
 /* rows a thread can write in a round: each of its steps writes a user's and two items' */
 static size_t
-overlay_rows(int32_t n_user_features, int32_t n_item_features, int32_t step_rows)
+overlay_rows(int32_t n_user_features, int32_t n_item_features, int32_t step_rows, int64_t steps)
 {
 	size_t		rows = (size_t) n_user_features + (size_t) n_item_features;
-	size_t		most = fr_mul_size(ROUND_STEPS, (size_t) step_rows);
+	size_t		most = fr_mul_size((size_t) steps, (size_t) step_rows);
 
 	return most < rows ? most : rows;
 }
@@ -444,7 +455,8 @@ fr_fm_workspace_bytes(const FrFmOptions *opt, int32_t n_user_features,
 	size_t		acc = fr_mul_size(fr_add_size(fr_mul_size(rows, (size_t) opt->factors),
 											  (size_t) n_item_features), sizeof(float));
 	size_t		order = fr_mul_size((size_t) nnz, sizeof(int64_t) + sizeof(int32_t));
-	size_t		changed = overlay_rows(n_user_features, n_item_features, step_rows);
+	size_t		changed = overlay_rows(n_user_features, n_item_features, step_rows,
+										   round_steps(nnz, opt->threads));
 	size_t		thread;
 
 	if (opt->threads <= 1)
@@ -489,7 +501,7 @@ fill(float *a, size_t n, float v)
 
 /*
  * An epoch's shuffled positives are cut into rounds of threads x
- * ROUND_STEPS; in a round, slice t takes the t-th ROUND_STEPS of them, with
+ * round_steps(); in a round, slice t takes the t-th share of them, with
  * its own random stream (from the seed, the epoch and t), reading the
  * parameters as they were when the round began plus its own changes, which
  * it keeps apart (Overlay).  At the end of the round every slice's changes
@@ -529,6 +541,7 @@ struct Fit
 	FrFmParams *acc;
 	int32_t		threads;		/* slices */
 	int32_t		running;		/* POSIX threads that run them */
+	int64_t		round_steps;	/* pairs per slice and round */
 	int64_t		n_rounds;
 	int64_t		first_round;	/* where the threads started */
 	int64_t		round;			/* the next round to run */
@@ -601,8 +614,8 @@ run_slice(Worker *w, int64_t round)
 	Step	   *s = &w->step;
 	int32_t		k = opt->factors;
 	int32_t		n_items = ui->ncols;
-	int64_t		lo = (round * f->threads + w->t) * ROUND_STEPS;
-	int64_t		hi = lo + ROUND_STEPS < ui->nnz ? lo + ROUND_STEPS : ui->nnz;
+	int64_t		lo = (round * f->threads + w->t) * f->round_steps;
+	int64_t		hi = lo + f->round_steps < ui->nnz ? lo + f->round_steps : ui->nnz;
 
 	/* what changes at every step is kept here, off the cache lines other threads use */
 	FrRng		rng = *w->rng;
@@ -826,11 +839,12 @@ fr_fm_fit(const FrFmOptions *opt, const FrCsr *ui, const FrCsr *user_features,
 	f.acc = &acc;
 	f.threads = opt->threads > 1 ? opt->threads : 1;
 	f.running = f.threads < running_max(opt) ? f.threads : running_max(opt);
-	f.n_rounds = (nnz + (int64_t) f.threads * ROUND_STEPS - 1) / ((int64_t) f.threads * ROUND_STEPS);
+	f.round_steps = round_steps(nnz, f.threads);
+	f.n_rounds = (nnz + f.threads * f.round_steps - 1) / (f.threads * f.round_steps);
 	f.workers = fr_alloc(fr_mul_size((size_t) f.threads, sizeof(Worker)));
 	if (f.threads > 1)
 		changed = overlay_rows(p->n_user_features, p->n_item_features,
-							  fr_fm_step_rows(user_features, item_features));
+							  fr_fm_step_rows(user_features, item_features), f.round_steps);
 	for (int32_t t = 0; t < f.threads; t++)
 	{
 		Worker	   *w = &f.workers[t];
