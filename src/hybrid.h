@@ -21,7 +21,8 @@
  * "history_item_ids", "history_decay"; "hybrid_context" (the context
  * signals' weights) and, with a context_column, "context_names",
  * "context_share", "context_user_indptr", "context_user_index",
- * "context_user_counts" (each user's events per context value).
+ * "context_user_counts" (each user's days with events per context value),
+ * "context_prior" (the propensity's prior strength per context value).
  */
 #ifndef FR_HYBRID_H
 #define FR_HYBRID_H
@@ -164,6 +165,7 @@ typedef struct HybridState
 	int64	   *ctx_indptr;
 	int32	   *ctx_index;
 	float	   *ctx_counts;
+	double	   *context_prior;	/* pseudo-days per context; NULL: trained before */
 
 	/*
 	 * The trained per-item features and history weights are stored keyed by
@@ -210,6 +212,7 @@ extern void *hybrid_load(FrModel *model);
 /* hybrid_context.c */
 extern int32 hybrid_context_index(const HybridState *st, const char *context);
 extern double hybrid_context_propensity(const HybridState *st, int32 user, const char *context);
+extern void hybrid_context_fit_prior(HybridState *st, int32 n_users, const bool *users);
 extern bool hybrid_context_signals(const HybridState *st, int32 n_items, const char *context,
 								   float **norm, float **raw, bool *shared);
 

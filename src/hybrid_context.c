@@ -19,6 +19,7 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "hybrid.h"
@@ -33,15 +34,27 @@ hybrid_context_index(const HybridState *st, const char *context)
 
 /*
  * How much more than the average customer this user shops in the context:
- * the user's share of events in it, shrunk towards the population's share
- * P(c) by CONTEXT_PRIOR pseudo-events, over P(c), within [PROPENSITY_MIN,
- * PROPENSITY_MAX].  The shrinkage and the bounds keep a customer with a
- * handful of events near 1: on the shop, where every customer has the
- * same seasonality, a weak prior (5 events, no bounds) cost NDCG@10 0.2158
- * → 0.2056 (docs/hybrid.md).  1 for a user without context counts
- * (folded-in histories, a hybrid without context_column).
+ * the user's share of their days with events in it, over the population's
+ * share P(c), within [PROPENSITY_MIN, PROPENSITY_MAX], the share shrunk
+ * towards P(c) by kappa_c pseudo-days (a beta-binomial prior,
+ * hybrid_context_fit_prior).  Days, not events: a visit's events share
+ * their context, so a customer with five views in one winter visit would
+ * look like a winter shopper.
+ *
+ * kappa_c is estimated from the data because how far a customer's share
+ * says something about their taste depends on the shop: where every
+ * customer has the same seasonality (generate_shop's default) the shares
+ * vary no more than chance says and the prior is huge (propensity 1: a
+ * fixed weak prior of 5 events cost NDCG@10 0.2158 -> 0.2056 there); with
+ * personal seasonal tastes (seasonal_tastes) it is a few days and the
+ * propensity finds who shops for the season (docs/benchmarks.md).  A
+ * hybrid trained before has no fitted prior and keeps CONTEXT_PRIOR.  1
+ * for a user without context counts (folded-in histories, a hybrid without
+ * context_column).
  */
 #define CONTEXT_PRIOR 50.0
+#define PRIOR_MIN 1.0
+#define PRIOR_MAX 1e6
 #define PROPENSITY_MIN 0.5
 #define PROPENSITY_MAX 2.0
 
@@ -51,7 +64,8 @@ hybrid_context_propensity(const HybridState *st, int32 user, const char *context
 	int32		c = hybrid_context_index(st, context);
 	double		n_user = 0,
 				n_in = 0,
-				share;
+				share,
+				prior;
 
 	if (user < 0 || c < 0 || st->ctx_indptr == NULL)
 		return 1.0;
@@ -64,8 +78,65 @@ hybrid_context_propensity(const HybridState *st, int32 user, const char *context
 	share = st->context_share[c];
 	if (!(share > 0))
 		return 1.0;
-	return fmin(fmax((n_in + CONTEXT_PRIOR * share) / (n_user + CONTEXT_PRIOR) / share,
+	prior = st->context_prior ? st->context_prior[c] : CONTEXT_PRIOR;
+	return fmin(fmax((n_in + prior * share) / (n_user + prior) / share,
 					 PROPENSITY_MIN), PROPENSITY_MAX);
+}
+
+/*
+ * kappa_c by the method of moments of the beta-binomial: with users' true
+ * shares spread around P(c) = p with intra-class correlation rho = 1 /
+ * (1 + kappa), a user with n days has E[(x - p)^2] = p (1 - p) (rho + (1 -
+ * rho) / n).  Averaged over the users with two days or more (one day says
+ * nothing about the spread), rho = (S - m) / (1 - m), S the mean of (x -
+ * p)^2 / (p (1 - p)) and m the mean of 1 / n.  No spread beyond chance
+ * (rho <= 0) is the largest prior, which keeps the propensity at 1.
+ * Only the users marked in users[] when given (hybrid_train.c: those whose
+ * days span the data, so that joining late does not pass for a taste).
+ * Into st->context_prior, palloc'd.
+ */
+void
+hybrid_context_fit_prior(HybridState *st, int32 n_users, const bool *users)
+{
+	double	   *dev = palloc0(sizeof(double) * Max(st->n_contexts, 1));
+	double		n_fit = 0,
+				inv_n = 0;
+
+	st->context_prior = palloc(sizeof(double) * Max(st->n_contexts, 1));
+	for (int32 u = 0; u < n_users; u++)
+	{
+		double		n = 0;
+
+		if (users && !users[u])
+			continue;
+		for (int64 q = st->ctx_indptr[u]; q < st->ctx_indptr[u + 1]; q++)
+			n += st->ctx_counts[q];
+		if (n < 2)
+			continue;
+		n_fit++;
+		inv_n += 1.0 / n;
+		/* (x - p)^2 - p^2 for the contexts the user has; p^2 for all is added below */
+		for (int64 q = st->ctx_indptr[u]; q < st->ctx_indptr[u + 1]; q++)
+		{
+			double		x = st->ctx_counts[q] / n,
+						p = st->context_share[st->ctx_index[q]];
+
+			dev[st->ctx_index[q]] += (x - p) * (x - p) - p * p;
+		}
+		if (u % 10000 == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	for (int32 c = 0; c < st->n_contexts; c++)
+	{
+		double		p = st->context_share[c],
+					m = n_fit > 0 ? inv_n / n_fit : 1,
+					rho = 0;
+
+		if (n_fit > 0 && p > 0 && p < 1 && m < 1)
+			rho = ((dev[c] + n_fit * p * p) / n_fit / (p * (1 - p)) - m) / (1 - m);
+		st->context_prior[c] = rho > 0 ? fmin(fmax(1.0 / rho - 1.0, PRIOR_MIN), PRIOR_MAX) : PRIOR_MAX;
+	}
+	pfree(dev);
 }
 
 /*

@@ -146,6 +146,17 @@ load_context(FrModel *model, HybridState *st)
 	fr_check_index_array(model, "context_user_index", st->ctx_index, n_entries, 0, st->n_contexts, false);
 	fr_check_shape(model, "context_user_counts", n_counts, 1, n_entries, 1);
 	fr_check_finite(model, "context_user_counts", st->ctx_counts, n_counts);
+	/* absent in a hybrid trained before the prior was fitted: the fixed prior */
+	st->context_prior = fr_model_artifact(model, "context_prior", FR_F64, &nrows, NULL, true);
+	if (st->context_prior)
+	{
+		fr_check_shape(model, "context_prior", nrows, 1, st->n_contexts, 1);
+		fr_check_finite_f64(model, "context_prior", st->context_prior, nrows);
+		for (int64 c = 0; c < nrows; c++)
+			if (!(st->context_prior[c] > 0))
+				fr_artifact_corrupt(model, "context_prior", "Its prior for context %lld is not positive.",
+									(long long) c);
+	}
 }
 
 /*

@@ -518,6 +518,47 @@ validation_contexts(FrTrainJob *job, const HybridParams *p, const FrTrainData *v
 }
 
 /*
+ * The users whose days span the interactions' time (first and last within
+ * a tenth of its range from its ends), for fitting the propensity's prior:
+ * a customer who joined in June has no winter days for a reason that is
+ * not taste, and would pass for one with a taste.  NULL (every user) when
+ * the source has no times.
+ */
+static bool *
+context_prior_users(FrTrainJob *job, const char *filter)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	const FrTrainData *data = job->data;
+	bool	   *whole = NULL;
+
+	SPI_connect();
+	if (SPI_execute(psprintf("WITH s AS (SELECT q.user_id, pg_catalog.min(q.event_epoch) AS lo,"
+							 " pg_catalog.max(q.event_epoch) AS hi FROM (%s) q WHERE %s"
+							 " AND q.event_epoch IS NOT NULL GROUP BY 1),"
+							 " r AS (SELECT pg_catalog.min(lo) AS lo, pg_catalog.max(hi) AS hi FROM s)"
+							 " SELECT s.user_id FROM s, r"
+							 " WHERE s.lo <= r.lo + (r.hi - r.lo) / 10 AND s.hi >= r.hi - (r.hi - r.lo) / 10",
+							 job->source_query, filter), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the time span of the interactions");
+	if (SPI_processed > 0)
+	{
+		whole = MemoryContextAllocZero(caller, sizeof(bool) * Max(data->n_users, 1));
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull;
+			int64		u = fr_find_id(data->user_ids, data->n_users,
+									   DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+																   SPI_tuptable->tupdesc, 1, &isnull)));
+
+			if (u >= 0)
+				whole[u] = true;
+		}
+	}
+	SPI_finish();
+	return whole;
+}
+
+/*
  * With a context_column: the context values of the interactions (in
  * strcmp order, as hybrid_context_index() searches them), each one's share
  * of the events, and each user's events per value, for the affinity
@@ -530,6 +571,7 @@ train_context(FrTrainJob *job, HybridState *st)
 	const FrTrainData *data = job->data;
 	MemoryContext caller = CurrentMemoryContext;
 	const char *filter = "q.context IS NOT NULL AND q.user_id IS NOT NULL AND q.item_id IS NOT NULL";
+	char	   *per_user;
 	StringInfoData names;
 	double		total = 0;
 	int64		n_rows;
@@ -548,10 +590,20 @@ train_context(FrTrainJob *job, HybridState *st)
 				 errdetail("The context signals are the popularity component's scores within each context."),
 				 errhint("Train a popularity model with the same \"context_column\" and name it as \"popularity\".")));
 
+	/*
+	 * A user's count in a context is the days they had events in it (their
+	 * events when the source has no times): a visit's events share its
+	 * context, and counting each would make every customer look like they
+	 * have a taste for when they happen to shop (hybrid_context.c).
+	 */
+	per_user = psprintf("SELECT q.user_id, q.context, CASE WHEN pg_catalog.count(q.event_epoch) > 0"
+						" THEN pg_catalog.count(DISTINCT pg_catalog.floor(q.event_epoch / 86400))"
+						" ELSE pg_catalog.count(*) END::pg_catalog.float8 AS n"
+						" FROM (%s) q WHERE %s GROUP BY 1, 2", job->source_query, filter);
 	SPI_connect();
-	if (SPI_execute(psprintf("SELECT q.context, pg_catalog.count(*)::pg_catalog.float8 FROM (%s) q WHERE %s"
-							 " GROUP BY q.context ORDER BY q.context COLLATE \"C\"",
-							 job->source_query, filter), true, 0) != SPI_OK_SELECT)
+	if (SPI_execute(psprintf("SELECT u.context, pg_catalog.sum(u.n) FROM (%s) u"
+							 " GROUP BY u.context ORDER BY u.context COLLATE \"C\"", per_user),
+					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the contexts of the interactions");
 	if (SPI_processed > 10000)
 		ereport(ERROR,
@@ -580,8 +632,7 @@ train_context(FrTrainJob *job, HybridState *st)
 		MemoryContextSwitchTo(old);
 	}
 
-	if (SPI_execute(psprintf("SELECT q.user_id, q.context, pg_catalog.count(*)::pg_catalog.float4 FROM (%s) q"
-							 " WHERE %s GROUP BY 1, 2", job->source_query, filter), true, 0) != SPI_OK_SELECT)
+	if (SPI_execute(per_user, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the contexts of the interactions");
 	n_rows = (int64) SPI_processed;
 	row_user = MemoryContextAllocHuge(caller, sizeof(int32) * Max(n_rows, 1));
@@ -596,7 +647,7 @@ train_context(FrTrainJob *job, HybridState *st)
 		row_user[r] = (int32) fr_find_id(data->user_ids, data->n_users,
 										 DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)));
 		row_ctx[r] = hybrid_context_index(st, name);
-		row_count[r] = DatumGetFloat4(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+		row_count[r] = (float) DatumGetFloat8(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
 		if (r % 10000 == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
@@ -638,6 +689,8 @@ train_context(FrTrainJob *job, HybridState *st)
 	fr_artifact_put(job->model_id, "context_user_indptr", FR_I64, (int64) data->n_users + 1, 1, st->ctx_indptr);
 	fr_artifact_put(job->model_id, "context_user_index", FR_I32, st->ctx_indptr[data->n_users], 1, st->ctx_index);
 	fr_artifact_put(job->model_id, "context_user_counts", FR_F32, st->ctx_indptr[data->n_users], 1, st->ctx_counts);
+	hybrid_context_fit_prior(st, data->n_users, context_prior_users(job, filter));
+	fr_artifact_put(job->model_id, "context_prior", FR_F64, st->n_contexts, 1, st->context_prior);
 	info_text(job, "context_column", job->context_column);
 	fr_info_add_int(job, "contexts", st->n_contexts);
 	fr_info_add_int(job, "contexts_known_to_popularity", known);

@@ -16,7 +16,11 @@
  *    follows a yearly, weekly and daily curve with sale peaks;
  *  - funnel: a view may become a cart, a cart may become a purchase, in the
  *    same session, with higher rates for preferred and repeat items;
- *  - repeat behaviour: revisits of recently viewed items and repurchases.
+ *  - repeat behaviour: revisits of recently viewed items and repurchases;
+ *  - seasonal tastes, only when asked (fr_shop_events_begin): each customer
+ *    has a favourite season, shops three times as often in it and shops for
+ *    it (the off-season penalty squared), and out of it cares less for the
+ *    season (its square root).
  *
  * Random streams are keyed by (seed, stream, entity index), never by the
  * order rows are consumed, so any prefix or plan sees the same rows.
@@ -573,7 +577,8 @@ enum
 	STREAM_POPULARITY,
 	STREAM_SEGMENT,
 	STREAM_CUSTOMER,
-	STREAM_EVENTS
+	STREAM_EVENTS,
+	STREAM_SEASONAL				/* last: the streams before it keep their keys */
 };
 
 static inline uint64_t
@@ -911,6 +916,8 @@ fr_shop_product(uint64_t seed, int64_t index, bool with_text, FrShopProduct *out
 
 #define POPULARITY_EXPONENT 0.8
 #define HOURS (FR_SHOP_WINDOW_DAYS * 24)
+/* Jan-Feb winter, spring, summer, fall, December winter */
+#define SEASON_RUNS 5
 
 /*
  * Products grouped by a key; each group carries a Walker alias table
@@ -970,6 +977,10 @@ struct FrShopWorld
 	/* traffic: cumulative share of the window up to each hour */
 	double		traffic[HOURS + 1];
 	int8_t		day_season[FR_SHOP_WINDOW_DAYS];
+	/* the window as runs of one season: their traffic shares and seasons */
+	int			n_runs;
+	double		run_cdf[SEASON_RUNS + 1];
+	int8_t		run_season[SEASON_RUNS];
 };
 
 static inline int
@@ -1152,6 +1163,15 @@ traffic_build(FrShopWorld *w)
 	total = w->traffic[HOURS];
 	for (int i = 0; i <= HOURS; i++)
 		w->traffic[i] /= total;
+
+	w->n_runs = 0;
+	for (int d = 0; d < FR_SHOP_WINDOW_DAYS; d++)
+		if (d == 0 || w->day_season[d] != w->day_season[d - 1])
+		{
+			w->run_cdf[w->n_runs] = w->traffic[d * 24];
+			w->run_season[w->n_runs++] = w->day_season[d];
+		}
+	w->run_cdf[w->n_runs] = 1.0;
 }
 
 /* share of the window's traffic before second t */
@@ -1456,6 +1476,10 @@ struct FrShopEventGen
 	int32_t		viewed[HISTORY];
 	int			n_viewed;
 	bool		first_session;
+	/* seasonal tastes: the favourite season and the customer's own traffic */
+	bool		seasonal;
+	int			favourite;
+	double		own_cdf[SEASON_RUNS + 1];	/* own share of traffic up to each run */
 };
 
 const char *
@@ -1474,7 +1498,7 @@ fr_shop_event_type_name(FrShopEventType type)
 }
 
 FrShopEventGen *
-fr_shop_events_begin(const FrShopWorld *w, int64_t n_events)
+fr_shop_events_begin(const FrShopWorld *w, int64_t n_events, bool seasonal_tastes)
 {
 	FrShopEventGen *g;
 	double		total = 0.0,
@@ -1520,6 +1544,7 @@ fr_shop_events_begin(const FrShopWorld *w, int64_t n_events)
 	}
 	g->first[nc] = n_events;
 
+	g->seasonal = seasonal_tastes;
 	g->customer = -1;
 	g->left = 0;
 	g->session_left = 0;
@@ -1542,6 +1567,66 @@ int64_t
 fr_shop_events_quota(const FrShopEventGen *g, int64_t c)
 {
 	return g->first[c + 1] - g->first[c];
+}
+
+#define FAVOURITE_TRAFFIC 3.0
+
+int
+fr_shop_favourite_season(uint64_t seed, int64_t index, const char **name)
+{
+	FrRng		rng;
+	int			s;
+
+	stream_seed(&rng, seed, STREAM_SEASONAL, index);
+	s = (int) fr_rng_below(&rng, NSEASONS);
+	if (name)
+		*name = season_names[s];
+	return s;
+}
+
+/*
+ * A customer with a favourite season sees the shop's traffic curve scaled
+ * by FAVOURITE_TRAFFIC in its runs.  Their cumulative share is piecewise
+ * linear in the shop's over the season runs, so session starts still
+ * stream as sorted uniforms: mapped back run by run, then through the
+ * shop's curve.
+ */
+static void
+own_traffic_build(FrShopEventGen *g)
+{
+	const FrShopWorld *w = g->w;
+
+	g->own_cdf[0] = 0.0;
+	for (int k = 0; k < w->n_runs; k++)
+		g->own_cdf[k + 1] = g->own_cdf[k] + (w->run_cdf[k + 1] - w->run_cdf[k]) *
+			(w->run_season[k] == g->favourite ? FAVOURITE_TRAFFIC : 1.0);
+	for (int k = 1; k <= w->n_runs; k++)
+		g->own_cdf[k] /= g->own_cdf[w->n_runs];
+}
+
+/* the customer's share of their traffic before the shop's share x, and back */
+static double
+own_from_shop(const FrShopEventGen *g, double x)
+{
+	const FrShopWorld *w = g->w;
+	int			k = 0;
+
+	while (k < w->n_runs - 1 && x >= w->run_cdf[k + 1])
+		k++;
+	return g->own_cdf[k] + (x - w->run_cdf[k]) * (g->own_cdf[k + 1] - g->own_cdf[k]) /
+		(w->run_cdf[k + 1] - w->run_cdf[k]);
+}
+
+static double
+shop_from_own(const FrShopEventGen *g, double y)
+{
+	const FrShopWorld *w = g->w;
+	int			k = 0;
+
+	while (k < w->n_runs - 1 && y >= g->own_cdf[k + 1])
+		k++;
+	return w->run_cdf[k] + (y - g->own_cdf[k]) * (w->run_cdf[k + 1] - w->run_cdf[k]) /
+		(g->own_cdf[k + 1] - g->own_cdf[k]);
 }
 
 static void
@@ -1572,6 +1657,13 @@ start_customer(FrShopEventGen *g, int64_t c)
 	t_hi = FR_SHOP_WINDOW_SECONDS - 6 * 3600;
 	g->cdf_lo = traffic_cdf(w, t_lo);
 	g->cdf_hi = traffic_cdf(w, t_hi);
+	if (g->seasonal)
+	{
+		g->favourite = fr_shop_favourite_season(w->seed, c, NULL);
+		own_traffic_build(g);
+		g->cdf_lo = own_from_shop(g, g->cdf_lo);
+		g->cdf_hi = own_from_shop(g, g->cdf_hi);
+	}
 	g->order_pos = 0.0;
 	g->t = t_lo;
 	g->n_bought = 0;
@@ -1585,7 +1677,8 @@ start_session(FrShopEventGen *g)
 {
 	int64_t		size;
 	int64_t		start;
-	double		v;
+	double		v,
+				at;
 
 	if (g->sessions_left <= 1)
 		size = g->left;
@@ -1613,7 +1706,8 @@ start_session(FrShopEventGen *g)
 	 */
 	v = 1.0 - fr_rng_uniform(&g->rng);
 	g->order_pos += (1.0 - g->order_pos) * (1.0 - pow(v, 1.0 / g->sessions_left));
-	start = traffic_time(g->w, g->cdf_lo + g->order_pos * (g->cdf_hi - g->cdf_lo));
+	at = g->cdf_lo + g->order_pos * (g->cdf_hi - g->cdf_lo);
+	start = traffic_time(g->w, g->seasonal ? shop_from_own(g, at) : at);
 	/* half an hour of silence separates two sessions of a customer */
 	if (!g->first_session && start < g->t + 1800)
 		start = g->t + 1800;
@@ -1657,6 +1751,8 @@ draw_from(FrShopEventGen *g, const Bucket *b, int32_t key, int now_season)
 			continue;
 		fallback = p;
 		acc = season_acceptance(info->season, now_season);
+		if (g->seasonal)
+			acc = now_season == g->favourite ? acc * acc : sqrt(acc);
 		if (!gender_fits(g->cust.gender, info->gender))
 			acc *= 0.12;
 		if (fr_rng_uniform(&g->rng) < acc)

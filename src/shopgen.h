@@ -127,11 +127,18 @@ extern int	fr_shop_world_segments(const FrShopWorld *world);
 extern void fr_shop_customer(const FrShopWorld *world, int64_t index,
 							 FrShopCustomer *out);
 
-/* Events in event_id order: customer by customer, each in time order. */
+/*
+ * Events in event_id order: customer by customer, each in time order.
+ * seasonal_tastes plants a favourite season per customer (shopgen.c); off,
+ * the events are those of 0.2.
+ */
 extern FrShopEventGen *fr_shop_events_begin(const FrShopWorld *world,
-											int64_t n_events);
+											int64_t n_events, bool seasonal_tastes);
 extern bool fr_shop_events_next(FrShopEventGen *gen, FrShopEvent *out);
 extern void fr_shop_events_end(FrShopEventGen *gen);
+
+/* Customer index's favourite season under seasonal tastes (0 Winter .. 3 Fall) and its name. */
+extern int	fr_shop_favourite_season(uint64_t seed, int64_t index, const char **name);
 
 /* Number of events customer index c receives (exposed for tests). */
 extern int64_t fr_shop_events_quota(const FrShopEventGen *gen, int64_t c);

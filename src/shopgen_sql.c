@@ -244,6 +244,32 @@ fashionrec_shop_preferences(PG_FUNCTION_ARGS)
 					HeapTupleGetDatum(heap_form_tuple(funcctx->tuple_desc, values, nulls)));
 }
 
+/* each customer's favourite season under seasonal tastes (0.3) */
+PG_FUNCTION_INFO_V1(fashionrec_shop_customer_seasons);
+Datum
+fashionrec_shop_customer_seasons(PG_FUNCTION_ARGS)
+{
+	FuncCallContext *funcctx;
+	CustomersState *st;
+	const char *season;
+	Datum		values[2];
+	bool		nulls[2] = {0};
+
+	if (SRF_IS_FIRSTCALL())
+		customers_begin(fcinfo, SRF_FIRSTCALL_INIT());
+	funcctx = SRF_PERCALL_SETUP();
+	st = funcctx->user_fctx;
+	if (funcctx->call_cntr >= (uint64) st->n)
+		SRF_RETURN_DONE(funcctx);
+	CHECK_FOR_INTERRUPTS();
+
+	fr_shop_favourite_season((uint64) PG_GETARG_INT64(2), (int64) funcctx->call_cntr, &season);
+	values[0] = Int64GetDatum((int64) funcctx->call_cntr + 1);
+	values[1] = CStringGetTextDatum(season);
+	SRF_RETURN_NEXT(funcctx,
+					HeapTupleGetDatum(heap_form_tuple(funcctx->tuple_desc, values, nulls)));
+}
+
 /* ---- events ------------------------------------------------------------------------ */
 
 typedef struct EventsState
@@ -253,9 +279,8 @@ typedef struct EventsState
 	Datum		type_text[3];	/* 'view', 'cart', 'purchase', made once */
 } EventsState;
 
-PG_FUNCTION_INFO_V1(fashionrec_shop_events);
-Datum
-fashionrec_shop_events(PG_FUNCTION_ARGS)
+static Datum
+shop_events(FunctionCallInfo fcinfo, bool seasonal_tastes)
 {
 	FuncCallContext *funcctx;
 	EventsState *st;
@@ -275,7 +300,7 @@ fashionrec_shop_events(PG_FUNCTION_ARGS)
 		old = MemoryContextSwitchTo(funcctx->multi_call_memory_ctx);
 		st = palloc0(sizeof(EventsState));
 		st->world = fr_shop_world_build((uint64) PG_GETARG_INT64(3), customers, products);
-		st->gen = fr_shop_events_begin(st->world, events);
+		st->gen = fr_shop_events_begin(st->world, events, seasonal_tastes);
 		for (int i = 0; i < 3; i++)
 			st->type_text[i] = CStringGetTextDatum(fr_shop_event_type_name((FrShopEventType) i));
 		funcctx->user_fctx = st;
@@ -295,4 +320,20 @@ fashionrec_shop_events(PG_FUNCTION_ARGS)
 	values[5] = shop_time(ev.occurred_at);
 	SRF_RETURN_NEXT(funcctx,
 					HeapTupleGetDatum(heap_form_tuple(funcctx->tuple_desc, values, nulls)));
+}
+
+/* 0.2's _shop_events(customers, products, events, seed) */
+PG_FUNCTION_INFO_V1(fashionrec_shop_events);
+Datum
+fashionrec_shop_events(PG_FUNCTION_ARGS)
+{
+	return shop_events(fcinfo, false);
+}
+
+/* _shop_events(customers, products, events, seed, seasonal_tastes), 0.3 */
+PG_FUNCTION_INFO_V1(fashionrec_shop_events_0_3);
+Datum
+fashionrec_shop_events_0_3(PG_FUNCTION_ARGS)
+{
+	return shop_events(fcinfo, PG_GETARG_BOOL(4));
 }

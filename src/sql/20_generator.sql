@@ -38,13 +38,21 @@ CREATE FUNCTION fashionrec._shop_preferences(customers integer, products integer
 COMMENT ON FUNCTION fashionrec._shop_preferences(integer, integer, bigint) IS
     'Internal: the planted style-cluster cells of each generated customer; use generate_shop()';
 
+CREATE FUNCTION fashionrec._shop_customer_seasons(customers integer, products integer, seed bigint)
+    RETURNS TABLE (customer_id bigint, favourite_season text)
+    AS 'MODULE_PATHNAME', 'fashionrec_shop_customer_seasons'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 2000;
+COMMENT ON FUNCTION fashionrec._shop_customer_seasons(integer, integer, bigint) IS
+    'Internal: the favourite season planted in each generated customer by seasonal_tastes; use generate_shop()';
+
 CREATE FUNCTION fashionrec._shop_events(customers integer, products integer,
-                                        events bigint, seed bigint)
+                                        events bigint, seed bigint,
+                                        seasonal_tastes boolean DEFAULT false)
     RETURNS TABLE (event_id bigint, customer_id bigint, product_id bigint,
                    event_type text, session_id bigint, occurred_at timestamptz)
-    AS 'MODULE_PATHNAME', 'fashionrec_shop_events'
+    AS 'MODULE_PATHNAME', 'fashionrec_shop_events_0_3'
     LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 50000;
-COMMENT ON FUNCTION fashionrec._shop_events(integer, integer, bigint, bigint) IS
+COMMENT ON FUNCTION fashionrec._shop_events(integer, integer, bigint, bigint, boolean) IS
     'Internal: the event stream of a generated shop, streamed; use generate_shop()';
 
 CREATE FUNCTION fashionrec.generate_shop(customers integer DEFAULT 2000,
@@ -52,7 +60,8 @@ CREATE FUNCTION fashionrec.generate_shop(customers integer DEFAULT 2000,
                                          events bigint DEFAULT 50000,
                                          seed bigint DEFAULT 42,
                                          target_schema name DEFAULT 'shop',
-                                         replace boolean DEFAULT false)
+                                         replace boolean DEFAULT false,
+                                         seasonal_tastes boolean DEFAULT false)
     RETURNS TABLE (table_name text, row_count bigint)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
@@ -64,14 +73,15 @@ DECLARE
 BEGIN
     -- not STRICT, so that a NULL gets an error rather than silently no shop
     IF customers IS NULL OR products IS NULL OR events IS NULL OR seed IS NULL
-       OR target_schema IS NULL OR replace IS NULL THEN
+       OR target_schema IS NULL OR replace IS NULL OR seasonal_tastes IS NULL THEN
         RAISE EXCEPTION '% must not be NULL',
                 CASE WHEN customers IS NULL THEN 'customers'
                      WHEN products IS NULL THEN 'products'
                      WHEN events IS NULL THEN 'events'
                      WHEN seed IS NULL THEN 'seed'
                      WHEN target_schema IS NULL THEN 'target_schema'
-                     ELSE 'replace' END
+                     WHEN replace IS NULL THEN 'replace'
+                     ELSE 'seasonal_tastes' END
             USING ERRCODE = '22004',
                   HINT = 'Leave the argument out to get its default.';
     END IF;
@@ -93,7 +103,7 @@ BEGIN
       FROM pg_catalog.pg_class c
       JOIN pg_catalog.pg_namespace s ON s.oid = c.relnamespace
      WHERE s.nspname = target_schema
-       AND c.relname IN ('products', 'customers', 'customer_preferences', 'events');
+       AND c.relname IN ('products', 'customers', 'customer_preferences', 'customer_seasons', 'events');
     IF existing IS NOT NULL THEN
         IF NOT replace THEN
             RAISE EXCEPTION 'schema "%" already has shop tables', target_schema
@@ -102,14 +112,15 @@ BEGIN
                       HINT = 'Pass replace => true to drop and regenerate them, or choose another target_schema.';
         END IF;
         -- without CASCADE: views a user built on the shop stop the replacement
-        EXECUTE pg_catalog.format('DROP TABLE IF EXISTS %1$I.events, %1$I.customer_preferences, '
-                                  '%1$I.customers, %1$I.products', target_schema);
+        EXECUTE pg_catalog.format('DROP TABLE IF EXISTS %1$I.events, %1$I.customer_seasons, '
+                                  '%1$I.customer_preferences, %1$I.customers, %1$I.products', target_schema);
     END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = target_schema) THEN
         EXECUTE pg_catalog.format('CREATE SCHEMA %I', target_schema);
     END IF;
     origin := pg_catalog.format('fashionrec.generate_shop(customers => %s, products => %s, '
-                                'events => %s, seed => %s)', customers, products, events, seed);
+                                'events => %s, seed => %s%s)', customers, products, events, seed,
+                                CASE WHEN seasonal_tastes THEN ', seasonal_tastes => true' ELSE '' END);
 
     -- Tables are filled before their keys and indexes exist: one sorted
     -- index build is much cheaper than ten million index insertions.
@@ -180,6 +191,26 @@ BEGIN
     row_count := n;
     RETURN NEXT;
 
+    IF seasonal_tastes THEN
+        EXECUTE pg_catalog.format($sql$
+            CREATE TABLE %I.customer_seasons (
+                customer_id      bigint NOT NULL,
+                favourite_season text NOT NULL
+                                 CHECK (favourite_season IN ('Winter', 'Spring', 'Summer', 'Fall')))$sql$,
+                                  target_schema);
+        EXECUTE pg_catalog.format('INSERT INTO %I.customer_seasons SELECT * FROM fashionrec._shop_customer_seasons($1, $2, $3)',
+                                  target_schema) USING customers, products, seed;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        EXECUTE pg_catalog.format('ALTER TABLE %1$I.customer_seasons ADD PRIMARY KEY (customer_id), '
+                                  'ADD FOREIGN KEY (customer_id) REFERENCES %1$I.customers', target_schema);
+        EXECUTE pg_catalog.format('COMMENT ON TABLE %I.customer_seasons IS %L', target_schema,
+                                  'The seasonal tastes planted by ' || origin
+                                  || ': each customer shops three times as often in their favourite season, and for it');
+        table_name := 'customer_seasons';
+        row_count := n;
+        RETURN NEXT;
+    END IF;
+
     EXECUTE pg_catalog.format($sql$
         CREATE TABLE %I.events (
             event_id    bigint NOT NULL,
@@ -194,8 +225,8 @@ BEGIN
         INSERT INTO %I.events
         SELECT (e).event_id, (e).customer_id, (e).product_id, (e).event_type,
                (e).session_id, (e).occurred_at
-          FROM (SELECT fashionrec._shop_events($1, $2, $3, $4) AS e) s$sql$,
-                              target_schema) USING customers, products, events, seed;
+          FROM (SELECT fashionrec._shop_events($1, $2, $3, $4, $5) AS e) s$sql$,
+                              target_schema) USING customers, products, events, seed, seasonal_tastes;
     GET DIAGNOSTICS n = ROW_COUNT;
     EXECUTE pg_catalog.format('ALTER TABLE %I.events ADD PRIMARY KEY (event_id)', target_schema);
     EXECUTE pg_catalog.format('CREATE INDEX ON %I.events (customer_id)', target_schema);
@@ -210,7 +241,10 @@ BEGIN
 
     EXECUTE pg_catalog.format('ANALYZE %1$I.products, %1$I.customers, %1$I.customer_preferences, %1$I.events',
                               target_schema);
+    IF seasonal_tastes THEN
+        EXECUTE pg_catalog.format('ANALYZE %I.customer_seasons', target_schema);
+    END IF;
 END
 $$;
-COMMENT ON FUNCTION fashionrec.generate_shop(integer, integer, bigint, bigint, name, boolean) IS
-    'Creates a synthetic fashion shop (products, customers, customer_preferences, events) in target_schema, deterministic by seed';
+COMMENT ON FUNCTION fashionrec.generate_shop(integer, integer, bigint, bigint, name, boolean, boolean) IS
+    'Creates a synthetic fashion shop (products, customers, customer_preferences, events; with seasonal_tastes, customer_seasons) in target_schema, deterministic by seed';

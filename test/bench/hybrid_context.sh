@@ -24,6 +24,13 @@
 #    reused (fusion_from) over components trained on the whole training part.
 #    Reference in the same run: the in-season share of each list (chance is
 #    the share of in-season products in the catalogue).
+#    The quality part runs on two shops of the same size and seed: the
+#    default one, whose seasonality every customer shares, and one generated
+#    with seasonal_tastes (each customer shops three times as often in a
+#    favourite season, and for it: src/shopgen.c), where a customer's
+#    propensity for the season (the hybrid's context_column) has something to
+#    find.  On that shop the cases are also split by whether the case's
+#    season is the customer's planted favourite (shop.customer_seasons).
 # 2. Latency.  recommend() of a hybrid (ALS 64 factors + popularity with a
 #    context column) over ITEMS items, under pgbench at one client: one
 #    script calls it without and with a context for the same customer, so
@@ -32,7 +39,8 @@
 #
 #   bash test/bench/hybrid_context.sh   (SHOP="customers products events",
 #                                        ITEMS=100000 USERS=20000 EVENTS=1000000
-#                                        SECONDS_PER_RUN=15; QUALITY=0 or LATENCY=0 skips a part)
+#                                        SECONDS_PER_RUN=15; QUALITY=0 or LATENCY=0 skips a part,
+#                                        SHOPS="default seasonal" the shops of the quality part)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
@@ -49,17 +57,24 @@ fr_install_deps
 fr_setup_paths
 [ -n "${FR_NO_BUILD:-}" ] || fr_build_install
 fr_bench_cluster
-q() { psql -qXAt -F $'\t' -v ON_ERROR_STOP=1 -d bench "$@"; }
+DB=bench
+q() { psql -qXAt -F $'\t' -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
 START=$(date +%s)
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 q -c "CREATE EXTENSION fashionrec"
 echo "OpenBLAS kernel in the server: $(q -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
 
-if [ "${QUALITY:-1}" != 0 ]; then
-echo "== 1. shop: $SHOP_C customers, $SHOP_P products, $SHOP_E events; validation from $VAL_FROM, test from $TEST_FROM"
+# quality SHOP: part 1 on the named shop (default or seasonal), in its own database
+quality() {
+SEASONAL=$([ "$1" = seasonal ] && echo true || echo false)
+DB=bench_$1
+psql -qX -d postgres -c "CREATE DATABASE $DB" >/dev/null
+q -c "CREATE EXTENSION fashionrec"
+echo "== 1. $1 shop: $SHOP_C customers, $SHOP_P products, $SHOP_E events; validation from $VAL_FROM, test from $TEST_FROM"
 q <<SQL
 SET client_min_messages = warning;
-SELECT count(*) FROM fashionrec.generate_shop(customers => $SHOP_C, products => $SHOP_P, events => $SHOP_E);
+SELECT count(*) FROM fashionrec.generate_shop(customers => $SHOP_C, products => $SHOP_P, events => $SHOP_E,
+                                              seasonal_tastes => $SEASONAL);
 CREATE TABLE ev AS
 SELECT customer_id AS user_id, product_id AS item_id,
        CASE event_type WHEN 'purchase' THEN 5 WHEN 'cart' THEN 2 ELSE 1 END::float8 AS weight,
@@ -133,7 +148,34 @@ done <<'CASES'
 (c) hybrid + context, learned logistic|ctx-lr|true
     same model, no context|ctx-lr|false
 CASES
+if [ "$SEASONAL" = true ]; then
+    # where the per-customer part should show: the case's season is or is not
+    # the customer's planted favourite
+    printf '\n%-52s %6s %8s %8s\n' "by planted favourite season (NDCG@10)" cases favourite other
+    while IFS='|' read -r label model ctx; do
+        read -r nf fav oth < <(q -c "
+            SELECT count(*) FILTER (WHERE s.favourite_season = c.season),
+                   round(avg(n.v) FILTER (WHERE s.favourite_season = c.season)::numeric, 4),
+                   round(avg(n.v) FILTER (WHERE s.favourite_season <> c.season)::numeric, 4)
+              FROM cases c JOIN shop.customer_seasons s ON s.customer_id = c.user_id,
+                   LATERAL (SELECT fashionrec.ndcg_at_k(ARRAY(SELECT r.item_id FROM fashionrec.recommend('$model', c.user_id, 10,
+                                   context => CASE WHEN $ctx THEN c.season END) r ORDER BY r.rank), c.rel, 10) AS v) n")
+        printf '%-52s %6s %8s %8s\n' "$label" "$nf" "$fav" "$oth"
+    done <<'CASES'
+(a) plain hybrid, weighted|plain|false
+(c) hybrid + context, weighted (context_column)|ctx|true
+(c) hybrid + context, weighted, no context_column|plain|true
+(c) hybrid + context, learned logistic|ctx-lr|true
+CASES
+fi
 echo "elapsed: $(( $(date +%s) - START )) s, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+if [ "${QUALITY:-1}" != 0 ]; then
+    for shop in ${SHOPS:-default seasonal}; do
+        quality "$shop"
+    done
+    DB=bench
 fi
 
 if [ "${LATENCY:-1}" != 0 ]; then

@@ -51,7 +51,7 @@ static uint64_t
 event_hash(uint64_t seed, int32_t nc, int32_t np, int64_t ne, int64_t *count)
 {
 	FrShopWorld *w = fr_shop_world_build(seed, nc, np);
-	FrShopEventGen *g = fr_shop_events_begin(w, ne);
+	FrShopEventGen *g = fr_shop_events_begin(w, ne, false);
 	FrShopEvent ev;
 	uint64_t	h = UINT64_C(0xcbf29ce484222325);
 
@@ -249,7 +249,7 @@ test_events(void)
 				np = 1500;
 	const int64_t ne = 200000;
 	FrShopWorld *w = fr_shop_world_build(42, nc, np);
-	FrShopEventGen *g = fr_shop_events_begin(w, ne);
+	FrShopEventGen *g = fr_shop_events_begin(w, ne, false);
 	FrShopProduct *prods = malloc(sizeof(FrShopProduct) * np);
 	FrShopCustomer cu = {0};
 	FrShopEvent ev;
@@ -388,7 +388,7 @@ test_repeats(void)
 {
 	/* few products and many events per customer: repurchases must occur */
 	FrShopWorld *w = fr_shop_world_build(3, 20, 30);
-	FrShopEventGen *g = fr_shop_events_begin(w, 20000);
+	FrShopEventGen *g = fr_shop_events_begin(w, 20000, false);
 	FrShopEvent ev;
 	static int	bought[21][31];
 	int			repeats = 0;
