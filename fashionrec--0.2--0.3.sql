@@ -1372,8 +1372,12 @@ BEGIN
                       HINT = 'Pass replace => true to drop and regenerate them, or choose another target_schema.';
         END IF;
         -- without CASCADE: views a user built on the shop stop the replacement
-        EXECUTE pg_catalog.format('DROP TABLE IF EXISTS %1$I.events, %1$I.customer_seasons, '
-                                  '%1$I.customer_preferences, %1$I.customers, %1$I.products', target_schema);
+        -- a shop made with seasonal_tastes has one table more
+        IF pg_catalog.to_regclass(pg_catalog.format('%I.customer_seasons', target_schema)) IS NOT NULL THEN
+            EXECUTE pg_catalog.format('DROP TABLE %I.customer_seasons', target_schema);
+        END IF;
+        EXECUTE pg_catalog.format('DROP TABLE IF EXISTS %1$I.events, %1$I.customer_preferences, '
+                                  '%1$I.customers, %1$I.products', target_schema);
     END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = target_schema) THEN
         EXECUTE pg_catalog.format('CREATE SCHEMA %I', target_schema);
