@@ -2,7 +2,8 @@
  * test_shopgen.c — the synthetic shop generator: known answers for seed 42,
  * determinism, attribute sanity, exact event counts, the event invariants
  * (time order, window, signup and product creation, funnel inside sessions)
- * and the planted structure (preferences, seasonality, popularity).
+ * and the planted structure (preferences, seasonality, popularity, and the
+ * optional seasonal tastes).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +402,78 @@ test_repeats(void)
 	fr_shop_world_free(w);
 }
 
+/* seasonal tastes: more events in the favourite season, and more in-season products then */
+static int
+season_of_day(int64_t day)
+{
+	return day < 59 || day >= 334 ? 0 : day < 151 ? 1 : day < 243 ? 2 : 3;
+}
+
+static void
+test_seasonal_tastes(void)
+{
+	const int32_t nc = 2000,
+				np = 1500;
+	const int64_t ne = 200000;
+	FrShopWorld *w = fr_shop_world_build(42, nc, np);
+	FrShopEventGen *g = fr_shop_events_begin(w, ne, true);
+	FrShopProduct *prods = malloc(sizeof(FrShopProduct) * np);
+	FrShopEvent ev;
+	int64_t		n = 0,
+				in_fav = 0,
+				fav_in_season = 0,
+				other_in_season = 0,
+				bad_time = 0,
+				last_customer = 0,
+				last_time = 0,
+				per_season[4] = {0};
+	int			fav = 0;
+	const char *name;
+
+	for (int i = 0; i < np; i++)
+		fr_shop_product(42, i, false, &prods[i]);
+	while (fr_shop_events_next(g, &ev))
+	{
+		int			s = season_of_day(ev.occurred_at / 86400);
+		bool		in_season = prods[ev.product_id - 1].season == s;
+
+		n++;
+		if (ev.customer_id != last_customer)
+		{
+			fav = fr_shop_favourite_season(42, ev.customer_id - 1, NULL);
+			last_customer = ev.customer_id;
+			last_time = 0;
+		}
+		if (ev.occurred_at < last_time || ev.occurred_at < 0 || ev.occurred_at >= FR_SHOP_WINDOW_SECONDS)
+			bad_time++;
+		last_time = ev.occurred_at;
+		per_season[s]++;
+		if (s == fav)
+		{
+			in_fav++;
+			fav_in_season += in_season;
+		}
+		else
+			other_in_season += in_season;
+	}
+	ok(n == ne, "seasonal tastes: %lld events of %lld", (long long) n, (long long) ne);
+	ok(bad_time == 0, "seasonal tastes: each customer's events in time order, inside the window (%lld not)",
+	   (long long) bad_time);
+	/* a season is about a quarter of the traffic; three times the weight in one gives about half */
+	ok((double) in_fav / n > 0.42 && (double) in_fav / n < 0.6,
+	   "seasonal tastes: %.3f of events in the customer's favourite season", (double) in_fav / n);
+	ok((double) fav_in_season / in_fav > (double) other_in_season / (n - in_fav) + 0.08,
+	   "seasonal tastes: in-season products %.3f of events in the favourite season, %.3f out of it",
+	   (double) fav_in_season / in_fav, (double) other_in_season / (n - in_fav));
+	fav = fr_shop_favourite_season(42, 7, &name);
+	ok(fav == fr_shop_favourite_season(42, 7, NULL) &&
+	   strcmp(name, (const char *[]) {"Winter", "Spring", "Summer", "Fall"}[fav]) == 0,
+	   "seasonal tastes: a customer's favourite season is a function of the seed (%s)", name);
+	fr_shop_events_end(g);
+	fr_shop_world_free(w);
+	free(prods);
+}
+
 int
 main(void)
 {
@@ -411,5 +484,6 @@ main(void)
 	test_determinism();
 	test_events();
 	test_repeats();
+	test_seasonal_tastes();
 	return done_testing();
 }
