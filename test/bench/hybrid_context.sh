@@ -30,7 +30,9 @@
 #    favourite season, and for it: src/shopgen.c), where a customer's
 #    propensity for the season (the hybrid's context_column) has something to
 #    find.  On that shop the cases are also split by whether the case's
-#    season is the customer's planted favourite (shop.customer_seasons).
+#    season is the customer's planted favourite (shop.customer_seasons), and
+#    hybrids without context_column at several affinity weights bound what a
+#    per-customer weight could gain on each group.
 # 2. Latency.  recommend() of a hybrid (ALS 64 factors + popularity with a
 #    context column) over ITEMS items, under pgbench at one client: one
 #    script calls it without and with a context for the same customer, so
@@ -167,6 +169,24 @@ if [ "$SEASONAL" = true ]; then
 (c) hybrid + context, weighted, no context_column|plain|true
 (c) hybrid + context, learned logistic|ctx-lr|true
 CASES
+    # Reference, same run: how much a per-customer weight could gain at all.
+    # Hybrids without context_column (propensity 1) at affinity weights
+    # around the default 0.3, scored on each group of cases: the best weight
+    # per group is what a perfect propensity could pick.  Measured on the
+    # test cases, so it chooses nothing; it bounds what the propensity can do.
+    printf '\n%-52s %8s %8s\n' "ceiling: affinity weight, propensity 1" favourite other
+    for aw in 0 0.15 0.3 0.6 1; do
+        q -c "SET client_min_messages = warning" -c "SELECT fashionrec.train('aw-$aw', 'hybrid', NULL,
+                '{\"cf\": \"als\", \"popularity\": \"pop\", \"interactions\": \"tr\",
+                  \"context_affinity_weight\": $aw}') IS NOT NULL" >/dev/null
+        read -r fav oth < <(q -c "
+            SELECT round(avg(n.v) FILTER (WHERE s.favourite_season = c.season)::numeric, 4),
+                   round(avg(n.v) FILTER (WHERE s.favourite_season <> c.season)::numeric, 4)
+              FROM cases c JOIN shop.customer_seasons s ON s.customer_id = c.user_id,
+                   LATERAL (SELECT fashionrec.ndcg_at_k(ARRAY(SELECT r.item_id FROM fashionrec.recommend('aw-$aw', c.user_id, 10,
+                                   context => c.season) r ORDER BY r.rank), c.rel, 10) AS v) n")
+        printf '%-52s %8s %8s\n' "context_affinity_weight $aw" "$fav" "$oth"
+    done
 fi
 echo "elapsed: $(( $(date +%s) - START )) s, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 }
