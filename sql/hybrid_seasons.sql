@@ -7,6 +7,12 @@
 -- than from the same hybrid without context_column (propensity 1).
 \set SHOW_CONTEXT never
 SET client_min_messages = warning;
+-- an event's (meteorological) season, from its date
+CREATE FUNCTION pg_temp.season_of(t timestamptz) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN extract(month FROM t AT TIME ZONE 'UTC') IN (12, 1, 2) THEN 'Winter'
+                WHEN extract(month FROM t AT TIME ZONE 'UTC') IN (3, 4, 5) THEN 'Spring'
+                WHEN extract(month FROM t AT TIME ZONE 'UTC') IN (6, 7, 8) THEN 'Summer'
+                ELSE 'Fall' END $$;
 
 -- ---- the generator option ---------------------------------------------------------------------
 -- the same catalogue, customers and preferences as the default shop; other events
@@ -41,10 +47,7 @@ CREATE TABLE hs.ev AS
 SELECT customer_id AS user_id, product_id AS item_id,
        CASE event_type WHEN 'purchase' THEN 5 WHEN 'cart' THEN 2 ELSE 1 END::float8 AS weight,
        occurred_at AS event_time,
-       CASE WHEN extract(month FROM occurred_at AT TIME ZONE 'UTC') IN (12, 1, 2) THEN 'Winter'
-            WHEN extract(month FROM occurred_at AT TIME ZONE 'UTC') IN (3, 4, 5) THEN 'Spring'
-            WHEN extract(month FROM occurred_at AT TIME ZONE 'UTC') IN (6, 7, 8) THEN 'Summer'
-            ELSE 'Fall' END AS season
+       pg_temp.season_of(occurred_at) AS season
   FROM hs.events;
 -- customers shop about three times as much in their favourite season as
 -- everyone does, and buy for it: more of its products than in other seasons
@@ -57,13 +60,19 @@ SELECT round(avg((e.season = s.favourite_season)::int), 2) AS share_in_favourite
   JOIN hs.products p ON p.product_id = e.item_id;
 
 -- ---- the per-customer affinity ----------------------------------------------------------------
-SELECT fashionrec.train('hs-als', 'als', 'SELECT user_id, item_id, weight FROM hs.ev',
-                        '{"factors": 16, "iterations": 8, "solver": "cholesky"}') IS NOT NULL AS als;
-SELECT fashionrec.train('hs-pop', 'popularity', 'hs.ev', '{"context_column": "season"}') IS NOT NULL AS pop;
-SELECT fashionrec.train('hs-ctx', 'hybrid', NULL,
-       '{"cf": "hs-als", "popularity": "hs-pop", "interactions": "hs.ev", "context_column": "season"}') IS NOT NULL AS ctx;
-SELECT fashionrec.train('hs-plain', 'hybrid', NULL,
-       '{"cf": "hs-als", "popularity": "hs-pop", "interactions": "hs.ev"}') IS NOT NULL AS plain;
+-- ALS and popularity by season on the events, and two hybrids of them:
+-- PREFIX-ctx with the season as its context_column, PREFIX-plain without
+CREATE FUNCTION pg_temp.train_pair(prefix text, events text) RETURNS boolean LANGUAGE sql AS $$
+    SELECT fashionrec.train(prefix || '-als', 'als', 'SELECT user_id, item_id, weight FROM ' || events,
+                            '{"factors": 16, "iterations": 8, "solver": "cholesky"}') IS NOT NULL
+       AND fashionrec.train(prefix || '-pop', 'popularity', events, '{"context_column": "season"}') IS NOT NULL
+       AND fashionrec.train(prefix || '-ctx', 'hybrid', NULL,
+               jsonb_build_object('cf', prefix || '-als', 'popularity', prefix || '-pop',
+                                  'interactions', events, 'context_column', 'season')) IS NOT NULL
+       AND fashionrec.train(prefix || '-plain', 'hybrid', NULL,
+               jsonb_build_object('cf', prefix || '-als', 'popularity', prefix || '-pop',
+                                  'interactions', events)) IS NOT NULL $$;
+SELECT pg_temp.train_pair('hs', 'hs.ev') AS trained;
 
 -- a customer's propensity is the ratio of the affinity rows of the two
 -- hybrids (explain's normalized affinity includes it): the planted winter
@@ -114,18 +123,9 @@ SELECT count(*) FROM fashionrec.generate_shop(customers => 300, products => 200,
                                               target_schema => 'hs_same');
 CREATE TABLE hs_same.ev AS
 SELECT customer_id AS user_id, product_id AS item_id, 1::float8 AS weight, occurred_at AS event_time,
-       CASE WHEN extract(month FROM occurred_at AT TIME ZONE 'UTC') IN (12, 1, 2) THEN 'Winter'
-            WHEN extract(month FROM occurred_at AT TIME ZONE 'UTC') IN (3, 4, 5) THEN 'Spring'
-            WHEN extract(month FROM occurred_at AT TIME ZONE 'UTC') IN (6, 7, 8) THEN 'Summer'
-            ELSE 'Fall' END AS season
+       pg_temp.season_of(occurred_at) AS season
   FROM hs_same.events;
-SELECT fashionrec.train('hs-same-als', 'als', 'SELECT user_id, item_id, weight FROM hs_same.ev',
-                        '{"factors": 16, "iterations": 8, "solver": "cholesky"}') IS NOT NULL AS als;
-SELECT fashionrec.train('hs-same-pop', 'popularity', 'hs_same.ev', '{"context_column": "season"}') IS NOT NULL AS pop;
-SELECT fashionrec.train('hs-same-ctx', 'hybrid', NULL,
-       '{"cf": "hs-same-als", "popularity": "hs-same-pop", "interactions": "hs_same.ev", "context_column": "season"}') IS NOT NULL AS ctx;
-SELECT fashionrec.train('hs-same-plain', 'hybrid', NULL,
-       '{"cf": "hs-same-als", "popularity": "hs-same-pop", "interactions": "hs_same.ev"}') IS NOT NULL AS plain;
+SELECT pg_temp.train_pair('hs-same', 'hs_same.ev') AS trained;
 CREATE FUNCTION hs.spread(ctx text, plain text, users text) RETURNS numeric LANGUAGE plpgsql AS $$
 DECLARE r numeric;
 BEGIN

@@ -1604,29 +1604,19 @@ own_traffic_build(FrShopEventGen *g)
 		g->own_cdf[k] /= g->own_cdf[w->n_runs];
 }
 
-/* the customer's share of their traffic before the shop's share x, and back */
+/*
+ * x on the piecewise linear curve through (from[k], to[k]), k = 0 .. n:
+ * the customer's share of their traffic before the shop's share x
+ * (from run_cdf to own_cdf), and back.
+ */
 static double
-own_from_shop(const FrShopEventGen *g, double x)
+remap(const double *from, const double *to, int n, double x)
 {
-	const FrShopWorld *w = g->w;
 	int			k = 0;
 
-	while (k < w->n_runs - 1 && x >= w->run_cdf[k + 1])
+	while (k < n - 1 && x >= from[k + 1])
 		k++;
-	return g->own_cdf[k] + (x - w->run_cdf[k]) * (g->own_cdf[k + 1] - g->own_cdf[k]) /
-		(w->run_cdf[k + 1] - w->run_cdf[k]);
-}
-
-static double
-shop_from_own(const FrShopEventGen *g, double y)
-{
-	const FrShopWorld *w = g->w;
-	int			k = 0;
-
-	while (k < w->n_runs - 1 && y >= g->own_cdf[k + 1])
-		k++;
-	return w->run_cdf[k] + (y - g->own_cdf[k]) * (w->run_cdf[k + 1] - w->run_cdf[k]) /
-		(g->own_cdf[k + 1] - g->own_cdf[k]);
+	return to[k] + (x - from[k]) * (to[k + 1] - to[k]) / (from[k + 1] - from[k]);
 }
 
 static void
@@ -1661,8 +1651,8 @@ start_customer(FrShopEventGen *g, int64_t c)
 	{
 		g->favourite = fr_shop_favourite_season(w->seed, c, NULL);
 		own_traffic_build(g);
-		g->cdf_lo = own_from_shop(g, g->cdf_lo);
-		g->cdf_hi = own_from_shop(g, g->cdf_hi);
+		g->cdf_lo = remap(w->run_cdf, g->own_cdf, w->n_runs, g->cdf_lo);
+		g->cdf_hi = remap(w->run_cdf, g->own_cdf, w->n_runs, g->cdf_hi);
 	}
 	g->order_pos = 0.0;
 	g->t = t_lo;
@@ -1707,7 +1697,7 @@ start_session(FrShopEventGen *g)
 	v = 1.0 - fr_rng_uniform(&g->rng);
 	g->order_pos += (1.0 - g->order_pos) * (1.0 - pow(v, 1.0 / g->sessions_left));
 	at = g->cdf_lo + g->order_pos * (g->cdf_hi - g->cdf_lo);
-	start = traffic_time(g->w, g->seasonal ? shop_from_own(g, at) : at);
+	start = traffic_time(g->w, g->seasonal ? remap(g->own_cdf, g->w->run_cdf, g->w->n_runs, at) : at);
 	/* half an hour of silence separates two sessions of a customer */
 	if (!g->first_session && start < g->t + 1800)
 		start = g->t + 1800;

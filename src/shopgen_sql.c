@@ -180,6 +180,16 @@ customers_begin(FunctionCallInfo fcinfo, FuncCallContext *funcctx)
 	return st;
 }
 
+/* the SRF's call context, the customers' state made on the first call */
+static FuncCallContext *
+customers_call(FunctionCallInfo fcinfo)
+{
+	if (SRF_IS_FIRSTCALL())
+		customers_begin(fcinfo, SRF_FIRSTCALL_INIT());
+	CHECK_FOR_INTERRUPTS();
+	return SRF_PERCALL_SETUP();
+}
+
 PG_FUNCTION_INFO_V1(fashionrec_shop_customers);
 Datum
 fashionrec_shop_customers(PG_FUNCTION_ARGS)
@@ -190,13 +200,10 @@ fashionrec_shop_customers(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	bool		nulls[5] = {0};
 
-	if (SRF_IS_FIRSTCALL())
-		customers_begin(fcinfo, SRF_FIRSTCALL_INIT());
-	funcctx = SRF_PERCALL_SETUP();
+	funcctx = customers_call(fcinfo);
 	st = funcctx->user_fctx;
 	if (funcctx->call_cntr >= (uint64) st->n)
 		SRF_RETURN_DONE(funcctx);
-	CHECK_FOR_INTERRUPTS();
 
 	c = &st->cust;
 	fr_shop_customer(st->world, (int64) funcctx->call_cntr, c);
@@ -255,13 +262,10 @@ fashionrec_shop_customer_seasons(PG_FUNCTION_ARGS)
 	Datum		values[2];
 	bool		nulls[2] = {0};
 
-	if (SRF_IS_FIRSTCALL())
-		customers_begin(fcinfo, SRF_FIRSTCALL_INIT());
-	funcctx = SRF_PERCALL_SETUP();
+	funcctx = customers_call(fcinfo);
 	st = funcctx->user_fctx;
 	if (funcctx->call_cntr >= (uint64) st->n)
 		SRF_RETURN_DONE(funcctx);
-	CHECK_FOR_INTERRUPTS();
 
 	fr_shop_favourite_season((uint64) PG_GETARG_INT64(2), (int64) funcctx->call_cntr, &season);
 	values[0] = Int64GetDatum((int64) funcctx->call_cntr + 1);
