@@ -350,3 +350,37 @@ SELECT e.item_id, e.raw_score, r.score,
 SELECT count(*) AS new_products, bool_and(abs(raw_score - score) < 1e-5) AS raw_is_featurefm_score,
        bool_and(abs(score - dot) > 1e-4) AS bias_included
   FROM fm_raw;
+
+-- ---- two featurefm models as one hybrid: an ensemble --------------------------------
+-- "content" (and "image") take any scoring model, so a second featurefm
+-- trained with the other loss joins the first directly.  Each is scored with
+-- its own callbacks (the new products from their features), z-scored over
+-- the catalogue and summed: with static weights 1 + 1 the hybrid's score of
+-- every product is z(WARP) + z(BPR), computed here from recommend() alone.
+SELECT fashionrec.train('fm-h-bpr', 'featurefm', 'fm_bought',
+       '{"item_features": "fm_attributes", "factors": 8, "epochs": 30, "seed": 5, "loss": "bpr"}');
+SELECT fashionrec.train('fm-ensemble', 'hybrid', NULL,
+       '{"cf": "fm-h", "content": "fm-h-bpr", "content_weight": 1, "history_n0": 0,
+         "interactions": "fm_bought"}');
+CREATE TEMP TABLE fm_z AS
+SELECT model, u, item_id,
+       (score - avg(score) OVER w) / stddev_pop(score) OVER w AS z
+  FROM unnest(ARRAY['fm-h', 'fm-h-bpr']) AS model, generate_series(1, 90) u,
+       LATERAL fashionrec.recommend(model, u, 100, exclude_seen => false) r
+WINDOW w AS (PARTITION BY model, u);
+CREATE TEMP TABLE fm_ens AS
+SELECT r.u, r.item_id, r.score, sum(z.z) AS z_sum,
+       min(z.z) FILTER (WHERE z.model = 'fm-h') AS z_warp
+  FROM (SELECT u, e.item_id, e.score
+          FROM generate_series(1, 90) u,
+               LATERAL fashionrec.recommend('fm-ensemble', u, 12,
+                                            candidates => ARRAY(SELECT generate_series(49, 60)::bigint)) e) r
+  JOIN fm_z z USING (u, item_id)
+ GROUP BY r.u, r.item_id, r.score;
+SELECT count(DISTINCT u) AS customers, count(DISTINCT item_id) AS new_products,
+       bool_and(abs(score - z_sum) < 1e-3) AS score_is_sum_of_z,
+       bool_or(abs(score - 2 * z_warp) > 0.1) AS bpr_counts
+  FROM fm_ens;
+-- explain() names both components and their weights
+SELECT signal, component, count(*) AS rows, min(weight) AS weight
+  FROM fashionrec.explain('fm-ensemble', 7, 3) GROUP BY signal, component ORDER BY signal;

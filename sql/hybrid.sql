@@ -158,7 +158,8 @@ SELECT fashionrec.train('h-bad', 'hybrid', NULL, '{"cf": "no-such-model", "inter
 SELECT fashionrec.train('h-bad', 'hybrid', NULL, '{"colour": "h-vec", "interactions": "hbuy"}');
 SELECT fashionrec.train('h-bad', 'hybrid', NULL, '{"cf": "h-vec", "interactions": "hbuy"}');
 SELECT fashionrec.train('h-bad', 'hybrid', NULL, '{"cf": "h-pop", "interactions": "hbuy"}');
-SELECT fashionrec.train('h-bad', 'hybrid', NULL, '{"content": "h-als", "interactions": "hbuy"}');
+SELECT fashionrec.train('h-bad', 'hybrid', NULL, '{"content": "h-pop", "interactions": "hbuy"}');
+SELECT fashionrec.train('h-bad', 'hybrid', NULL, '{"image": "h", "interactions": "hbuy"}');
 SELECT fashionrec.train('h-bad', 'hybrid', NULL, '{"popularity": "h-als", "interactions": "hbuy"}');
 SELECT fashionrec.train('h-bad', 'hybrid', NULL, '{"sequence": "h-als", "interactions": "hbuy"}');
 SELECT fashionrec.train('h-bad', 'hybrid', NULL, '{"cf": "h", "interactions": "hbuy"}');

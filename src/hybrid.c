@@ -16,8 +16,8 @@ const char *const hybrid_signal_names[N_SIGNALS] = {
 /* what each role accepts, for error messages */
 const char *const hybrid_signal_kinds[N_SIGNALS] = {
 	"a collaborative model (als, mf, svd, ease, itemknn)",
-	"a content model (tfidf, attributes, embedding)",
-	"a content model (embedding, tfidf, attributes)",
+	"a content model (tfidf, attributes, embedding) or another scoring model (featurefm, als, ...)",
+	"a content model (embedding, tfidf, attributes) or another scoring model (featurefm, als, ...)",
 	"a popularity model",
 	"a sequence model",
 };
@@ -86,7 +86,15 @@ hybrid_kind_fits(int signal, const FrAlgorithm *algo)
 				strcmp(a, "hybrid") != 0 && strcmp(a, "sequence") != 0;
 		case SIG_CONTENT:
 		case SIG_IMAGE:
-			return algo->read_items != NULL && strcmp(a, "hybrid") != 0;
+
+			/*
+			 * Any model that scores items for a user, so that a second
+			 * factorisation (featurefm with the other loss or seed) can join
+			 * the first as an ensemble: two differently-trained models of
+			 * the same data err differently, and their mean ranks better.
+			 */
+			return strcmp(a, "popularity") != 0 && strcmp(a, "hybrid") != 0 &&
+				strcmp(a, "sequence") != 0;
 		case SIG_POPULARITY:
 			return strcmp(a, "popularity") == 0;
 		case SIG_SEQUENCE:

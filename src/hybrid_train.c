@@ -97,7 +97,8 @@ hybrid_read_items(const char *source, const void *params_in,
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("component \"%s\" must be %s, but model \"%s\" was trained with \"%s\"",
-							hybrid_signal_names[s], hybrid_signal_kinds[s], pin->name, m->algo->name)));
+							hybrid_signal_names[s], hybrid_signal_kinds[s], pin->name, m->algo->name),
+					 errhint("\"cf\" takes als, mf, svd, ease, itemknn or featurefm; \"content\" and \"image\" any model but popularity, sequence and hybrid; \"popularity\" and \"sequence\" a model of that name.")));
 		/* pinned: what is active now is what this version serves forever */
 		pin->version = m->version;
 		pin->present = 1;

@@ -7,6 +7,9 @@
 #    ratings of the others; every user who rated held-out items ranks all of
 #    them (candidates): NDCG@10 and AUC.  featurefm knows the held-out items
 #    by their genres only (item_identity false); WARP on one thread and two.
+#    Then featurefm ensembles in the hybrid (WARP + BPR + WARP with another
+#    seed as its components), the blend chosen on an inner new-item split of
+#    the training part, beside featurefm alone.
 # 2. Temporal split (as test/bench/ml100k.sh: each user's latest 20% of
 #    ratings are the test set), k = 10: featurefm with identities only and
 #    with identities + genres, on one thread and on two, beside popularity,
@@ -67,6 +70,75 @@ echo
 echo "new items: $(q -c "SELECT count(*) || ' held-out items, ' || (SELECT count(*) FROM cold_test) || ' test ratings' FROM held_out")"
 fr_cold_rows cold-pop cold-genres cold-hybrid cold-fm-normalized cold-fm-bpr cold-fm-warp cold-fm-warp-2threads \
              cold-hybrid-fm cold-hybrid-fm-c05 cold-hybrid-fm-c0
+
+# ---- 1b. featurefm ensembles in the hybrid, chosen on the training data --------------
+# Two or three featurefm models (WARP, BPR, another seed, 8 factors) as the
+# hybrid's cf, content and image components, normalised per user over the
+# catalogue and summed with static weights.  Which blend is kept is decided
+# on an inner new-item split of the training part alone: another hashed
+# fifth of the warm items held out from fresh components (inner_*); the
+# blend with the best inner NDCG@10 among those whose inner AUC is not below
+# featurefm alone's.  The held-out items of part 1 play no part in it.
+q >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE TABLE inner_held AS SELECT DISTINCT item_id FROM warm
+ WHERE ('x' || substr(md5('inner' || item_id), 1, 8))::bit(32)::int % 5 = 0;
+CREATE VIEW inner_warm AS SELECT user_id, item_id FROM warm WHERE item_id NOT IN (SELECT item_id FROM inner_held);
+CREATE VIEW inner_test AS SELECT user_id, item_id FROM warm
+ WHERE item_id IN (SELECT item_id FROM inner_held) AND user_id IN (SELECT user_id FROM inner_warm);
+SELECT fashionrec.train('inner-genres', 'embedding', 'genres', '{"interactions": "inner_warm"}');
+SQL
+q >/dev/null -c "$(fr_ml100k_cold_sql | sed -n '/^CREATE FUNCTION cold_eval/,$p' \
+    | sed 's/cold_eval/inner_eval/; s/FROM held_out/FROM inner_held/; s/FROM cold_test/FROM inner_test/')"
+echo "inner split: $(q -c "SELECT count(*) || ' held-out warm items, ' || (SELECT count(*) FROM inner_test) || ' ratings' FROM inner_held")"
+# the components, each trained as inner-fm-NAME on inner_warm and cold-fm-NAME
+# on warm (part 1 trained cold-fm-warp and cold-fm-bpr); 8 factors: 19 genre
+# embeddings need fewer than the default 32
+for c in 'warp|"loss": "warp"' 'bpr|"loss": "bpr"' 'warp-seed7|"loss": "warp", "seed": 7' \
+         'warp8|"loss": "warp", "factors": 8, "seed": 13' 'bpr8|"loss": "bpr", "factors": 8, "seed": 15' \
+         'warp8-seed16|"loss": "warp", "factors": 8, "seed": 16'; do
+    for side in inner-fm:inner_warm cold-fm:warm; do
+        [ "$side" = cold-fm:warm ] && { [ "${c%%|*}" = warp ] || [ "${c%%|*}" = bpr ]; } && continue
+        q >/dev/null -c "SET client_min_messages = warning" -c "SELECT fashionrec.train('${side%%:*}-${c%%|*}', 'featurefm',
+            '${side#*:}', '{\"item_features\": \"genre_features\", \"item_identity\": false, ${c#*|}}')"
+    done
+done
+# label | the hybrid's parameters, @NAME = the component inner-NAME or cold-NAME;
+# "alone" (featurefm WARP with the defaults, first: the bar of the AUC rule)
+# and the other single models are references, every other line a candidate
+ENSEMBLES='alone|"cf": "@fm-warp"
+warp8-alone|"cf": "@fm-warp8"
+bpr8-alone|"cf": "@fm-bpr8"
+warp-bpr|"cf": "@fm-warp", "content": "@fm-bpr"
+warp-bpr.rank|"cf": "@fm-warp", "content": "@fm-bpr", "normalization": "rank"
+warp-warp7|"cf": "@fm-warp", "content": "@fm-warp-seed7"
+warp-bpr-warp7|"cf": "@fm-warp", "content": "@fm-bpr", "image": "@fm-warp-seed7"
+warp-bpr-warp7.rank|"cf": "@fm-warp", "content": "@fm-bpr", "image": "@fm-warp-seed7", "normalization": "rank"
+warp-warp8-bpr8|"cf": "@fm-warp", "content": "@fm-warp8", "image": "@fm-bpr8"
+warp8-bpr8|"cf": "@fm-warp8", "content": "@fm-bpr8"
+warp8-bpr8-warp8s16|"cf": "@fm-warp8", "content": "@fm-bpr8", "image": "@fm-warp8-seed16"
+warp8-bpr8-warp8s16.rank|"cf": "@fm-warp8", "content": "@fm-bpr8", "image": "@fm-warp8-seed16", "normalization": "rank"
+warp-genres0.05|"cf": "@fm-warp", "content": "@genres", "content_weight": 0.05'
+echo
+printf '%-26s %11s %10s %10s %9s\n' "featurefm hybrid" "inner NDCG" "inner AUC" "test NDCG" "test AUC"
+best= best_ndcg=-1 alone_auc=
+while IFS='|' read -r label cfg; do
+    # static weights 1 for every scoring model (the genre line sets its own)
+    for side in inner:inner_warm:inner_eval cold:warm:cold_eval; do
+        IFS=: read -r prefix source eval <<<"$side"
+        q >/dev/null -c "SET client_min_messages = warning" -c "SELECT fashionrec.train('ens-$prefix-$label', 'hybrid', NULL,
+            '{\"content_weight\": 1, \"image_weight\": 1, \"history_n0\": 0, ${cfg//@/$prefix-}, \"interactions\": \"$source\"}')"
+        read -r "ndcg_$prefix" "auc_$prefix" <<<"$(q -F ' ' -c "SELECT ndcg, auc FROM $eval('ens-$prefix-$label')")"
+    done
+    printf '%-26s %11s %10s %10s %9s\n' "$label" "$ndcg_inner" "$auc_inner" "$ndcg_cold" "$auc_cold"
+    [ -z "$alone_auc" ] && alone_auc=$auc_inner
+    case $label in *alone) continue ;; esac
+    if awk -v a="$auc_inner" -v b="$alone_auc" -v n="$ndcg_inner" -v m="$best_ndcg" 'BEGIN { exit !(a >= b && n > m) }'; then
+        best=$label best_ndcg=$ndcg_inner
+    fi
+done <<<"$ENSEMBLES"
+echo "chosen on the inner split: $best"
+fr_cold_rows cold-fm-warp cold-fm-warp8 "ens-cold-$best"
 
 # ---- 2. temporal split ---------------------------------------------------------------
 q >/dev/null <<'SQL'
