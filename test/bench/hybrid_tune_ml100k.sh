@@ -16,7 +16,8 @@
 #    mean and standard deviation of NDCG@10 per model.
 #
 #   bash test/bench/hybrid_tune_ml100k.sh   (FR_DATA=/path/to/data, BUDGET=108: the whole grid,
-#   TUNE_FOLDS=3 validation splits per trial, FOLDS=5 cross-validation folds, CV=0 skips part 2)
+#   TUNE_FOLDS=3 validation splits per trial, FOLDS=5 cross-validation folds, CV=0 skips part 2,
+#   MLP_SEEDS="42 1 2 3" the seed diagnosis after part 1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
@@ -26,6 +27,7 @@ budget=${BUDGET:-108}
 folds=${FOLDS:-5}
 tune_folds=${TUNE_FOLDS:-3}
 echo "load: $(uptime)"
+echo "OpenBLAS kernel in the server: $(q -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
 
 q >/dev/null <<'SQL'
 SET client_min_messages = warning;
@@ -87,6 +89,21 @@ best=$(q -c "SELECT trial_params FROM trials WHERE best")
 # tune() activated the best configuration trained on the whole training part
 printf '\n%-44s %12s\n' "tuned: $(q -c "SELECT '$best'::jsonb ->> 'cf' || ', ' || ('$best'::jsonb ->> 'fusion')")" "$(ndcg tuned test)"
 q -c "SELECT 'active version ' || version || ', status ' || status || ', params ' || (params - 'interactions')::text FROM fashionrec.model WHERE name = 'tuned' AND active" | sed 's/^/  /'
+
+# Diagnosis, not choice (MLP_SEEDS="42 1 2 3"): how much of a test figure is
+# the learned fusion's own fit?  The tuned and the hand configuration, each
+# trained on the whole training part (stacked, as tune()'s refit) with other
+# seeds of the MLP's initialisation and sampling (42 is the default).
+hand='{"cf": "ml-ease", "fusion": "mlp", "content_weight": 0.1, "popularity_weight": 0.1, "sequence_weight": 0.3}'
+for s in ${MLP_SEEDS:-}; do
+    for cfg in tuned hand; do
+        conf=$best; [ $cfg = hand ] && conf=$hand
+        q -c "SET client_min_messages = warning" -c "SELECT fashionrec._hybrid_train('seed-$cfg-$s',
+                '{$base}'::jsonb || '$conf'::jsonb || '{\"seed\": $s}', NULL,
+                'SELECT user_id, item_id, w, t FROM train', 'train', NULL, activate => true)" >/dev/null
+    done
+    printf '%-44s %12s %12s\n' "mlp seed $s: tuned / hand configuration" "$(ndcg "seed-tuned-$s" test)" "$(ndcg "seed-hand-$s" test)"
+done
 echo "load: $(uptime)"
 [ "${CV:-1}" = 0 ] && exit 0
 
