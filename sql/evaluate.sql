@@ -60,17 +60,49 @@ SELECT * FROM fashionrec.cross_validate('taste-cv', 'itemknn', 'taste', 1);
 
 -- grid search: every combination is a trial; the best is flagged and can be
 -- activated; the other trials are dropped at the end
-SELECT model_version, trial_params, best
-  FROM fashionrec.tune('taste-tune', 'itemknn', 'taste', '{"neighbors": [1, 20], "similarity": ["cosine", "bm25"]}',
-                       k => 5, activate_best => true)
- ORDER BY model_version;
+CREATE TEMP TABLE taste_trials AS
+SELECT * FROM fashionrec.tune('taste-tune', 'itemknn', 'taste', '{"neighbors": [1, 20], "similarity": ["cosine", "bm25"]}',
+                              k => 5, activate_best => true);
+SELECT model_version, trial_params, best FROM taste_trials ORDER BY model_version;
 SELECT count(*) FILTER (WHERE active) AS active_versions, count(*) AS versions
   FROM fashionrec.models WHERE name = 'taste-tune';
-SELECT m.version = t.model_version AS best_is_active
+-- refit (the default): what is activated is the best combination trained
+-- again on the whole source (420 rows), not the trial that never saw its
+-- held-out fifth (336 rows)
+SELECT m.version NOT IN (SELECT model_version FROM taste_trials) AS new_version, m.status,
+       m.params @> t.trial_params AS best_params, m.interactions
+  FROM fashionrec.models m, taste_trials t
+ WHERE m.name = 'taste-tune' AND m.active AND t.best;
+-- refit => false activates the best trial itself
+SELECT fashionrec.drop_model('taste-tune');
+SELECT count(*) FROM fashionrec.tune('taste-tune', 'itemknn', 'taste', '{"neighbors": [1, 20], "similarity": ["cosine", "bm25"]}',
+                                     k => 5, activate_best => true, refit => false);
+SELECT m.version = t.model_version AS best_is_active, m.status, m.interactions
   FROM fashionrec.models m,
        (SELECT mm.version FROM fashionrec.evaluation e JOIN fashionrec.model mm ON mm.id = e.model_id
          WHERE mm.name = 'taste-tune' ORDER BY (e.metrics ->> 'ndcg')::float8 DESC, mm.version LIMIT 1) t(model_version)
  WHERE m.name = 'taste-tune' AND m.active;
+
+-- folds => 3: each combination is scored on three rolling-origin splits,
+-- each user's last fifth of the rows, then the last fifth of what is left
+-- (7 rows a user: trained on 6, 5, then 4 of them); its score is their mean
+SELECT fashionrec.drop_model('taste-tune');
+CREATE TEMP TABLE taste_folds AS
+SELECT * FROM fashionrec.tune('taste-tune', 'itemknn', 'taste', '{"neighbors": [1, 20]}', k => 5,
+                              split_method => 'temporal', folds => 3, keep_trials => true);
+SELECT t.trial_params, t.best, array_agg(m.interactions ORDER BY m.version) AS trained_on,
+       abs(t.score - avg(mm.ndcg)) < 1e-12 AS score_is_mean, count(mm.ndcg) AS splits_scored
+  FROM taste_folds t
+  JOIN fashionrec.models m ON m.name = 'taste-tune' AND m.version BETWEEN t.model_version AND t.model_version + 2
+  JOIN fashionrec.model_metrics mm ON mm.name = m.name AND mm.version = m.version
+ GROUP BY t.trial_params, t.best, t.score ORDER BY t.trial_params::text;
+SELECT count(*) AS trial_versions, count(*) FILTER (WHERE active) AS active
+  FROM fashionrec.model WHERE name = 'taste-tune' AND status = 'trial';
+-- bad folds and refit
+SELECT * FROM fashionrec.tune('taste-tune', 'itemknn', 'taste', '{"neighbors": [5]}', folds => 0);
+SELECT * FROM fashionrec.tune('taste-tune', 'itemknn', 'taste', '{"neighbors": [5]}', folds => 11);
+SELECT * FROM fashionrec.tune('taste-tune', 'itemknn', 'taste', '{"neighbors": [5]}', folds => NULL);
+SELECT * FROM fashionrec.tune('taste-tune', 'itemknn', 'taste', '{"neighbors": [5]}', refit => NULL);
 SELECT * FROM fashionrec.tune('taste-tune', 'itemknn', 'taste', '[1, 2]');
 SELECT * FROM fashionrec.tune('taste-tune', 'itemknn', 'taste', '{"neighbors": []}');
 SELECT * FROM fashionrec.tune('taste-tune', 'itemknn', 'taste', '{"neighbors": [5]}', metric => 'accuracy');

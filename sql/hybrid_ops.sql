@@ -128,15 +128,18 @@ SELECT fashionrec.train('hops-ease', 'ease', 'hops.buys', '{"lambda": 100}');
 SELECT model_version IS NOT NULL AS trained, trial_params, score > 0 AS scored, best
   FROM fashionrec.tune('hops-tuned', 'hybrid', 'hops.buys',
        '{"cf": ["hops-als", "hops-ease"], "popularity_weight": [0, 0.3, 1], "fusion": ["weighted", "logistic"]}',
-       split_method => 'temporal', budget => 3, activate_best => true,
+       split_method => 'temporal', budget => 3, folds => 2, activate_best => true,
        params => '{"cf": "hops-als", "popularity": "hops-pop", "sequence": "hops-seq"}')
  ORDER BY trial_params::text;
--- the best is active and pins its components; the other trials and the
--- components only they used are gone
+-- the best combination, trained again on the whole source (refit), is
+-- active and pins its components, which saw every row of hops.buys; the
+-- trials of both splits and the components only they used are gone
 SELECT m.version, m.status, m.active, m.params ->> 'interactions' AS interactions,
        (SELECT bool_and(EXISTS (SELECT FROM fashionrec.model c
                                  WHERE c.name || '@' || c.version = m.info ->> s))
-          FROM unnest(ARRAY['cf', 'popularity', 'sequence']) s) AS components_exist
+          FROM unnest(ARRAY['cf', 'popularity', 'sequence']) s) AS components_exist,
+       (SELECT c.interactions FROM fashionrec.models c WHERE c.name || '@' || c.version = m.info ->> 'popularity')
+       = (SELECT count(DISTINCT (user_id, item_id)) FROM hops.buys) AS components_saw_all
   FROM fashionrec.model m WHERE m.name = 'hops-tuned';
 SELECT count(*) AS trial_versions FROM fashionrec.model m
  WHERE m.status = 'trial' AND m.info ->> 'retrained_for' = 'hops-tuned'

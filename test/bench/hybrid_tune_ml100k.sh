@@ -3,18 +3,21 @@
 # split of test/bench/hybrid_ml100k.sh; content = the 19 genre flags).
 #
 # 1. tune() searches the hybrid's collaborative component (als or ease),
-#    fusion kind (weighted, logistic, mlp) and weights by random search with
-#    a budget, on the training part only: its own temporal split of "train"
-#    (each user's last 20%) scores the trials, and each trial's components
-#    are retrained without that part.  The best configuration is then
-#    trained on the whole training part (a learned fusion by stacking, as
-#    retrain() does) and evaluated once on the test part, beside the
-#    hand-configured hybrids of test/bench/hybrid_fusion_ml100k.sh run again
-#    here as the reference.
+#    fusion kind (weighted, logistic, mlp) and weights (the whole grid, or a
+#    random search with a budget), on the training part only: each trial is
+#    scored by its mean over TUNE_FOLDS rolling-origin splits of "train"
+#    (each user's last 20%, then the last 20% of what is left, ...), its
+#    components retrained without the held-out part.  tune() then trains
+#    the best configuration on the whole training part itself (refit: a
+#    learned fusion by stacking, as retrain() does) and activates it; it is
+#    evaluated once on the test part, beside the hand-configured hybrids of
+#    test/bench/hybrid_fusion_ml100k.sh run again here as the reference.
 # 2. cross_validate() over 5 temporal folds (rolling origin) of all ratings:
 #    mean and standard deviation of NDCG@10 per model.
 #
-#   bash test/bench/hybrid_tune_ml100k.sh   (FR_DATA=/path/to/data, BUDGET=108: the whole grid, FOLDS=5)
+#   bash test/bench/hybrid_tune_ml100k.sh   (FR_DATA=/path/to/data, BUDGET=108: the whole grid,
+#   TUNE_FOLDS=3 validation splits per trial, FOLDS=5 cross-validation folds, CV=0 skips part 2,
+#   MLP_SEEDS="42 1 2 3" the seed diagnosis after part 1)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
@@ -22,7 +25,9 @@ cd "$(dirname "$0")/../.."
 fr_ml100k_bench
 budget=${BUDGET:-108}
 folds=${FOLDS:-5}
+tune_folds=${TUNE_FOLDS:-3}
 echo "load: $(uptime)"
+echo "OpenBLAS kernel in the server: $(q -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
 
 q >/dev/null <<'SQL'
 SET client_min_messages = warning;
@@ -71,17 +76,36 @@ t0=$(date +%s)
 q -c "SET client_min_messages = warning" -c "CREATE TABLE trials AS SELECT * FROM fashionrec.tune('tuned', 'hybrid', 'train',
     '{\"cf\": [\"ml-als\", \"ml-ease\"], \"fusion\": [\"weighted\", \"logistic\", \"mlp\"],
       \"content_weight\": [0, 0.1], \"popularity_weight\": [0, 0.1, 0.3], \"sequence_weight\": [0, 0.3, 0.6]}',
-    split_method => 'temporal', budget => $budget, params => '{$base}')" >/dev/null
+    split_method => 'temporal', budget => $budget, folds => $tune_folds, activate_best => true, params => '{$base}')" >/dev/null
 t1=$(date +%s)
 echo
-echo "tune(): $budget of 108 combinations in $((t1 - t0)) s, scored on its temporal split of train (NDCG@10), best 5:"
-q -c "SELECT round(score::numeric, 4), trial_params FROM trials ORDER BY score DESC LIMIT 5" | sed 's/^/  /'
+echo "tune(): $budget of 108 combinations x $tune_folds splits in $((t1 - t0)) s (refit included), scored by the mean NDCG@10 over its splits of train, best 5:"
+q -c "SELECT round(score::numeric, 4), trial_params FROM trials ORDER BY score DESC, model_version LIMIT 5" | sed 's/^/  /'
+echo "  the hand configuration (ease, mlp, genres 0.1, popularity 0.1, sequence 0.3):"
+q -c "SELECT round(score::numeric, 4), 'rank ' || (SELECT count(*) + 1 FROM trials u WHERE u.score > t.score) || ' of ' || (SELECT count(*) FROM trials)
+        FROM trials t WHERE trial_params = '{\"cf\": \"ml-ease\", \"fusion\": \"mlp\", \"content_weight\": 0.1,
+                                             \"popularity_weight\": 0.1, \"sequence_weight\": 0.3}'" | sed 's/^/  /'
 best=$(q -c "SELECT trial_params FROM trials WHERE best")
-# the best configuration on the whole training part; a learned fusion by
-# stacking (fitted on train's last 20% with components that did not see it)
-q -c "SET client_min_messages = warning" -c "SELECT fashionrec._hybrid_train('tuned', '{$base}'::jsonb || '$best'::jsonb, NULL,
-        'SELECT user_id, item_id, w, t FROM train', 'train', NULL, activate => true)" >/dev/null
+# tune() activated the best configuration trained on the whole training part
 printf '\n%-44s %12s\n' "tuned: $(q -c "SELECT '$best'::jsonb ->> 'cf' || ', ' || ('$best'::jsonb ->> 'fusion')")" "$(ndcg tuned test)"
+q -c "SELECT 'active version ' || version || ', status ' || status || ', params ' || (params - 'interactions')::text FROM fashionrec.model WHERE name = 'tuned' AND active" | sed 's/^/  /'
+
+# Diagnosis, not choice (MLP_SEEDS="42 1 2 3"): how much of a test figure is
+# the learned fusion's own fit?  The tuned and the hand configuration, each
+# trained on the whole training part (stacked, as tune()'s refit) with other
+# seeds of the MLP's initialisation and sampling (42 is the default).
+hand='{"cf": "ml-ease", "fusion": "mlp", "content_weight": 0.1, "popularity_weight": 0.1, "sequence_weight": 0.3}'
+for s in ${MLP_SEEDS:-}; do
+    for cfg in tuned hand; do
+        conf=$best; [ $cfg = hand ] && conf=$hand
+        q -c "SET client_min_messages = warning" -c "SELECT fashionrec._hybrid_train('seed-$cfg-$s',
+                '{$base}'::jsonb || '$conf'::jsonb || '{\"seed\": $s}', NULL,
+                'SELECT user_id, item_id, w, t FROM train', 'train', NULL, activate => true)" >/dev/null
+    done
+    printf '%-44s %12s %12s\n' "mlp seed $s: tuned / hand configuration" "$(ndcg "seed-tuned-$s" test)" "$(ndcg "seed-hand-$s" test)"
+done
+echo "load: $(uptime)"
+[ "${CV:-1}" = 0 ] && exit 0
 
 # ---- 2. cross_validate(), temporal folds -------------------------------------------
 echo
