@@ -103,6 +103,15 @@ latency() {   # script -> "p50 p99" over SECONDS_PER_RUN at one client
     printf '%s %s\n' "$(sed -n "$(( (n + 1) / 2 ))p" "$log/lat")" "$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$log/lat")"
 }
 
+# pgbench scripts $TMP/<prefix>{ann,exact,tiny}.sql: function(model, a random
+# id, 10) through the index, the same exactly, and on the 10-item model
+bench_scripts() {   # prefix, function, model, ids 1..n, 10-item model, its ids 1..m
+    local call="SELECT * FROM fashionrec.$2('$3', :q, 10"
+    printf '\\set q random(1, %s)\n%s);\n' "$4" "$call" > "$TMP/${1}ann.sql"
+    printf '\\set q random(1, %s)\n%s, exact => true);\n' "$4" "$call" > "$TMP/${1}exact.sql"
+    printf '\\set q random(1, %s)\n%s);\n' "$6" "SELECT * FROM fashionrec.$2('$5', :q, 10" > "$TMP/${1}tiny.sql"
+}
+
 # the three pgbench runs of one model (scripts $TMP/<prefix>ann.sql, ...)
 pgbench_part() {
     local prefix=$1 s p50 p99 label
@@ -175,18 +184,7 @@ SQL
     "$PY" test/bench/ann.py faiss "$TMP/vec.tsv" "$LISTS" "$QUERIES" $PROBES_CURVE > "$TMP/faiss.out"
     curve "ann$DIM" "ARRAY(SELECT g::bigint FROM generate_series(1, $ITEMS, $STEP) g LIMIT $QUERIES)" similar_items
 
-    cat > "$TMP/${DIM}ann.sql" <<SQL
-\set i random(1, $ITEMS)
-SELECT * FROM fashionrec.similar_items('ann$DIM', :i, 10);
-SQL
-    cat > "$TMP/${DIM}exact.sql" <<SQL
-\set i random(1, $ITEMS)
-SELECT * FROM fashionrec.similar_items('ann$DIM', :i, 10, exact => true);
-SQL
-    cat > "$TMP/${DIM}tiny.sql" <<SQL
-\set i random(1, 10)
-SELECT * FROM fashionrec.similar_items('tiny$DIM', :i, 10);
-SQL
+    bench_scripts "$DIM" similar_items "ann$DIM" "$ITEMS" "tiny$DIM" 10
     pgbench_part "$DIM"
     keep_pgbench "$ITEMS items x $DIM dims (similar_items)" "similar_items('ann$DIM', 1, 10)" "$DIM"
 }
@@ -249,18 +247,7 @@ SQL
     "$PY" test/bench/ann.py faiss-users "$TMP/items.tsv" "$TMP/users.tsv" "$lists" $PROBES_CURVE > "$TMP/faiss.out"
     curve als "$users" recommend
 
-    cat > "$TMP/alsann.sql" <<SQL
-\set u random(1, $CUSTOMERS)
-SELECT * FROM fashionrec.recommend('als', :u, 10);
-SQL
-    cat > "$TMP/alsexact.sql" <<SQL
-\set u random(1, $CUSTOMERS)
-SELECT * FROM fashionrec.recommend('als', :u, 10, exact => true);
-SQL
-    cat > "$TMP/alstiny.sql" <<SQL
-\set u random(1, $CUSTOMERS)
-SELECT * FROM fashionrec.recommend('tinyals', :u, 10);
-SQL
+    bench_scripts als recommend als "$CUSTOMERS" tinyals "$CUSTOMERS"
     pgbench_part als
     keep_pgbench "ALS over $ITEMS products (recommend)" "recommend('als', 1, 10)" als
 }
