@@ -66,6 +66,15 @@ SELECT p AS probes, ann_same(
 SELECT count(*) AS rows, count(DISTINCT item_id) AS distinct_items
   FROM fashionrec.similar_items('ann-emb', 1, 1000, probes => 1,
                                 exclude => ARRAY(SELECT i::bigint FROM generate_series(1, 480, 2) i));
+-- a call's exclusion flags never reach the next call (skipmask.c keeps them
+-- per backend and clears what it set): after the 240 exclusions above (past
+-- a sixteenth of the catalog: cleared whole), after 2, and after a call that
+-- fails with user 5's seen items flagged, every item is there again
+SELECT count(*) AS all_but_item_1 FROM fashionrec.similar_items('ann-emb', 1, 1000, probes => 1);
+SELECT count(*) AS rows FROM fashionrec.similar_items('ann-emb', 2, 1000, exclude => ARRAY[3, 4]::bigint[]);
+SELECT count(*) AS all_but_item_2 FROM fashionrec.similar_items('ann-emb', 2, 1000);
+SELECT count(*) FROM fashionrec.recommend('ann-emb', 5, 1000, context => 'summer');
+SELECT count(*) AS every_item FROM fashionrec.recommend('ann-emb', 5, 1000, exclude_seen => false);
 
 -- candidates are always scored exactly
 SELECT item_id, round(score::numeric, 4) AS score, rank

@@ -29,6 +29,7 @@
 #include "fashionrec.h"
 #include "model.h"
 #include "serving.h"
+#include "skipmask.h"
 #include "stats.h"
 #include "topk.h"
 
@@ -345,21 +346,21 @@ fr_apply_filters(const FrModel *model, const FrServingArgs *args, uint8 *skip, i
 	uint8	   *scratch;
 
 	*n_subset = 0;
-	/* most calls filter nothing: no per-item scratch to zero (1 MB at 1M items) */
 	if (args->exclude == NULL && args->candidates == NULL)
 		return NULL;
-	scratch = palloc0(Max(model->n_items, 1));
+	/* item_indices() leaves it zeroed, as it found it */
+	scratch = fr_skip_acquire(model->n_items);
 	if (args->exclude)
 	{
 		int			m;
 		int32	   *idx = item_indices(model, args->exclude, args->n_exclude, &m, scratch);
 
 		for (int i = 0; i < m; i++)
-			skip[idx[i]] = 1;
+			fr_skip_set(skip, idx[i]);
 	}
 	if (args->candidates)
 		subset = item_indices(model, args->candidates, args->n_candidates, n_subset, scratch);
-	pfree(scratch);
+	fr_skip_release(scratch);
 	return subset;
 }
 
@@ -465,14 +466,14 @@ recommend_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	if (model->algo->score_items)
 		n_refreshed = refreshed_history(model, user_id, &refreshed, &refreshed_weights);
 
-	skip = palloc0(Max(model->n_items, 1));
+	skip = fr_skip_acquire(model->n_items);
 	subset = fr_apply_filters(model, &args, skip, &n_subset);
 	if (args.exclude_seen && n_refreshed >= 0)
 		for (int i = 0; i < n_refreshed; i++)
-			skip[refreshed[i]] = 1;
+			fr_skip_set(skip, refreshed[i]);
 	else if (args.exclude_seen && user >= 0)
 		for (int64 j = model->seen_indptr[user]; j < model->seen_indptr[user + 1]; j++)
-			skip[model->seen_indices[j]] = 1;
+			fr_skip_set(skip, model->seen_indices[j]);
 
 	if (use_ann(model, &args) && (n_refreshed > 0 || (user >= 0 && n_refreshed < 0)))
 	{
@@ -483,6 +484,7 @@ recommend_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 		else
 			model->algo->embedding(model, true, user, q);
 		emit_ann(fcinfo, model, &args, q, false, skip);
+		fr_skip_release(skip);
 		return (Datum) 0;
 	}
 
@@ -510,6 +512,7 @@ recommend_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
 	}
 	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
+	fr_skip_release(skip);
 	return (Datum) 0;
 }
 
@@ -564,8 +567,8 @@ similar_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	if (item < 0)
 		return (Datum) 0;		/* an item the model never saw: no neighbours */
 
-	skip = palloc0(Max(model->n_items, 1));
-	skip[item] = 1;
+	skip = fr_skip_acquire(model->n_items);
+	fr_skip_set(skip, item);
 	subset = fr_apply_filters(model, &args, skip, &n_subset);
 	if (use_ann(model, &args))
 	{
@@ -573,11 +576,13 @@ similar_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 
 		model->algo->embedding(model, false, item, q);
 		emit_ann(fcinfo, model, &args, q, model->algo->similar_cosine, skip);
+		fr_skip_release(skip);
 		return (Datum) 0;
 	}
 	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 	model->algo->score_similar(model, item, scores);
 	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
+	fr_skip_release(skip);
 	return (Datum) 0;
 }
 
@@ -694,17 +699,18 @@ recommend_for_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	weights = palloc(sizeof(float) * Max(n_ids, 1));
 	n = fold_items(model, ids, weights_in, n_ids, items, weights);
 
-	skip = palloc0(Max(model->n_items, 1));
+	skip = fr_skip_acquire(model->n_items);
 	subset = fr_apply_filters(model, &args, skip, &n_subset);
 	if (args.exclude_seen)
 		for (int i = 0; i < n; i++)
-			skip[items[i]] = 1;
+			fr_skip_set(skip, items[i]);
 	if (use_ann(model, &args) && n > 0)
 	{
 		float	   *q = ann_query(model);
 
 		model->algo->fold_in_vector(model, items, weights, n, q);
 		emit_ann(fcinfo, model, &args, q, false, skip);
+		fr_skip_release(skip);
 		return (Datum) 0;
 	}
 
@@ -722,6 +728,7 @@ recommend_for_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	else
 		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
 	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
+	fr_skip_release(skip);
 	return (Datum) 0;
 }
 

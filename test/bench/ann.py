@@ -5,6 +5,10 @@
         FAISS IndexIVFFlat (inner product, single thread) over the same rows:
         per probes, recall@10 against FAISS's exact search and ms per query
         (one query per search call, as a serving call is), tab-separated
+    ann.py faiss-users ITEMS.tsv USERS.tsv LISTS PROBES...
+        the same over item factors, queried by user vectors: USERS.tsv rows
+        are (user, '{vector}', '{seen item ids}'), and seen items are left
+        out of both searches, as recommend() leaves them out
 
 Run with Debian's python3 (python3-faiss, python3-numpy).
 """
@@ -39,24 +43,31 @@ def load(path):
     return np.vstack(rows)
 
 
-def reference(path, lists, n_queries, probes):
+def ivf(x, lists):
+    """FAISS's exact index and its IVF index over x, with the IVF build time."""
     import faiss
 
     faiss.omp_set_num_threads(1)
-    x = load(path)
-    n, dim = x.shape
-    # the same queries as the SQL side: items 1, 1 + step, ... (ids are rows + 1)
-    step = n // n_queries
-    q = x[0:step * n_queries:step]
+    dim = x.shape[1]
     flat = faiss.IndexFlatIP(dim)
     flat.add(x)
-    _, exact = flat.search(q, 11)
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFFlat(quantizer, dim, lists, faiss.METRIC_INNER_PRODUCT)
     started = time.time()
     index.train(x)
     index.add(x)
-    print("build\t%.1f" % (time.time() - started))
+    return flat, index, quantizer, time.time() - started
+
+
+def reference(path, lists, n_queries, probes):
+    x = load(path)
+    n = x.shape[0]
+    # the same queries as the SQL side: items 1, 1 + step, ... (ids are rows + 1)
+    step = n // n_queries
+    q = x[0:step * n_queries:step]
+    flat, index, _quantizer, seconds = ivf(x, lists)
+    _, exact = flat.search(q, 11)
+    print("build\t%.1f" % seconds)
     for p in probes:
         index.nprobe = p
         hits = 0
@@ -71,8 +82,47 @@ def reference(path, lists, n_queries, probes):
         print("%d\t%.4f\t%.3f" % (p, hits / (10.0 * len(q)), ms))
 
 
+def reference_users(items_path, users_path, lists, probes):
+    ids = []
+    rows = []
+    with open(items_path) as f:
+        for line in f:
+            i, v = line.rstrip("\n").split("\t")
+            ids.append(int(i))
+            rows.append(np.array(v[1:-1].split(","), dtype=np.float32))
+    x = np.vstack(rows)
+    row_of = {i: r for r, i in enumerate(ids)}
+    q = []
+    seen = []
+    with open(users_path) as f:
+        for line in f:
+            _, v, s = line.rstrip("\n").split("\t")
+            q.append(np.array(v[1:-1].split(","), dtype=np.float32))
+            seen.append({row_of[int(i)] for i in s[1:-1].split(",") if i})
+    q = np.vstack(q)
+    flat, index, _quantizer, seconds = ivf(x, lists)
+    print("build\t%.1f" % seconds)
+
+    def top10(found, skip):
+        return [i for i in found if i >= 0 and i not in skip][:10]
+
+    want = [top10(flat.search(q[j:j + 1], 10 + len(seen[j]))[1][0], seen[j]) for j in range(len(q))]
+    for p in probes:
+        index.nprobe = p
+        hits = 0
+        started = time.time()
+        for j in range(len(q)):
+            # as many more as the user has seen, so that 10 unseen remain
+            _, got = index.search(q[j:j + 1], 10 + len(seen[j]))
+            hits += len(set(want[j]) & set(top10(got[0], seen[j])))
+        ms = (time.time() - started) * 1000 / len(q)
+        print("%d\t%.4f\t%.3f" % (p, hits / (10.0 * len(q)), ms))
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "vectors":
         vectors(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    elif sys.argv[1] == "faiss-users":
+        reference_users(sys.argv[2], sys.argv[3], int(sys.argv[4]), [int(p) for p in sys.argv[5:]])
     else:
         reference(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), [int(p) for p in sys.argv[5:]])
