@@ -137,6 +137,17 @@ fr_bench_cluster() {
     psql -qX -d postgres -c 'CREATE DATABASE bench' >/dev/null
 }
 
+# fr_shop_size S|M|L: sets C, P and E, the customers, products and events of
+# the synthetic shop at that size (test/bench/scale.sh and als_cg_reference.sh)
+fr_shop_size() {
+    case $1 in
+        S) C=100000; P=10000; E=1000000 ;;
+        M) C=300000; P=30000; E=3000000 ;;
+        L) C=1000000; P=100000; E=10000000 ;;
+        *) echo "unknown shop size $1 (S, M or L)" >&2; return 1 ;;
+    esac
+}
+
 # fr_ml100k_sql DIR: SQL (for psql) that loads MovieLens 100K from DIR into
 # the tables ratings(user_id, item_id, rating, ts) and genres(item_id, v real[]),
 # v the 19 genre flags of u.item (fields 6-24)

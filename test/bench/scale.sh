@@ -50,11 +50,7 @@ SQL
 
 printf '%-6s %-28s %12s %13s\n' size step time "peak memory"
 for SIZE in $SIZES; do
-    case $SIZE in
-        S) C=100000; P=10000; E=1000000 ;;
-        M) C=300000; P=30000; E=3000000 ;;
-        L) C=1000000; P=100000; E=10000000 ;;
-    esac
+    fr_shop_size "$SIZE"
     psql -qX -d scale -c "DROP VIEW IF EXISTS shop.pairs" >/dev/null
     step "generate ${C}x${P}x${E}" "SELECT count(*) FROM fashionrec.generate_shop($C, $P, $E::bigint, 42, 'shop', replace => true);"
     psql -qX -d scale -c "CREATE OR REPLACE VIEW shop.pairs AS SELECT customer_id, product_id, count(*)::real AS n FROM shop.events GROUP BY 1, 2" >/dev/null
