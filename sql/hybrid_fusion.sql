@@ -77,10 +77,11 @@ SELECT bool_and(abs(s.score - s.total) < 1e-4) AS mlp_sums_to_score, bool_and(s.
 -- an unknown customer gets the fusion of an empty history
 SELECT count(*) AS unknown_user FROM fashionrec.recommend('f-mlp', 999, k => 5);
 
--- bagging ("mlp_bags"): the MLPs of several seeds, their logits averaged.
--- One bag is the MLP above; a bag of two starts with that MLP (its first
--- member has the seed, its best epoch is the same) and runs both members'
--- epochs, scores otherwise, the same on every run, and explains exactly.
+-- bagging ("mlp_bags", default 3): the MLPs of several seeds, their logits
+-- averaged.  A bag of two starts with the single MLP (its first member has
+-- the seed: the same best epoch) and runs both members' epochs; it scores
+-- otherwise, the same on every run, and explains exactly.  The MLP above
+-- is the default bag of three.
 SELECT fashionrec.train('f-mlp-bag1', 'hybrid', NULL,
                         '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "mlp",
                           "mlp_hidden": "8,4", "validation": "fval", "seed": 7, "mlp_bags": 1,
@@ -93,20 +94,26 @@ SELECT fashionrec.train('f-mlp-bag2-twin', 'hybrid', NULL,
                         '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "mlp",
                           "mlp_hidden": "8,4", "validation": "fval", "seed": 7, "mlp_bags": 2,
                           "interactions": "SELECT customer, product FROM ftrain"}');
-SELECT one.info = single.info AS one_bag_same_info, one.info ? 'mlp_bags' AS one_bag_recorded,
-       two.info -> 'mlp_bags' AS bags,
-       two.info -> 'mlp_best_epoch' = single.info -> 'mlp_best_epoch' AS first_member_same_best_epoch,
-       (two.info ->> 'mlp_epochs')::int > (single.info ->> 'mlp_epochs')::int AS both_members_epochs,
+SELECT fashionrec.train('f-mlp-bag3', 'hybrid', NULL,
+                        '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "mlp",
+                          "mlp_hidden": "8,4", "validation": "fval", "seed": 7, "mlp_bags": 3,
+                          "interactions": "SELECT customer, product FROM ftrain"}');
+SELECT one.info ? 'mlp_bags' AS one_bag_recorded, two.info -> 'mlp_bags' AS bags,
+       dflt.info -> 'mlp_bags' AS default_bags, dflt.info = three.info AS default_is_three,
+       two.info -> 'mlp_best_epoch' = one.info -> 'mlp_best_epoch' AS first_member_same_best_epoch,
+       (two.info ->> 'mlp_epochs')::int > (one.info ->> 'mlp_epochs')::int AS both_members_epochs,
        two.info = twin.info AS bag_same_info
-  FROM fashionrec.models single, fashionrec.models one, fashionrec.models two, fashionrec.models twin
- WHERE single.name = 'f-mlp' AND one.name = 'f-mlp-bag1' AND two.name = 'f-mlp-bag2' AND twin.name = 'f-mlp-bag2-twin';
+  FROM fashionrec.models one, fashionrec.models two, fashionrec.models twin, fashionrec.models three,
+       fashionrec.models dflt
+ WHERE one.name = 'f-mlp-bag1' AND two.name = 'f-mlp-bag2' AND twin.name = 'f-mlp-bag2-twin'
+   AND three.name = 'f-mlp-bag3' AND dflt.name = 'f-mlp';
 WITH lists AS (
     SELECT m, u, array_agg(item_id ORDER BY rank) i, array_agg(score ORDER BY rank) s
-      FROM unnest(ARRAY['f-mlp', 'f-mlp-bag1', 'f-mlp-bag2', 'f-mlp-bag2-twin']) m,
+      FROM unnest(ARRAY['f-mlp', 'f-mlp-bag1', 'f-mlp-bag2', 'f-mlp-bag2-twin', 'f-mlp-bag3']) m,
            generate_series(1, 41) u, fashionrec.recommend(m, u, k => 5) GROUP BY m, u)
-SELECT bool_and(a.s = b.s) FILTER (WHERE a.m = 'f-mlp' AND b.m = 'f-mlp-bag1') AS one_bag_identical,
+SELECT bool_and(a.s = b.s) FILTER (WHERE a.m = 'f-mlp' AND b.m = 'f-mlp-bag3') AS default_identical,
        bool_and(a.s = b.s) FILTER (WHERE a.m = 'f-mlp-bag2' AND b.m = 'f-mlp-bag2-twin') AS bag_twin_identical,
-       count(*) FILTER (WHERE a.m = 'f-mlp' AND b.m = 'f-mlp-bag2' AND a.s <> b.s) > 20 AS bag_scores_otherwise
+       count(*) FILTER (WHERE a.m = 'f-mlp-bag1' AND b.m = 'f-mlp-bag2' AND a.s <> b.s) > 20 AS bag_scores_otherwise
   FROM lists a JOIN lists b USING (u);
 SELECT bool_and(abs(s.score - s.total) < 1e-4) AS bag_sums_to_score
   FROM (SELECT item_id, min(score) AS score, sum(contribution) AS total

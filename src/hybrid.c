@@ -72,7 +72,7 @@ static const HybridParams hybrid_defaults = {
 	.mlp_epochs = 100,
 	.mlp_learning_rate = 0.001,
 	.mlp_patience = 10,
-	.mlp_bags = 1,
+	.mlp_bags = 3,
 	.seed = 42,
 };
 

@@ -17,7 +17,7 @@
 #
 #   bash test/bench/hybrid_tune_ml100k.sh   (FR_DATA=/path/to/data, BUDGET=108: the whole grid,
 #   TUNE_FOLDS=3 validation splits per trial, FOLDS=5 cross-validation folds, CV=0 skips part 2,
-#   MLP_SEEDS="42 1 2 3" the seed diagnosis after part 1, MLP_BAGS=5 averages 5 MLPs per fusion)
+#   MLP_SEEDS="42 1 2 3" the seed diagnosis after part 1, MLP_BAGS=3 MLPs averaged per fusion, the default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
@@ -26,7 +26,7 @@ fr_ml100k_bench
 budget=${BUDGET:-108}
 folds=${FOLDS:-5}
 tune_folds=${TUNE_FOLDS:-3}
-bags=${MLP_BAGS:-1}
+bags=${MLP_BAGS:-3}
 echo "MLP fusions: mlp_bags $bags"
 echo "load: $(uptime)"
 echo "OpenBLAS kernel in the server: $(q -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
