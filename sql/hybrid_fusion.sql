@@ -82,22 +82,12 @@ SELECT count(*) AS unknown_user FROM fashionrec.recommend('f-mlp', 999, k => 5);
 -- the seed: the same best epoch) and runs both members' epochs; it scores
 -- otherwise, the same on every run, and explains exactly.  The MLP above
 -- is the default bag of three.
-SELECT fashionrec.train('f-mlp-bag1', 'hybrid', NULL,
+SELECT v.name, fashionrec.train(v.name, 'hybrid', NULL,
                         '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "mlp",
-                          "mlp_hidden": "8,4", "validation": "fval", "seed": 7, "mlp_bags": 1,
-                          "interactions": "SELECT customer, product FROM ftrain"}');
-SELECT fashionrec.train('f-mlp-bag2', 'hybrid', NULL,
-                        '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "mlp",
-                          "mlp_hidden": "8,4", "validation": "fval", "seed": 7, "mlp_bags": 2,
-                          "interactions": "SELECT customer, product FROM ftrain"}');
-SELECT fashionrec.train('f-mlp-bag2-twin', 'hybrid', NULL,
-                        '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "mlp",
-                          "mlp_hidden": "8,4", "validation": "fval", "seed": 7, "mlp_bags": 2,
-                          "interactions": "SELECT customer, product FROM ftrain"}');
-SELECT fashionrec.train('f-mlp-bag3', 'hybrid', NULL,
-                        '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "mlp",
-                          "mlp_hidden": "8,4", "validation": "fval", "seed": 7, "mlp_bags": 3,
-                          "interactions": "SELECT customer, product FROM ftrain"}');
+                          "mlp_hidden": "8,4", "validation": "fval", "seed": 7,
+                          "interactions": "SELECT customer, product FROM ftrain"}'::jsonb
+                        || jsonb_build_object('mlp_bags', v.bags))
+  FROM (VALUES ('f-mlp-bag1', 1), ('f-mlp-bag2', 2), ('f-mlp-bag2-twin', 2), ('f-mlp-bag3', 3)) v(name, bags);
 SELECT one.info ? 'mlp_bags' AS one_bag_recorded, two.info -> 'mlp_bags' AS bags,
        dflt.info -> 'mlp_bags' AS default_bags, dflt.info = three.info AS default_is_three,
        two.info -> 'mlp_best_epoch' = one.info -> 'mlp_best_epoch' AS first_member_same_best_epoch,
