@@ -77,6 +77,38 @@ SELECT bool_and(abs(s.score - s.total) < 1e-4) AS mlp_sums_to_score, bool_and(s.
 -- an unknown customer gets the fusion of an empty history
 SELECT count(*) AS unknown_user FROM fashionrec.recommend('f-mlp', 999, k => 5);
 
+-- bagging ("mlp_bags", default 3): the MLPs of several seeds, their logits
+-- averaged.  A bag of two starts with the single MLP (its first member has
+-- the seed: the same best epoch) and runs both members' epochs; it scores
+-- otherwise, the same on every run, and explains exactly.  The MLP above
+-- is the default bag of three.
+SELECT v.name, fashionrec.train(v.name, 'hybrid', NULL,
+                        '{"cf": "f-als", "content": "f-vec", "popularity": "f-pop", "fusion": "mlp",
+                          "mlp_hidden": "8,4", "validation": "fval", "seed": 7,
+                          "interactions": "SELECT customer, product FROM ftrain"}'::jsonb
+                        || jsonb_build_object('mlp_bags', v.bags))
+  FROM (VALUES ('f-mlp-bag1', 1), ('f-mlp-bag2', 2), ('f-mlp-bag2-twin', 2), ('f-mlp-bag3', 3)) v(name, bags);
+SELECT one.info ? 'mlp_bags' AS one_bag_recorded, two.info -> 'mlp_bags' AS bags,
+       dflt.info -> 'mlp_bags' AS default_bags, dflt.info = three.info AS default_is_three,
+       two.info -> 'mlp_best_epoch' = one.info -> 'mlp_best_epoch' AS first_member_same_best_epoch,
+       (two.info ->> 'mlp_epochs')::int > (one.info ->> 'mlp_epochs')::int AS both_members_epochs,
+       two.info = twin.info AS bag_same_info
+  FROM fashionrec.models one, fashionrec.models two, fashionrec.models twin, fashionrec.models three,
+       fashionrec.models dflt
+ WHERE one.name = 'f-mlp-bag1' AND two.name = 'f-mlp-bag2' AND twin.name = 'f-mlp-bag2-twin'
+   AND three.name = 'f-mlp-bag3' AND dflt.name = 'f-mlp';
+WITH lists AS (
+    SELECT m, u, array_agg(item_id ORDER BY rank) i, array_agg(score ORDER BY rank) s
+      FROM unnest(ARRAY['f-mlp', 'f-mlp-bag1', 'f-mlp-bag2', 'f-mlp-bag2-twin', 'f-mlp-bag3']) m,
+           generate_series(1, 41) u, fashionrec.recommend(m, u, k => 5) GROUP BY m, u)
+SELECT bool_and(a.s = b.s) FILTER (WHERE a.m = 'f-mlp' AND b.m = 'f-mlp-bag3') AS default_identical,
+       bool_and(a.s = b.s) FILTER (WHERE a.m = 'f-mlp-bag2' AND b.m = 'f-mlp-bag2-twin') AS bag_twin_identical,
+       count(*) FILTER (WHERE a.m = 'f-mlp-bag1' AND b.m = 'f-mlp-bag2' AND a.s <> b.s) > 20 AS bag_scores_otherwise
+  FROM lists a JOIN lists b USING (u);
+SELECT bool_and(abs(s.score - s.total) < 1e-4) AS bag_sums_to_score
+  FROM (SELECT item_id, min(score) AS score, sum(contribution) AS total
+          FROM fashionrec.explain('f-mlp-bag2', 30, k => 5) GROUP BY item_id) s;
+
 -- auto: fits both and keeps the best of weighted, logistic and mlp on the
 -- validation users neither fit nor early stopping used — a more complex one
 -- only when it is better by more than the noise (one standard error of the
@@ -170,6 +202,11 @@ SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "fusion_users"
 SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "fusion_candidates": 0, "interactions": "ftrain"}');
 SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "mlp_learning_rate": 0, "interactions": "ftrain"}');
 SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "mlp_epochs": 0, "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "mlp_bags": 0, "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "mlp_bags": 21, "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "mlp_bags": 1.5, "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL,
+                        '{"cf": "f-als", "fusion": "mlp", "mlp_bags": 20, "mlp_hidden": "64", "validation": "fval", "interactions": "ftrain"}');
 SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "half_life_days": -1, "interactions": "ftrain"}');
 -- invalid: a validation that shares nothing with the hybrid, or too few users
 SELECT fashionrec.train('f-bad', 'hybrid', NULL,

@@ -775,3 +775,89 @@ fr_fusion_fit_mlp(const FrFusionSet *fit, const FrFusionSet *stop,
 	fr_free(order);
 	fr_free(stop_scores);
 }
+
+/* ---- bagging ------------------------------------------------------------------------ */
+
+/*
+ * Bags are spread over the seed space by the golden-ratio increment, so bag
+ * b of seed s is not bag 0 of seed s + b: a user who tries seeds 42 and 43
+ * gets two unrelated bags, not two that share all but one member.
+ */
+uint64_t
+fr_fusion_bag_seed(uint64_t seed, int b)
+{
+	return seed + (uint64_t) b * UINT64_C(0x9E3779B97F4A7C15);
+}
+
+void
+fr_fusion_fit_mlp_bag(const FrFusionSet *fit, const FrFusionSet *stop,
+					  const FrMlpOptions *opt, int n_bags, int n_hidden,
+					  const int *hidden, FrFusionNet *net, FrFusionFitInfo *info)
+{
+	int			wide[FR_FUSION_MAX_HIDDEN] = {0};
+	int			dims[FR_FUSION_MAX_HIDDEN + 2],
+				wdims[FR_FUSION_MAX_HIDDEN + 2];
+	int64_t		w_off[FR_FUSION_MAX_HIDDEN + 1],
+				b_off[FR_FUSION_MAX_HIDDEN + 1],
+				ww_off[FR_FUSION_MAX_HIDDEN + 1],
+				wb_off[FR_FUSION_MAX_HIDDEN + 1];
+	int			layers;
+	int			d = fit->d;
+	FrFusionNet one;
+	FrMlpOptions bag_opt = *opt;
+
+	if (n_bags < 1)
+		fr_fail(FR_FAIL_PARAM, "a bag needs at least one MLP, got %d", n_bags);
+	for (int l = 0; l < n_hidden; l++)
+		wide[l] = hidden[l] * n_bags;
+	fr_fusion_net_alloc(net, d, n_hidden, wide);
+	memset(net->params, 0, sizeof(float) * fr_fusion_net_size(d, n_hidden, wide));
+	fr_fusion_net_alloc(&one, d, n_hidden, hidden);
+	layers = layer_dims(&one, dims);
+	layer_dims(net, wdims);
+	layer_offsets(&one, w_off, b_off);
+	layer_offsets(net, ww_off, wb_off);
+
+	for (int b = 0; b < n_bags; b++)
+	{
+		FrFusionFitInfo bag_info;
+
+		bag_opt.seed = fr_fusion_bag_seed(opt->seed, b);
+		fr_fusion_fit_mlp(fit, stop, &bag_opt, &one, &bag_info);
+		if (b == 0)
+		{
+			*info = bag_info;
+			/* the standardisation is fitted on fit alone: the same in every bag */
+			memcpy(net->params, one.params, sizeof(float) * 2 * d);
+		}
+		else
+			info->epochs += bag_info.epochs;
+		for (int l = 0; l < layers; l++)
+		{
+			bool		last = l == layers - 1;
+			int			out = dims[l + 1];
+			/* the bag's block: its own rows (inputs) past the first layer, its own columns before the last */
+			int			row0 = l == 0 ? 0 : b * dims[l];
+			int			col0 = last ? 0 : b * out;
+
+			for (int i = 0; i < dims[l]; i++)
+				for (int c = 0; c < out; c++)
+				{
+					float		w = one.params[w_off[l] + (int64_t) i * out + c];
+
+					net->params[ww_off[l] + (int64_t) (row0 + i) * wdims[l + 1] + col0 + c] =
+						last ? w / n_bags : w;
+				}
+			for (int c = 0; c < out; c++)
+			{
+				float		bias = one.params[b_off[l] + c];
+
+				if (last)
+					net->params[wb_off[l] + c] += bias / n_bags;
+				else
+					net->params[wb_off[l] + col0 + c] = bias;
+			}
+		}
+	}
+	fr_free(one.params);
+}

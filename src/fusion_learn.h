@@ -91,6 +91,22 @@ extern void fr_fusion_fit_mlp(const FrFusionSet *fit, const FrFusionSet *stop,
 							  const FrMlpOptions *opt, FrFusionNet *net,
 							  FrFusionFitInfo *info);
 
+/*
+ * Bagging: n_bags MLPs of the shape (d, n_hidden, hidden), each fitted by
+ * fr_fusion_fit_mlp as above with its own seed (bag 0 with opt->seed, so
+ * one bag is the single MLP bit for bit), merged into one wider net whose
+ * logit is the mean of theirs: hidden layers side by side (block-diagonal
+ * between two hidden layers), output weights divided by n_bags.  net gets
+ * layers of n_bags * hidden[l] units (fr_fusion_net_alloc done here); info
+ * is the first bag's, with epochs the sum over the bags.
+ */
+extern void fr_fusion_fit_mlp_bag(const FrFusionSet *fit, const FrFusionSet *stop,
+								  const FrMlpOptions *opt, int n_bags, int n_hidden,
+								  const int *hidden, FrFusionNet *net, FrFusionFitInfo *info);
+
+/* the seed of bag b of fr_fusion_fit_mlp_bag (bag 0: seed) */
+extern uint64_t fr_fusion_bag_seed(uint64_t seed, int b);
+
 /* out[n] = the net's score (logit) of each row of x (n x net->d); vectorised chunks */
 extern void fr_fusion_forward(const FrFusionNet *net, int64_t n, const float *x, float *out);
 

@@ -52,6 +52,7 @@ static const FrParamSpec hybrid_specs[] = {
 	{"mlp_epochs", FR_PARAM_INT, offsetof(HybridParams, mlp_epochs), 1, 10000},
 	{"mlp_learning_rate", FR_PARAM_REAL, offsetof(HybridParams, mlp_learning_rate), 1e-6, 1},
 	{"mlp_patience", FR_PARAM_INT, offsetof(HybridParams, mlp_patience), 1, 10000},
+	{"mlp_bags", FR_PARAM_INT, offsetof(HybridParams, mlp_bags), 1, 20},
 	{"seed", FR_PARAM_INT, offsetof(HybridParams, seed), 0, PG_INT32_MAX},
 	{"half_life_days", FR_PARAM_REAL, offsetof(HybridParams, half_life_days), 0, 1e6},
 	{"fusion_from", FR_PARAM_TEXT, offsetof(HybridParams, fusion_from)},
@@ -71,6 +72,7 @@ static const HybridParams hybrid_defaults = {
 	.mlp_epochs = 100,
 	.mlp_learning_rate = 0.001,
 	.mlp_patience = 10,
+	.mlp_bags = 3,
 	.seed = 42,
 };
 

@@ -81,6 +81,7 @@ typedef struct HybridParams
 	int32		mlp_epochs;
 	double		mlp_learning_rate;
 	int32		mlp_patience;
+	int32		mlp_bags;		/* MLPs averaged (bagging) */
 	int32		seed;
 	double		half_life_days;
 	char	   *fusion_from;	/* a hybrid whose learned fusion to reuse */

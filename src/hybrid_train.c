@@ -727,6 +727,16 @@ train_learned_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
 	int			hidden[FR_FUSION_MAX_HIDDEN];
 	int			n_hidden = parse_hidden(p->mlp_hidden, hidden);
 
+	/* the bag is served as one net with the bags' layers side by side (fr_fusion_fit_mlp_bag) */
+	for (int l = 0; want_mlp && l < n_hidden; l++)
+		if (hidden[l] * p->mlp_bags > 1024)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"mlp_bags\" %d times a hidden layer of %d units exceeds 1024 units",
+							p->mlp_bags, hidden[l]),
+					 errdetail("The averaged MLPs are served as one net whose hidden layers hold every bag's units."),
+					 errhint("Use fewer bags or smaller hidden layers (\"mlp_hidden\").")));
+
 	fr_source_read(p->validation, &fr_source_param_defaults, &vdata, &vstats,
 				   data->item_ids, data->n_items);
 	if (vdata.n_users == 0 || vdata.n_items != data->n_items)
@@ -774,12 +784,14 @@ train_learned_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
 		opt.batch = 256;
 		opt.ndcg_k = 10;
 		opt.seed = (uint64) p->seed;
-		fr_fusion_net_alloc(&nets[FUSION_MLP], e.d, n_hidden, hidden);
-		fr_fusion_fit_mlp(&fit, &stop, &opt, &nets[FUSION_MLP], &info);
+		fr_fusion_fit_mlp_bag(&fit, &stop, &opt, p->mlp_bags, n_hidden, hidden,
+							  &nets[FUSION_MLP], &info);
 		fr_fusion_forward(&nets[FUSION_MLP], sel.n, sel.x, s);
 		ndcg[FUSION_MLP] = fr_fusion_ndcg_groups(&sel, s, 10, per_user[FUSION_MLP]);
 		fr_info_add_int(job, "mlp_epochs", info.epochs);
 		fr_info_add_int(job, "mlp_best_epoch", info.best_epoch);
+		if (p->mlp_bags > 1)
+			fr_info_add_int(job, "mlp_bags", p->mlp_bags);
 	}
 	if (p->fusion == FUSION_AUTO)
 	{

@@ -242,7 +242,8 @@ AS $$
 DECLARE
     -- what configures a learned fusion, carried to the hybrid that refits it
     c_fusion_keys CONSTANT text[] := ARRAY['fusion', 'fusion_users', 'fusion_candidates', 'fusion_l2',
-                                           'mlp_hidden', 'mlp_epochs', 'mlp_learning_rate', 'mlp_patience', 'seed'];
+                                           'mlp_hidden', 'mlp_epochs', 'mlp_learning_rate', 'mlp_patience', 'mlp_bags',
+                                           'seed'];
     v_cache    jsonb := COALESCE(_hybrid_train.cache, '{}');
     v_pins     jsonb := '{}';
     v_fit_pins jsonb := '{}';

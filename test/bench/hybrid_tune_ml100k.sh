@@ -17,7 +17,7 @@
 #
 #   bash test/bench/hybrid_tune_ml100k.sh   (FR_DATA=/path/to/data, BUDGET=108: the whole grid,
 #   TUNE_FOLDS=3 validation splits per trial, FOLDS=5 cross-validation folds, CV=0 skips part 2,
-#   MLP_SEEDS="42 1 2 3" the seed diagnosis after part 1)
+#   MLP_SEEDS="42 1 2 3" the seed diagnosis after part 1, MLP_BAGS=3 MLPs averaged per fusion, the default)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
@@ -26,6 +26,8 @@ fr_ml100k_bench
 budget=${BUDGET:-108}
 folds=${FOLDS:-5}
 tune_folds=${TUNE_FOLDS:-3}
+bags=${MLP_BAGS:-3}
+echo "MLP fusions: mlp_bags $bags"
 echo "load: $(uptime)"
 echo "OpenBLAS kernel in the server: $(q -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
 
@@ -41,7 +43,7 @@ SQL
 ndcg() {    # model, test view
     q -c "SET client_min_messages = warning" -c "SELECT round(ndcg_at_k::numeric, 4) FROM fashionrec.evaluate('$1', '$2', 10)" | tail -1
 }
-base='"cf": "ml-als", "content": "ml-genres", "popularity": "ml-pop", "sequence": "ml-seq"'
+base='"cf": "ml-als", "content": "ml-genres", "popularity": "ml-pop", "sequence": "ml-seq", "mlp_bags": '$bags
 
 # ---- the reference: hand-configured hybrids (hybrid_fusion_ml100k.sh) ----------
 q >/dev/null <<'SQL'
@@ -63,7 +65,7 @@ for cf in als ease; do
 SET client_min_messages = warning;
 SELECT fashionrec.train('hand-mlp-$cf-fit', 'hybrid', NULL, '{"cf": "fit-$cf", "content": "fit-genres", "popularity": "fit-pop",
        "sequence": "fit-seq", "content_weight": 0.1, "popularity_weight": 0.1, "sequence_weight": 0.3,
-       "fusion": "mlp", "validation": "val", "interactions": "SELECT user_id, item_id FROM fit"}');
+       "fusion": "mlp", "mlp_bags": $bags, "validation": "val", "interactions": "SELECT user_id, item_id FROM fit"}');
 SELECT fashionrec.train('hand-mlp-$cf', 'hybrid', NULL, '{"cf": "ml-$cf", "content": "ml-genres", "popularity": "ml-pop",
        "sequence": "ml-seq", "content_weight": 0.1, "popularity_weight": 0.1, "sequence_weight": 0.3,
        "fusion_from": "hand-mlp-$cf-fit", "interactions": "SELECT user_id, item_id FROM train"}');

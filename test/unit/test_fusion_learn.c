@@ -286,6 +286,83 @@ test_choose(void)
 	ok(fr_fusion_choose(3, ndcg, per, 3, noise) == 2 && isinf(noise[1]), "choose: a fusion not fitted is skipped");
 }
 
+/*
+ * A bag scores the mean of its members' logits: each member refitted alone
+ * with fr_fusion_bag_seed's seed, with one and two hidden layers; one bag is
+ * the single MLP bit for bit.
+ */
+static void
+test_mlp_bag(void)
+{
+	enum
+	{
+		N = 400, BAGS = 3
+	};
+	static float x[N * 2],
+				y[N],
+				xs[N * 2],
+				ys[N],
+				s[N],
+				mean[N],
+				one[N];
+	int64_t		group[5];
+	FrFusionSet fit = {N, 2, x, y, 4, group};
+	FrFusionSet stop = {N, 2, xs, ys, 4, group};
+	FrMlpOptions opt = {1e-4, 0.01, 40, 5, 64, 10, 7};
+	int			shapes[2][2] = {{6, 0}, {6, 3}};
+
+	for (int g = 0; g <= 4; g++)
+		group[g] = (int64_t) g * N / 4;
+	xor_data(N, 5, x, y);
+	xor_data(N, 6, xs, ys);
+	ok(fr_fusion_bag_seed(7, 0) == 7 && fr_fusion_bag_seed(7, 1) != 8,
+	   "bag seeds: bag 0 is the seed, bag 1 is not the next seed");
+	for (int n_hidden = 1; n_hidden <= 2; n_hidden++)
+	{
+		const int  *hidden = shapes[n_hidden - 1];
+		FrFusionNet bag,
+					single;
+		FrFusionFitInfo info,
+					bag_info;
+		int			epochs = 0;
+		double		worst = 0;
+		bool		differ = false;
+
+		memset(mean, 0, sizeof(mean));
+		fr_fusion_net_alloc(&single, 2, n_hidden, hidden);
+		for (int b = 0; b < BAGS; b++)
+		{
+			FrMlpOptions o = opt;
+
+			o.seed = fr_fusion_bag_seed(opt.seed, b);
+			fr_fusion_fit_mlp(&fit, &stop, &o, &single, &info);
+			epochs += info.epochs;
+			fr_fusion_forward(&single, N, xs, s);
+			for (int i = 0; i < N; i++)
+			{
+				if (b == 0)
+					one[i] = s[i];
+				else
+					differ |= s[i] != one[i];
+				mean[i] += s[i] / BAGS;
+			}
+		}
+		fr_fusion_fit_mlp_bag(&fit, &stop, &opt, BAGS, n_hidden, hidden, &bag, &bag_info);
+		ok(bag.hidden[0] == BAGS * hidden[0] && (n_hidden == 1 || bag.hidden[1] == BAGS * hidden[1]),
+		   "bag of %d, %d hidden layers: the members side by side (%d units)", BAGS, n_hidden, bag.hidden[0]);
+		fr_fusion_forward(&bag, N, xs, s);
+		for (int i = 0; i < N; i++)
+			worst = fmax(worst, fabs(s[i] - mean[i]) / (1 + fabs(mean[i])));
+		ok(differ && worst < 1e-5,
+		   "bag of %d, %d hidden layers: the mean of its members' logits (worst relative difference %.2g)",
+		   BAGS, n_hidden, worst);
+		ok(bag_info.epochs == epochs, "bag: epochs summed over the members (%d)", bag_info.epochs);
+		fr_fusion_fit_mlp_bag(&fit, &stop, &opt, 1, n_hidden, hidden, &bag, &bag_info);
+		fr_fusion_forward(&bag, N, xs, s);
+		ok(memcmp(s, one, sizeof(float) * N) == 0, "a bag of one, %d hidden layers: the single MLP", n_hidden);
+	}
+}
+
 int
 main(void)
 {
@@ -293,6 +370,7 @@ main(void)
 	test_logistic_separable();
 	test_mlp_xor();
 	test_forward_blocks();
+	test_mlp_bag();
 	test_ndcg();
 	test_paired_se();
 	test_choose();
