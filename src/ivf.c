@@ -3,7 +3,8 @@
  *
  * Build: Lloyd's k-means on a seeded sample of at most
  * FR_IVF_TRAIN_PER_LIST items per list (more points move the centroids
- * little and cost linearly), assignments by one GEMM per tile of points and
+ * little and cost linearly) — uniform for cosine, weighted by squared norm
+ * for inner product (sample_by_norm) —, assignments by one GEMM per tile of points and
  * centroids with a vectorised argmax, then every item assigned once.  An emptied list
  * takes half of the largest one (FAISS's rule), so no list is wasted.
  *
