@@ -227,6 +227,8 @@ sample_by_norm(const float *x, int32_t n, int32_t dim, int32_t n_train, FrRng *r
 
 	for (int32_t i = 0; i < n; i++)
 	{
+		if (i % 65536 == 0)
+			fr_check_interrupts();
 		sq[i] = fr_sdot(dim, x + (int64_t) i * dim, x + (int64_t) i * dim);
 		mean += sq[i];
 	}
