@@ -3,7 +3,8 @@
  *
  * Build: Lloyd's k-means on a seeded sample of at most
  * FR_IVF_TRAIN_PER_LIST items per list (more points move the centroids
- * little and cost linearly), assignments by one GEMM per tile of points and
+ * little and cost linearly) — uniform for cosine, weighted by squared norm
+ * for inner product (sample_by_norm) —, assignments by one GEMM per tile of points and
  * centroids with a vectorised argmax, then every item assigned once.  An emptied list
  * takes half of the largest one (FAISS's rule), so no list is wasted.
  *
@@ -201,6 +202,50 @@ update(const float *x, int64_t n, int32_t dim, const int32_t *list_of, int32_t n
 	fr_free(counts);
 }
 
+/*
+ * The first n_train entries of order: a seeded sample of the items without
+ * repeats, drawn with weight 1 + |x|^2 / mean |x|^2 (Efraimidis-Spirakis
+ * keys), in key order, so that the first n_lists seed the centroids.
+ *
+ * Inner-product top k are the long vectors, and in factor models they are
+ * few (ALS at 1M items: 911 of norm above 0.5, the median 0.004).  A uniform
+ * sample seeds nearly every centroid among the short ones, so the long
+ * vectors end up a handful per list around a mean that points nowhere, and
+ * such a list ranks last for the very queries it serves
+ * (docs/benchmarks.md, "ALS on a 1M-product shop").  Weighted by squared
+ * norm, their share of the k-means error, they get centroids of their own;
+ * the short ones still fill most of the sample.
+ */
+static void
+sample_by_norm(const float *x, int32_t n, int32_t dim, int32_t n_train, FrRng *rng,
+			   int32_t *order)
+{
+	float	   *sq = fr_alloc(fr_mul_size(n, sizeof(float)));
+	float	   *keys = fr_alloc(fr_mul_size(n, sizeof(float)));
+	float	   *kept = fr_alloc(fr_mul_size(n_train, sizeof(float)));
+	double		mean = 0;
+
+	for (int32_t i = 0; i < n; i++)
+	{
+		if (i % 65536 == 0)
+			fr_check_interrupts();
+		sq[i] = fr_sdot(dim, x + (int64_t) i * dim, x + (int64_t) i * dim);
+		mean += sq[i];
+	}
+	mean /= n;
+	for (int32_t i = 0; i < n; i++)
+	{
+		double		w = 1 + (mean > 0 ? sq[i] / mean : 0);
+
+		/* log(u) / w: the largest n_train keys are the weighted sample */
+		keys[i] = (float) (log(1 - fr_rng_uniform(rng)) / w);
+	}
+	fr_topk(keys, n, NULL, 0, NULL, n_train, order, kept);
+	fr_free(kept);
+	fr_free(keys);
+	fr_free(sq);
+}
+
 int32_t
 fr_ivf_max_list(const int64_t *offsets, int32_t n_lists)
 {
@@ -236,21 +281,26 @@ fr_ivf_build(const float *x, int32_t n, int32_t dim, int32_t n_lists,
 		fr_fail(FR_FAIL_PARAM, "lists must be from 1 to %d for %d items, got %d",
 				n < FR_IVF_MAX_LISTS ? n : FR_IVF_MAX_LISTS, n, n_lists);
 
-	/* a seeded sample of the items, without repeats (partial Fisher-Yates) */
 	fr_rng_seed(&rng, seed);
 	n_train = (int64_t) n_lists * FR_IVF_TRAIN_PER_LIST;
 	if (n_train > n)
 		n_train = n;
 	order = fr_alloc(fr_mul_size(n, sizeof(int32_t)));
-	for (int32_t i = 0; i < n; i++)
-		order[i] = i;
-	for (int64_t i = 0; i < n_train; i++)
+	if (metric == FR_IVF_INNER_PRODUCT)
+		sample_by_norm(x, n, dim, (int32_t) n_train, &rng, order);
+	else
 	{
-		int64_t		j = i + (int64_t) fr_rng_below(&rng, (uint64_t) (n - i));
-		int32_t		t = order[i];
+		/* a uniform sample without repeats (partial Fisher-Yates) */
+		for (int32_t i = 0; i < n; i++)
+			order[i] = i;
+		for (int64_t i = 0; i < n_train; i++)
+		{
+			int64_t		j = i + (int64_t) fr_rng_below(&rng, (uint64_t) (n - i));
+			int32_t		t = order[i];
 
-		order[i] = order[j];
-		order[j] = t;
+			order[i] = order[j];
+			order[j] = t;
+		}
 	}
 	train = fr_alloc(fr_mul_size(fr_mul_size(n_train, dim), sizeof(float)));
 	for (int64_t i = 0; i < n_train; i++)

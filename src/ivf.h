@@ -17,7 +17,8 @@
 
 /*
  * How the index was clustered.  Inner product (factor models): k-means on
- * the raw vectors.  Cosine (content and embedding models): spherical
+ * the raw vectors, sampled by squared norm so that the few long vectors
+ * (the top k of most queries) get lists of their own.  Cosine (content and embedding models): spherical
  * k-means on unit vectors, so that a list gathers items of one direction
  * whatever their length.
  */

@@ -9,6 +9,10 @@
         the same over item factors, queried by user vectors: USERS.tsv rows
         are (user, '{vector}', '{seen item ids}'), and seen items are left
         out of both searches, as recommend() leaves them out
+    ann.py raw ITEMS.tsv USERS.tsv DIR
+        the same two files as DIR/items.f32 and DIR/users.f32 (float32 rows)
+        and DIR/seen.txt (per user: the count, then the seen items' rows),
+        for test/bench/ivf_build.c's factors mode
 
 Run with Debian's python3 (python3-faiss, python3-numpy).
 """
@@ -82,7 +86,7 @@ def reference(path, lists, n_queries, probes):
         print("%d\t%.4f\t%.3f" % (p, hits / (10.0 * len(q)), ms))
 
 
-def reference_users(items_path, users_path, lists, probes):
+def load_users(items_path, users_path):
     ids = []
     rows = []
     with open(items_path) as f:
@@ -99,7 +103,20 @@ def reference_users(items_path, users_path, lists, probes):
             _, v, s = line.rstrip("\n").split("\t")
             q.append(np.array(v[1:-1].split(","), dtype=np.float32))
             seen.append({row_of[int(i)] for i in s[1:-1].split(",") if i})
-    q = np.vstack(q)
+    return x, np.vstack(q), seen
+
+
+def raw(items_path, users_path, out):
+    x, q, seen = load_users(items_path, users_path)
+    x.tofile(out + "/items.f32")
+    q.tofile(out + "/users.f32")
+    with open(out + "/seen.txt", "w") as f:
+        for s in seen:
+            f.write(" ".join(str(i) for i in [len(s)] + sorted(s)) + "\n")
+
+
+def reference_users(items_path, users_path, lists, probes):
+    x, q, seen = load_users(items_path, users_path)
     flat, index, _quantizer, seconds = ivf(x, lists)
     print("build\t%.1f" % seconds)
 
@@ -122,6 +139,8 @@ def reference_users(items_path, users_path, lists, probes):
 if __name__ == "__main__":
     if sys.argv[1] == "vectors":
         vectors(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
+    elif sys.argv[1] == "raw":
+        raw(sys.argv[2], sys.argv[3], sys.argv[4])
     elif sys.argv[1] == "faiss-users":
         reference_users(sys.argv[2], sys.argv[3], int(sys.argv[4]), [int(p) for p in sys.argv[5:]])
     else:
