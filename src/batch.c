@@ -8,8 +8,8 @@
  * the multiplication.  Scoring whole rows of the catalogue instead writes and
  * reads the scores through memory, which at 100k items costs as much as the
  * GEMM itself.  The block is square because OpenBLAS packs both operands
- * again for every call: at 64 factors, 128 users x 2,048 items spent a
- * quarter more time in the sgemm than 512 x 512 for the same products.
+ * again for every call: at 64 factors, 512 x 512 spends a quarter less time
+ * in the sgemm than 128 users x 2,048 items did for the same products.
  */
 #include <math.h>
 #include <stdlib.h>

@@ -141,8 +141,8 @@ fr_topk_drain(FrTopkEntry *heap, int size, int32_t *out_items, float *out_scores
  * strictly (a later item loses a tie), and in a GEMM tile almost none does:
  * 64 scores are tested against the worst with eight 8-lane compares OR-ed
  * together and one branch, and only a run that holds a winner is looked at
- * again, 8 lanes at a time, before any score touches the heap.  (Runs of 16
- * with one branch each cost about a sixth of the sgemm at 64 factors.)
+ * again, 8 lanes at a time, before any score touches the heap: on a row in
+ * cache a third less time per score than a branch per 16.
  */
 #define FEED_LANES 8
 #define FEED_RUN (8 * FEED_LANES)
