@@ -39,6 +39,14 @@ typedef struct FrBatchFactors
 } FrBatchFactors;
 
 /*
+ * The shape of one multiplication: a block of users times a tile of items
+ * (batch.c says why); test/bench/batch_kernel.c times the bare sgemm of the
+ * same tiles.
+ */
+#define FR_BATCH_BLOCK_USERS 512
+#define FR_BATCH_TILE_ITEMS 512
+
+/*
  * The top k model items of each of the n users (model user indices), best
  * first, ties to the lower item index — what fr_topk() returns on the user's
  * score vector: out_items and out_scores hold k slots per user,

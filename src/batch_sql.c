@@ -45,8 +45,8 @@
 #include "stats.h"
 #include "topk.h"
 
-/* users per claim of a parallel scoring: a few tiles' work, small enough to balance */
-#define CLAIM_USERS 256
+/* users per claim of a parallel scoring: one of the kernel's blocks, small enough to balance */
+#define CLAIM_USERS FR_BATCH_BLOCK_USERS
 #define MAX_SHARDS 65536
 #define MAX_WORKERS 64
 #define INSERT_ROWS 100000

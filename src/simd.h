@@ -43,12 +43,16 @@ typedef float v8sf_u __attribute__((vector_size(32), aligned(4), may_alias));
 /* the sum of the lanes in a fixed order; a macro: clang refuses a vector argument in the baseline copy */
 #define V8_SUM(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
 
+/* what comparing two v8sf gives: each lane -1 (true) or 0 */
+typedef int v8si __attribute__((vector_size(32)));
+
+/* whether any lane of a comparison is true; a macro, as V8_SUM */
+#define V8_ANY(m) ((((m)[0] | (m)[4]) | ((m)[1] | (m)[5])) | (((m)[2] | (m)[6]) | ((m)[3] | (m)[7])))
+
 /* lanes of a and b picked by index (0-7 from a, 8-15 from b), as each compiler spells it */
 #if defined(__clang__)
 #define V8_SHUFFLE(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
 #else
-typedef int v8si __attribute__((vector_size(32)));
-
 #define V8_SHUFFLE(a, b, ...) __builtin_shuffle((a), (b), (v8si) {__VA_ARGS__})
 #endif
 

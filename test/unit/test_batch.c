@@ -150,10 +150,12 @@ int
 main(void)
 {
 	static const Case cases[] = {
-		{300, 5000, 10, false, false, true},	/* crosses blocks and tiles, seen items */
-		{300, 5000, 10, true, false, true},		/* MF's biases */
-		{200, 4500, 7, false, true, true},		/* candidates: every third item */
-		{130, 2049, 1, false, false, false},	/* k 1, one item past a tile */
+		/* crosses blocks and tiles, seen items; the last tile's length no multiple of 64 */
+		{2 * FR_BATCH_BLOCK_USERS + 44, 5000, 10, false, false, true},
+		{FR_BATCH_BLOCK_USERS + 44, 5000, 10, true, false, true},	/* MF's biases */
+		{FR_BATCH_BLOCK_USERS + 20, 4500, 7, false, true, true},	/* candidates: every third item */
+		/* k 1, one user past a block and one item past two tiles */
+		{FR_BATCH_BLOCK_USERS + 1, 2 * FR_BATCH_TILE_ITEMS + 1, 1, false, false, false},
 		{5, 30, 25, false, false, true},		/* k near the catalogue: seen items leave fewer */
 		{3, 10, 50, true, true, false},			/* k past the items scored */
 		{1, 1, 1, false, false, false},
