@@ -261,12 +261,14 @@ build_index(int64 model_id, int32 lists, double recall)
 	dim = model->algo->embedding(model, false, 0, NULL);
 	/*
 	 * the vectors, their reordered copy, k-means' sample and (cosine) a unit
-	 * copy; the centroids' sums and a 1 MB tile of assignment scores
+	 * copy; the centroids' sums and a 1 MB tile of assignment scores.  The
+	 * calibration after them (5 bytes an item, 3 MB of exact scores) fits
+	 * in what the freed sample and unit copy leave, but for 4 MB.
 	 */
 	vectors_size = mul_size(mul_size(n, dim), sizeof(float));
 	fr_check_memory(add_size(mul_size(4, vectors_size),
 							 add_size(mul_size(mul_size(lists, dim), sizeof(double)),
-									  (Size) 1 << 20)),
+									  (Size) 5 << 20)),
 					"building the ANN index");
 	/* a k-means over the catalog can take minutes: watched in training_progress */
 	fr_training_begin(model_id, model->algo->name);

@@ -246,6 +246,22 @@ sample_by_norm(const float *x, int32_t n, int32_t dim, int32_t n_train, FrRng *r
 	fr_free(sq);
 }
 
+/* The first n_take entries of order: a uniform sample of 0 .. n-1 without repeats (partial Fisher-Yates). */
+static void
+sample_uniform(int32_t n, int64_t n_take, FrRng *rng, int32_t *order)
+{
+	for (int32_t i = 0; i < n; i++)
+		order[i] = i;
+	for (int64_t i = 0; i < n_take; i++)
+	{
+		int64_t		j = i + (int64_t) fr_rng_below(rng, (uint64_t) (n - i));
+		int32_t		t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+}
+
 int32_t
 fr_ivf_max_list(const int64_t *offsets, int32_t n_lists)
 {
@@ -289,19 +305,7 @@ fr_ivf_build(const float *x, int32_t n, int32_t dim, int32_t n_lists,
 	if (metric == FR_IVF_INNER_PRODUCT)
 		sample_by_norm(x, n, dim, (int32_t) n_train, &rng, order);
 	else
-	{
-		/* a uniform sample without repeats (partial Fisher-Yates) */
-		for (int32_t i = 0; i < n; i++)
-			order[i] = i;
-		for (int64_t i = 0; i < n_train; i++)
-		{
-			int64_t		j = i + (int64_t) fr_rng_below(&rng, (uint64_t) (n - i));
-			int32_t		t = order[i];
-
-			order[i] = order[j];
-			order[j] = t;
-		}
-	}
+		sample_uniform(n, n_train, &rng, order);
 	train = fr_alloc(fr_mul_size(fr_mul_size(n_train, dim), sizeof(float)));
 	for (int64_t i = 0; i < n_train; i++)
 		memcpy(train + i * dim, x + (int64_t) order[i] * dim, sizeof(float) * dim);
@@ -521,23 +525,15 @@ fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, uint64_t seed, 
 	if (n_queries > n)
 		n_queries = n;
 
-	/* a seeded sample of positions without repeats (partial Fisher-Yates over a lazy identity) */
+	/* the queries: a seeded sample of the index's positions */
 	fr_rng_seed(&rng, seed);
 	pos = fr_alloc(fr_mul_size(n_queries, sizeof(int64_t)));
 	{
 		int32_t    *order = fr_alloc(fr_mul_size(n, sizeof(int32_t)));
 
-		for (int32_t i = 0; i < n; i++)
-			order[i] = i;
+		sample_uniform(n, n_queries, &rng, order);
 		for (int q = 0; q < n_queries; q++)
-		{
-			int64_t		j = q + (int64_t) fr_rng_below(&rng, (uint64_t) (n - q));
-			int32_t		t = order[q];
-
-			order[q] = order[j];
-			order[j] = t;
 			pos[q] = order[q];
-		}
 		fr_free(order);
 	}
 	queries = fr_alloc(fr_mul_size(fr_mul_size(n_queries, dim), sizeof(float)));
