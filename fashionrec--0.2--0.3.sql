@@ -1795,6 +1795,22 @@ REVOKE EXECUTE ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, intege
 GRANT EXECUTE ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean, integer, boolean) TO fashionrec_trainer;
 ALTER FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean, integer, boolean) COST 50000000 ROWS 10;
 
+-- ---- calibrated default probes (41_ann.sql) ----
+-- build_ann() takes the recall target its index's default probes are
+-- calibrated to; an index built before keeps fashionrec.ann_probes' old
+-- fixed 64 (src/ann.c).
+DROP FUNCTION fashionrec.build_ann(text, integer, integer);
+CREATE FUNCTION fashionrec.build_ann(name text, version integer DEFAULT NULL, lists integer DEFAULT NULL,
+                                     recall double precision DEFAULT NULL)
+    RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'fashionrec_build_ann'
+    LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION fashionrec.build_ann(text, integer, integer, double precision) IS
+    'Adds an approximate top-k (IVF) index to a trained version (the active one when version is NULL), or rebuilds it with lists lists (about 4 x sqrt(items) when NULL), its default probes calibrated to mean recall@10 recall (0.98 when NULL) on a sample of its items; returns its description, also recorded in the version''s info under "ann"';
+ALTER FUNCTION fashionrec.build_ann(text, integer, integer, double precision) COST 10000000;
+REVOKE EXECUTE ON FUNCTION fashionrec.build_ann(text, integer, integer, double precision) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec.build_ann(text, integer, integer, double precision) TO fashionrec_trainer;
+
 -- ---- as the install script ends (src/sql/99_privileges.sql) ----
 -- Last, after every grant above: the update fails rather than leave a
 -- SECURITY DEFINER function callable by PUBLIC.

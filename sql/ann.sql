@@ -123,6 +123,86 @@ SELECT count(*) AS users,
            ARRAY(SELECT item_id FROM fashionrec.recommend_for_items('ann-svd', ARRAY[u * 8, u * 8 + 1], 10, exact => true)))) AS for_items_same
   FROM generate_series(1, 59) u;
 
+-- default probes calibrated at build: the smallest of 1, 2, 4, ... lists
+-- whose mean recall@10 on 200 sampled items (each left out of its own
+-- answer) reaches the target, 0.98 unless "ann" says.  The planted
+-- directions above need one probe; 600 items scattered over 8-d space
+-- (a hash of i and j) and 16 lists need more
+CREATE TABLE ann_scatter AS
+SELECT i AS item,
+       ARRAY(SELECT (x - floor(x) - 0.5)::real
+               FROM generate_series(0, 7) j, LATERAL (SELECT sin(i * 12.9898 + j * 78.233) * 43758.5453 AS x) h
+              ORDER BY j) AS v
+  FROM generate_series(1, 600) i;
+SELECT fashionrec.train('ann-cal', 'embedding', 'ann_scatter', '{"ann": {"lists": 16}}');
+SELECT m.name, m.info -> 'ann' ->> 'probes' AS probes,
+       (m.info -> 'ann' ->> 'recall')::float8 >= 0.98 AS sample_reached,
+       m.info -> 'ann' ->> 'recall_target' AS target
+  FROM fashionrec.models m WHERE m.name IN ('ann-emb', 'ann-cal') ORDER BY m.name;
+-- recall@10 of similar_items over every item, apart from the build's own
+-- sample: the calibrated probes reach the target, half of them do not (so
+-- a build that stored more probes than needed fails too)
+CREATE FUNCTION ann_recall(model text, p int) RETURNS numeric LANGUAGE sql AS $$
+    SELECT round(avg((SELECT count(*) FROM fashionrec.similar_items(model, i, 10, probes => p) a
+                       WHERE a.item_id IN (SELECT item_id FROM fashionrec.similar_items(model, i, 10, exact => true))))
+                 / 10, 3)
+      FROM generate_series(1, 600) i $$;
+CREATE FUNCTION ann_cal_probes() RETURNS int LANGUAGE sql AS
+    $$ SELECT (info -> 'ann' ->> 'probes')::int FROM fashionrec.models WHERE name = 'ann-cal' $$;
+SELECT ann_recall('ann-cal', ann_cal_probes()) >= 0.98 AS reaches_target,
+       ann_recall('ann-cal', ann_cal_probes() / 2) < 0.98 AS half_does_not;
+-- a call without probes, the GUC at its default 0, probes the calibrated
+-- lists: the rows of probes => them, not those of one probe
+SELECT count(*) AS queries,
+       count(*) FILTER (WHERE ann_same(
+           ARRAY(SELECT item_id FROM fashionrec.similar_items('ann-cal', i, 10)),
+           ARRAY(SELECT item_id FROM fashionrec.similar_items('ann-cal', i, 10, probes => ann_cal_probes())))) AS as_calibrated,
+       count(*) FILTER (WHERE ann_same(
+           ARRAY(SELECT item_id FROM fashionrec.similar_items('ann-cal', i, 10)),
+           ARRAY(SELECT item_id FROM fashionrec.similar_items('ann-cal', i, 10, probes => 1)))) < 600 AS not_one_probe
+  FROM generate_series(1, 600) i;
+-- a positive GUC overrides the index's default, a call's probes both
+SET fashionrec.ann_probes = 1;
+SELECT count(*) FILTER (WHERE ann_same(
+           ARRAY(SELECT item_id FROM fashionrec.similar_items('ann-cal', i, 10)),
+           ARRAY(SELECT item_id FROM fashionrec.similar_items('ann-cal', i, 10, probes => 1)))) AS guc_one_probe,
+       count(*) FILTER (WHERE ann_same(
+           ARRAY(SELECT item_id FROM fashionrec.similar_items('ann-cal', i, 10, probes => 16)),
+           ARRAY(SELECT item_id FROM fashionrec.similar_items('ann-cal', i, 10, exact => true)))) AS call_all_lists
+  FROM generate_series(1, 600) i;
+RESET fashionrec.ann_probes;
+-- a lower target, fewer probes; recall 1 takes every list there is to
+-- take (16 here, or fewer if the sample's neighbours are all found sooner)
+SELECT r ->> 'probes' AS probes, r ->> 'recall_target' AS target, (r ->> 'recall')::float8 >= 0.5 AS reached,
+       (r ->> 'probes')::int < 8 AS fewer_than_for_098
+  FROM fashionrec.build_ann('ann-cal', lists => 16, recall => 0.5) r;
+SELECT r ->> 'probes' AS probes, r ->> 'recall' AS sample_recall
+  FROM fashionrec.build_ann('ann-cal', lists => 16, recall => 1) r;
+SELECT fashionrec.train('ann-cal', 'embedding', 'ann_scatter', '{"ann": {"lists": 16, "recall": 0.5}}') IS NOT NULL AS trained;
+SELECT version, info -> 'ann' ->> 'probes' AS probes, info -> 'ann' ->> 'recall_target' AS target
+  FROM fashionrec.models WHERE name = 'ann-cal' ORDER BY version;
+-- an index built before calibration (ann_settings: the metric only) keeps
+-- probing fashionrec.ann_probes' old fixed default, 64 lists: all 16 of
+-- version 2, calibrated to one probe until its settings lose the rest
+CREATE FUNCTION ann_cal_v2_exact() RETURNS bigint LANGUAGE sql AS $$
+    SELECT count(*) FILTER (WHERE ann_same(
+               ARRAY(SELECT item_id FROM fashionrec.similar_items('ann-cal', i, 10, version => 2)),
+               ARRAY(SELECT item_id FROM fashionrec.similar_items('ann-cal', i, 10, version => 2, exact => true))))
+      FROM generate_series(1, 600) i $$;
+SELECT ann_cal_v2_exact() < 600 AS calibrated_approximate;
+UPDATE fashionrec.artifact a SET data = substring(a.data FROM 1 FOR 8), nrows = 1
+  FROM fashionrec.model m
+ WHERE m.id = a.model_id AND m.name = 'ann-cal' AND m.version = 2 AND a.name = 'ann_settings';
+SELECT fashionrec.model_cache_drop('ann-cal') >= 0 AS evicted;
+SELECT ann_cal_v2_exact() AS old_index_exact;
+-- bad targets
+SELECT fashionrec.build_ann('ann-cal', recall => 0);
+SELECT fashionrec.build_ann('ann-cal', recall => 1.5);
+SELECT fashionrec.build_ann('ann-cal', recall => 'NaN');
+SELECT fashionrec.train('ann-bad', 'embedding', 'ann_vecs', '{"ann": {"recall": 0}}');
+SELECT fashionrec.train('ann-bad', 'embedding', 'ann_vecs', '{"ann": {"recall": 1.01}}');
+SELECT fashionrec.train('ann-bad', 'embedding', 'ann_vecs', '{"ann": {"recall": "high"}}');
+
 -- the catalog-size threshold: at 400 items this training gets an index, with
 -- the threshold at 0 none, and "ann": false refuses one whatever the size
 SET fashionrec.ann_min_items = 400;
@@ -144,7 +224,7 @@ RESET fashionrec.ann_probes;
 SELECT * FROM fashionrec.recommend('ann-emb', 1, probes => 0);
 SELECT * FROM fashionrec.similar_items('ann-emb', 1, probes => -3);
 SELECT * FROM fashionrec.recommend_for_items('ann-emb', ARRAY[1]::bigint[], probes => 65537);
-SET fashionrec.ann_probes = 0;
+SET fashionrec.ann_probes = -1;
 -- probes beyond the lists are cut to the lists (like k to the catalog)
 SELECT count(*) AS rows FROM fashionrec.similar_items('ann-emb', 1, 5, probes => 65536);
 -- lists out of range

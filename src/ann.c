@@ -38,24 +38,36 @@
 /* the k-means seed: an index is a function of the version and its lists */
 #define ANN_SEED 20190
 
-/* "ann_settings": the metric the index was clustered by */
+/*
+ * "ann_settings": the metric the index was clustered by, then its calibrated
+ * default probes, the sample's recall@10 at them and the target they were
+ * calibrated to.  An index built before calibration has the metric only.
+ */
 enum
 {
 	ANN_SETTING_METRIC,
+	ANN_SETTING_PROBES,
+	ANN_SETTING_RECALL,
+	ANN_SETTING_TARGET,
 	ANN_N_SETTINGS
 };
 
-int			fr_ann_probes = 64;
+/* an index without calibrated probes: 0.3's first fixed default */
+#define ANN_UNCALIBRATED_PROBES 64
+/* the recall@10 a build calibrates its default probes to unless told */
+#define ANN_DEFAULT_RECALL 0.98
+
+int			fr_ann_probes = 0;
 int			fr_ann_min_items = 200000;
 
 void
 fr_ann_init(void)
 {
 	DefineCustomIntVariable("fashionrec.ann_probes",
-							"Lists of an approximate top-k index a query probes.",
-							"More probes: better recall, slower calls. A serving call's probes argument overrides it.",
+							"Lists of an approximate top-k index a query probes; 0: the index's calibrated default.",
+							"0 (the default) probes as many lists as the index's build found for its recall target (64 for an index built before calibration); a positive value overrides that for every index, and a serving call's probes argument overrides both.",
 							&fr_ann_probes,
-							64, 1, FR_IVF_MAX_LISTS,
+							0, 0, FR_IVF_MAX_LISTS,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 	DefineCustomIntVariable("fashionrec.ann_min_items",
@@ -79,6 +91,7 @@ fr_ann_load(FrModel *model)
 	int64		rows;
 	int32		cols;
 	int32		dim;
+	int64		n_settings;
 
 	if (algo->fold_in_vector == NULL || algo->embedding == NULL)
 		fr_artifact_corrupt(model, "ann_settings",
@@ -86,9 +99,10 @@ fr_ann_load(FrModel *model)
 	dim = algo->embedding(model, false, 0, NULL);
 
 	settings = fr_model_artifact(model, "ann_settings", FR_F64, &rows, NULL, false);
-	fr_check_shape(model, "ann_settings", rows, 1, ANN_N_SETTINGS, 1);
+	fr_check_shape(model, "ann_settings", rows, 1, rows == 1 ? 1 : ANN_N_SETTINGS, 1);
 	fr_check_setting(model, "ann_settings", "metric", settings[ANN_SETTING_METRIC],
 					 FR_IVF_INNER_PRODUCT, FR_IVF_COSINE, true);
+	n_settings = rows;
 
 	ivf->centroids = fr_model_artifact(model, "ann_centroids", FR_F32, &rows, &cols, false);
 	if (rows < 1 || rows > Min(model->n_items, FR_IVF_MAX_LISTS))
@@ -97,6 +111,13 @@ fr_ann_load(FrModel *model)
 	fr_check_shape(model, "ann_centroids", rows, cols, rows, dim);
 	fr_check_finite(model, "ann_centroids", ivf->centroids, rows * dim);
 	ivf->n_lists = (int32) rows;
+	ann->probes = 0;
+	if (n_settings == ANN_N_SETTINGS)
+	{
+		fr_check_setting(model, "ann_settings", "probes", settings[ANN_SETTING_PROBES],
+						 1, ivf->n_lists, true);
+		ann->probes = (int32) settings[ANN_SETTING_PROBES];
+	}
 
 	ivf->offsets = fr_model_artifact(model, "ann_offsets", FR_I64, &rows, NULL, false);
 	fr_check_offsets(model, "ann_offsets", ivf->offsets, rows, ivf->n_lists, model->n_items);
@@ -134,6 +155,9 @@ fr_ann_topk(const FrModel *model, const float *q, bool cosine, int probes,
 {
 	const FrIvf *ivf = &model->ann->ivf;
 
+	/* 0: neither the call nor the GUC chose */
+	if (probes == 0)
+		probes = model->ann->probes > 0 ? model->ann->probes : ANN_UNCALIBRATED_PROBES;
 	return fr_ivf_search(ivf, q, cosine, Min(probes, ivf->n_lists), true, skip, k,
 						 items, scores, NULL);
 }
@@ -183,13 +207,27 @@ check_indexable(const FrModel *model)
 				 errhint("Train it on data with items first.")));
 }
 
+/* A recall target: above 0, at most 1. */
+static void
+check_recall(double recall)
+{
+	if (!(recall > 0 && recall <= 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("recall must be above 0 and at most 1, got %g", recall),
+				 errhint("recall is the mean recall@10 against the exact scan that the index's default "
+						 "probes must reach on a sample of its items; leave it out for %.2f.",
+						 ANN_DEFAULT_RECALL)));
+}
+
 /*
- * Build the index of model_id with lists lists (0: the default) and store
- * its artifacts, replacing an older index.  Returns the index's description
- * for the version's info, as jsonb text without the build count.
+ * Build the index of model_id with lists lists (0: the default), calibrate
+ * its default probes to recall@10 `recall` (0: the default) and store its
+ * artifacts, replacing an older index.  Returns the index's description for
+ * the version's info, as jsonb text without the build count.
  */
 static char *
-build_index(int64 model_id, int32 lists)
+build_index(int64 model_id, int32 lists, double recall)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "fashionrec ann build",
 											  ALLOCSET_DEFAULT_SIZES);
@@ -202,6 +240,9 @@ build_index(int64 model_id, int32 lists)
 	FrIvf		ivf;
 	FrIvfMetric metric;
 	double		settings[ANN_N_SETTINGS];
+	int			probes;
+	double		sample_recall;
+	double		calibrating;
 	double		started = fr_now();
 	char	   *description;
 	Oid			argtypes[1] = {INT8OID};
@@ -211,18 +252,23 @@ build_index(int64 model_id, int32 lists)
 	/* the private copy goes with the build's memory, on error too */
 	MemoryContextSetParent(model->cxt, cxt);
 	check_indexable(model);
+	if (recall == 0)
+		recall = ANN_DEFAULT_RECALL;
+	check_recall(recall);
 	if (lists == 0)
 		lists = default_lists(n);
 	check_lists(model, lists);
 	dim = model->algo->embedding(model, false, 0, NULL);
 	/*
 	 * the vectors, their reordered copy, k-means' sample and (cosine) a unit
-	 * copy; the centroids' sums and a 1 MB tile of assignment scores
+	 * copy; the centroids' sums and a 1 MB tile of assignment scores.  The
+	 * calibration after them (5 bytes an item, 3 MB of exact scores) fits
+	 * in what the freed sample and unit copy leave, but for 4 MB.
 	 */
 	vectors_size = mul_size(mul_size(n, dim), sizeof(float));
 	fr_check_memory(add_size(mul_size(4, vectors_size),
 							 add_size(mul_size(mul_size(lists, dim), sizeof(double)),
-									  (Size) 1 << 20)),
+									  (Size) 5 << 20)),
 					"building the ANN index");
 	/* a k-means over the catalog can take minutes: watched in training_progress */
 	fr_training_begin(model_id, model->algo->name);
@@ -233,6 +279,9 @@ build_index(int64 model_id, int32 lists)
 		model->algo->embedding(model, false, i, x + (size_t) i * dim);
 	metric = model->algo->read_items ? FR_IVF_COSINE : FR_IVF_INNER_PRODUCT;
 	fr_ivf_build(x, n, dim, lists, metric, ANN_SEED, &ivf);
+	calibrating = fr_now();
+	probes = fr_ivf_calibrate(&ivf, recall, FR_IVF_CALIBRATE_QUERIES, ANN_SEED, &sample_recall);
+	calibrating = fr_now() - calibrating;
 
 	SPI_connect();
 	fr_catalog_begin(&w);
@@ -243,6 +292,9 @@ build_index(int64 model_id, int32 lists)
 	fr_catalog_end(&w);
 	SPI_finish();
 	settings[ANN_SETTING_METRIC] = metric;
+	settings[ANN_SETTING_PROBES] = probes;
+	settings[ANN_SETTING_RECALL] = sample_recall;
+	settings[ANN_SETTING_TARGET] = recall;
 	fr_artifact_put(model_id, "ann_settings", FR_F64, ANN_N_SETTINGS, 1, settings);
 	fr_artifact_put(model_id, "ann_centroids", FR_F32, lists, dim, ivf.centroids);
 	fr_artifact_put(model_id, "ann_offsets", FR_I64, (int64) lists + 1, 1, ivf.offsets);
@@ -253,12 +305,15 @@ build_index(int64 model_id, int32 lists)
 	fr_training_end();
 	ereport(NOTICE,
 			(errmsg("ANN index of model \"%s\" version %d: %d lists over %d items in %.1f s",
-					model->name, model->version, lists, n, fr_now() - started)));
+					model->name, model->version, lists, n, fr_now() - started),
+			 errdetail("Default probes %d: recall@10 %.3f on %d sampled items (target %.3f).",
+					   probes, sample_recall, Min(n, FR_IVF_CALIBRATE_QUERIES), recall)));
 	MemoryContextSwitchTo(old);
 	description = psprintf("{\"lists\": %d, \"metric\": \"%s\", \"dimension\": %d, \"longest_list\": %d,"
-						   " \"seconds\": %.3f}",
+						   " \"probes\": %d, \"recall\": %.4f, \"recall_target\": %.4g,"
+						   " \"calibration_seconds\": %.3f, \"seconds\": %.3f}",
 						   lists, metric == FR_IVF_COSINE ? "cosine" : "inner_product", dim,
-						   ivf.max_list, fr_now() - started);
+						   ivf.max_list, probes, sample_recall, recall, calibrating, fr_now() - started);
 	MemoryContextDelete(cxt);
 	return description;
 }
@@ -269,9 +324,9 @@ jsonb_of(const char *text)
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
 }
 
-/* The number of lists in params' "ann" object: 0 for the default. */
-static int32
-ann_param_lists(Jsonb *ann)
+/* The lists and recall target in params' "ann" object: 0 for the defaults. */
+static void
+ann_params(Jsonb *ann, int32 *lists_out, double *recall_out)
 {
 	JsonbIterator *it;
 	JsonbValue	v;
@@ -293,14 +348,25 @@ ann_param_lists(Jsonb *ann)
 			continue;
 		key = pnstrdup(v.val.string.val, v.val.string.len);
 		tok = JsonbIteratorNext(&it, &v, true);
-		if (strcmp(key, "lists") != 0)
+		if (strcmp(key, "lists") != 0 && strcmp(key, "recall") != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("unknown key \"%s\" in parameter \"ann\"", key),
-					 errhint("\"ann\" takes \"lists\" only.")));
+					 errhint("\"ann\" takes \"lists\" and \"recall\" only.")));
 		if (v.type == jbvNumeric)
 			d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
 												   NumericGetDatum(v.val.numeric)));
+		if (strcmp(key, "recall") == 0)
+		{
+			if (v.type != jbvNumeric || !(d > 0 && d <= 1))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("\"ann\".\"recall\" must be a number above 0 and at most 1"),
+						 errhint("Write \"ann\": {\"recall\": 0.98}: the mean recall@10 the index's default "
+								 "probes must reach on a sample of its items.")));
+			*recall_out = d;
+			continue;
+		}
 		if (v.type != jbvNumeric || d != rint(d) || fabs(d) > FR_IVF_MAX_LISTS * 2.0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -313,7 +379,7 @@ ann_param_lists(Jsonb *ann)
 					 errmsg("\"ann\".\"lists\" must be positive, got %d", lists),
 					 errhint("About 4 x sqrt(items) lists is a good start; leave it out for that.")));
 	}
-	return lists;
+	*lists_out = lists;
 }
 
 /*
@@ -334,6 +400,7 @@ fashionrec_train_ann(PG_FUNCTION_ARGS)
 	int32		n_items = PG_GETARG_INT32(2);
 	bool		asked = false;
 	int32		lists = 0;
+	double		recall = 0;
 	char	   *description;
 
 	fr_require_own_training(model_id);
@@ -352,7 +419,7 @@ fashionrec_train_ann(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			lists = ann_param_lists(ann);
+			ann_params(ann, &lists, &recall);
 			asked = true;
 		}
 	}
@@ -360,7 +427,7 @@ fashionrec_train_ann(PG_FUNCTION_ARGS)
 		(fr_ann_min_items == 0 || n_items < fr_ann_min_items || algo->fold_in_vector == NULL))
 		PG_RETURN_NULL();
 
-	description = build_index(model_id, lists);
+	description = build_index(model_id, lists, recall);
 	PG_RETURN_JSONB_P(jsonb_of(psprintf("%.*s, \"build\": 1}", (int) strlen(description) - 1,
 										description)));
 }
@@ -380,6 +447,7 @@ fashionrec_build_ann(PG_FUNCTION_ARGS)
 	char		nulls[2] = {' ', PG_ARGISNULL(1) ? 'n' : ' '};
 	char	   *name;
 	int32		lists = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
+	double		recall = PG_ARGISNULL(3) ? 0 : PG_GETARG_FLOAT8(3);
 	int64		model_id;
 	char	   *description;
 	Jsonb	   *result;
@@ -403,6 +471,8 @@ fashionrec_build_ann(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("lists must be positive, got %d", lists),
 				 errhint("About 4 x sqrt(items) lists is a good start; pass NULL for that.")));
+	if (!PG_ARGISNULL(3))
+		check_recall(recall);
 	if (RecoveryInProgress())
 		ereport(ERROR,
 				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
@@ -432,7 +502,7 @@ fashionrec_build_ann(PG_FUNCTION_ARGS)
 	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 
-	description = build_index(model_id, lists);
+	description = build_index(model_id, lists, recall);
 
 	{
 		Oid			types[2] = {INT8OID, JSONBOID};

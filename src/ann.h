@@ -14,9 +14,10 @@
 typedef struct FrAnn
 {
 	FrIvf		ivf;
+	int32		probes;			/* the build's calibrated default; 0 if built before calibration */
 } FrAnn;
 
-/* fashionrec.ann_probes: lists a query probes unless the call says */
+/* fashionrec.ann_probes: lists a query probes unless the call says; 0: the index's default */
 extern int	fr_ann_probes;
 /* fashionrec.ann_min_items: catalogs this large get an index at training */
 extern int	fr_ann_min_items;
@@ -28,7 +29,8 @@ extern FrAnn *fr_ann_load(FrModel *model);
 
 /*
  * The k best items for query q (the model's embedding dimension) by the
- * index, skipped items passed over and probing on until k are found.
+ * index, probing `probes` lists (0: the index's calibrated default), skipped
+ * items passed over and probing on until k are found.
  * Returns how many were written.
  */
 extern int	fr_ann_topk(const FrModel *model, const float *q, bool cosine, int probes,

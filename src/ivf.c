@@ -246,6 +246,22 @@ sample_by_norm(const float *x, int32_t n, int32_t dim, int32_t n_train, FrRng *r
 	fr_free(sq);
 }
 
+/* The first n_take entries of order: a uniform sample of 0 .. n-1 without repeats (partial Fisher-Yates). */
+static void
+sample_uniform(int32_t n, int64_t n_take, FrRng *rng, int32_t *order)
+{
+	for (int32_t i = 0; i < n; i++)
+		order[i] = i;
+	for (int64_t i = 0; i < n_take; i++)
+	{
+		int64_t		j = i + (int64_t) fr_rng_below(rng, (uint64_t) (n - i));
+		int32_t		t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+}
+
 int32_t
 fr_ivf_max_list(const int64_t *offsets, int32_t n_lists)
 {
@@ -289,19 +305,7 @@ fr_ivf_build(const float *x, int32_t n, int32_t dim, int32_t n_lists,
 	if (metric == FR_IVF_INNER_PRODUCT)
 		sample_by_norm(x, n, dim, (int32_t) n_train, &rng, order);
 	else
-	{
-		/* a uniform sample without repeats (partial Fisher-Yates) */
-		for (int32_t i = 0; i < n; i++)
-			order[i] = i;
-		for (int64_t i = 0; i < n_train; i++)
-		{
-			int64_t		j = i + (int64_t) fr_rng_below(&rng, (uint64_t) (n - i));
-			int32_t		t = order[i];
-
-			order[i] = order[j];
-			order[j] = t;
-		}
-	}
+		sample_uniform(n, n_train, &rng, order);
 	train = fr_alloc(fr_mul_size(fr_mul_size(n_train, dim), sizeof(float)));
 	for (int64_t i = 0; i < n_train; i++)
 		memcpy(train + i * dim, x + (int64_t) order[i] * dim, sizeof(float) * dim);
@@ -448,4 +452,139 @@ fr_ivf_search(const FrIvf *ivf, const float *q, bool cosine, int probes,
 	fr_free(done);
 	fr_free(centroid_scores);
 	return fr_topk_finish(&heap, out_items, out_scores);
+}
+
+/*
+ * Exact top k of each query over every item but itself: the rows of the
+ * index scored a block at a time with one GEMM (all items at once would be
+ * n_queries x n floats, 800 MB at 1M items), kept in one heap per query.
+ */
+static void
+exact_topk(const FrIvf *ivf, const float *queries, const int64_t *query_pos, int n_queries,
+		   int k, int32_t *out_items)
+{
+	const int32_t block = 4096;
+	int32_t		dim = ivf->dim;
+	bool		cosine = ivf->metric == FR_IVF_COSINE;
+	float	   *scores = fr_alloc(fr_mul_size(fr_mul_size(n_queries, block), sizeof(float)));
+	FrTopkHeap *heaps = fr_alloc(fr_mul_size(n_queries, sizeof(FrTopkHeap)));
+	float	   *kept = fr_alloc(fr_mul_size(k, sizeof(float)));
+
+	for (int q = 0; q < n_queries; q++)
+		fr_topk_init(&heaps[q], k);
+	for (int64_t lo = 0; lo < ivf->n_items; lo += block)
+	{
+		int32_t		w = (int32_t) (ivf->n_items - lo < block ? ivf->n_items - lo : block);
+
+		fr_check_interrupts();
+		fr_sgemm(false, true, n_queries, w, dim, 1.0f, queries, dim,
+				 ivf->vectors + lo * dim, dim, 0.0f, scores, w);
+		for (int q = 0; q < n_queries; q++)
+			for (int32_t j = 0; j < w; j++)
+			{
+				float		s = scores[(int64_t) q * w + j];
+
+				if (lo + j == query_pos[q])
+					continue;
+				/* queries are unit vectors for cosine, as search makes them */
+				if (cosine)
+					s = ivf->norms[lo + j] > 0 ? s / ivf->norms[lo + j] : NAN;
+				fr_topk_push(&heaps[q], ivf->items[lo + j], s);
+			}
+	}
+	for (int q = 0; q < n_queries; q++)
+	{
+		int			got = fr_topk_finish(&heaps[q], out_items + (int64_t) q * k, kept);
+
+		for (int j = got; j < k; j++)
+			out_items[(int64_t) q * k + j] = -1;
+	}
+	fr_free(kept);
+	fr_free(heaps);
+	fr_free(scores);
+}
+
+int
+fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, uint64_t seed, double *recall)
+{
+	int32_t		n = ivf->n_items;
+	int32_t		dim = ivf->dim;
+	int			k = n - 1 < FR_IVF_CALIBRATE_K ? n - 1 : FR_IVF_CALIBRATE_K;
+	FrRng		rng;
+	int64_t    *pos;
+	float	   *queries;
+	int32_t    *exact;
+	int32_t    *found;
+	float	   *found_scores;
+	uint8_t    *skip;
+	int			probes = 1;
+
+	*recall = 1.0;
+	if (k < 1 || n_queries < 1)
+		return 1;
+	if (n_queries > n)
+		n_queries = n;
+
+	/* the queries: a seeded sample of the index's positions */
+	fr_rng_seed(&rng, seed);
+	pos = fr_alloc(fr_mul_size(n_queries, sizeof(int64_t)));
+	{
+		int32_t    *order = fr_alloc(fr_mul_size(n, sizeof(int32_t)));
+
+		sample_uniform(n, n_queries, &rng, order);
+		for (int q = 0; q < n_queries; q++)
+			pos[q] = order[q];
+		fr_free(order);
+	}
+	queries = fr_alloc(fr_mul_size(fr_mul_size(n_queries, dim), sizeof(float)));
+	for (int q = 0; q < n_queries; q++)
+		memcpy(queries + (int64_t) q * dim, ivf->vectors + pos[q] * dim, sizeof(float) * dim);
+	if (ivf->metric == FR_IVF_COSINE)
+		normalize_rows(queries, n_queries, dim);
+
+	exact = fr_alloc(fr_mul_size(fr_mul_size(n_queries, k), sizeof(int32_t)));
+	exact_topk(ivf, queries, pos, n_queries, k, exact);
+
+	found = fr_alloc(fr_mul_size(k, sizeof(int32_t)));
+	found_scores = fr_alloc(fr_mul_size(k, sizeof(float)));
+	skip = fr_alloc(n);
+	for (probes = 1;; probes = probes * 2 < ivf->n_lists ? probes * 2 : ivf->n_lists)
+	{
+		int64_t		hits = 0;
+		int64_t		wanted = 0;
+
+		for (int q = 0; q < n_queries; q++)
+		{
+			int32_t		self = ivf->items[pos[q]];
+			int			got;
+
+			fr_check_interrupts();
+			/* as a serving call: the query's own item excluded, probing on until k are found */
+			skip[self] = 1;
+			got = fr_ivf_search(ivf, queries + (int64_t) q * dim, ivf->metric == FR_IVF_COSINE,
+								probes, true, skip, k, found, found_scores, NULL);
+			skip[self] = 0;
+			for (int j = 0; j < k && exact[(int64_t) q * k + j] >= 0; j++)
+			{
+				wanted++;
+				for (int f = 0; f < got; f++)
+					if (found[f] == exact[(int64_t) q * k + j])
+					{
+						hits++;
+						break;
+					}
+			}
+		}
+		*recall = wanted > 0 ? (double) hits / wanted : 1.0;
+		fr_progress_step("ann calibrating probes", probes, ivf->n_lists, *recall);
+		if (*recall >= target || probes >= ivf->n_lists)
+			break;
+	}
+	fr_free(skip);
+	fr_free(found_scores);
+	fr_free(found);
+	fr_free(exact);
+	fr_free(queries);
+	fr_free(pos);
+	return probes;
 }

@@ -38,6 +38,9 @@ typedef enum FrIvfMetric
  * quarter of the work per iteration
  */
 #define FR_IVF_TRAIN_PER_LIST	64
+/* calibration: recall@10 of a sample of this many queries (fr_ivf_calibrate) */
+#define FR_IVF_CALIBRATE_K		10
+#define FR_IVF_CALIBRATE_QUERIES 200
 
 typedef struct FrIvf
 {
@@ -79,5 +82,17 @@ extern int32_t fr_ivf_max_list(const int64_t *offsets, int32_t n_lists);
 extern int	fr_ivf_search(const FrIvf *ivf, const float *q, bool cosine, int probes,
 						  bool until_k, const uint8_t *skip, int k,
 						  int32_t *out_items, float *out_scores, int *probed);
+
+/*
+ * The smallest probes in 1, 2, 4, ..., n_lists whose mean recall@k (k =
+ * FR_IVF_CALIBRATE_K, or items - 1) reaches target, sets *recall to it, and
+ * returns it (n_lists, and its recall, if none does).  The queries are a
+ * seeded sample of n_queries of the index's own items, each left out of its
+ * own answer, searched as a serving call would (cosine for a cosine index,
+ * inner product otherwise, probing on until k are found) against their
+ * exact top k over every item.  Honours cancellation.
+ */
+extern int	fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, uint64_t seed,
+							 double *recall);
 
 #endif							/* FR_IVF_H */

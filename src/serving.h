@@ -198,7 +198,7 @@ typedef struct FrServingArgs
 	int			n_exclude;
 	char	   *context;		/* NULL: none */
 	int32		version;		/* 0: the active version */
-	int			probes;			/* lists an ANN index probes (fashionrec.ann_probes if not given) */
+	int			probes;			/* lists an ANN index probes (fashionrec.ann_probes if not given; 0: the index's default) */
 	bool		exact;			/* bypass the version's ANN index */
 } FrServingArgs;
 

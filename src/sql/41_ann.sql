@@ -12,9 +12,10 @@ CREATE FUNCTION fashionrec._train_ann(model_id bigint, algorithm text, items int
 COMMENT ON FUNCTION fashionrec._train_ann(bigint, text, integer, jsonb) IS
     'Internal: builds the approximate top-k index of the caller''s training when params ask or the catalog is large; use fashionrec.train()';
 
-CREATE FUNCTION fashionrec.build_ann(name text, version integer DEFAULT NULL, lists integer DEFAULT NULL)
+CREATE FUNCTION fashionrec.build_ann(name text, version integer DEFAULT NULL, lists integer DEFAULT NULL,
+                                     recall double precision DEFAULT NULL)
     RETURNS jsonb
     AS 'MODULE_PATHNAME', 'fashionrec_build_ann'
     LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION fashionrec.build_ann(text, integer, integer) IS
-    'Adds an approximate top-k (IVF) index to a trained version (the active one when version is NULL), or rebuilds it with lists lists (about 4 x sqrt(items) when NULL); returns its description, also recorded in the version''s info under "ann"';
+COMMENT ON FUNCTION fashionrec.build_ann(text, integer, integer, double precision) IS
+    'Adds an approximate top-k (IVF) index to a trained version (the active one when version is NULL), or rebuilds it with lists lists (about 4 x sqrt(items) when NULL), its default probes calibrated to mean recall@10 recall (0.98 when NULL) on a sample of its items; returns its description, also recorded in the version''s info under "ann"';

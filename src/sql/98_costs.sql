@@ -61,7 +61,7 @@ END
 $costs$;
 
 -- approximate top-k (41_ann.sql): a k-means over the catalog's vectors
-ALTER FUNCTION fashionrec.build_ann(text, integer, integer) COST 10000000;
+ALTER FUNCTION fashionrec.build_ann(text, integer, integer, double precision) COST 10000000;
 ALTER FUNCTION fashionrec._train_ann(bigint, text, integer, jsonb) COST 10000000;
 -- batch scoring into a table (recommend_all() is in the table above)
 ALTER FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer)

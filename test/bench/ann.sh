@@ -146,7 +146,17 @@ SH
     echo "pgbench part alone, later: bash $TMP/pgbench-again.sh"
 }
 
-DEFAULT_PROBES=$(q -c 'SHOW fashionrec.ann_probes')
+# the probes a call without probes uses: the GUC if set, else the index's calibrated default
+default_probes() {   # model
+    local guc
+    guc=$(q -c 'SHOW fashionrec.ann_probes')
+    DEFAULT_PROBES=$(q -c "SELECT CASE WHEN $guc > 0 THEN $guc ELSE coalesce((info -> 'ann' ->> 'probes')::int, 64) END
+                             FROM fashionrec.models WHERE name = '$1'")
+    echo "default probes: $DEFAULT_PROBES; calibration at build: $(q -c "SELECT format('probes %s, sample recall@10 %s (target %s), %s s',
+        info -> 'ann' ->> 'probes', info -> 'ann' ->> 'recall', info -> 'ann' ->> 'recall_target',
+        info -> 'ann' ->> 'calibration_seconds')
+        FROM fashionrec.models WHERE name = '$1'")"
+}
 echo "OpenBLAS kernel in the server: $(q -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)"); FAISS: the same library, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
 
 # recall@10 and ms/call over PROBES_CURVE, next to FAISS's figures in $TMP/faiss.out
@@ -178,7 +188,8 @@ SELECT fashionrec.train('tiny$DIM', 'embedding', 'SELECT * FROM vec WHERE item <
 SELECT info -> 'ann' ->> 'seconds' FROM fashionrec.models WHERE name = 'ann$DIM';
 SQL
 )
-    echo "index build in fashionrec: $build s"
+    echo "index build in fashionrec (calibration included): $build s"
+    default_probes "ann$DIM"
     q -c "SELECT count(*) FROM fashionrec.similar_items('ann$DIM', 1, 10)" >/dev/null
 
     "$PY" test/bench/ann.py faiss "$TMP/vec.tsv" "$LISTS" "$QUERIES" $PROBES_CURVE > "$TMP/faiss.out"
@@ -237,6 +248,7 @@ SQL
     echo "training with the index: $(echo "$(date +%s.%N) - $started" | bc | xargs printf '%.1f') s;" \
          "index: $(q -c "SELECT info -> 'ann' FROM fashionrec.models WHERE name = 'als'")"
     lists=$(q -c "SELECT info -> 'ann' ->> 'lists' FROM fashionrec.models WHERE name = 'als'")
+    default_probes als
     users="ARRAY(SELECT g::bigint FROM generate_series(1, $CUSTOMERS, $step) g LIMIT $QUERIES)"
     # FAISS gets what the model serves: its factors and its seen items
     q <<SQL

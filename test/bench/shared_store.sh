@@ -202,7 +202,10 @@ if [ "${ANN:-1}" = 1 ]; then
     q -c "SELECT fashionrec.build_ann('bench')" >/dev/null
     q -c "SELECT count(*) FROM fashionrec.recommend('bench', 1, 10)" >/dev/null
     FIRST[ann]=$(first_calls "SELECT count(*) FROM fashionrec.recommend('bench', 3, 10)" "$NEW_CONNECTIONS")
-    ANN_DESC=$(q -c "SELECT format('%s lists, %s probes', info -> 'ann' ->> 'lists', current_setting('fashionrec.ann_probes'))
+    # the GUC if set, else the index's calibrated default (src/ann.c)
+    ANN_DESC=$(q -c "SELECT format('%s lists, %s probes', info -> 'ann' ->> 'lists',
+                                   CASE WHEN current_setting('fashionrec.ann_probes')::int > 0
+                                        THEN current_setting('fashionrec.ann_probes') ELSE info -> 'ann' ->> 'probes' END)
                        FROM fashionrec.model WHERE name = 'bench' AND active")
     ANN_RECALL=$(q -c "SELECT round(avg(hits) / 10, 3) FROM (
                          SELECT (SELECT count(*) FROM fashionrec.recommend('bench', u, 10) a
