@@ -66,21 +66,27 @@ lease_lost(void *arg)
 static void
 slot_grow(SkipSlot *s, int32 n_items)
 {
+	int32		max_marked = Max(n_items / 16, 64);
+	int32	   *marked = MemoryContextAlloc(TopMemoryContext, sizeof(int32) * max_marked);
 	uint8	   *flags = calloc(n_items, 1);
 
+	/* allocate both before freeing either: an error leaves the slot as it was */
 	if (flags == NULL)
+	{
+		pfree(marked);
 		ereport(ERROR,
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of memory for the exclusion flags of %d items", n_items),
 				 errhint("Lower the server's memory use, or serve this model from fewer connections.")));
+	}
 	free(s->flags);
 	if (s->marked)
 		pfree(s->marked);
 	s->flags = flags;
 	s->capacity = n_items;
 	s->dirty = false;
-	s->max_marked = Max(n_items / 16, 64);
-	s->marked = MemoryContextAlloc(TopMemoryContext, sizeof(int32) * s->max_marked);
+	s->max_marked = max_marked;
+	s->marked = marked;
 	s->n_marked = 0;
 }
 
