@@ -380,13 +380,21 @@ COMMENT ON FUNCTION fashionrec.cross_validate(text, text, text, integer, jsonb, 
 -- Hyper-parameter search: the combinations of the values in grid (a jsonb
 -- object of arrays; for a hybrid also weights, "fusion" and component names),
 -- all of them, or with budget a seeded random sample of that many, each
--- trained on a seeded split of the source and evaluated on the rest.  A
--- hybrid's components are retrained once per distinct component without the
--- test part.  With halving (successive halving, factor 3): a first rung
--- trains every combination on a hashed share 3^-R of the users, the best
--- third goes on to three times the share, and so on until the last rung,
--- on all users, picks the best.  Trial versions are dropped at the end
--- unless keep_trials (the best stays when activated).
+-- trained on a seeded split of the source and evaluated on the rest.  With
+-- folds > 1 each combination is scored by its mean over that many splits,
+-- rolling origin: split f + 1 splits the training part of split f again the
+-- same way (with split_method 'temporal', each user's last 20% of what is
+-- left), because between close combinations one split's noise is as large
+-- as their difference.  A hybrid's components are retrained once per
+-- distinct component and split without the held-out part.  With halving
+-- (successive halving, factor 3): a first rung trains every combination on a
+-- hashed share 3^-R of the users, the best third goes on to three times the
+-- share, and so on until the last rung, on all users, picks the best.  With
+-- activate_best and refit, the best combination is trained again on the
+-- whole source (a hybrid's components too, a learned fusion by stacking, as
+-- retrain() does) and that version activated: a trial never saw its
+-- held-out part.  Trial versions are dropped at the end unless keep_trials
+-- (the best trial stays when it is the one activated).
 CREATE FUNCTION fashionrec.tune(name text, algorithm text, source text, grid jsonb,
                                 metric text DEFAULT 'ndcg',
                                 k integer DEFAULT 10,
@@ -397,13 +405,16 @@ CREATE FUNCTION fashionrec.tune(name text, algorithm text, source text, grid jso
                                 activate_best boolean DEFAULT false,
                                 budget integer DEFAULT NULL,
                                 keep_trials boolean DEFAULT false,
-                                halving boolean DEFAULT false)
+                                halving boolean DEFAULT false,
+                                folds integer DEFAULT 1,
+                                refit boolean DEFAULT true)
     RETURNS TABLE (model_version integer, trial_params jsonb, score double precision, best boolean,
                    users_share double precision)
     LANGUAGE plpgsql VOLATILE
 AS $$
 DECLARE
     c_max_trials CONSTANT integer := 1000;
+    c_max_folds CONSTANT integer := 10;
     c_eta      CONSTANT integer := 3;
     v_keys     text[] := '{}';
     v_values   jsonb[] := '{}';
@@ -421,20 +432,26 @@ DECLARE
     v_rungs    integer := 0;
     v_share    double precision;
     v_users    text;
-    v_split    text;
     v_train    text;
     v_test     text;
     v_pairs    text;
     v_version  integer;
+    v_first    integer;
     v_score    double precision;
+    v_fold_scores double precision[];
     v_best     double precision;
     v_best_version integer;
+    v_best_combo jsonb;
+    v_final    integer;
     v_lower_is_better boolean := tune.metric IN ('rmse', 'mae');
+    v_fit_method text := CASE WHEN tune.split_method IN ('temporal', 'leave_last_n')
+                              THEN 'temporal' ELSE 'random' END;
     v_train_params  jsonb;
     v_trial    jsonb;
-    v_cache    jsonb;
+    v_caches   jsonb[];
     v_trials   jsonb := '{}';   -- version -> the component versions it pins
     v_components jsonb := '[]'; -- every component version trained
+    v_all_versions integer[] := '{}';
     v_versions integer[] := '{}';
     v_params   jsonb[] := '{}';
     v_scores   double precision[] := '{}';
@@ -459,8 +476,14 @@ BEGIN
         RAISE EXCEPTION 'budget % is more than % trials', tune.budget, c_max_trials
               USING ERRCODE = '54000', HINT = 'Each trial trains a model; search in stages with smaller budgets.';
     END IF;
-    IF tune.keep_trials IS NULL OR tune.activate_best IS NULL OR tune.halving IS NULL THEN
-        RAISE EXCEPTION 'activate_best, keep_trials and halving must not be NULL' USING ERRCODE = '22004';
+    IF tune.keep_trials IS NULL OR tune.activate_best IS NULL OR tune.halving IS NULL OR tune.folds IS NULL
+       OR tune.refit IS NULL THEN
+        RAISE EXCEPTION 'activate_best, keep_trials, halving, folds and refit must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF tune.folds < 1 OR tune.folds > c_max_folds THEN
+        RAISE EXCEPTION 'folds must be between 1 and %, got %', c_max_folds, tune.folds
+              USING ERRCODE = '22023',
+                    HINT = 'folds is how many validation splits score each trial (rolling origin: each splits the training part of the one before); 1 scores on one split.';
     END IF;
     FOR v_key, v_vals IN SELECT g.key, g.value FROM pg_catalog.jsonb_each(tune.grid) g LOOP
         IF pg_catalog.jsonb_typeof(v_vals) <> 'array' OR pg_catalog.jsonb_array_length(v_vals) = 0 THEN
@@ -510,20 +533,25 @@ BEGIN
     END IF;
 
     v_train_params := COALESCE(tune.params, '{}') - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
-    IF tune.algorithm = 'hybrid' THEN
-        -- materialised: the components' exclusion reads the test part once per component
-        PERFORM fashionrec._temp_table('fr_tune_split', pg_catalog.format(
-            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test
-               FROM fashionrec.split(%L, %L, %s, %s, %L) sp',
-            tune.source, tune.split_method, tune.test_fraction, tune.seed,
-            fashionrec._column_params(tune.params)));
-        v_split := 'SELECT * FROM pg_temp.fr_tune_split';
-    ELSE
-        v_split := pg_catalog.format(
-            'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, sp.is_test FROM fashionrec.split(%L, %L, %s, %s, %L) sp',
-            tune.source, tune.split_method, tune.test_fraction, tune.seed,
-            fashionrec._column_params(tune.params));
-    END IF;
+    -- each row labelled with the split that holds it out (fold 0, 1, ...;
+    -- NULL: trained on by every split), materialised: the trials and the
+    -- components' exclusion read it once per trial and component
+    PERFORM fashionrec._temp_table('fr_tune_split', pg_catalog.format(
+        'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, CASE WHEN sp.is_test THEN 0 END AS fold
+           FROM fashionrec.split(%L, %L, %s, %s, %L) sp',
+        tune.source, tune.split_method, tune.test_fraction, tune.seed,
+        fashionrec._column_params(tune.params)));
+    FOR f IN 1 .. tune.folds - 1 LOOP
+        PERFORM fashionrec._temp_table('fr_tune_folds', pg_catalog.format(
+            'SELECT s.user_id, s.item_id, s.weight, s.event_time, s.fold FROM pg_temp.fr_tune_split s
+              WHERE s.fold IS NOT NULL
+             UNION ALL
+             SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, CASE WHEN sp.is_test THEN %s END
+               FROM fashionrec.split(%L, %L, %s, %s) sp',
+            f, 'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_tune_split s WHERE s.fold IS NULL',
+            tune.split_method, tune.test_fraction, tune.seed + f));
+        PERFORM fashionrec._temp_table('fr_tune_split', 'SELECT * FROM pg_temp.fr_tune_folds');
+    END LOOP;
 
     v_alive := ARRAY(SELECT g FROM pg_catalog.generate_series(1, pg_catalog.array_length(v_combos, 1)) g);
     FOR r IN 0 .. v_rungs LOOP
@@ -532,35 +560,49 @@ BEGIN
         v_users := CASE WHEN v_share < 1 THEN pg_catalog.format(
                        '(pg_catalog.hashtextextended(s.user_id::text, %s) & 2147483647) < %s',
                        tune.seed, pg_catalog.floor(v_share * 2147483648)) ELSE 'true' END;
-        v_train := pg_catalog.format('SELECT user_id, item_id, weight, event_time FROM (%s) s WHERE NOT is_test AND %s', v_split, v_users);
-        v_test := pg_catalog.format('SELECT user_id, item_id, weight FROM (%s) s WHERE is_test AND %s', v_split, v_users);
-        v_pairs := pg_catalog.format('SELECT user_id, item_id FROM (%s) s WHERE is_test OR NOT %s', v_split, v_users);
-        v_cache := '{}';
+        v_caches := pg_catalog.array_fill('{}'::jsonb, ARRAY[tune.folds]);
         v_rung_scores := '{}';
         FOREACH v_i IN ARRAY v_alive LOOP
             RAISE NOTICE 'tuning trial % (users %)', v_combos[v_i], v_share;
-            -- a learned fusion is fitted on users' later interactions: the
-            -- carve-out splits each user's history, by time when there is one
-            v_trial := fashionrec._train_trial(tune.name, tune.algorithm, v_train, tune.source, v_pairs,
-                                               v_train_params || v_combos[v_i],
-                                               CASE WHEN tune.split_method IN ('temporal', 'leave_last_n')
-                                                    THEN 'temporal' ELSE 'random' END,
-                                               v_cache);
-            v_version := (v_trial ->> 'version')::integer;
-            v_cache := v_trial -> 'cache';
-            v_components := v_components || (v_trial -> 'trained') || (v_trial -> 'fitted');
-            v_trials := v_trials || pg_catalog.jsonb_build_object(v_version::text,
-                (SELECT COALESCE(pg_catalog.jsonb_agg(c.value), '[]')
-                   FROM pg_catalog.jsonb_each_text(COALESCE(v_trial -> 'components', '{}')) c));
-            SELECT * INTO e FROM fashionrec.evaluate(tune.name, v_test, tune.k, version => v_version);
-            v_score := fashionrec._metric_of(e, tune.metric);
+            v_fold_scores := '{}';
+            FOR f IN 0 .. tune.folds - 1 LOOP
+                v_train := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_tune_split s
+                                               WHERE (s.fold IS NULL OR s.fold > %s) AND %s', f, v_users);
+                v_test := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight FROM pg_temp.fr_tune_split s
+                                              WHERE s.fold = %s AND %s', f, v_users);
+                v_pairs := pg_catalog.format('SELECT s.user_id, s.item_id FROM pg_temp.fr_tune_split s
+                                               WHERE s.fold <= %s OR NOT %s', f, v_users);
+                -- a learned fusion is fitted on users' later interactions: the
+                -- carve-out splits each user's history, by time when there is one
+                v_trial := fashionrec._train_trial(tune.name, tune.algorithm, v_train, tune.source, v_pairs,
+                                                   v_train_params || v_combos[v_i], v_fit_method,
+                                                   v_caches[f + 1]);
+                v_version := (v_trial ->> 'version')::integer;
+                IF f = 0 THEN
+                    v_first := v_version;
+                END IF;
+                v_caches[f + 1] := v_trial -> 'cache';
+                v_components := v_components || (v_trial -> 'trained') || (v_trial -> 'fitted');
+                v_trials := v_trials || pg_catalog.jsonb_build_object(v_version::text,
+                    (SELECT COALESCE(pg_catalog.jsonb_agg(c.value), '[]')
+                       FROM pg_catalog.jsonb_each_text(COALESCE(v_trial -> 'components', '{}')) c));
+                v_all_versions := v_all_versions || v_version;
+                SELECT * INTO e FROM fashionrec.evaluate(tune.name, v_test, tune.k, version => v_version);
+                v_fold_scores := v_fold_scores || fashionrec._metric_of(e, tune.metric);
+            END LOOP;
+            -- a split without test users has no score; the others decide
+            v_score := (SELECT pg_catalog.avg(x) FROM pg_catalog.unnest(v_fold_scores) x);
+            IF tune.folds > 1 THEN
+                RAISE NOTICE 'tuning trial %: % per split, mean %', v_combos[v_i], v_fold_scores, v_score;
+            END IF;
             IF r = v_rungs AND v_score IS NOT NULL AND (v_best IS NULL OR
                   (v_lower_is_better AND v_score < v_best) OR (NOT v_lower_is_better AND v_score > v_best)) THEN
                 v_best := v_score;
-                v_best_version := v_version;
+                v_best_version := v_first;
+                v_best_combo := v_combos[v_i];
             END IF;
             v_rung_scores := v_rung_scores || v_score;
-            v_versions := v_versions || v_version;
+            v_versions := v_versions || v_first;
             v_params := v_params || v_combos[v_i];
             v_scores := v_scores || v_score;
             v_shares := v_shares || v_share;
@@ -572,16 +614,33 @@ BEGIN
     END LOOP;
 
     IF tune.activate_best AND v_best_version IS NOT NULL THEN
-        PERFORM fashionrec.activate(tune.name, v_best_version);
+        IF tune.refit AND tune.algorithm = 'hybrid' THEN
+            -- the components retrained on the whole source (no exclusion),
+            -- a learned fusion fitted by stacking on its tail
+            v_trial := fashionrec._hybrid_train(tune.name, v_train_params || v_best_combo, NULL,
+                pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) FROM (%s) s',
+                                  fashionrec.source_query(tune.source, fashionrec._column_params(tune.params))),
+                tune.source, NULL, split_method => v_fit_method, activate => true);
+            PERFORM fashionrec._drop_versions(v_trial -> 'fitted');
+            v_final := (v_trial ->> 'version')::integer;
+        ELSIF tune.refit THEN
+            v_final := fashionrec.train(tune.name, tune.algorithm, tune.source,
+                                        COALESCE(tune.params, '{}') || v_best_combo, activate => true);
+        ELSE
+            PERFORM fashionrec.activate(tune.name, v_best_version);
+            v_final := v_best_version;
+        END IF;
+        RAISE NOTICE 'tune: % activated as version % of "%"', v_best_combo,
+              v_final, tune.name;
     END IF;
     IF NOT tune.keep_trials THEN
         -- every trial but an activated best, then the components no kept version pins
         PERFORM fashionrec._drop_versions(pg_catalog.to_jsonb(ARRAY(
-            SELECT tune.name || '@' || v FROM pg_catalog.unnest(v_versions) v
-             WHERE v IS DISTINCT FROM CASE WHEN tune.activate_best THEN v_best_version END)));
+            SELECT tune.name || '@' || v FROM pg_catalog.unnest(v_all_versions) v
+             WHERE v IS DISTINCT FROM v_final)));
         PERFORM fashionrec._drop_versions(COALESCE((
             SELECT pg_catalog.jsonb_agg(c.value) FROM pg_catalog.jsonb_array_elements_text(v_components) c
-             WHERE NOT (tune.activate_best AND v_trials -> (v_best_version::text) ? c.value)), '[]'));
+             WHERE NOT COALESCE(v_trials -> (v_final::text) ? c.value, false)), '[]'));
     END IF;
     RETURN QUERY
         SELECT t.v, t.p, t.s, t.v = v_best_version, t.u
@@ -589,8 +648,8 @@ BEGIN
                          pg_catalog.unnest(v_scores), pg_catalog.unnest(v_shares)) AS t(v, p, s, u);
 END
 $$;
-COMMENT ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean) IS
-    'Hyper-parameter search (the whole grid, or a seeded random sample of budget combinations; optionally successive halving over shares of the users), hybrids included: one trial version per combination and rung scored on a held-out split; trials dropped at the end unless keep_trials; optionally activates the best';
+COMMENT ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean, integer, boolean) IS
+    'Hyper-parameter search (the whole grid, or a seeded random sample of budget combinations; optionally successive halving over shares of the users), hybrids included: one trial per combination, rung and split, scored by the mean over folds rolling-origin splits of the source; trials dropped at the end unless keep_trials; optionally activates the best, by default trained again on the whole source';
 
 -- The components of a hybrid as (signal, name, version): pins ("name@3", a
 -- trained version's info) over its params; a bare name means the active version.
@@ -1210,14 +1269,14 @@ COMMENT ON PROCEDURE fashionrec.retrain(text, text, double precision, text, inte
 -- privileges and costs as 99_privileges.sql and 98_costs.sql give them
 REVOKE EXECUTE ON FUNCTION
     fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean),
-    fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean)
+    fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean, integer, boolean)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean),
-    fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean)
+    fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean, integer, boolean)
     TO fashionrec_trainer;
 ALTER FUNCTION fashionrec.cross_validate(text, text, text, integer, jsonb, integer, bigint, text, boolean) COST 50000000 ROWS 5;
-ALTER FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean) COST 50000000 ROWS 10;
+ALTER FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean, integer, boolean) COST 50000000 ROWS 10;
 DO $hybridops$
 DECLARE
     f regprocedure;
@@ -1514,286 +1573,6 @@ $$;
 COMMENT ON FUNCTION fashionrec.generate_shop(integer, integer, bigint, bigint, name, boolean, boolean) IS
     'Creates a synthetic fashion shop (products, customers, customer_preferences, events; with seasonal_tastes, customer_seasons) in target_schema, deterministic by seed';
 ALTER FUNCTION fashionrec.generate_shop(integer, integer, bigint, bigint, name, boolean, boolean) COST 10000000 ROWS 4;
-
--- ---- tune(): folds (a trial's score is its mean over rolling-origin splits),
--- refit (the activated best is trained again on the whole source) ----
-DROP FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean);
--- Hyper-parameter search: the combinations of the values in grid (a jsonb
--- object of arrays; for a hybrid also weights, "fusion" and component names),
--- all of them, or with budget a seeded random sample of that many, each
--- trained on a seeded split of the source and evaluated on the rest.  With
--- folds > 1 each combination is scored by its mean over that many splits,
--- rolling origin: split f + 1 splits the training part of split f again the
--- same way (with split_method 'temporal', each user's last 20% of what is
--- left), because between close combinations one split's noise is as large
--- as their difference.  A hybrid's components are retrained once per
--- distinct component and split without the held-out part.  With halving
--- (successive halving, factor 3): a first rung trains every combination on a
--- hashed share 3^-R of the users, the best third goes on to three times the
--- share, and so on until the last rung, on all users, picks the best.  With
--- activate_best and refit, the best combination is trained again on the
--- whole source (a hybrid's components too, a learned fusion by stacking, as
--- retrain() does) and that version activated: a trial never saw its
--- held-out part.  Trial versions are dropped at the end unless keep_trials
--- (the best trial stays when it is the one activated).
-CREATE FUNCTION fashionrec.tune(name text, algorithm text, source text, grid jsonb,
-                                metric text DEFAULT 'ndcg',
-                                k integer DEFAULT 10,
-                                split_method text DEFAULT 'random',
-                                test_fraction double precision DEFAULT 0.2,
-                                seed bigint DEFAULT 42,
-                                params jsonb DEFAULT '{}',
-                                activate_best boolean DEFAULT false,
-                                budget integer DEFAULT NULL,
-                                keep_trials boolean DEFAULT false,
-                                halving boolean DEFAULT false,
-                                folds integer DEFAULT 1,
-                                refit boolean DEFAULT true)
-    RETURNS TABLE (model_version integer, trial_params jsonb, score double precision, best boolean,
-                   users_share double precision)
-    LANGUAGE plpgsql VOLATILE
-AS $$
-DECLARE
-    c_max_trials CONSTANT integer := 1000;
-    c_max_folds CONSTANT integer := 10;
-    c_eta      CONSTANT integer := 3;
-    v_keys     text[] := '{}';
-    v_values   jsonb[] := '{}';
-    v_key      text;
-    v_vals     jsonb;
-    v_total    numeric := 1;
-    v_picks    numeric[] := '{}';
-    v_pick     numeric;
-    v_rest     numeric;
-    v_combo    jsonb;
-    v_combos   jsonb[] := '{}';
-    v_alive    integer[];
-    v_i        integer;
-    v_rung_scores double precision[];
-    v_rungs    integer := 0;
-    v_share    double precision;
-    v_users    text;
-    v_train    text;
-    v_test     text;
-    v_pairs    text;
-    v_version  integer;
-    v_first    integer;
-    v_score    double precision;
-    v_fold_scores double precision[];
-    v_best     double precision;
-    v_best_version integer;
-    v_best_combo jsonb;
-    v_final    integer;
-    v_lower_is_better boolean := tune.metric IN ('rmse', 'mae');
-    v_fit_method text := CASE WHEN tune.split_method IN ('temporal', 'leave_last_n')
-                              THEN 'temporal' ELSE 'random' END;
-    v_train_params  jsonb;
-    v_trial    jsonb;
-    v_caches   jsonb[];
-    v_trials   jsonb := '{}';   -- version -> the component versions it pins
-    v_components jsonb := '[]'; -- every component version trained
-    v_all_versions integer[] := '{}';
-    v_versions integer[] := '{}';
-    v_params   jsonb[] := '{}';
-    v_scores   double precision[] := '{}';
-    v_shares   double precision[] := '{}';
-    e          record;
-BEGIN
-    IF tune.grid IS NULL OR pg_catalog.jsonb_typeof(tune.grid) <> 'object' THEN
-        RAISE EXCEPTION 'grid must be a JSON object of arrays'
-              USING ERRCODE = '22023',
-                    HINT = 'For example ''{"factors": [32, 64], "regularization": [0.01, 0.1]}''.';
-    END IF;
-    IF tune.metric NOT IN ('ndcg', 'precision', 'recall', 'map', 'hit_rate', 'rmse', 'mae') THEN
-        RAISE EXCEPTION 'unknown metric "%"', tune.metric
-              USING ERRCODE = '22023',
-                    HINT = 'Use ndcg, precision, recall, map, hit_rate, rmse or mae.';
-    END IF;
-    IF tune.budget IS NOT NULL AND tune.budget < 1 THEN
-        RAISE EXCEPTION 'budget must be at least 1, got %', tune.budget
-              USING ERRCODE = '22023', HINT = 'budget is the number of trials of a random search; NULL searches the whole grid.';
-    END IF;
-    IF tune.budget > c_max_trials THEN
-        RAISE EXCEPTION 'budget % is more than % trials', tune.budget, c_max_trials
-              USING ERRCODE = '54000', HINT = 'Each trial trains a model; search in stages with smaller budgets.';
-    END IF;
-    IF tune.keep_trials IS NULL OR tune.activate_best IS NULL OR tune.halving IS NULL OR tune.folds IS NULL
-       OR tune.refit IS NULL THEN
-        RAISE EXCEPTION 'activate_best, keep_trials, halving, folds and refit must not be NULL' USING ERRCODE = '22004';
-    END IF;
-    IF tune.folds < 1 OR tune.folds > c_max_folds THEN
-        RAISE EXCEPTION 'folds must be between 1 and %, got %', c_max_folds, tune.folds
-              USING ERRCODE = '22023',
-                    HINT = 'folds is how many validation splits score each trial (rolling origin: each splits the training part of the one before); 1 scores on one split.';
-    END IF;
-    FOR v_key, v_vals IN SELECT g.key, g.value FROM pg_catalog.jsonb_each(tune.grid) g LOOP
-        IF pg_catalog.jsonb_typeof(v_vals) <> 'array' OR pg_catalog.jsonb_array_length(v_vals) = 0 THEN
-            RAISE EXCEPTION 'grid entry "%" must be a non-empty array of values', v_key
-                  USING ERRCODE = '22023';
-        END IF;
-        v_keys := v_keys || v_key;
-        v_values := v_values || v_vals;
-        v_total := v_total * pg_catalog.jsonb_array_length(v_vals);
-    END LOOP;
-    IF tune.budget IS NULL AND v_total > c_max_trials THEN
-        RAISE EXCEPTION 'grid has % combinations, at most % are allowed', v_total, c_max_trials
-              USING ERRCODE = '54000',
-                    HINT = 'Pass budget => N for a random search of N of them, or narrow the grid.';
-    END IF;
-    -- the combinations tried, as indices in mixed radix over the grid's keys:
-    -- all of them, or a seeded sample without repetition
-    IF tune.budget IS NULL OR tune.budget >= v_total THEN
-        v_picks := ARRAY(SELECT g::numeric FROM pg_catalog.generate_series(0, v_total::bigint - 1) g);
-    ELSE
-        FOR i IN 0 .. 100 * tune.budget LOOP
-            v_pick := pg_catalog.mod((pg_catalog.hashtextextended(i::text, tune.seed) & 9223372036854775807)::numeric, v_total);
-            IF NOT v_pick = ANY (v_picks) THEN
-                v_picks := v_picks || v_pick;
-            END IF;
-            EXIT WHEN pg_catalog.array_length(v_picks, 1) = tune.budget;
-        END LOOP;
-    END IF;
-    FOREACH v_pick IN ARRAY v_picks LOOP
-        v_combo := '{}';
-        v_rest := v_pick;
-        -- the last key varies fastest, as the grid reads
-        FOR j IN REVERSE COALESCE(pg_catalog.array_length(v_keys, 1), 0) .. 1 LOOP
-            v_combo := v_combo || pg_catalog.jsonb_build_object(v_keys[j],
-                v_values[j] -> pg_catalog.mod(v_rest, pg_catalog.jsonb_array_length(v_values[j]))::integer);
-            v_rest := pg_catalog.div(v_rest, pg_catalog.jsonb_array_length(v_values[j]));
-        END LOOP;
-        v_combos := v_combos || v_combo;
-    END LOOP;
-    IF tune.halving THEN
-        IF pg_catalog.array_length(v_combos, 1) < c_eta THEN
-            RAISE EXCEPTION 'successive halving needs at least % trials, the search has %',
-                  c_eta, pg_catalog.array_length(v_combos, 1)
-                  USING ERRCODE = '22023', HINT = 'Widen the grid or the budget, or search without halving.';
-        END IF;
-        v_rungs := pg_catalog.ceil(pg_catalog.ln(pg_catalog.array_length(v_combos, 1)) / pg_catalog.ln(c_eta) - 1e-9)::integer;
-    END IF;
-
-    v_train_params := COALESCE(tune.params, '{}') - ARRAY['user_column', 'item_column', 'weight_column', 'time_column'];
-    -- each row labelled with the split that holds it out (fold 0, 1, ...;
-    -- NULL: trained on by every split), materialised: the trials and the
-    -- components' exclusion read it once per trial and component
-    PERFORM fashionrec._temp_table('fr_tune_split', pg_catalog.format(
-        'SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, CASE WHEN sp.is_test THEN 0 END AS fold
-           FROM fashionrec.split(%L, %L, %s, %s, %L) sp',
-        tune.source, tune.split_method, tune.test_fraction, tune.seed,
-        fashionrec._column_params(tune.params)));
-    FOR f IN 1 .. tune.folds - 1 LOOP
-        PERFORM fashionrec._temp_table('fr_tune_folds', pg_catalog.format(
-            'SELECT s.user_id, s.item_id, s.weight, s.event_time, s.fold FROM pg_temp.fr_tune_split s
-              WHERE s.fold IS NOT NULL
-             UNION ALL
-             SELECT sp.user_id, sp.item_id, sp.weight, sp.event_time, CASE WHEN sp.is_test THEN %s END
-               FROM fashionrec.split(%L, %L, %s, %s) sp',
-            f, 'SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_tune_split s WHERE s.fold IS NULL',
-            tune.split_method, tune.test_fraction, tune.seed + f));
-        PERFORM fashionrec._temp_table('fr_tune_split', 'SELECT * FROM pg_temp.fr_tune_folds');
-    END LOOP;
-
-    v_alive := ARRAY(SELECT g FROM pg_catalog.generate_series(1, pg_catalog.array_length(v_combos, 1)) g);
-    FOR r IN 0 .. v_rungs LOOP
-        v_share := pg_catalog.power(c_eta, r - v_rungs);
-        -- a rung's users: a seeded hash below the share
-        v_users := CASE WHEN v_share < 1 THEN pg_catalog.format(
-                       '(pg_catalog.hashtextextended(s.user_id::text, %s) & 2147483647) < %s',
-                       tune.seed, pg_catalog.floor(v_share * 2147483648)) ELSE 'true' END;
-        v_caches := pg_catalog.array_fill('{}'::jsonb, ARRAY[tune.folds]);
-        v_rung_scores := '{}';
-        FOREACH v_i IN ARRAY v_alive LOOP
-            RAISE NOTICE 'tuning trial % (users %)', v_combos[v_i], v_share;
-            v_fold_scores := '{}';
-            FOR f IN 0 .. tune.folds - 1 LOOP
-                v_train := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, s.event_time FROM pg_temp.fr_tune_split s
-                                               WHERE (s.fold IS NULL OR s.fold > %s) AND %s', f, v_users);
-                v_test := pg_catalog.format('SELECT s.user_id, s.item_id, s.weight FROM pg_temp.fr_tune_split s
-                                              WHERE s.fold = %s AND %s', f, v_users);
-                v_pairs := pg_catalog.format('SELECT s.user_id, s.item_id FROM pg_temp.fr_tune_split s
-                                               WHERE s.fold <= %s OR NOT %s', f, v_users);
-                -- a learned fusion is fitted on users' later interactions: the
-                -- carve-out splits each user's history, by time when there is one
-                v_trial := fashionrec._train_trial(tune.name, tune.algorithm, v_train, tune.source, v_pairs,
-                                                   v_train_params || v_combos[v_i], v_fit_method,
-                                                   v_caches[f + 1]);
-                v_version := (v_trial ->> 'version')::integer;
-                IF f = 0 THEN
-                    v_first := v_version;
-                END IF;
-                v_caches[f + 1] := v_trial -> 'cache';
-                v_components := v_components || (v_trial -> 'trained') || (v_trial -> 'fitted');
-                v_trials := v_trials || pg_catalog.jsonb_build_object(v_version::text,
-                    (SELECT COALESCE(pg_catalog.jsonb_agg(c.value), '[]')
-                       FROM pg_catalog.jsonb_each_text(COALESCE(v_trial -> 'components', '{}')) c));
-                v_all_versions := v_all_versions || v_version;
-                SELECT * INTO e FROM fashionrec.evaluate(tune.name, v_test, tune.k, version => v_version);
-                v_fold_scores := v_fold_scores || fashionrec._metric_of(e, tune.metric);
-            END LOOP;
-            -- a split without test users has no score; the others decide
-            v_score := (SELECT pg_catalog.avg(x) FROM pg_catalog.unnest(v_fold_scores) x);
-            IF tune.folds > 1 THEN
-                RAISE NOTICE 'tuning trial %: % per split, mean %', v_combos[v_i], v_fold_scores, v_score;
-            END IF;
-            IF r = v_rungs AND v_score IS NOT NULL AND (v_best IS NULL OR
-                  (v_lower_is_better AND v_score < v_best) OR (NOT v_lower_is_better AND v_score > v_best)) THEN
-                v_best := v_score;
-                v_best_version := v_first;
-                v_best_combo := v_combos[v_i];
-            END IF;
-            v_rung_scores := v_rung_scores || v_score;
-            v_versions := v_versions || v_first;
-            v_params := v_params || v_combos[v_i];
-            v_scores := v_scores || v_score;
-            v_shares := v_shares || v_share;
-        END LOOP;
-        -- the best third goes on
-        v_alive := ARRAY(SELECT t.i FROM ROWS FROM (pg_catalog.unnest(v_alive), pg_catalog.unnest(v_rung_scores)) AS t(i, sc)
-                          ORDER BY CASE WHEN v_lower_is_better THEN t.sc ELSE -t.sc END NULLS LAST, t.i
-                          LIMIT pg_catalog.ceil(pg_catalog.array_length(v_alive, 1)::numeric / c_eta));
-    END LOOP;
-
-    IF tune.activate_best AND v_best_version IS NOT NULL THEN
-        IF tune.refit AND tune.algorithm = 'hybrid' THEN
-            -- the components retrained on the whole source (no exclusion),
-            -- a learned fusion fitted by stacking on its tail
-            v_trial := fashionrec._hybrid_train(tune.name, v_train_params || v_best_combo, NULL,
-                pg_catalog.format('SELECT s.user_id, s.item_id, s.weight, pg_catalog.to_timestamp(s.event_epoch) FROM (%s) s',
-                                  fashionrec.source_query(tune.source, fashionrec._column_params(tune.params))),
-                tune.source, NULL, split_method => v_fit_method, activate => true);
-            PERFORM fashionrec._drop_versions(v_trial -> 'fitted');
-            v_final := (v_trial ->> 'version')::integer;
-        ELSIF tune.refit THEN
-            v_final := fashionrec.train(tune.name, tune.algorithm, tune.source,
-                                        COALESCE(tune.params, '{}') || v_best_combo, activate => true);
-        ELSE
-            PERFORM fashionrec.activate(tune.name, v_best_version);
-            v_final := v_best_version;
-        END IF;
-        RAISE NOTICE 'tune: % activated as version % of "%"', v_best_combo,
-              v_final, tune.name;
-    END IF;
-    IF NOT tune.keep_trials THEN
-        -- every trial but an activated best, then the components no kept version pins
-        PERFORM fashionrec._drop_versions(pg_catalog.to_jsonb(ARRAY(
-            SELECT tune.name || '@' || v FROM pg_catalog.unnest(v_all_versions) v
-             WHERE v IS DISTINCT FROM v_final)));
-        PERFORM fashionrec._drop_versions(COALESCE((
-            SELECT pg_catalog.jsonb_agg(c.value) FROM pg_catalog.jsonb_array_elements_text(v_components) c
-             WHERE NOT COALESCE(v_trials -> (v_final::text) ? c.value, false)), '[]'));
-    END IF;
-    RETURN QUERY
-        SELECT t.v, t.p, t.s, t.v = v_best_version, t.u
-          FROM ROWS FROM (pg_catalog.unnest(v_versions), pg_catalog.unnest(v_params),
-                         pg_catalog.unnest(v_scores), pg_catalog.unnest(v_shares)) AS t(v, p, s, u);
-END
-$$;
-COMMENT ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean, integer, boolean) IS
-    'Hyper-parameter search (the whole grid, or a seeded random sample of budget combinations; optionally successive halving over shares of the users), hybrids included: one trial per combination, rung and split, scored by the mean over folds rolling-origin splits of the source; trials dropped at the end unless keep_trials; optionally activates the best, by default trained again on the whole source';
-REVOKE EXECUTE ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean, integer, boolean) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean, integer, boolean) TO fashionrec_trainer;
-ALTER FUNCTION fashionrec.tune(text, text, text, jsonb, text, integer, text, double precision, bigint, jsonb, boolean, integer, boolean, boolean, integer, boolean) COST 50000000 ROWS 10;
 
 -- ---- calibrated default probes (41_ann.sql) ----
 -- build_ann() takes the recall target its index's default probes are
