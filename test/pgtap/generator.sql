@@ -8,28 +8,28 @@ SELECT plan(80);
 
 -- ---- signatures and labels ----------------------------------------------------
 SELECT has_function('fashionrec', 'generate_shop',
-                    ARRAY['integer', 'integer', 'bigint', 'bigint', 'name', 'boolean'],
-                    'generate_shop(customers, products, events, seed, target_schema, replace) exists');
+                    ARRAY['integer', 'integer', 'bigint', 'bigint', 'name', 'boolean', 'boolean'],
+                    'generate_shop(customers, products, events, seed, target_schema, replace, seasonal_tastes) exists');
 SELECT is((SELECT provolatile::text || proisstrict::text FROM pg_proc
-            WHERE oid = 'fashionrec.generate_shop(integer, integer, bigint, bigint, name, boolean)'::regprocedure),
+            WHERE oid = 'fashionrec.generate_shop(integer, integer, bigint, bigint, name, boolean, boolean)'::regprocedure),
           'vfalse', 'generate_shop is VOLATILE and not STRICT (so NULLs get an error)');
 SELECT is((SELECT array_to_string(proconfig, ',') FROM pg_proc
-            WHERE oid = 'fashionrec.generate_shop(integer, integer, bigint, bigint, name, boolean)'::regprocedure),
+            WHERE oid = 'fashionrec.generate_shop(integer, integer, bigint, bigint, name, boolean, boolean)'::regprocedure),
           'search_path=pg_catalog, pg_temp', 'generate_shop pins its search_path');
 SELECT is((SELECT array_agg(proname::text ORDER BY proname) FROM pg_proc
             WHERE pronamespace = 'fashionrec'::regnamespace AND proname LIKE '\_shop\_%'
               AND provolatile = 'i' AND proisstrict AND proparallel = 's'),
-          ARRAY['_shop_check', '_shop_customers', '_shop_events', '_shop_preferences', '_shop_products'],
+          ARRAY['_shop_check', '_shop_customer_seasons', '_shop_customers', '_shop_events', '_shop_preferences', '_shop_products'],
           'the internal functions are IMMUTABLE STRICT PARALLEL SAFE');
 SELECT is((SELECT count(*)::int FROM pg_proc
             WHERE pronamespace = 'fashionrec'::regnamespace
               AND (proname LIKE '\_shop\_%' OR proname = 'generate_shop')
               AND obj_description(oid, 'pg_proc') IS NOT NULL),
-          6, 'every generator function has a comment');
+          7, 'every generator function has a comment');
 SELECT is((SELECT count(*)::int FROM pg_proc
             WHERE pronamespace = 'fashionrec'::regnamespace AND proname LIKE '\_shop\_%'
               AND obj_description(oid, 'pg_proc') LIKE 'Internal:%'),
-          5, 'the streaming functions say they are internal');
+          6, 'the streaming functions say they are internal');
 
 -- ---- SQLSTATEs -------------------------------------------------------------------------
 SELECT throws_ok($$SELECT fashionrec.generate_shop(customers => 0, target_schema => 'tap_x')$$,
