@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #define FR_FUSION_MAX_HIDDEN 2
+/* units of one hidden layer, a bag's layers side by side included */
+#define FR_FUSION_MAX_UNITS 1024
 
 /*
  * Examples grouped by user: rows group[g] .. group[g + 1] - 1 of x (n x d,

@@ -53,7 +53,7 @@ load_options(FrModel *model, HybridState *st)
 		for (int l = 0; l < n_hidden; l++)
 		{
 			fr_check_setting(model, "hybrid_options", "hidden layer size", options[OPT_HIDDEN1 + l],
-							 1, 1024, true);
+							 1, FR_FUSION_MAX_UNITS, true);
 			hidden[l] = (int) options[OPT_HIDDEN1 + l];
 		}
 		st->net.n_hidden = n_hidden;

@@ -282,7 +282,7 @@ parse_hidden(const char *spec, int *hidden)
 		while (*p == ' ')
 			p++;
 		v = strtol(p, &end, 10);
-		if (end == p || v < 1 || v > 1024 || n == FR_FUSION_MAX_HIDDEN)
+		if (end == p || v < 1 || v > FR_FUSION_MAX_UNITS || n == FR_FUSION_MAX_HIDDEN)
 			break;
 		hidden[n++] = (int) v;
 		p = end;
@@ -297,7 +297,8 @@ parse_hidden(const char *spec, int *hidden)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid value for parameter \"mlp_hidden\": \"%s\"", spec),
-			 errhint("Give one or two hidden layer sizes from 1 to 1024, as in \"16\" or \"32,16\".")));
+			 errhint("Give one or two hidden layer sizes from 1 to %d, as in \"16\" or \"32,16\".",
+					 FR_FUSION_MAX_UNITS)));
 	return 0;					/* not reached */
 }
 
@@ -729,11 +730,11 @@ train_learned_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
 
 	/* the bag is served as one net with the bags' layers side by side (fr_fusion_fit_mlp_bag) */
 	for (int l = 0; want_mlp && l < n_hidden; l++)
-		if (hidden[l] * p->mlp_bags > 1024)
+		if (hidden[l] * p->mlp_bags > FR_FUSION_MAX_UNITS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("\"mlp_bags\" %d times a hidden layer of %d units exceeds 1024 units",
-							p->mlp_bags, hidden[l]),
+					 errmsg("\"mlp_bags\" %d times a hidden layer of %d units exceeds %d units",
+							p->mlp_bags, hidden[l], FR_FUSION_MAX_UNITS),
 					 errdetail("The averaged MLPs are served as one net whose hidden layers hold every bag's units."),
 					 errhint("Use fewer bags or smaller hidden layers (\"mlp_hidden\").")));
 
