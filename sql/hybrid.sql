@@ -185,6 +185,50 @@ SELECT * FROM fashionrec.explain('nope', 1);
 SET fashionrec.cache_models = 2;
 SELECT * FROM fashionrec.recommend('h', 1, version => 1);
 RESET fashionrec.cache_models;
+-- a call that fails mid-way (user 1's seen items flagged, a score array
+-- taken: hybrid_score_user refuses the cache size) leaves nothing to the
+-- next calls: the same lists, every item when nothing is excluded, and the
+-- backend's kept arrays (scratch.c) no bigger -- an array a failed call
+-- kept would make each later call take, and allocate, another
+CREATE FUNCTION pg_temp.scratch_bytes() RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    b bigint := 0;
+BEGIN
+    -- PostgreSQL 14 and later
+    IF pg_catalog.to_regclass('pg_catalog.pg_backend_memory_contexts') IS NOT NULL THEN
+        EXECUTE $q$SELECT coalesce(sum(used_bytes), 0) FROM pg_catalog.pg_backend_memory_contexts
+                    WHERE name = 'fashionrec serving scratch'$q$ INTO b;
+    END IF;
+    RETURN b;
+END
+$$;
+CREATE TEMP TABLE h_before AS
+SELECT ARRAY(SELECT row(item_id, round(score::numeric, 4))::text FROM fashionrec.recommend('h', 1, 5) ORDER BY rank) AS list,
+       ARRAY(SELECT row(item_id, signal, round(contribution::numeric, 4))::text FROM fashionrec.explain('h', 1, 5)
+              ORDER BY rank, signal) AS explained;
+CREATE TEMP TABLE h_bytes AS SELECT pg_temp.scratch_bytes() AS bytes;
+SET fashionrec.cache_models = 2;
+DO $$
+BEGIN
+    FOR i IN 1 .. 20 LOOP
+        BEGIN
+            PERFORM count(*) FROM fashionrec.recommend('h', 1, 5);
+            RAISE EXCEPTION 'recommend() served with fashionrec.cache_models = 2';
+        EXCEPTION WHEN program_limit_exceeded THEN
+            NULL;
+        END;
+    END LOOP;
+END
+$$;
+RESET fashionrec.cache_models;
+SELECT b.list = ARRAY(SELECT row(item_id, round(score::numeric, 4))::text FROM fashionrec.recommend('h', 1, 5) ORDER BY rank)
+         AS same_list,
+       b.explained = ARRAY(SELECT row(item_id, signal, round(contribution::numeric, 4))::text
+                             FROM fashionrec.explain('h', 1, 5) ORDER BY rank, signal) AS same_explain,
+       (SELECT count(DISTINCT item_id) FROM fashionrec.recommend('h', 1, 100, exclude_seen => false))
+         = (SELECT items FROM fashionrec.models WHERE name = 'h' AND active) AS every_item
+  FROM h_before b;
+SELECT pg_temp.scratch_bytes() = bytes AS scratch_not_grown FROM h_bytes;
 -- invalid: sequence
 SELECT fashionrec.train('h-bad', 'sequence', 'SELECT customer, product FROM hbuy');
 SELECT fashionrec.train('h-bad', 'sequence', 'SELECT customer, product, 1, at FROM hbuy', '{"window": 0}');

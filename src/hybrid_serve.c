@@ -23,7 +23,9 @@
 
 #include "fashionrec.h"
 #include "hybrid.h"
+#include "scratch.h"
 #include "serving.h"
+#include "skipmask.h"
 #include "topk.h"
 
 /*
@@ -178,7 +180,7 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 					 errmsg("component \"%s\" of hybrid model changed while it was being served",
 							hybrid_pin_label(&st->pins[s])),
 					 errhint("Retry: the next statement serves both at the feature set's new generation.")));
-		raw = palloc_extended(mul_size(Max(comp->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+		raw = fr_scratch_floats(comp->n_items);
 		/*
 		 * With a half-life, the cf and content signals fold in the decayed
 		 * history even for users the component knows: its own profile of
@@ -190,7 +192,7 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 		if (!component_scores(comp, s, st->map[s], has_user && !fold_in, user_id, hist, hist_w, n_hist,
 							  raw, &comp_user))
 		{
-			pfree(raw);
+			fr_scratch_release(raw);
 			continue;
 		}
 		/*
@@ -199,19 +201,19 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 		 * have no opinion, which normalises to the neutral 0 (fusion.h).
 		 */
 		missing = (s == SIG_POPULARITY || s == SIG_SEQUENCE) ? 0.0f : NAN;
-		vals = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+		vals = fr_scratch_floats(n_items);
 		for (int32 h = 0; h < n_items; h++)
 			vals[h] = st->map[s][h] >= 0 ? raw[st->map[s][h]] : missing;
 		if (s == SIG_CF && st->n_cold > 0 && comp->algo->embedding)
 			cold_cf_scores(st, comp, comp_user, raw, vals);
-		pfree(raw);
-		norm[s] = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+		fr_scratch_release(raw);
+		norm[s] = fr_scratch_floats(n_items);
 		fr_normalize_scores(vals, n_items, st->normalization, norm[s]);
 		available[s] = true;
 		if (ex)
 			ex->raw[s] = vals;
 		else
-			pfree(vals);
+			fr_scratch_release(vals);
 	}
 	if (context && st->pins[SIG_POPULARITY].present &&
 		(st->weight[SIG_CONTEXT] > 0 || st->weight[SIG_AFFINITY] > 0) &&
@@ -228,12 +230,12 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 		 */
 		if (propensity != 1.0 && (st->fusion != FUSION_WEIGHTED || ex))
 		{
-			float	   *values = palloc_extended(mul_size(Max(n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+			float	   *values = fr_scratch_floats(n_items);
 
 			for (int32 h = 0; h < n_items; h++)
 				values[h] = norm[SIG_AFFINITY][h] * (float) propensity;
 			if (!shared[SIG_AFFINITY])
-				pfree(norm[SIG_AFFINITY]);
+				fr_scratch_release(norm[SIG_AFFINITY]);
 			norm[SIG_AFFINITY] = values;
 			shared[SIG_AFFINITY] = false;
 			scaled = true;
@@ -272,7 +274,7 @@ hybrid_fuse(const HybridState *st, int32 n_items, bool has_user, int64 user_id,
 	else
 		for (int s = 0; s < N_ALL_SIGNALS; s++)
 			if (norm[s] && !shared[s])
-				pfree(norm[s]);
+				fr_scratch_release(norm[s]);
 }
 
 /*
@@ -317,15 +319,16 @@ hybrid_score_user_items(const FrModel *model, int32 user, const int32 *items, in
 {
 	const HybridState *st = model->state;
 	int64		lo = model->seen_indptr[user];
-	float	   *all = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	float	   *all;
 
 	check_cache(st);
+	all = fr_scratch_floats(model->n_items);
 	hybrid_fuse(st, model->n_items, true, model->user_ids[user],
 				model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
 				(int) (model->seen_indptr[user + 1] - lo), NULL, 1.0, all, NULL, items, n);
 	for (int i = 0; i < n; i++)
 		scores[i] = all[items[i]];
-	pfree(all);
+	fr_scratch_release(all);
 }
 
 void
@@ -350,13 +353,16 @@ hybrid_score_context(const FrModel *model, const char *context, float *scores)
 	comp = hybrid_open_component(st, SIG_POPULARITY);
 	if (comp->algo->score_context == NULL)
 		return false;
-	raw = palloc_extended(mul_size(Max(comp->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	raw = fr_scratch_floats(comp->n_items);
 	if (!comp->algo->score_context(comp, context, raw))
+	{
+		fr_scratch_release(raw);
 		return false;
+	}
 	/* items the popularity model does not know rank after all it knows */
 	for (int32 h = 0; h < model->n_items; h++)
 		scores[h] = st->map[SIG_POPULARITY][h] >= 0 ? raw[st->map[SIG_POPULARITY][h]] : -FLT_MAX;
-	pfree(raw);
+	fr_scratch_release(raw);
 	return true;
 }
 
@@ -466,8 +472,8 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	check_cache(st);
 	user = fr_model_user_index(model, PG_GETARG_INT64(shape->subject));
 
-	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	skip = palloc0(Max(model->n_items, 1));
+	scores = fr_scratch_floats(model->n_items);
+	skip = fr_skip_acquire(model->n_items);
 	if (user >= 0)
 	{
 		int64		lo = model->seen_indptr[user];
@@ -475,7 +481,7 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 		n_hist = (int) (model->seen_indptr[user + 1] - lo);
 		if (args.exclude_seen)
 			for (int i = 0; i < n_hist; i++)
-				skip[model->seen_indices[lo + i]] = 1;
+				fr_skip_set(skip, model->seen_indices[lo + i]);
 	}
 	/* the candidates first: a learned fusion scores them exactly */
 	subset = fr_apply_filters(model, &args, skip, &n_subset);
@@ -569,6 +575,16 @@ explain_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 			values[EXPLAIN_COL_CONTRIBUTION] = Float4GetDatum(base);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
+	}
+	fr_skip_release(skip);
+	fr_scratch_release(scores);
+	/* what the fusion computed: the backend's arrays, or palloc'd (the context signals) */
+	for (int s = 0; s < N_ALL_SIGNALS; s++)
+	{
+		if (ex.raw[s])
+			fr_scratch_release(ex.raw[s]);
+		if (ex.norm[s])
+			fr_scratch_release(ex.norm[s]);
 	}
 	return (Datum) 0;
 }

@@ -63,6 +63,7 @@
 #include "fashionrec.h"
 #include "linalg.h"
 #include "model.h"
+#include "scratch.h"
 #include "stats.h"
 #include "store.h"
 
@@ -143,11 +144,10 @@ typedef struct VersionRow
  * memory in the backend's heap for the next call (its mmap threshold rises
  * to the first large block freed), so each idle connection of a pool held
  * ~5 MB more than the shared model costs it (docs/benchmarks.md).  After a
- * transaction that served a model of at least TRIM_ITEMS items, the heap
- * is given back; the next call faults its scratch in again, a few percent
- * of a scan of that many items.
+ * transaction that served a model of at least FR_TRIM_ITEMS items, the
+ * heap is given back; the next call faults its scratch in again, a few
+ * percent of a scan of that many items.
  */
-#define TRIM_ITEMS 250000
 static bool trim_at_commit = false;
 
 /*
@@ -1005,6 +1005,7 @@ trim_xact_callback(XactEvent event, void *arg)
 	if (event != XACT_EVENT_COMMIT || !trim_at_commit)
 		return;
 	trim_at_commit = false;
+	fr_scratch_trim();
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
@@ -1015,7 +1016,7 @@ trim_after_serving(const FrModel *model)
 {
 	static bool registered = false;
 
-	if (model->n_items < TRIM_ITEMS)
+	if (model->n_items < FR_TRIM_ITEMS)
 		return;
 	if (!registered)
 	{

@@ -257,6 +257,13 @@ extern void *fr_artifact_get(int64 model_id, const char *name, FrDtype dtype,
 
 /* model.c: cached models */
 extern FrModel *fr_model_open(const char *name, int32 version);
+
+/*
+ * From this many items a catalogue's per-call scratch is given back to the
+ * system at the end of the transaction that served it (model.c, scratch.c),
+ * so that an idle connection does not keep megabytes of it.
+ */
+#define FR_TRIM_ITEMS 250000
 /*
  * A model row's training profile without its algorithm's state: the id maps,
  * popularity and, with_seen, the "seen" lists, checked as a load checks them

@@ -28,6 +28,7 @@
 #include "batch_sql.h"
 #include "fashionrec.h"
 #include "model.h"
+#include "scratch.h"
 #include "serving.h"
 #include "skipmask.h"
 #include "stats.h"
@@ -488,7 +489,7 @@ recommend_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 		return (Datum) 0;
 	}
 
-	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	scores = fr_scratch_floats(model->n_items);
 	if (context_scores(model, &args, n_refreshed < 0 ? user : -1, refreshed, refreshed_weights,
 					   Max(n_refreshed, 0), scores))
 		;
@@ -513,6 +514,7 @@ recommend_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	}
 	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
 	fr_skip_release(skip);
+	fr_scratch_release(scores);
 	return (Datum) 0;
 }
 
@@ -579,10 +581,11 @@ similar_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 		fr_skip_release(skip);
 		return (Datum) 0;
 	}
-	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	scores = fr_scratch_floats(model->n_items);
 	model->algo->score_similar(model, item, scores);
 	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
 	fr_skip_release(skip);
+	fr_scratch_release(scores);
 	return (Datum) 0;
 }
 
@@ -714,7 +717,7 @@ recommend_for_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 		return (Datum) 0;
 	}
 
-	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+	scores = fr_scratch_floats(model->n_items);
 	if (context_scores(model, &args, -1, items, weights, n, scores))
 		;
 	else if (n > 0 && model->algo->score_items)
@@ -729,6 +732,7 @@ recommend_for_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
 	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
 	fr_skip_release(skip);
+	fr_scratch_release(scores);
 	return (Datum) 0;
 }
 

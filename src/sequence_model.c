@@ -29,8 +29,10 @@
 #include "arrays.h"
 #include "fashionrec.h"
 #include "model.h"
+#include "scratch.h"
 #include "serving.h"
 #include "sequence.h"
+#include "skipmask.h"
 #include "topk.h"
 
 typedef struct SequenceParams
@@ -229,18 +231,20 @@ next_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 			items[n++] = j;
 	}
 
-	scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
-	skip = palloc0(Max(model->n_items, 1));
+	scores = fr_scratch_floats(model->n_items);
+	skip = fr_skip_acquire(model->n_items);
 	if (n > 0)
 		model->algo->score_items(model, items, NULL, n, scores);
 	else
 		memcpy(scores, model->item_popularity, sizeof(float) * model->n_items);
 	if (args.exclude_seen)
 		for (int i = 0; i < n; i++)
-			skip[items[i]] = 1;
+			fr_skip_set(skip, items[i]);
 
 	subset = fr_apply_filters(model, &args, skip, &n_subset);
 	fr_emit_topk(fcinfo, model, scores, subset, n_subset, skip, args.k);
+	fr_skip_release(skip);
+	fr_scratch_release(scores);
 	return (Datum) 0;
 }
 

@@ -8,6 +8,10 @@
 # sgemm GFLOP/s.
 #
 #   bash test/bench/serving.sh            (ITEMS=100000 USERS=50000 SECONDS_PER_RUN=20)
+#
+# BEFORE_LIB=path/to/fashionrec.so (another build of the library) adds the
+# hybrid's and ALS's recommend() at one client with that library and with
+# this one, alternating in two rounds on the same cluster and models.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
@@ -56,6 +60,7 @@ SELECT fashionrec.train('bench-hybrid-' || f, 'hybrid', NULL,
   FROM unnest(ARRAY['logistic', 'mlp']) f;
 SQL
 
+echo "load: $(uptime)"
 echo "OpenBLAS kernel in the server: $(psql -qXAt -d bench -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
 FACTOR_BYTES=$((ITEMS * FACTORS * 4))
 BOUND_MS=$(awk -v b="$FACTOR_BYTES" -v c="$COPY" 'BEGIN { printf "%.2f", b / (c / 2 * 1e9) * 1000 }')
@@ -92,6 +97,7 @@ run() {   # script clients -> "tps p50 p99"
 }
 
 printf '\n%-34s %8s %10s %10s\n' "recommend(), k = 10" TPS "p50 ms" "p99 ms"
+echo "load: $(uptime)"
 for script in full cand hybrid hybrid-logistic hybrid-mlp; do
     for c in 1 2; do
         read -r tps p50 p99 < <(run "$script" "$c")
@@ -105,6 +111,29 @@ for script in full cand hybrid hybrid-logistic hybrid-mlp; do
         printf '%-34s %8.0f %10.2f %10.2f\n' "$label, $c client(s)" "$tps" "$p50" "$p99"
     done
 done
+
+if [ -n "${BEFORE_LIB:-}" ]; then
+    pkglib=$("$PG_CONFIG" --pkglibdir)
+    cp "$pkglib/fashionrec.so" "$TMP/after.so"
+    swap() {   # library: the server restarted on it, the models loaded
+        fr_stop_cluster "$TMP"
+        cp "$1" "$pkglib/fashionrec.so"
+        fr_start_cluster "$TMP" "$PORT"
+        psql -qXAt -d bench -c "SELECT count(*) FROM fashionrec.recommend('bench-hybrid', 1, 10)" >/dev/null
+    }
+    printf '\nbefore: %s; after: this build (1 client, server restarted for each)\n' "$BEFORE_LIB"
+    printf '%-34s %8s %10s %10s  %s\n' "recommend(), k = 10" TPS "p50 ms" "p99 ms" "load (1, 5, 15 min)"
+    for round in 1 2; do
+        for lib in before after; do
+            if [ "$lib" = before ]; then swap "$BEFORE_LIB"; else swap "$TMP/after.so"; fi
+            for script in hybrid full; do
+                read -r tps p50 p99 < <(run "$script" 1)
+                printf '%-34s %8.0f %10.2f %10.2f  %s\n' "$script, $lib, round $round" "$tps" "$p50" "$p99" \
+                    "$(uptime | sed 's/.*load average: //')"
+            done
+        done
+    done
+fi
 
 printf '\nbound: %s MB of item factors / %s GB/s read bandwidth (half the copy figure) = %s ms per full scoring\n' \
     "$(awk -v b="$FACTOR_BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')" "$(awk -v c="$COPY" 'BEGIN { printf "%.1f", c / 2 }')" "$BOUND_MS"
