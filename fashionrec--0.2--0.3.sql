@@ -189,6 +189,43 @@ ALTER FUNCTION fashionrec.user_shard(bigint, integer) COST 5;
 REVOKE EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) TO fashionrec_reader;
 
+-- ---- batch scoring with a context (servectx) ------------------------------
+-- recommend_all() and recommend_all_into() append context, which recommend()
+-- takes: each customer's list as recommend(..., context => c) gives it.
+DROP FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer);
+CREATE FUNCTION fashionrec.recommend_all(name text, users bigint[] DEFAULT NULL, k integer DEFAULT 10,
+                                         exclude_seen boolean DEFAULT true,
+                                         candidates bigint[] DEFAULT NULL,
+                                         exclude bigint[] DEFAULT NULL,
+                                         version integer DEFAULT NULL,
+                                         shard integer DEFAULT 0, shards integer DEFAULT 1,
+                                         context text DEFAULT NULL)
+    RETURNS TABLE (user_id bigint, item_id bigint, score real, rank integer)
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_all_0_3'
+    LANGUAGE C STABLE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer, text) IS
+    'Top-k items for many users (all the model knows when users is NULL; of them, those with user_shard(user_id, shards) = shard), scored in blocks: for nightly batches, INSERT ... SELECT. candidates, exclude and context apply to every user, each list as recommend() gives it';
+ALTER FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer, text)
+    COST 20000000 ROWS 100000;
+DROP FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer);
+CREATE FUNCTION fashionrec.recommend_all_into(name text, target regclass, k integer DEFAULT 10,
+                                              exclude_seen boolean DEFAULT true,
+                                              candidates bigint[] DEFAULT NULL,
+                                              exclude bigint[] DEFAULT NULL,
+                                              version integer DEFAULT NULL,
+                                              shard integer DEFAULT 0, shards integer DEFAULT 1,
+                                              workers integer DEFAULT 1,
+                                              context text DEFAULT NULL)
+    RETURNS bigint
+    AS 'MODULE_PATHNAME', 'fashionrec_recommend_all_into'
+    LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer, text) IS
+    'Inserts every user''s top k (of the share shard of shards; in context when given) into target (user_id, item_id, score, rank) with workers processes in the caller''s transaction; returns the rows inserted';
+ALTER FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer, text)
+    COST 20000000;
+REVOKE EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer, text) TO fashionrec_reader;
+
 -- ---- hybridops: the hybrid through the training pipeline (issue 21) ----
 -- retrain() retrains hybrids; tune() and cross_validate() search and
 -- cross-validate them (new arguments: budget, keep_trials, fold_method; new

@@ -115,6 +115,41 @@ SELECT pg_temp.into_equals('b-mf', NULL, NULL, 0, 1) AS mf,
        pg_temp.into_equals('b-als', ARRAY(SELECT generate_series(1, 300, 3))::bigint[], ARRAY[4, 7]::bigint[], 0, 1) AS filters,
        pg_temp.into_equals('b-als', NULL, NULL, 1, 2) AS share_1_of_2,
        pg_temp.into_equals('b-als', '{}', NULL, 0, 1) AS no_candidates;
+-- a context (docs/serving.md): a popularity model ranks each user by the
+-- context's list, as recommend() does, less the user's seen items; in
+-- parallel too (700 users: more than one claim); a context the model does
+-- not know gives the lists without context; a model without contexts
+-- refuses one as recommend() does (0A000)
+SELECT fashionrec.train('b-ctx', 'popularity',
+       $$SELECT customer, product, qty, CASE (customer + product) % 3 WHEN 0 THEN 'x' WHEN 1 THEN 'y' ELSE 'z' END AS ctx
+           FROM b_buys$$, '{"context_column": "ctx"}') AS version;
+SELECT count(DISTINCT u) AS users,
+       bool_and(ARRAY(SELECT item_id FROM fashionrec.recommend('b-ctx', u, 4, context => 'x') ORDER BY rank)
+                = ARRAY(SELECT item_id FROM fashionrec.recommend_all('b-ctx', ARRAY[u], 4, context => 'x') ORDER BY rank))
+         AS same_as_recommend,
+       bool_and(ARRAY(SELECT item_id FROM fashionrec.recommend('b-ctx', u, 4, context => 'x') ORDER BY rank)
+                <> ARRAY(SELECT item_id FROM fashionrec.recommend('b-ctx', u, 4) ORDER BY rank)) AS context_changes_lists
+  FROM unnest(ARRAY[1, 2, 3, 350, 700, 424242]::bigint[]) u;
+TRUNCATE b_out;
+SELECT fashionrec.recommend_all_into('b-ctx', 'b_out', 4, workers => 2, context => 'y') AS rows;
+SELECT count(*) AS differences FROM (
+    (SELECT user_id, item_id, score, rank FROM fashionrec.recommend_all('b-ctx', k => 4, context => 'y')
+     EXCEPT SELECT user_id, item_id, score, rank FROM b_out)
+    UNION ALL
+    (SELECT user_id, item_id, score, rank FROM b_out
+     EXCEPT SELECT user_id, item_id, score, rank FROM fashionrec.recommend_all('b-ctx', k => 4, context => 'y'))) d;
+SELECT count(*) AS differences_in_unknown_context FROM (
+    (SELECT * FROM fashionrec.recommend_all('b-ctx', k => 4, context => 'nope')
+     EXCEPT SELECT * FROM fashionrec.recommend_all('b-ctx', k => 4))
+    UNION ALL
+    (SELECT * FROM fashionrec.recommend_all('b-ctx', k => 4)
+     EXCEPT SELECT * FROM fashionrec.recommend_all('b-ctx', k => 4, context => 'nope'))) d;
+SELECT pg_temp.fails($$SELECT count(*) FROM fashionrec.recommend('b-als', 1, 4, context => 'x')$$) AS recommend_als;
+SELECT pg_temp.fails($$SELECT count(*) FROM fashionrec.recommend_all('b-als', k => 4, context => 'x')$$) AS recommend_all_als;
+SELECT pg_temp.fails($$SELECT fashionrec.recommend_all_into('b-als', 'b_out', 4, workers => 2, context => 'x')$$) AS into_als;
+-- no user: still refused, before anything is scored
+SELECT pg_temp.fails($$SELECT count(*) FROM fashionrec.recommend_all('b-als', '{}', 4, context => 'x')$$) AS no_users_als;
+
 -- a partitioned target, and a named version
 CREATE TABLE b_parts (user_id bigint, item_id bigint, score real, rank integer) PARTITION BY RANGE (rank);
 CREATE TABLE b_parts_top PARTITION OF b_parts FOR VALUES FROM (1) TO (3);

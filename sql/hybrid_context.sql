@@ -66,6 +66,24 @@ SELECT bool_and(ARRAY(SELECT item_id FROM fashionrec.recommend('hctx', l.user_id
 SELECT ARRAY(SELECT item_id FROM fashionrec.recommend('hctx', -1, 10, context => 'Winter') ORDER BY rank)
      = ARRAY(SELECT item_id FROM fashionrec.recommend('hctx-pop', -1, 10, context => 'Winter') ORDER BY rank)
        AS unknown_customer_gets_context_popularity;
+-- recommend_all with a context: each customer's list is recommend()'s in
+-- that context, a customer the hybrid does not know gets the context's
+-- popularity, and an unknown context gives the lists without context
+CREATE TABLE hctx.batch AS
+SELECT b.user_id, array_agg(b.item_id ORDER BY b.rank) AS winter
+  FROM fashionrec.recommend_all('hctx', (SELECT array_agg(user_id) || ARRAY[-1::bigint] FROM hctx.lists), 10,
+                                context => 'Winter') b
+ GROUP BY 1;
+SELECT count(*) AS customers, bool_and(l.winter = b.winter) AS same_as_recommend
+  FROM hctx.lists l JOIN hctx.batch b USING (user_id);
+SELECT winter = ARRAY(SELECT item_id FROM fashionrec.recommend('hctx', -1, 10, context => 'Winter') ORDER BY rank)
+       AS unknown_customer_same_as_recommend
+  FROM hctx.batch WHERE user_id = -1;
+SELECT count(*) AS customers, bool_and(l.plain = b.items) AS unknown_context_same_as_plain
+  FROM hctx.lists l
+  JOIN (SELECT user_id, array_agg(item_id ORDER BY rank) AS items
+          FROM fashionrec.recommend_all('hctx', (SELECT array_agg(user_id) FROM hctx.lists), 10, context => 'Monsoon')
+         GROUP BY 1) b USING (user_id);
 -- a hybrid trained without context_column weighs the context too (the
 -- affinity then has no per-customer propensity)
 SELECT count(*) FILTER (WHERE ARRAY(SELECT item_id FROM fashionrec.recommend('hctx-plain', l.user_id, 10, context => 'Winter') ORDER BY rank)

@@ -51,7 +51,10 @@ SELECT * FROM fashionrec.recommend_for_items('pop', ARRAY[1]::bigint[], 3, false
 
 -- the serving API: (name, subject, k), then of exclude_seen, candidates,
 -- exclude, context, version those a function takes, in that order, then its
--- own options (docs/serving.md); predict and the embeddings end with version
+-- own options (docs/serving.md); predict and the embeddings end with version.
+-- An option appended after 0.2 froze a function's shape (recommend_all's
+-- context, 0.3) comes last instead, so that 0.2's positional calls keep
+-- their meaning
 SELECT p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid) AS arguments
   FROM pg_catalog.pg_proc p
  WHERE p.pronamespace = 'fashionrec'::regnamespace
@@ -63,7 +66,7 @@ args AS (
     SELECT p.proname, a.name, a.pos, c.ord
       FROM pg_catalog.pg_proc p
      CROSS JOIN LATERAL unnest(p.proargnames[1:p.pronargs]) WITH ORDINALITY a(name, pos)
-      LEFT JOIN common c ON c.opt = a.name
+      LEFT JOIN common c ON c.opt = a.name AND NOT (p.proname = 'recommend_all' AND a.name = 'context')
      WHERE p.pronamespace = 'fashionrec'::regnamespace
        AND p.proname IN ('recommend', 'similar_items', 'recommend_for_items', 'next_items', 'recommend_all',
                          'explain', 'recommend_experiment'))
@@ -75,6 +78,10 @@ SELECT proname,
          AND coalesce(max(pos) FILTER (WHERE ord IS NOT NULL), 3)
              = 3 + count(*) FILTER (WHERE ord IS NOT NULL) AS common_right_after_k
   FROM args GROUP BY proname ORDER BY proname;
+SELECT p.proname, p.proargnames[p.pronargs] AS last_option
+  FROM pg_catalog.pg_proc p
+ WHERE p.pronamespace = 'fashionrec'::regnamespace AND p.proname IN ('recommend_all', 'recommend_all_into')
+ ORDER BY 1;
 
 -- ties are broken by item id
 CREATE TABLE ties AS SELECT u, i FROM generate_series(1, 3) u, generate_series(10, 14) i;

@@ -4,7 +4,8 @@
  * of recommend_all_into().
  *
  * Factor models (als, mf, svd) go through batch.c's fused GEMM and top k;
- * other algorithms score one user at a time with their score_user.  Either
+ * other algorithms, and a context, score one user at a time as recommend()
+ * does (score_user, score_in_context).  Either
  * way a block of users gives k slots of (item, score) per user, which
  * recommend_all() emits as rows and recommend_all_into() collects from all
  * its processes and inserts into the caller's table.
@@ -109,6 +110,7 @@ fr_batch_plan(FrBatchPlan *plan, FrModel *model, const FrServingArgs *args, int 
 	uint8	   *skip = palloc0(Max(model->n_items, 1));
 	int32	   *subset;
 	int			n_subset;
+	const float *unknown = model->item_popularity;
 
 	memset(plan, 0, sizeof(*plan));
 	plan->model = model;
@@ -116,13 +118,32 @@ fr_batch_plan(FrBatchPlan *plan, FrModel *model, const FrServingArgs *args, int 
 	plan->exclude_seen = args->exclude_seen;
 	subset = fr_apply_filters(model, args, skip, &n_subset);
 
-	/* an unknown user's list is the popularity ranking, the same for all */
+	/*
+	 * As in recommend(): a known context ranks an unknown user's list, and
+	 * an unknown one is ignored, for every user (the model refuses a
+	 * context it cannot use here, before any user is scored).
+	 */
+	if (args->context)
+	{
+		float	   *ctx = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
+
+		if (fr_context_scores(model, args, -1, NULL, NULL, 0, ctx))
+		{
+			unknown = ctx;
+			plan->context = args->context;
+			/* a model that ranks by the context alone ranks every user so */
+			if (model->algo->score_in_context == NULL)
+				plan->context_scores = ctx;
+		}
+	}
+
+	/* an unknown user's list is the same for all */
 	plan->popular_items = palloc(sizeof(int32) * k);
 	plan->popular_scores = palloc(sizeof(float) * k);
-	plan->n_popular = fr_topk(model->item_popularity, model->n_items, subset, n_subset,
+	plan->n_popular = fr_topk(unknown, model->n_items, subset, n_subset,
 							  skip, k, plan->popular_items, plan->popular_scores);
 
-	if (model->algo->factors == NULL)
+	if (model->algo->factors == NULL || plan->context)
 	{
 		plan->skip = skip;
 		plan->subset = subset;
@@ -179,14 +200,22 @@ fr_batch_plan(FrBatchPlan *plan, FrModel *model, const FrServingArgs *args, int 
 	}
 }
 
-/* a model without factors: score_user, then the top k, one user at a time */
+/*
+ * A model without factors, or a context: the user's scores as recommend()
+ * has them, then the top k, one user at a time.
+ */
 static void
 score_one(FrBatchPlan *plan, int32 u, int32 *items, float *scores, int32 *count)
 {
 	const FrModel *model = plan->model;
+	const float *ranked = plan->scores;
 	int			n_marked = 0;
 
-	model->algo->score_user(model, u, plan->scores);
+	if (plan->context_scores)
+		ranked = plan->context_scores;
+	else if (plan->context == NULL ||
+			 !model->algo->score_in_context(model, u, NULL, NULL, 0, plan->context, plan->scores))
+		model->algo->score_user(model, u, plan->scores);
 	/* the user's seen items on top of the excluded ones, unmarked after */
 	if (plan->exclude_seen)
 		for (int64 j = model->seen_indptr[u]; j < model->seen_indptr[u + 1]; j++)
@@ -195,7 +224,7 @@ score_one(FrBatchPlan *plan, int32 u, int32 *items, float *scores, int32 *count)
 				plan->skip[model->seen_indices[j]] = 1;
 				plan->marked[n_marked++] = model->seen_indices[j];
 			}
-	*count = fr_topk(plan->scores, model->n_items, plan->subset, plan->n_subset, plan->skip,
+	*count = fr_topk(ranked, model->n_items, plan->subset, plan->n_subset, plan->skip,
 					 plan->k, items, scores);
 	for (int i = 0; i < n_marked; i++)
 		plan->skip[plan->marked[i]] = 0;
@@ -220,7 +249,7 @@ fr_batch_score(FrBatchPlan *plan, const int32 *users, int n,
 			counts[b] = plan->n_popular;
 		}
 	}
-	if (plan->model->algo->factors)
+	if (plan->model->algo->factors && plan->context == NULL)
 	{
 		/* the known users scored together, their lists put back in place */
 		int32	   *kitems = palloc(sizeof(int32) * Max(n_known, 1) * k);
@@ -261,6 +290,7 @@ typedef struct BatchShared
 	bool		exclude_seen;
 	int			n_candidates;	/* -1: NULL */
 	int			n_exclude;		/* -1: NULL */
+	int			context_bytes;	/* with its terminating zero; -1: NULL */
 	int32		n_users;
 	pg_atomic_uint32 next_claim;
 	pg_atomic_uint64 users_done;
@@ -273,6 +303,7 @@ typedef struct BatchShared
 #define KEY_ITEMS		UINT64CONST(0xFA5B000000000005)
 #define KEY_SCORES		UINT64CONST(0xFA5B000000000006)
 #define KEY_COUNTS		UINT64CONST(0xFA5B000000000007)
+#define KEY_CONTEXT		UINT64CONST(0xFA5B000000000008)
 
 typedef struct BatchArrays
 {
@@ -334,6 +365,7 @@ shared_args(BatchShared *sh, shm_toc *toc)
 	args.candidates = sh->n_candidates >= 0 ? shm_toc_lookup(toc, KEY_CANDIDATES, false) : NULL;
 	args.n_exclude = Max(sh->n_exclude, 0);
 	args.exclude = sh->n_exclude >= 0 ? shm_toc_lookup(toc, KEY_EXCLUDE, false) : NULL;
+	args.context = sh->context_bytes >= 0 ? shm_toc_lookup(toc, KEY_CONTEXT, false) : NULL;
 	return args;
 }
 
@@ -383,9 +415,10 @@ score_parallel(FrModel *model, const FrServingArgs *args, int k, int32 *users, i
 			   int workers, BatchArrays *out)
 {
 	Size		list_bytes = mul_size(mul_size(Max(n_users, 1), k), sizeof(int32));
+	int			context_bytes = args->context ? (int) strlen(args->context) + 1 : -1;
 	Size		sizes[] = {sizeof(BatchShared), sizeof(int32) * (Size) Max(n_users, 1),
 		sizeof(int64) * (Size) Max(args->n_candidates, 1), sizeof(int64) * (Size) Max(args->n_exclude, 1),
-	list_bytes, list_bytes, sizeof(int32) * (Size) Max(n_users, 1)};
+	list_bytes, list_bytes, sizeof(int32) * (Size) Max(n_users, 1), (Size) Max(context_bytes, 1)};
 	ParallelContext *pcxt;
 	BatchShared *sh;
 	BatchArrays a;
@@ -407,12 +440,14 @@ score_parallel(FrModel *model, const FrServingArgs *args, int k, int32 *users, i
 	sh->exclude_seen = args->exclude_seen;
 	sh->n_candidates = args->candidates ? args->n_candidates : -1;
 	sh->n_exclude = args->exclude ? args->n_exclude : -1;
+	sh->context_bytes = context_bytes;
 	sh->n_users = n_users;
 	pg_atomic_init_u32(&sh->next_claim, 0);
 	pg_atomic_init_u64(&sh->users_done, 0);
 	toc_put(pcxt, KEY_USERS, users, sizeof(int32) * (Size) n_users);
 	toc_put(pcxt, KEY_CANDIDATES, args->candidates, sizeof(int64) * (Size) Max(args->n_candidates, 0));
 	toc_put(pcxt, KEY_EXCLUDE, args->exclude, sizeof(int64) * (Size) Max(args->n_exclude, 0));
+	toc_put(pcxt, KEY_CONTEXT, args->context, (Size) Max(context_bytes, 0));
 	toc_put(pcxt, KEY_ITEMS, NULL, list_bytes);
 	toc_put(pcxt, KEY_SCORES, NULL, list_bytes);
 	toc_put(pcxt, KEY_COUNTS, NULL, sizeof(int32) * (Size) Max(n_users, 1));
@@ -554,7 +589,7 @@ arg_workers(FunctionCallInfo fcinfo, int argno)
 
 /*
  * recommend_all_into(name, target, k, exclude_seen, candidates, exclude,
- * version, shard, shards, workers) returns bigint: every user of the model
+ * version, shard, shards, workers, context) returns bigint: every user of the model
  * (of the share shard of shards, by user_shard()) gets its top k inserted
  * into target as (user_id, item_id, score, rank); returns the rows inserted.
  */

@@ -19,13 +19,15 @@ typedef struct FrBatchPlan
 	int			k;
 	bool		exclude_seen;
 	FrBatchFactors f;			/* factor models: the kernel's view */
-	/* other algorithms: the filters, and scratch for one user */
+	const char *context;		/* a context the model knows, or NULL */
+	const float *context_scores;	/* its ranking, when it is every user's */
+	/* other algorithms, and a context: the filters, and scratch for one user */
 	uint8	   *skip;
 	int32	   *subset;
 	int			n_subset;
 	float	   *scores;
 	int32	   *marked;
-	/* an unknown user's list: the popularity ranking after the filters */
+	/* an unknown user's list: the context's or the popularity ranking after the filters */
 	int32	   *popular_items;
 	float	   *popular_scores;
 	int			n_popular;

@@ -147,13 +147,13 @@ const FrServingShape fr_next_items_shape = {
 const FrServingShape fr_recommend_all_shape = {
 	.nargs = FR_ALL_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
 	.exclude_seen = FR_ALL_EXCLUDE_SEEN, .candidates = FR_ALL_CANDIDATES,
-	.exclude = FR_ALL_EXCLUDE, .context = FR_ABSENT,
+	.exclude = FR_ALL_EXCLUDE, .context = FR_ALL_CONTEXT,
 	.version = FR_ALL_VERSION, .weights = FR_ABSENT
 };
 const FrServingShape fr_recommend_all_into_shape = {
 	.nargs = FR_INTO_NARGS, .subject = FR_ARG_SUBJECT, .k = FR_ARG_K,
 	.exclude_seen = FR_INTO_EXCLUDE_SEEN, .candidates = FR_INTO_CANDIDATES,
-	.exclude = FR_INTO_EXCLUDE, .context = FR_ABSENT,
+	.exclude = FR_INTO_EXCLUDE, .context = FR_INTO_CONTEXT,
 	.version = FR_INTO_VERSION, .weights = FR_ABSENT
 };
 const FrServingShape fr_explain_shape = {
@@ -365,17 +365,9 @@ fr_apply_filters(const FrModel *model, const FrServingArgs *args, uint8 *skip, i
 	return subset;
 }
 
-/*
- * The scores of the caller's context into scores[]: false without a context
- * or for one the model does not know, where the caller scores as without.
- * An algorithm that weighs a context with the user (score_in_context) gets
- * what is known of the user: a known user's index, else the history
- * items[n]; the others rank by the context alone.  An algorithm that has
- * no contexts refuses one.
- */
-static bool
-context_scores(const FrModel *model, const FrServingArgs *args, int32 user,
-			   const int32 *items, const float *weights, int n, float *scores)
+bool
+fr_context_scores(const FrModel *model, const FrServingArgs *args, int32 user,
+				  const int32 *items, const float *weights, int n, float *scores)
 {
 	if (args->context == NULL)
 		return false;
@@ -490,8 +482,8 @@ recommend_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	}
 
 	scores = fr_scratch_floats(model->n_items);
-	if (context_scores(model, &args, n_refreshed < 0 ? user : -1, refreshed, refreshed_weights,
-					   Max(n_refreshed, 0), scores))
+	if (fr_context_scores(model, &args, n_refreshed < 0 ? user : -1, refreshed, refreshed_weights,
+						  Max(n_refreshed, 0), scores))
 		;
 	else if (n_refreshed > 0)
 		model->algo->score_items(model, refreshed, refreshed_weights, n_refreshed, scores);
@@ -718,7 +710,7 @@ recommend_for_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	}
 
 	scores = fr_scratch_floats(model->n_items);
-	if (context_scores(model, &args, -1, items, weights, n, scores))
+	if (fr_context_scores(model, &args, -1, items, weights, n, scores))
 		;
 	else if (n > 0 && model->algo->score_items)
 		model->algo->score_items(model, items, weights, n, scores);
@@ -785,10 +777,10 @@ FR_SERVING_FUNCTION(fashionrec_predict, FR_FN_PREDICT)
 
 /*
  * recommend_all(name, users, k, exclude_seen, candidates, exclude, version,
- * shard, shards) returns table(user_id bigint, item_id bigint, score real,
- * rank int): top k for many users at once (e-mail campaigns), of the share
- * shard of shards when given, scored in blocks (batch_sql.c).  candidates
- * and exclude are the same for every user.
+ * shard, shards, context) returns table(user_id bigint, item_id bigint, score
+ * real, rank int): top k for many users at once (e-mail campaigns), of the
+ * share shard of shards when given, scored in blocks (batch_sql.c).
+ * candidates, exclude and context are the same for every user.
  */
 static Datum
 recommend_all_serve(FunctionCallInfo fcinfo, const FrServingShape *shape, bool sharing)

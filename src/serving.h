@@ -81,7 +81,9 @@ enum
 
 /*
  * recommend_all(name, users, k, exclude_seen, candidates, exclude, version,
- *               shard, shards)
+ *               shard, shards, context): context came after 0.2's shape was
+ * frozen, so it is appended rather than put before version, where it would
+ * change what 0.2's positional calls mean.
  */
 enum
 {
@@ -91,12 +93,13 @@ enum
 	FR_ALL_VERSION,
 	FR_ALL_SHARD,
 	FR_ALL_SHARDS,
+	FR_ALL_CONTEXT,
 	FR_ALL_NARGS
 };
 
 /*
  * recommend_all_into(name, target, k, exclude_seen, candidates, exclude,
- *                    version, shard, shards, workers)
+ *                    version, shard, shards, workers, context)
  */
 enum
 {
@@ -107,6 +110,7 @@ enum
 	FR_INTO_SHARD,
 	FR_INTO_SHARDS,
 	FR_INTO_WORKERS,
+	FR_INTO_CONTEXT,
 	FR_INTO_NARGS
 };
 
@@ -230,6 +234,17 @@ extern int32 fr_arg_version(FunctionCallInfo fcinfo, int argno);
  */
 extern int32 *fr_apply_filters(const FrModel *model, const FrServingArgs *args, uint8 *skip,
 							   int *n_subset);
+
+/*
+ * The scores of args' context into scores[]: false without a context, or for
+ * one the model does not know, where the caller scores as without one.  An
+ * algorithm that weighs a context with the user (score_in_context) gets
+ * what is known of the user: a model user index, else (user -1) the history
+ * items[n]; the others rank by the context alone.  An algorithm that has no
+ * contexts refuses one (0A000).
+ */
+extern bool fr_context_scores(const FrModel *model, const FrServingArgs *args, int32 user,
+							  const int32 *items, const float *weights, int n, float *scores);
 
 /* The top k of scores as (item_id, score, rank) rows of a materialized SRF. */
 extern void fr_emit_topk(FunctionCallInfo fcinfo, const FrModel *model, const float *scores,

@@ -73,12 +73,13 @@ CREATE FUNCTION fashionrec.recommend_all(name text, users bigint[] DEFAULT NULL,
                                          candidates bigint[] DEFAULT NULL,
                                          exclude bigint[] DEFAULT NULL,
                                          version integer DEFAULT NULL,
-                                         shard integer DEFAULT 0, shards integer DEFAULT 1)
+                                         shard integer DEFAULT 0, shards integer DEFAULT 1,
+                                         context text DEFAULT NULL)
     RETURNS TABLE (user_id bigint, item_id bigint, score real, rank integer)
     AS 'MODULE_PATHNAME', 'fashionrec_recommend_all_0_3'
     LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer) IS
-    'Top-k items for many users (all the model knows when users is NULL; of them, those with user_shard(user_id, shards) = shard), scored in blocks: for nightly batches, INSERT ... SELECT. candidates and exclude apply to every user';
+COMMENT ON FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer, text) IS
+    'Top-k items for many users (all the model knows when users is NULL; of them, those with user_shard(user_id, shards) = shard), scored in blocks: for nightly batches, INSERT ... SELECT. candidates, exclude and context apply to every user, each list as recommend() gives it';
 
 -- Batch scoring: every user of a model (or of one share by user hash) into
 -- the caller's table, by several processes, in the caller's transaction.
@@ -88,12 +89,13 @@ CREATE FUNCTION fashionrec.recommend_all_into(name text, target regclass, k inte
                                               exclude bigint[] DEFAULT NULL,
                                               version integer DEFAULT NULL,
                                               shard integer DEFAULT 0, shards integer DEFAULT 1,
-                                              workers integer DEFAULT 1)
+                                              workers integer DEFAULT 1,
+                                              context text DEFAULT NULL)
     RETURNS bigint
     AS 'MODULE_PATHNAME', 'fashionrec_recommend_all_into'
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) IS
-    'Inserts every user''s top k (of the share shard of shards) into target (user_id, item_id, score, rank) with workers processes in the caller''s transaction; returns the rows inserted';
+COMMENT ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer, text) IS
+    'Inserts every user''s top k (of the share shard of shards; in context when given) into target (user_id, item_id, score, rank) with workers processes in the caller''s transaction; returns the rows inserted';
 
 CREATE FUNCTION fashionrec.user_shard(user_id bigint, shards integer)
     RETURNS integer

@@ -64,7 +64,7 @@ $costs$;
 ALTER FUNCTION fashionrec.build_ann(text, integer, integer, double precision) COST 10000000;
 ALTER FUNCTION fashionrec._train_ann(bigint, text, integer, jsonb) COST 10000000;
 -- batch scoring into a table (recommend_all() is in the table above)
-ALTER FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer)
+ALTER FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer, text)
     COST 20000000;
 ALTER FUNCTION fashionrec.user_shard(bigint, integer) COST 5;
 -- the hybrid in the training pipeline: each call trains models

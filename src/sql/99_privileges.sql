@@ -93,8 +93,8 @@ GRANT EXECUTE ON FUNCTION fashionrec._serving_stats(), fashionrec._training_prog
 
 -- batch scoring into a table: readers (it reads the model as its caller and
 -- inserts with the caller's rights into the caller's table)
-REVOKE EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) TO fashionrec_reader;
+REVOKE EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer, text) TO fashionrec_reader;
 
 -- Last, after every grant above: the install fails rather than leave a
 -- SECURITY DEFINER function callable by PUBLIC.
