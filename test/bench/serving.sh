@@ -60,7 +60,6 @@ SELECT fashionrec.train('bench-hybrid-' || f, 'hybrid', NULL,
   FROM unnest(ARRAY['logistic', 'mlp']) f;
 SQL
 
-echo "load: $(uptime)"
 echo "OpenBLAS kernel in the server: $(psql -qXAt -d bench -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
 FACTOR_BYTES=$((ITEMS * FACTORS * 4))
 BOUND_MS=$(awk -v b="$FACTOR_BYTES" -v c="$COPY" 'BEGIN { printf "%.2f", b / (c / 2 * 1e9) * 1000 }')
@@ -96,8 +95,7 @@ run() {   # script clients -> "tps p50 p99"
     printf '%s %s %s\n' "$tps" "$(sed -n "$(( (n + 1) / 2 ))p" "$log/lat")" "$(sed -n "$(( (n * 99 + 99) / 100 ))p" "$log/lat")"
 }
 
-printf '\n%-34s %8s %10s %10s\n' "recommend(), k = 10" TPS "p50 ms" "p99 ms"
-echo "load: $(uptime)"
+printf '\n%-34s %8s %10s %10s  %s\n' "recommend(), k = 10" TPS "p50 ms" "p99 ms" "load (1, 5, 15 min)"
 for script in full cand hybrid hybrid-logistic hybrid-mlp; do
     for c in 1 2; do
         read -r tps p50 p99 < <(run "$script" "$c")
@@ -108,7 +106,8 @@ for script in full cand hybrid hybrid-logistic hybrid-mlp; do
             hybrid-logistic) label="  logistic fusion" ;;
             hybrid-mlp) label="  MLP fusion (16 hidden)" ;;
         esac
-        printf '%-34s %8.0f %10.2f %10.2f\n' "$label, $c client(s)" "$tps" "$p50" "$p99"
+        printf '%-34s %8.0f %10.2f %10.2f  %s\n' "$label, $c client(s)" "$tps" "$p50" "$p99" \
+            "$(uptime | sed 's/.*load average: //')"
     done
 done
 
@@ -143,4 +142,5 @@ batch_users=$(( USERS < 100000 ? USERS : 100000 ))
 secs=$(psql -qXAt -d bench -c '\timing on' -c "SELECT count(*) FROM fashionrec.recommend_all('bench', ARRAY(SELECT g::bigint FROM generate_series(1, $batch_users) g), 10)" \
         | awk '/^Time/ { print $2 / 1000 }')
 gflops=$(awk -v u="$batch_users" -v i="$ITEMS" -v f="$FACTORS" -v s="$secs" 'BEGIN { printf "%.1f", 2 * u * i * f / s / 1e9 }')
+echo "load: $(uptime | sed 's/.*load average: //')"
 echo "recommend_all for $batch_users users: $secs s, $gflops GFLOP/s of scoring (OpenBLAS sgemm peak here: $SGEMM GFLOP/s, 1 thread)"
