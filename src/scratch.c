@@ -4,9 +4,10 @@
  *
  * A hybrid's call used to palloc a raw and a normalised array per signal
  * and the scores (five arrays of 400 kB at 100,000 items for ALS and
- * popularity), and the statement's end freed them: glibc hands memory that
- * large back to the system once the top of its heap exceeds its trim
- * threshold, so the next call faulted it in again.  Each backend keeps
+ * popularity), and the statement's end freed them; glibc may hand memory
+ * that large back to the system at each free (its trim threshold), and the
+ * next call then faults it in again (not measured apart: docs/benchmarks.md
+ * has the call's time before and after).  Each backend keeps
  * SCRATCH_SLOTS arrays instead, grown to the largest catalogue it served;
  * a call that needs more at once (a nested call, many signals) gets the
  * rest palloc'd as before.
