@@ -145,54 +145,10 @@ $$;
 ALTER FUNCTION fashionrec.train(text, text, text, jsonb, boolean) COST 10000000;
 
 -- Batch scoring (issue #19): recommend_all() gains shard/shards (a share of
--- the users by hash, for replicas), recommend_all_into() scores in parallel
--- into a table, user_shard() says which share a user is in.
+-- the users by hash, for replicas) and context (each customer's list as
+-- recommend(..., context => c) gives it), recommend_all_into() scores in
+-- parallel into a table, user_shard() says which share a user is in.
 DROP FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer);
-CREATE FUNCTION fashionrec.recommend_all(name text, users bigint[] DEFAULT NULL, k integer DEFAULT 10,
-                                         exclude_seen boolean DEFAULT true,
-                                         candidates bigint[] DEFAULT NULL,
-                                         exclude bigint[] DEFAULT NULL,
-                                         version integer DEFAULT NULL,
-                                         shard integer DEFAULT 0, shards integer DEFAULT 1)
-    RETURNS TABLE (user_id bigint, item_id bigint, score real, rank integer)
-    AS 'MODULE_PATHNAME', 'fashionrec_recommend_all_0_3'
-    LANGUAGE C STABLE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer) IS
-    'Top-k items for many users (all the model knows when users is NULL; of them, those with user_shard(user_id, shards) = shard), scored in blocks: for nightly batches, INSERT ... SELECT. candidates and exclude apply to every user';
-
--- Batch scoring: every user of a model (or of one share by user hash) into
--- the caller's table, by several processes, in the caller's transaction.
-CREATE FUNCTION fashionrec.recommend_all_into(name text, target regclass, k integer DEFAULT 10,
-                                              exclude_seen boolean DEFAULT true,
-                                              candidates bigint[] DEFAULT NULL,
-                                              exclude bigint[] DEFAULT NULL,
-                                              version integer DEFAULT NULL,
-                                              shard integer DEFAULT 0, shards integer DEFAULT 1,
-                                              workers integer DEFAULT 1)
-    RETURNS bigint
-    AS 'MODULE_PATHNAME', 'fashionrec_recommend_all_into'
-    LANGUAGE C VOLATILE PARALLEL UNSAFE;
-COMMENT ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) IS
-    'Inserts every user''s top k (of the share shard of shards) into target (user_id, item_id, score, rank) with workers processes in the caller''s transaction; returns the rows inserted';
-
-CREATE FUNCTION fashionrec.user_shard(user_id bigint, shards integer)
-    RETURNS integer
-    AS 'MODULE_PATHNAME', 'fashionrec_user_shard'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION fashionrec.user_shard(bigint, integer) IS
-    'The share (0 .. shards - 1) of a user for recommend_all and recommend_all_into''s shard/shards: abs(hashint8(user_id) % shards)';
-ALTER FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer)
-    COST 20000000 ROWS 100000;
-ALTER FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer)
-    COST 20000000;
-ALTER FUNCTION fashionrec.user_shard(bigint, integer) COST 5;
-REVOKE EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer) TO fashionrec_reader;
-
--- ---- batch scoring with a context (servectx) ------------------------------
--- recommend_all() and recommend_all_into() append context, which recommend()
--- takes: each customer's list as recommend(..., context => c) gives it.
-DROP FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer);
 CREATE FUNCTION fashionrec.recommend_all(name text, users bigint[] DEFAULT NULL, k integer DEFAULT 10,
                                          exclude_seen boolean DEFAULT true,
                                          candidates bigint[] DEFAULT NULL,
@@ -205,9 +161,9 @@ CREATE FUNCTION fashionrec.recommend_all(name text, users bigint[] DEFAULT NULL,
     LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer, text) IS
     'Top-k items for many users (all the model knows when users is NULL; of them, those with user_shard(user_id, shards) = shard), scored in blocks: for nightly batches, INSERT ... SELECT. candidates, exclude and context apply to every user, each list as recommend() gives it';
-ALTER FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer, text)
-    COST 20000000 ROWS 100000;
-DROP FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer);
+
+-- Batch scoring: every user of a model (or of one share by user hash) into
+-- the caller's table, by several processes, in the caller's transaction.
 CREATE FUNCTION fashionrec.recommend_all_into(name text, target regclass, k integer DEFAULT 10,
                                               exclude_seen boolean DEFAULT true,
                                               candidates bigint[] DEFAULT NULL,
@@ -221,8 +177,18 @@ CREATE FUNCTION fashionrec.recommend_all_into(name text, target regclass, k inte
     LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer, text) IS
     'Inserts every user''s top k (of the share shard of shards; in context when given) into target (user_id, item_id, score, rank) with workers processes in the caller''s transaction; returns the rows inserted';
+
+CREATE FUNCTION fashionrec.user_shard(user_id bigint, shards integer)
+    RETURNS integer
+    AS 'MODULE_PATHNAME', 'fashionrec_user_shard'
+    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION fashionrec.user_shard(bigint, integer) IS
+    'The share (0 .. shards - 1) of a user for recommend_all and recommend_all_into''s shard/shards: abs(hashint8(user_id) % shards)';
+ALTER FUNCTION fashionrec.recommend_all(text, bigint[], integer, boolean, bigint[], bigint[], integer, integer, integer, text)
+    COST 20000000 ROWS 100000;
 ALTER FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer, text)
     COST 20000000;
+ALTER FUNCTION fashionrec.user_shard(bigint, integer) COST 5;
 REVOKE EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fashionrec.recommend_all_into(text, regclass, integer, boolean, bigint[], bigint[], integer, integer, integer, integer, text) TO fashionrec_reader;
 
