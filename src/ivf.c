@@ -504,12 +504,54 @@ exact_topk(const FrIvf *ivf, const float *queries, const int64_t *query_pos, int
 	fr_free(scores);
 }
 
+/*
+ * Mean recall@k at probes of the queries against their exact top k; a query
+ * with a position (>= 0) is an item of the index, left out of its own answer
+ * as a similar-items call leaves it.
+ */
+static double
+queries_recall(const FrIvf *ivf, const float *queries, const int64_t *pos, int n_queries,
+			   const int32_t *exact, int k, int probes, uint8_t *skip,
+			   int32_t *found, float *found_scores)
+{
+	int64_t		hits = 0;
+	int64_t		wanted = 0;
+
+	for (int q = 0; q < n_queries; q++)
+	{
+		int32_t		self = pos[q] >= 0 ? ivf->items[pos[q]] : -1;
+		int			got;
+
+		fr_check_interrupts();
+		/* as a serving call: probing on until k are found */
+		if (self >= 0)
+			skip[self] = 1;
+		got = fr_ivf_search(ivf, queries + (int64_t) q * ivf->dim, ivf->metric == FR_IVF_COSINE,
+							probes, true, skip, k, found, found_scores, NULL);
+		if (self >= 0)
+			skip[self] = 0;
+		for (int j = 0; j < k && exact[(int64_t) q * k + j] >= 0; j++)
+		{
+			wanted++;
+			for (int f = 0; f < got; f++)
+				if (found[f] == exact[(int64_t) q * k + j])
+				{
+					hits++;
+					break;
+				}
+		}
+	}
+	return wanted > 0 ? (double) hits / wanted : 1.0;
+}
+
 int
-fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, uint64_t seed, double *recall)
+fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, const float *user_queries,
+				 int n_user_queries, uint64_t seed, double *recall, double *user_recall)
 {
 	int32_t		n = ivf->n_items;
 	int32_t		dim = ivf->dim;
 	int			k = n - 1 < FR_IVF_CALIBRATE_K ? n - 1 : FR_IVF_CALIBRATE_K;
+	int			n_all;
 	FrRng		rng;
 	int64_t    *pos;
 	float	   *queries;
@@ -520,14 +562,16 @@ fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, uint64_t seed, 
 	int			probes = 1;
 
 	*recall = 1.0;
+	*user_recall = 1.0;
 	if (k < 1 || n_queries < 1)
 		return 1;
 	if (n_queries > n)
 		n_queries = n;
+	n_all = n_queries + n_user_queries;
 
-	/* the queries: a seeded sample of the index's positions */
+	/* the item queries: a seeded sample of the index's positions; the users' after them */
 	fr_rng_seed(&rng, seed);
-	pos = fr_alloc(fr_mul_size(n_queries, sizeof(int64_t)));
+	pos = fr_alloc(fr_mul_size(n_all, sizeof(int64_t)));
 	{
 		int32_t    *order = fr_alloc(fr_mul_size(n, sizeof(int32_t)));
 
@@ -536,48 +580,34 @@ fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, uint64_t seed, 
 			pos[q] = order[q];
 		fr_free(order);
 	}
-	queries = fr_alloc(fr_mul_size(fr_mul_size(n_queries, dim), sizeof(float)));
+	for (int q = n_queries; q < n_all; q++)
+		pos[q] = -1;
+	queries = fr_alloc(fr_mul_size(fr_mul_size(n_all, dim), sizeof(float)));
 	for (int q = 0; q < n_queries; q++)
 		memcpy(queries + (int64_t) q * dim, ivf->vectors + pos[q] * dim, sizeof(float) * dim);
+	if (n_user_queries > 0)
+		memcpy(queries + (int64_t) n_queries * dim, user_queries,
+			   fr_mul_size(fr_mul_size(n_user_queries, dim), sizeof(float)));
 	if (ivf->metric == FR_IVF_COSINE)
-		normalize_rows(queries, n_queries, dim);
+		normalize_rows(queries, n_all, dim);
 
-	exact = fr_alloc(fr_mul_size(fr_mul_size(n_queries, k), sizeof(int32_t)));
-	exact_topk(ivf, queries, pos, n_queries, k, exact);
+	exact = fr_alloc(fr_mul_size(fr_mul_size(n_all, k), sizeof(int32_t)));
+	exact_topk(ivf, queries, pos, n_all, k, exact);
 
 	found = fr_alloc(fr_mul_size(k, sizeof(int32_t)));
 	found_scores = fr_alloc(fr_mul_size(k, sizeof(float)));
 	skip = fr_alloc(n);
 	for (probes = 1;; probes = probes * 2 < ivf->n_lists ? probes * 2 : ivf->n_lists)
 	{
-		int64_t		hits = 0;
-		int64_t		wanted = 0;
-
-		for (int q = 0; q < n_queries; q++)
-		{
-			int32_t		self = ivf->items[pos[q]];
-			int			got;
-
-			fr_check_interrupts();
-			/* as a serving call: the query's own item excluded, probing on until k are found */
-			skip[self] = 1;
-			got = fr_ivf_search(ivf, queries + (int64_t) q * dim, ivf->metric == FR_IVF_COSINE,
-								probes, true, skip, k, found, found_scores, NULL);
-			skip[self] = 0;
-			for (int j = 0; j < k && exact[(int64_t) q * k + j] >= 0; j++)
-			{
-				wanted++;
-				for (int f = 0; f < got; f++)
-					if (found[f] == exact[(int64_t) q * k + j])
-					{
-						hits++;
-						break;
-					}
-			}
-		}
-		*recall = wanted > 0 ? (double) hits / wanted : 1.0;
-		fr_progress_step("ann calibrating probes", probes, ivf->n_lists, *recall);
-		if (*recall >= target || probes >= ivf->n_lists)
+		*recall = queries_recall(ivf, queries, pos, n_queries, exact, k, probes,
+								 skip, found, found_scores);
+		if (n_user_queries > 0)
+			*user_recall = queries_recall(ivf, queries + (int64_t) n_queries * dim, pos + n_queries,
+										  n_user_queries, exact + (int64_t) n_queries * k, k,
+										  probes, skip, found, found_scores);
+		fr_progress_step("ann calibrating probes", probes, ivf->n_lists,
+						 *recall < *user_recall ? *recall : *user_recall);
+		if ((*recall >= target && *user_recall >= target) || probes >= ivf->n_lists)
 			break;
 	}
 	fr_free(skip);
