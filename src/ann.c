@@ -245,6 +245,8 @@ build_index(int64 model_id, int32 lists, double recall)
 	double		user_recall;
 	int			n_user_queries = 0;
 	float	   *user_queries = NULL;
+	int64	   *user_seen_indptr = NULL;
+	int32	   *user_seen = NULL;
 	double		calibrating;
 	double		started = fr_now();
 	char	   *description;
@@ -285,20 +287,36 @@ build_index(int64 model_id, int32 lists, double recall)
 	calibrating = fr_now();
 	/*
 	 * A factor model's recommend() searches with users' vectors, which sit
-	 * elsewhere than its items' (on an ALS shop the items' sample recall was
-	 * a point above the customers'): the probes must serve both.  Evenly
-	 * spaced users are a sample that needs no seed.
+	 * elsewhere than its items' and leave out what each user has seen (on an
+	 * ALS shop the customers' recall was a point under the items'): the
+	 * probes must serve both.  Evenly spaced users are a sample that needs
+	 * no seed.
 	 */
 	if (model->n_users > 0 && model->algo->embedding(model, true, 0, NULL) == dim)
 	{
 		n_user_queries = Min(model->n_users, FR_IVF_CALIBRATE_QUERIES);
 		user_queries = palloc(mul_size(mul_size(n_user_queries, dim), sizeof(float)));
+		user_seen_indptr = palloc0(mul_size(n_user_queries + 1, sizeof(int64)));
 		for (int q = 0; q < n_user_queries; q++)
-			model->algo->embedding(model, true, (int32) ((int64) q * model->n_users / n_user_queries),
-								   user_queries + (size_t) q * dim);
+		{
+			int32		u = (int32) ((int64) q * model->n_users / n_user_queries);
+
+			model->algo->embedding(model, true, u, user_queries + (size_t) q * dim);
+			user_seen_indptr[q + 1] = user_seen_indptr[q] +
+				(model->seen_indptr ? model->seen_indptr[u + 1] - model->seen_indptr[u] : 0);
+		}
+		user_seen = palloc_extended(mul_size(Max(user_seen_indptr[n_user_queries], 1), sizeof(int32)),
+									MCXT_ALLOC_HUGE);
+		for (int q = 0; q < n_user_queries && model->seen_indptr; q++)
+		{
+			int32		u = (int32) ((int64) q * model->n_users / n_user_queries);
+
+			memcpy(user_seen + user_seen_indptr[q], model->seen_indices + model->seen_indptr[u],
+				   (user_seen_indptr[q + 1] - user_seen_indptr[q]) * sizeof(int32));
+		}
 	}
-	probes = fr_ivf_calibrate(&ivf, recall, FR_IVF_CALIBRATE_QUERIES, user_queries, n_user_queries,
-							  ANN_SEED, &sample_recall, &user_recall);
+	probes = fr_ivf_calibrate(&ivf, recall, FR_IVF_CALIBRATE_QUERIES, user_queries, user_seen_indptr,
+							  user_seen, n_user_queries, ANN_SEED, &sample_recall, &user_recall);
 	calibrating = fr_now() - calibrating;
 
 	SPI_connect();
