@@ -1588,7 +1588,7 @@ CREATE FUNCTION fashionrec.build_ann(name text, version integer DEFAULT NULL, li
     AS 'MODULE_PATHNAME', 'fashionrec_build_ann'
     LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION fashionrec.build_ann(text, integer, integer, double precision) IS
-    'Adds an approximate top-k (IVF) index to a trained version (the active one when version is NULL), or rebuilds it with lists lists (about 4 x sqrt(items) when NULL), its default probes calibrated to mean recall@10 recall (0.98 when NULL) on a sample of its items; returns its description, also recorded in the version''s info under "ann"';
+    'Adds an approximate top-k (IVF) index to a trained version (the active one when version is NULL), or rebuilds it with lists lists (about 4 x sqrt(items) when NULL), its default probes calibrated to mean recall@10 recall (0.98 when NULL) on a sample of its items (and of its users'' vectors for a factor model); returns its description, also recorded in the version''s info under "ann"';
 ALTER FUNCTION fashionrec.build_ann(text, integer, integer, double precision) COST 10000000;
 REVOKE EXECUTE ON FUNCTION fashionrec.build_ann(text, integer, integer, double precision) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION fashionrec.build_ann(text, integer, integer, double precision) TO fashionrec_trainer;

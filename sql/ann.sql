@@ -107,6 +107,21 @@ SELECT r ->> 'lists' AS lists, r ->> 'build' AS build FROM fashionrec.build_ann(
 SELECT info -> 'ann' ->> 'lists' AS lists, info -> 'ann' ->> 'build' AS build
   FROM fashionrec.models WHERE name = 'ann-als';
 SELECT count(*) AS rows FROM fashionrec.recommend('ann-als', 1, 10, probes => 3);
+-- a factor model's default probes serve its users too: the build
+-- calibrates on a sample of them (here all 60), each leaving out its seen
+-- items as recommend() does, beside its items, and recommend() at those
+-- probes reaches the target (compared by membership: this shop's products
+-- come in groups of equal vectors, whose ties the exact top 10 breaks
+-- arbitrarily, so the served recall is not the sample's to the digit)
+CREATE TEMP TABLE ann_als_build AS SELECT * FROM fashionrec.build_ann('ann-als', lists => 12, recall => 0.9) r;
+SELECT r ? 'item_recall' AS has_item_recall, (r ->> 'user_recall')::float8 >= 0.9 AS users_reach,
+       (r ->> 'item_recall')::float8 >= 0.9 AS items_reach,
+       (r ->> 'recall')::float8 = least((r ->> 'user_recall')::float8, (r ->> 'item_recall')::float8) AS recall_is_lower
+  FROM ann_als_build;
+SELECT avg(hits / 10.0) >= 0.9 AS served_reach
+  FROM (SELECT u, (SELECT count(*) FROM fashionrec.recommend('ann-als', u, 10) a
+                    WHERE a.item_id IN (SELECT item_id FROM fashionrec.recommend('ann-als', u, 10, exact => true))) AS hits
+          FROM generate_series(1, 60) u) s;
 
 -- PureSVD: the same, by request at training
 SELECT fashionrec.train('ann-svd', 'svd', 'SELECT customer, product FROM ann_buys',

@@ -242,6 +242,11 @@ build_index(int64 model_id, int32 lists, double recall)
 	double		settings[ANN_N_SETTINGS];
 	int			probes;
 	double		sample_recall;
+	double		user_recall;
+	int			n_user_queries = 0;
+	float	   *user_queries = NULL;
+	int64	   *user_seen_indptr = NULL;
+	int32	   *user_seen = NULL;
 	double		calibrating;
 	double		started = fr_now();
 	char	   *description;
@@ -280,7 +285,38 @@ build_index(int64 model_id, int32 lists, double recall)
 	metric = model->algo->read_items ? FR_IVF_COSINE : FR_IVF_INNER_PRODUCT;
 	fr_ivf_build(x, n, dim, lists, metric, ANN_SEED, &ivf);
 	calibrating = fr_now();
-	probes = fr_ivf_calibrate(&ivf, recall, FR_IVF_CALIBRATE_QUERIES, ANN_SEED, &sample_recall);
+	/*
+	 * A factor model's recommend() searches with users' vectors, which sit
+	 * elsewhere than its items' and leave out what each user has seen (on an
+	 * ALS shop the customers' recall was a point under the items'): the
+	 * probes must serve both.  Evenly spaced users are a sample that needs
+	 * no seed.
+	 */
+	if (model->n_users > 0 && model->algo->embedding(model, true, 0, NULL) == dim)
+	{
+		n_user_queries = Min(model->n_users, FR_IVF_CALIBRATE_QUERIES);
+		user_queries = palloc(mul_size(mul_size(n_user_queries, dim), sizeof(float)));
+		user_seen_indptr = palloc0(mul_size(n_user_queries + 1, sizeof(int64)));
+		for (int q = 0; q < n_user_queries; q++)
+		{
+			int32		u = (int32) ((int64) q * model->n_users / n_user_queries);
+
+			model->algo->embedding(model, true, u, user_queries + (size_t) q * dim);
+			user_seen_indptr[q + 1] = user_seen_indptr[q] +
+				(model->seen_indptr ? model->seen_indptr[u + 1] - model->seen_indptr[u] : 0);
+		}
+		user_seen = palloc_extended(mul_size(Max(user_seen_indptr[n_user_queries], 1), sizeof(int32)),
+									MCXT_ALLOC_HUGE);
+		for (int q = 0; q < n_user_queries && model->seen_indptr; q++)
+		{
+			int32		u = (int32) ((int64) q * model->n_users / n_user_queries);
+
+			memcpy(user_seen + user_seen_indptr[q], model->seen_indices + model->seen_indptr[u],
+				   (user_seen_indptr[q + 1] - user_seen_indptr[q]) * sizeof(int32));
+		}
+	}
+	probes = fr_ivf_calibrate(&ivf, recall, FR_IVF_CALIBRATE_QUERIES, user_queries, user_seen_indptr,
+							  user_seen, n_user_queries, ANN_SEED, &sample_recall, &user_recall);
 	calibrating = fr_now() - calibrating;
 
 	SPI_connect();
@@ -293,7 +329,7 @@ build_index(int64 model_id, int32 lists, double recall)
 	SPI_finish();
 	settings[ANN_SETTING_METRIC] = metric;
 	settings[ANN_SETTING_PROBES] = probes;
-	settings[ANN_SETTING_RECALL] = sample_recall;
+	settings[ANN_SETTING_RECALL] = Min(sample_recall, user_recall);
 	settings[ANN_SETTING_TARGET] = recall;
 	fr_artifact_put(model_id, "ann_settings", FR_F64, ANN_N_SETTINGS, 1, settings);
 	fr_artifact_put(model_id, "ann_centroids", FR_F32, lists, dim, ivf.centroids);
@@ -306,14 +342,20 @@ build_index(int64 model_id, int32 lists, double recall)
 	ereport(NOTICE,
 			(errmsg("ANN index of model \"%s\" version %d: %d lists over %d items in %.1f s",
 					model->name, model->version, lists, n, fr_now() - started),
+			 n_user_queries > 0 ?
+			 errdetail("Default probes %d: recall@10 %.3f on %d sampled items, %.3f on %d users (target %.3f).",
+					   probes, sample_recall, Min(n, FR_IVF_CALIBRATE_QUERIES), user_recall,
+					   n_user_queries, recall) :
 			 errdetail("Default probes %d: recall@10 %.3f on %d sampled items (target %.3f).",
 					   probes, sample_recall, Min(n, FR_IVF_CALIBRATE_QUERIES), recall)));
 	MemoryContextSwitchTo(old);
 	description = psprintf("{\"lists\": %d, \"metric\": \"%s\", \"dimension\": %d, \"longest_list\": %d,"
-						   " \"probes\": %d, \"recall\": %.4f, \"recall_target\": %.4g,"
+						   " \"probes\": %d, \"recall\": %.4f, \"item_recall\": %.4f, %s\"recall_target\": %.4g,"
 						   " \"calibration_seconds\": %.3f, \"seconds\": %.3f}",
 						   lists, metric == FR_IVF_COSINE ? "cosine" : "inner_product", dim,
-						   ivf.max_list, probes, sample_recall, recall, calibrating, fr_now() - started);
+						   ivf.max_list, probes, Min(sample_recall, user_recall), sample_recall,
+						   n_user_queries > 0 ? psprintf("\"user_recall\": %.4f, ", user_recall) : "",
+						   recall, calibrating, fr_now() - started);
 	MemoryContextDelete(cxt);
 	return description;
 }

@@ -14,6 +14,7 @@
  * best k.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ivf.h"
@@ -454,24 +455,53 @@ fr_ivf_search(const FrIvf *ivf, const float *q, bool cosine, int probes,
 	return fr_topk_finish(&heap, out_items, out_scores);
 }
 
+static bool
+listed(const int32_t *sorted, int64_t n, int32_t item)
+{
+	int64_t		lo = 0;
+	int64_t		hi = n;
+
+	while (lo < hi)
+	{
+		int64_t		mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] < item)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && sorted[lo] == item;
+}
+
 /*
- * Exact top k of each query over every item but itself: the rows of the
- * index scored a block at a time with one GEMM (all items at once would be
- * n_queries x n floats, 800 MB at 1M items), kept in one heap per query.
+ * Exact top k of each query over every item but those of its skip list
+ * (skip_items[skip_indptr[q] ..], sorted): the rows of the index scored a
+ * block at a time with one GEMM (all items at once would be n_queries x n
+ * floats, 800 MB at 1M items), kept in one heap per query of k plus its
+ * skip list's length, which the skipped items then leave.
  */
 static void
-exact_topk(const FrIvf *ivf, const float *queries, const int64_t *query_pos, int n_queries,
-		   int k, int32_t *out_items)
+exact_topk(const FrIvf *ivf, const float *queries, int n_queries, const int64_t *skip_indptr,
+		   const int32_t *skip_items, int k, int32_t *out_items)
 {
 	const int32_t block = 4096;
 	int32_t		dim = ivf->dim;
 	bool		cosine = ivf->metric == FR_IVF_COSINE;
+	int64_t		longest = 0;
 	float	   *scores = fr_alloc(fr_mul_size(fr_mul_size(n_queries, block), sizeof(float)));
 	FrTopkHeap *heaps = fr_alloc(fr_mul_size(n_queries, sizeof(FrTopkHeap)));
-	float	   *kept = fr_alloc(fr_mul_size(k, sizeof(float)));
+	int32_t    *best;
+	float	   *kept;
 
 	for (int q = 0; q < n_queries; q++)
-		fr_topk_init(&heaps[q], k);
+	{
+		int64_t		n_skip = skip_indptr[q + 1] - skip_indptr[q];
+
+		longest = n_skip > longest ? n_skip : longest;
+		fr_topk_init(&heaps[q], (int) (k + n_skip < ivf->n_items ? k + n_skip : ivf->n_items));
+	}
+	best = fr_alloc(fr_mul_size(k + longest, sizeof(int32_t)));
+	kept = fr_alloc(fr_mul_size(k + longest, sizeof(float)));
 	for (int64_t lo = 0; lo < ivf->n_items; lo += block)
 	{
 		int32_t		w = (int32_t) (ivf->n_items - lo < block ? ivf->n_items - lo : block);
@@ -484,8 +514,6 @@ exact_topk(const FrIvf *ivf, const float *queries, const int64_t *query_pos, int
 			{
 				float		s = scores[(int64_t) q * w + j];
 
-				if (lo + j == query_pos[q])
-					continue;
 				/* queries are unit vectors for cosine, as search makes them */
 				if (cosine)
 					s = ivf->norms[lo + j] > 0 ? s / ivf->norms[lo + j] : NAN;
@@ -494,25 +522,84 @@ exact_topk(const FrIvf *ivf, const float *queries, const int64_t *query_pos, int
 	}
 	for (int q = 0; q < n_queries; q++)
 	{
-		int			got = fr_topk_finish(&heaps[q], out_items + (int64_t) q * k, kept);
+		const int32_t *skipped = skip_items + skip_indptr[q];
+		int64_t		n_skip = skip_indptr[q + 1] - skip_indptr[q];
+		int			got = fr_topk_finish(&heaps[q], best, kept);
+		int			j = 0;
 
-		for (int j = got; j < k; j++)
+		for (int b = 0; b < got && j < k; b++)
+			if (!listed(skipped, n_skip, best[b]))
+				out_items[(int64_t) q * k + j++] = best[b];
+		for (; j < k; j++)
 			out_items[(int64_t) q * k + j] = -1;
 	}
 	fr_free(kept);
+	fr_free(best);
 	fr_free(heaps);
 	fr_free(scores);
 }
 
+/*
+ * Mean recall@k at probes of the queries against their exact top k, each
+ * searched with its skip list's items left out, as a serving call leaves
+ * out a similar-items query's own item or a user's seen items.
+ */
+static double
+queries_recall(const FrIvf *ivf, const float *queries, int n_queries, const int64_t *skip_indptr,
+			   const int32_t *skip_items, const int32_t *exact, int k, int probes,
+			   uint8_t *skip, int32_t *found, float *found_scores)
+{
+	int64_t		hits = 0;
+	int64_t		wanted = 0;
+
+	for (int q = 0; q < n_queries; q++)
+	{
+		int			got;
+
+		fr_check_interrupts();
+		for (int64_t s = skip_indptr[q]; s < skip_indptr[q + 1]; s++)
+			skip[skip_items[s]] = 1;
+		/* as a serving call: probing on until k are found */
+		got = fr_ivf_search(ivf, queries + (int64_t) q * ivf->dim, ivf->metric == FR_IVF_COSINE,
+							probes, true, skip, k, found, found_scores, NULL);
+		for (int64_t s = skip_indptr[q]; s < skip_indptr[q + 1]; s++)
+			skip[skip_items[s]] = 0;
+		for (int j = 0; j < k && exact[(int64_t) q * k + j] >= 0; j++)
+		{
+			wanted++;
+			for (int f = 0; f < got; f++)
+				if (found[f] == exact[(int64_t) q * k + j])
+				{
+					hits++;
+					break;
+				}
+		}
+	}
+	return wanted > 0 ? (double) hits / wanted : 1.0;
+}
+
+static int
+compare_int32(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a;
+	int32_t		y = *(const int32_t *) b;
+
+	return (x > y) - (x < y);
+}
+
 int
-fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, uint64_t seed, double *recall)
+fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, const float *user_queries,
+				 const int64_t *user_seen_indptr, const int32_t *user_seen, int n_user_queries,
+				 uint64_t seed, double *recall, double *user_recall)
 {
 	int32_t		n = ivf->n_items;
 	int32_t		dim = ivf->dim;
 	int			k = n - 1 < FR_IVF_CALIBRATE_K ? n - 1 : FR_IVF_CALIBRATE_K;
+	int			n_all;
 	FrRng		rng;
-	int64_t    *pos;
 	float	   *queries;
+	int64_t    *skip_indptr;
+	int32_t    *skip_items;
 	int32_t    *exact;
 	int32_t    *found;
 	float	   *found_scores;
@@ -520,71 +607,78 @@ fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, uint64_t seed, 
 	int			probes = 1;
 
 	*recall = 1.0;
+	*user_recall = 1.0;
 	if (k < 1 || n_queries < 1)
 		return 1;
 	if (n_queries > n)
 		n_queries = n;
+	n_all = n_queries + n_user_queries;
 
-	/* the queries: a seeded sample of the index's positions */
+	/*
+	 * The item queries, a seeded sample of the index's positions, each
+	 * skipping itself; then the users', each skipping its seen items (sorted,
+	 * for exact_topk's look-ups).
+	 */
+	queries = fr_alloc(fr_mul_size(fr_mul_size(n_all, dim), sizeof(float)));
+	skip_indptr = fr_alloc(fr_mul_size(n_all + 1, sizeof(int64_t)));
+	skip_items = fr_alloc(fr_mul_size(n_queries + (n_user_queries > 0 ? user_seen_indptr[n_user_queries] : 0),
+									  sizeof(int32_t)));
 	fr_rng_seed(&rng, seed);
-	pos = fr_alloc(fr_mul_size(n_queries, sizeof(int64_t)));
 	{
 		int32_t    *order = fr_alloc(fr_mul_size(n, sizeof(int32_t)));
 
 		sample_uniform(n, n_queries, &rng, order);
 		for (int q = 0; q < n_queries; q++)
-			pos[q] = order[q];
+		{
+			memcpy(queries + (int64_t) q * dim, ivf->vectors + (int64_t) order[q] * dim, sizeof(float) * dim);
+			skip_indptr[q] = q;
+			skip_items[q] = ivf->items[order[q]];
+		}
 		fr_free(order);
 	}
-	queries = fr_alloc(fr_mul_size(fr_mul_size(n_queries, dim), sizeof(float)));
-	for (int q = 0; q < n_queries; q++)
-		memcpy(queries + (int64_t) q * dim, ivf->vectors + pos[q] * dim, sizeof(float) * dim);
-	if (ivf->metric == FR_IVF_COSINE)
-		normalize_rows(queries, n_queries, dim);
+	if (n_user_queries > 0)
+		memcpy(queries + (int64_t) n_queries * dim, user_queries,
+			   fr_mul_size(fr_mul_size(n_user_queries, dim), sizeof(float)));
+	skip_indptr[n_queries] = n_queries;
+	for (int u = 1; u <= n_user_queries; u++)
+		skip_indptr[n_queries + u] = n_queries + user_seen_indptr[u];
+	for (int u = 0; u < n_user_queries; u++)
+	{
+		int32_t    *seen = skip_items + skip_indptr[n_queries + u];
+		int64_t		n_seen = user_seen_indptr[u + 1] - user_seen_indptr[u];
 
-	exact = fr_alloc(fr_mul_size(fr_mul_size(n_queries, k), sizeof(int32_t)));
-	exact_topk(ivf, queries, pos, n_queries, k, exact);
+		memcpy(seen, user_seen + user_seen_indptr[u], fr_mul_size(n_seen, sizeof(int32_t)));
+		qsort(seen, n_seen, sizeof(int32_t), compare_int32);
+	}
+	if (ivf->metric == FR_IVF_COSINE)
+		normalize_rows(queries, n_all, dim);
+
+	exact = fr_alloc(fr_mul_size(fr_mul_size(n_all, k), sizeof(int32_t)));
+	exact_topk(ivf, queries, n_all, skip_indptr, skip_items, k, exact);
 
 	found = fr_alloc(fr_mul_size(k, sizeof(int32_t)));
 	found_scores = fr_alloc(fr_mul_size(k, sizeof(float)));
 	skip = fr_alloc(n);
 	for (probes = 1;; probes = probes * 2 < ivf->n_lists ? probes * 2 : ivf->n_lists)
 	{
-		int64_t		hits = 0;
-		int64_t		wanted = 0;
-
-		for (int q = 0; q < n_queries; q++)
-		{
-			int32_t		self = ivf->items[pos[q]];
-			int			got;
-
-			fr_check_interrupts();
-			/* as a serving call: the query's own item excluded, probing on until k are found */
-			skip[self] = 1;
-			got = fr_ivf_search(ivf, queries + (int64_t) q * dim, ivf->metric == FR_IVF_COSINE,
-								probes, true, skip, k, found, found_scores, NULL);
-			skip[self] = 0;
-			for (int j = 0; j < k && exact[(int64_t) q * k + j] >= 0; j++)
-			{
-				wanted++;
-				for (int f = 0; f < got; f++)
-					if (found[f] == exact[(int64_t) q * k + j])
-					{
-						hits++;
-						break;
-					}
-			}
-		}
-		*recall = wanted > 0 ? (double) hits / wanted : 1.0;
-		fr_progress_step("ann calibrating probes", probes, ivf->n_lists, *recall);
-		if (*recall >= target || probes >= ivf->n_lists)
+		*recall = queries_recall(ivf, queries, n_queries, skip_indptr, skip_items, exact, k,
+								 probes, skip, found, found_scores);
+		if (n_user_queries > 0)
+			*user_recall = queries_recall(ivf, queries + (int64_t) n_queries * dim, n_user_queries,
+										  skip_indptr + n_queries, skip_items,
+										  exact + (int64_t) n_queries * k, k, probes, skip,
+										  found, found_scores);
+		fr_progress_step("ann calibrating probes", probes, ivf->n_lists,
+						 *recall < *user_recall ? *recall : *user_recall);
+		if ((*recall >= target && *user_recall >= target) || probes >= ivf->n_lists)
 			break;
 	}
 	fr_free(skip);
 	fr_free(found_scores);
 	fr_free(found);
 	fr_free(exact);
+	fr_free(skip_items);
+	fr_free(skip_indptr);
 	fr_free(queries);
-	fr_free(pos);
 	return probes;
 }

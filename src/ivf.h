@@ -84,15 +84,22 @@ extern int	fr_ivf_search(const FrIvf *ivf, const float *q, bool cosine, int prob
 						  int32_t *out_items, float *out_scores, int *probed);
 
 /*
- * The smallest probes in 1, 2, 4, ..., n_lists whose mean recall@k (k =
- * FR_IVF_CALIBRATE_K, or items - 1) reaches target, sets *recall to it, and
- * returns it (n_lists, and its recall, if none does).  The queries are a
+ * The smallest probes in 1, 2, 4, ..., n_lists at which both kinds of query
+ * reach a mean recall@k (k = FR_IVF_CALIBRATE_K, or items - 1) of target;
+ * returns it (n_lists if none does) and sets *recall and *user_recall to the
+ * two recalls there (1 for a kind without queries).  The item queries are a
  * seeded sample of n_queries of the index's own items, each left out of its
- * own answer, searched as a serving call would (cosine for a cosine index,
- * inner product otherwise, probing on until k are found) against their
- * exact top k over every item.  Honours cancellation.
+ * own answer as similar items leave it.  The user queries are
+ * n_user_queries rows of dim floats (may be 0), users' vectors as
+ * recommend() searches with them, each leaving out its seen items
+ * (user_seen[user_seen_indptr[u] ..], item indexes, in any order).  Each is
+ * searched as a serving call would (cosine for a cosine index, inner
+ * product otherwise, probing on until k are found) against its exact top k
+ * over the items it does not leave out.  Honours cancellation.
  */
-extern int	fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, uint64_t seed,
-							 double *recall);
+extern int	fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries,
+							 const float *user_queries, const int64_t *user_seen_indptr,
+							 const int32_t *user_seen, int n_user_queries, uint64_t seed,
+							 double *recall, double *user_recall);
 
 #endif							/* FR_IVF_H */
