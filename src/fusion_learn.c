@@ -799,7 +799,6 @@ fr_fusion_bag_seed(uint64_t seed, int b)
 static FrFusionSet
 set_gather(const FrFusionSet *set, int32_t g0, int32_t g1, bool inside)
 {
-	FrFusionSet out = {0};
 	int32_t		n_groups = inside ? g1 - g0 : set->n_groups - (g1 - g0);
 	int64_t		n = inside ? set->group[g1] - set->group[g0]
 		: set->n - (set->group[g1] - set->group[g0]);
@@ -821,13 +820,7 @@ set_gather(const FrFusionSet *set, int32_t g0, int32_t g1, bool inside)
 		group[k + 1] = group[k] + rows;
 		k++;
 	}
-	out.n = n;
-	out.d = set->d;
-	out.x = x;
-	out.y = y;
-	out.n_groups = n_groups;
-	out.group = group;
-	return out;
+	return (FrFusionSet) {n, set->d, x, y, n_groups, group};
 }
 
 static void
