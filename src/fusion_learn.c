@@ -621,7 +621,10 @@ fr_fusion_fit_mlp(const FrFusionSet *fit, const FrFusionSet *stop,
 	/* He initialisation from the seed; biases 0 */
 	fr_rng_seed(&rng, opt->seed);
 	memset(net->params, 0, sizeof(float) * size);
-	standardise(fit, net);
+	if (opt->standardisation)
+		memcpy(net->params, opt->standardisation, sizeof(float) * 2 * net->d);
+	else
+		standardise(fit, net);
 	for (int l = 0; l < layers; l++)
 	{
 		double		sd = sqrt((l < layers - 1 ? 2.0 : 1.0) / dims[l]);
@@ -789,8 +792,47 @@ fr_fusion_bag_seed(uint64_t seed, int b)
 	return seed + (uint64_t) b * UINT64_C(0x9E3779B97F4A7C15);
 }
 
+/*
+ * The groups of set inside [g0, g1) (inside) or outside it, copied into a
+ * set of their own (freed by set_free) in the order they had.
+ */
+static FrFusionSet
+set_gather(const FrFusionSet *set, int32_t g0, int32_t g1, bool inside)
+{
+	int32_t		n_groups = inside ? g1 - g0 : set->n_groups - (g1 - g0);
+	int64_t		n = inside ? set->group[g1] - set->group[g0]
+		: set->n - (set->group[g1] - set->group[g0]);
+	float	   *x = fr_alloc(fr_mul_size(fr_mul_size((size_t) (n > 0 ? n : 1), (size_t) set->d), sizeof(float)));
+	float	   *y = fr_alloc(fr_mul_size((size_t) (n > 0 ? n : 1), sizeof(float)));
+	int64_t    *group = fr_alloc(sizeof(int64_t) * ((size_t) n_groups + 1));
+	int32_t		k = 0;
+
+	group[0] = 0;
+	for (int32_t g = 0; g < set->n_groups; g++)
+	{
+		int64_t		lo = set->group[g],
+					rows = set->group[g + 1] - lo;
+
+		if ((g >= g0 && g < g1) != inside)
+			continue;
+		memcpy(x + group[k] * set->d, set->x + lo * set->d, sizeof(float) * rows * set->d);
+		memcpy(y + group[k], set->y + lo, sizeof(float) * rows);
+		group[k + 1] = group[k] + rows;
+		k++;
+	}
+	return (FrFusionSet) {n, set->d, x, y, n_groups, group};
+}
+
+static void
+set_free(FrFusionSet *set)
+{
+	fr_free((void *) set->x);
+	fr_free((void *) set->y);
+	fr_free((void *) set->group);
+}
+
 void
-fr_fusion_fit_mlp_bag(const FrFusionSet *fit, const FrFusionSet *stop,
+fr_fusion_fit_mlp_bag(const FrFusionSet *pool, int32_t n_fit,
 					  const FrMlpOptions *opt, int n_bags, int n_hidden,
 					  const int *hidden, FrFusionNet *net, FrFusionFitInfo *info)
 {
@@ -802,12 +844,18 @@ fr_fusion_fit_mlp_bag(const FrFusionSet *fit, const FrFusionSet *stop,
 				ww_off[FR_FUSION_MAX_HIDDEN + 1],
 				wb_off[FR_FUSION_MAX_HIDDEN + 1];
 	int			layers;
-	int			d = fit->d;
+	int			d = pool->d;
+	/* the thirds: the stop groups, then the two halves of the fit groups */
+	int32_t		third_lo[3] = {n_fit, 0, n_fit / 2},
+				third_hi[3] = {pool->n_groups, n_fit / 2, n_fit};
 	FrFusionNet one;
 	FrMlpOptions bag_opt = *opt;
 
 	if (n_bags < 1)
 		fr_fail(FR_FAIL_PARAM, "a bag needs at least one MLP, got %d", n_bags);
+	if (n_fit < 2 || n_fit >= pool->n_groups)
+		fr_fail(FR_FAIL_PARAM, "a bag needs at least two fit groups and one stop group, got %d of %d",
+				(int) n_fit, (int) pool->n_groups);
 	for (int l = 0; l < n_hidden; l++)
 		wide[l] = hidden[l] * n_bags;
 	fr_fusion_net_alloc(net, d, n_hidden, wide);
@@ -822,13 +870,26 @@ fr_fusion_fit_mlp_bag(const FrFusionSet *fit, const FrFusionSet *stop,
 	{
 		FrFusionFitInfo bag_info;
 
+		/*
+		 * Each bag stops early on its own third of the users: with one
+		 * stopping set for all, the bag would average the members'
+		 * initialisations but not the luck of that one small draw of users,
+		 * which moved the fusion as much as the seed did (docs/hybrid.md).
+		 */
+		int			t = b % 3;
+		FrFusionSet fit = set_gather(pool, third_lo[t], third_hi[t], false),
+					stop = set_gather(pool, third_lo[t], third_hi[t], true);
+
 		bag_opt.seed = fr_fusion_bag_seed(opt->seed, b);
-		fr_fusion_fit_mlp(fit, stop, &bag_opt, &one, &bag_info);
+		fr_fusion_fit_mlp(&fit, &stop, &bag_opt, &one, &bag_info);
+		set_free(&fit);
+		set_free(&stop);
 		if (b == 0)
 		{
 			*info = bag_info;
-			/* the standardisation is fitted on fit alone: the same in every bag */
+			/* one net, one standardisation: bag 0's, fitted on its fit users */
 			memcpy(net->params, one.params, sizeof(float) * 2 * d);
+			bag_opt.standardisation = net->params;
 		}
 		else
 			info->epochs += bag_info.epochs;

@@ -60,6 +60,7 @@ typedef struct FrMlpOptions
 	int			batch;
 	int			ndcg_k;
 	uint64_t	seed;
+	const float *standardisation;	/* shift[d], scale[d] to use; NULL: fitted on fit */
 } FrMlpOptions;
 
 typedef struct FrFusionFitInfo
@@ -86,8 +87,9 @@ extern double fr_fusion_fit_logistic(const FrFusionSet *fit, double l2, FrFusion
 
 /*
  * MLP with net's shape (set by fr_fusion_net_alloc): He-initialised from the
- * seed, Adam on the log loss, inputs standardised on fit, and the weights of
- * the epoch with the best NDCG@k on stop kept.
+ * seed, Adam on the log loss, inputs standardised on fit (or as
+ * opt->standardisation says), and the weights of the epoch with the best
+ * NDCG@k on stop kept.
  */
 extern void fr_fusion_fit_mlp(const FrFusionSet *fit, const FrFusionSet *stop,
 							  const FrMlpOptions *opt, FrFusionNet *net,
@@ -95,14 +97,19 @@ extern void fr_fusion_fit_mlp(const FrFusionSet *fit, const FrFusionSet *stop,
 
 /*
  * Bagging: n_bags MLPs of the shape (d, n_hidden, hidden), each fitted by
- * fr_fusion_fit_mlp as above with its own seed (bag 0 with opt->seed, so
- * one bag is the single MLP bit for bit), merged into one wider net whose
- * logit is the mean of theirs: hidden layers side by side (block-diagonal
- * between two hidden layers), output weights divided by n_bags.  net gets
- * layers of n_bags * hidden[l] units (fr_fusion_net_alloc done here); info
- * is the first bag's, with epochs the sum over the bags.
+ * fr_fusion_fit_mlp with its own seed and its own early-stopping users,
+ * merged into one wider net whose logit is the mean of theirs: hidden layers
+ * side by side (block-diagonal between two hidden layers), output weights
+ * divided by n_bags.  pool is the fit groups [0, n_fit) then the stop groups
+ * [n_fit, n_groups); it is cut in thirds, the stop groups and the two halves
+ * of the fit groups, and bag b stops on third b % 3 and fits on the other
+ * two.  Bag 0 is thus fitted as a single MLP (fit, stop) with opt->seed, and
+ * one bag is that MLP bit for bit; the other bags take bag 0's
+ * standardisation, so that they merge.  net gets layers of n_bags *
+ * hidden[l] units (fr_fusion_net_alloc done here); info is the first bag's,
+ * with epochs the sum over the bags.
  */
-extern void fr_fusion_fit_mlp_bag(const FrFusionSet *fit, const FrFusionSet *stop,
+extern void fr_fusion_fit_mlp_bag(const FrFusionSet *pool, int32_t n_fit,
 								  const FrMlpOptions *opt, int n_bags, int n_hidden,
 								  const int *hidden, FrFusionNet *net, FrFusionFitInfo *info);
 

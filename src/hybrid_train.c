@@ -703,7 +703,9 @@ train_context(FrTrainJob *job, HybridState *st)
  * the seeded shuffle) into a half to fit on, a quarter for the MLP's early
  * stopping and a quarter on which the candidates are compared by NDCG@10,
  * so that neither the fitted weights nor the stopping epoch are judged on
- * the users that chose them.  Sets st->fusion and st->net.
+ * the users that chose them.  The members of an MLP bag rotate the stopping
+ * quarter through the first three quarters (fr_fusion_fit_mlp_bag); the
+ * comparison quarter is never fitted on.  Sets st->fusion and st->net.
  */
 static void
 train_learned_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
@@ -716,7 +718,7 @@ train_learned_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
 				n_stop;
 	FrFusionSet all,
 				fit,
-				stop,
+				pool,
 				sel;
 	float	   *s;
 	double		ndcg[3] = {-1, -1, -1};
@@ -759,7 +761,7 @@ train_learned_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
 	n_stop = (e.n_groups - n_fit + 1) / 2;
 	all = examples_set(&e);
 	fit = fr_fusion_set_slice(&all, 0, n_fit);
-	stop = fr_fusion_set_slice(&all, n_fit, n_fit + n_stop);
+	pool = fr_fusion_set_slice(&all, 0, n_fit + n_stop);
 	sel = fr_fusion_set_slice(&all, n_fit + n_stop, e.n_groups);
 	s = palloc_extended(mul_size(Max(sel.n, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 
@@ -785,7 +787,7 @@ train_learned_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
 		opt.batch = 256;
 		opt.ndcg_k = 10;
 		opt.seed = (uint64) p->seed;
-		fr_fusion_fit_mlp_bag(&fit, &stop, &opt, p->mlp_bags, n_hidden, hidden,
+		fr_fusion_fit_mlp_bag(&pool, n_fit, &opt, p->mlp_bags, n_hidden, hidden,
 							  &nets[FUSION_MLP], &info);
 		fr_fusion_forward(&nets[FUSION_MLP], sel.n, sel.x, s);
 		ndcg[FUSION_MLP] = fr_fusion_ndcg_groups(&sel, s, 10, per_user[FUSION_MLP]);

@@ -108,7 +108,7 @@ test_mlp_xor(void)
 				sgroup[9];
 	FrFusionSet fit = {N, 2, x, y, 8, group};
 	FrFusionSet stop = {N, 2, xs, ys, 8, sgroup};
-	FrMlpOptions opt = {1e-4, 0.01, 200, 20, 64, N / 8, 42};	/* NDCG over whole groups */
+	FrMlpOptions opt = {1e-4, 0.01, 200, 20, 64, N / 8, 42, NULL};	/* NDCG over whole groups */
 	FrFusionNet net,
 				lr,
 				twin,
@@ -288,33 +288,55 @@ test_choose(void)
 
 /*
  * A bag scores the mean of its members' logits: each member refitted alone
- * with fr_fusion_bag_seed's seed, with one and two hidden layers; one bag is
- * the single MLP bit for bit.
+ * with fr_fusion_bag_seed's seed, on its own rotation of the users (member
+ * b stops on third b % 3 of the pool: the stop groups, then each half of the
+ * fit groups) and bag 0's standardisation, with one and two hidden layers;
+ * one bag is the single MLP on (fit, stop) bit for bit.
  */
+enum
+{
+	BAG_N = 400, BAG_GROUPS = 8, BAG_FIT = 4, BAG_BAGS = 3
+};
+
+/* groups [g0, g1) of the pool (all BAG_N / 4 rows) as stop, the others in order as fit */
+static void
+bag_member_sets(const float *px, const float *py, const int64_t *group, int g0, int g1,
+				float *fx, float *fy, FrFusionSet *fit, FrFusionSet *stop)
+{
+	int64_t		lo = group[g0],
+				hi = group[g1],
+				n = group[BAG_GROUPS];
+
+	memcpy(fx, px, sizeof(float) * 2 * lo);
+	memcpy(fx + 2 * lo, px + 2 * hi, sizeof(float) * 2 * (n - hi));
+	memcpy(fy, py, sizeof(float) * lo);
+	memcpy(fy + lo, py + hi, sizeof(float) * (n - hi));
+	*fit = (FrFusionSet) {n - (hi - lo), 2, fx, fy, BAG_GROUPS - (g1 - g0), group};
+	*stop = (FrFusionSet) {hi - lo, 2, px + 2 * lo, py + lo, g1 - g0, group};
+}
+
 static void
 test_mlp_bag(void)
 {
-	enum
-	{
-		N = 400, BAGS = 3
-	};
-	static float x[N * 2],
-				y[N],
-				xs[N * 2],
-				ys[N],
-				s[N],
-				mean[N],
-				one[N];
-	int64_t		group[5];
-	FrFusionSet fit = {N, 2, x, y, 4, group};
-	FrFusionSet stop = {N, 2, xs, ys, 4, group};
-	FrMlpOptions opt = {1e-4, 0.01, 40, 5, 64, 10, 7};
+	static float px[BAG_N * 4],
+				py[BAG_N * 2],
+				fx[BAG_N * 4],
+				fy[BAG_N * 2],
+				s[BAG_N * 2],
+				mean[BAG_N * 2],
+				one[BAG_N * 2],
+				same_users[BAG_N * 2];
+	int64_t		group[BAG_GROUPS + 1];
+	FrFusionSet pool = {2 * BAG_N, 2, px, py, BAG_GROUPS, group};
+	FrMlpOptions opt = {1e-4, 0.01, 40, 5, 64, 10, 7, NULL};
 	int			shapes[2][2] = {{6, 0}, {6, 3}};
+	int			third_lo[3] = {BAG_FIT, 0, BAG_FIT / 2},
+				third_hi[3] = {BAG_GROUPS, BAG_FIT / 2, BAG_FIT};
 
-	for (int g = 0; g <= 4; g++)
-		group[g] = (int64_t) g * N / 4;
-	xor_data(N, 5, x, y);
-	xor_data(N, 6, xs, ys);
+	for (int g = 0; g <= BAG_GROUPS; g++)
+		group[g] = (int64_t) g * BAG_N / 4;
+	xor_data(BAG_N, 5, px, py);
+	xor_data(BAG_N, 6, px + 2 * BAG_N, py + BAG_N);
 	ok(fr_fusion_bag_seed(7, 0) == 7 && fr_fusion_bag_seed(7, 1) != 8,
 	   "bag seeds: bag 0 is the seed, bag 1 is not the next seed");
 	for (int n_hidden = 1; n_hidden <= 2; n_hidden++)
@@ -324,42 +346,66 @@ test_mlp_bag(void)
 					single;
 		FrFusionFitInfo info,
 					bag_info;
+		FrMlpOptions o = opt;
 		int			epochs = 0;
 		double		worst = 0;
-		bool		differ = false;
+		bool		differ = false,
+					rotation_matters = false;
+		float		standardisation[4];
 
 		memset(mean, 0, sizeof(mean));
 		fr_fusion_net_alloc(&single, 2, n_hidden, hidden);
-		for (int b = 0; b < BAGS; b++)
+		for (int b = 0; b < BAG_BAGS; b++)
 		{
-			FrMlpOptions o = opt;
+			FrFusionSet fit,
+						stop;
 
 			o.seed = fr_fusion_bag_seed(opt.seed, b);
+			if (b == 1)
+			{
+				/* member 1 as if it stopped on bag 0's users: not what the bag fits */
+				bag_member_sets(px, py, group, third_lo[0], third_hi[0], fx, fy, &fit, &stop);
+				fr_fusion_fit_mlp(&fit, &stop, &o, &single, &info);
+				fr_fusion_forward(&single, 2 * BAG_N, px, same_users);
+			}
+			bag_member_sets(px, py, group, third_lo[b % 3], third_hi[b % 3], fx, fy, &fit, &stop);
 			fr_fusion_fit_mlp(&fit, &stop, &o, &single, &info);
+			if (b == 0)
+			{
+				memcpy(standardisation, single.params, sizeof(standardisation));
+				o.standardisation = standardisation;
+			}
 			epochs += info.epochs;
-			fr_fusion_forward(&single, N, xs, s);
-			for (int i = 0; i < N; i++)
+			fr_fusion_forward(&single, 2 * BAG_N, px, s);
+			for (int i = 0; i < 2 * BAG_N; i++)
 			{
 				if (b == 0)
 					one[i] = s[i];
 				else
 					differ |= s[i] != one[i];
-				mean[i] += s[i] / BAGS;
+				if (b == 1)
+					rotation_matters |= s[i] != same_users[i];
+				mean[i] += s[i] / BAG_BAGS;
 			}
 		}
-		fr_fusion_fit_mlp_bag(&fit, &stop, &opt, BAGS, n_hidden, hidden, &bag, &bag_info);
-		ok(bag.hidden[0] == BAGS * hidden[0] && (n_hidden == 1 || bag.hidden[1] == BAGS * hidden[1]),
-		   "bag of %d, %d hidden layers: the members side by side (%d units)", BAGS, n_hidden, bag.hidden[0]);
-		fr_fusion_forward(&bag, N, xs, s);
-		for (int i = 0; i < N; i++)
+		ok(rotation_matters, "bag, %d hidden layers: member 1 stops on other users than member 0", n_hidden);
+		fr_fusion_fit_mlp_bag(&pool, BAG_FIT, &opt, BAG_BAGS, n_hidden, hidden, &bag, &bag_info);
+		ok(bag.hidden[0] == BAG_BAGS * hidden[0] && (n_hidden == 1 || bag.hidden[1] == BAG_BAGS * hidden[1]),
+		   "bag of %d, %d hidden layers: the members side by side (%d units)", BAG_BAGS, n_hidden, bag.hidden[0]);
+		fr_fusion_forward(&bag, 2 * BAG_N, px, s);
+		for (int i = 0; i < 2 * BAG_N; i++)
 			worst = fmax(worst, fabs(s[i] - mean[i]) / (1 + fabs(mean[i])));
 		ok(differ && worst < 1e-5,
 		   "bag of %d, %d hidden layers: the mean of its members' logits (worst relative difference %.2g)",
-		   BAGS, n_hidden, worst);
+		   BAG_BAGS, n_hidden, worst);
 		ok(bag_info.epochs == epochs, "bag: epochs summed over the members (%d)", bag_info.epochs);
-		fr_fusion_fit_mlp_bag(&fit, &stop, &opt, 1, n_hidden, hidden, &bag, &bag_info);
-		fr_fusion_forward(&bag, N, xs, s);
-		ok(memcmp(s, one, sizeof(float) * N) == 0, "a bag of one, %d hidden layers: the single MLP", n_hidden);
+		fr_fusion_fit_mlp_bag(&pool, BAG_FIT, &opt, BAG_BAGS, n_hidden, hidden, &single, &info);
+		fr_fusion_forward(&single, 2 * BAG_N, px, mean);
+		ok(memcmp(s, mean, sizeof(float) * 2 * BAG_N) == 0, "bag of %d, %d hidden layers: the same again bit for bit",
+		   BAG_BAGS, n_hidden);
+		fr_fusion_fit_mlp_bag(&pool, BAG_FIT, &opt, 1, n_hidden, hidden, &bag, &bag_info);
+		fr_fusion_forward(&bag, 2 * BAG_N, px, s);
+		ok(memcmp(s, one, sizeof(float) * 2 * BAG_N) == 0, "a bag of one, %d hidden layers: the single MLP", n_hidden);
 	}
 }
 
