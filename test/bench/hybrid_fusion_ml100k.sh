@@ -57,7 +57,14 @@ for kind in logistic mlp auto; do
     train "$kind-fit" "{$(signals fit), \"fusion\": \"$kind\", \"validation\": \"val\", ${EXTRA:-}
                         \"interactions\": \"SELECT user_id, item_id FROM fit\"}"
     t1=$(date +%s.%N)
-    train "$kind-full" "{$(signals full), \"fusion_from\": \"$kind-fit\",
+    # auto may keep the weighted sum, which has no fitted fusion to reuse:
+    # then the full hybrid is that weighted sum (as retrain() does)
+    if [ "$(q -c "SELECT info ->> 'fusion' FROM fashionrec.models WHERE name = '$kind-fit'")" = weighted ]; then
+        reuse=""
+    else
+        reuse="\"fusion_from\": \"$kind-fit\","
+    fi
+    train "$kind-full" "{$(signals full), $reuse
                          \"interactions\": \"SELECT user_id, item_id FROM train\"}"
     info=$(q -c "SELECT info ->> 'fusion', round((info ->> ('validation_ndcg_' || (info ->> 'fusion')))::numeric, 4),
                         round((info ->> 'validation_ndcg_weighted')::numeric, 4), info ->> 'fusion_examples',
