@@ -821,7 +821,7 @@ CREATE FUNCTION fashionrec._hybrid_train(name text, params jsonb, pins jsonb, in
 AS $$
 DECLARE
     -- what configures a learned fusion, carried to the hybrid that refits it
-    c_fusion_keys CONSTANT text[] := ARRAY['fusion', 'fusion_users', 'fusion_candidates', 'fusion_l2',
+    c_fusion_keys CONSTANT text[] := ARRAY['fusion', 'fusion_users', 'fusion_candidates', 'fusion_items', 'fusion_l2',
                                            'mlp_hidden', 'mlp_epochs', 'mlp_learning_rate', 'mlp_patience', 'mlp_bags',
                                            'seed'];
     v_cache    jsonb := COALESCE(_hybrid_train.cache, '{}');

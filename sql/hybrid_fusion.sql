@@ -157,6 +157,30 @@ SELECT bool_and(sign(a.weight) = sign(b.weight)) AS same_signs, bool_or(a.weight
   FROM fashionrec.explain('f-lr', 3, k => 1) a JOIN fashionrec.explain('f-stacked', 3, k => 1) b USING (signal)
  WHERE signal <> 'features';
 
+-- "fusion_items": "new": products 9, 10, 19 and 20 are held out of the
+-- components' training and of the interactions; the content model knows them
+-- by their vectors.  The fusion is fitted on the validation purchases of
+-- those four only: each sampled customer's candidates are exactly the four
+-- (the other products have buyers), where with "all" they are every unseen
+-- product.  A customers then get the new A products first.
+CREATE VIEW fnew_train AS SELECT customer, product FROM ftrain WHERE product NOT IN (9, 10, 19, 20);
+CREATE VIEW fnew_val AS SELECT customer, product FROM fbuy WHERE product IN (9, 10, 19, 20);
+SELECT fashionrec.train('f-als-new', 'als', 'fnew_train',
+                        '{"factors": 2, "iterations": 10, "regularization": 0.1, "solver": "cholesky"}');
+SELECT fashionrec.train('f-vec-new', 'embedding', 'fvec', '{"interactions": "fnew_train"}');
+SELECT v.name, fashionrec.train(v.name, 'hybrid', NULL,
+                        '{"cf": "f-als-new", "content": "f-vec-new", "fusion": "logistic",
+                          "validation": "fnew_val", "interactions": "fnew_train"}'::jsonb
+                        || jsonb_build_object('fusion_items', v.items))
+  FROM (VALUES ('f-new', 'new'), ('f-new-all', 'all')) v(name, items);
+SELECT m.name, (m.info ->> 'fusion_examples')::int = 4 * (m.info ->> 'fusion_users')::int AS four_per_user,
+       (m.info ->> 'fusion_users')::int >= 30 AS most_customers
+  FROM fashionrec.models m WHERE m.name IN ('f-new', 'f-new-all') ORDER BY m.name;
+SELECT array_agg(item_id ORDER BY rank) AS new_for_3
+  FROM fashionrec.recommend('f-new', 3, k => 2, candidates => ARRAY[9, 10, 19, 20]::bigint[]);
+SELECT array_agg(item_id ORDER BY rank) AS new_for_33
+  FROM fashionrec.recommend('f-new', 33, k => 2, candidates => ARRAY[9, 10, 19, 20]::bigint[]);
+
 -- half-life: customer 41 bought three A products in January and one B
 -- product in June.  Undecayed, A leads; with a 7-day half-life, the June
 -- item weighs 1 and the January ones 0.5^(150/7): B leads.
@@ -208,6 +232,12 @@ SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "mlp_bags": 1.
 SELECT fashionrec.train('f-bad', 'hybrid', NULL,
                         '{"cf": "f-als", "fusion": "mlp", "mlp_bags": 20, "mlp_hidden": "64", "validation": "fval", "interactions": "ftrain"}');
 SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "half_life_days": -1, "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "fusion_items": "old", "interactions": "ftrain"}');
+SELECT fashionrec.train('f-bad', 'hybrid', NULL, '{"cf": "f-als", "fusion_items": 1, "interactions": "ftrain"}');
+-- invalid: new items to fit on, and every product has buyers
+SELECT fashionrec.train('f-bad', 'hybrid', NULL,
+                        '{"cf": "f-als", "fusion": "logistic", "fusion_items": "new", "validation": "fval",
+                          "interactions": "ftrain"}');
 -- invalid: a validation that shares nothing with the hybrid, or too few users
 SELECT fashionrec.train('f-bad', 'hybrid', NULL,
                         '{"cf": "f-als", "fusion": "logistic", "validation": "SELECT 1, 999", "interactions": "ftrain"}');

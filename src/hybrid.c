@@ -26,6 +26,8 @@ static const char *const normalizations[] = {"zscore", "rank", NULL};
 
 const char *const hybrid_fusions[] = {"weighted", "logistic", "mlp", "auto", NULL};
 
+static const char *const fusion_item_kinds[] = {"all", "new", NULL};
+
 static const FrParamSpec hybrid_specs[] = {
 	{"cf", FR_PARAM_TEXT, offsetof(HybridParams, component[SIG_CF])},
 	{"content", FR_PARAM_TEXT, offsetof(HybridParams, component[SIG_CONTENT])},
@@ -47,6 +49,7 @@ static const FrParamSpec hybrid_specs[] = {
 	{"validation", FR_PARAM_TEXT, offsetof(HybridParams, validation)},
 	{"fusion_users", FR_PARAM_INT, offsetof(HybridParams, fusion_users), 4, 1000000},
 	{"fusion_candidates", FR_PARAM_INT, offsetof(HybridParams, fusion_candidates), 1, 10000},
+	{"fusion_items", FR_PARAM_CHOICE, offsetof(HybridParams, fusion_items), 0, 0, fusion_item_kinds},
 	{"fusion_l2", FR_PARAM_REAL, offsetof(HybridParams, fusion_l2), 0, 1e6},
 	{"mlp_hidden", FR_PARAM_TEXT, offsetof(HybridParams, mlp_hidden)},
 	{"mlp_epochs", FR_PARAM_INT, offsetof(HybridParams, mlp_epochs), 1, 10000},

@@ -64,6 +64,13 @@ typedef enum FusionKind
 
 extern const char *const hybrid_fusions[];
 
+/* which items learned fusion takes its examples from ("fusion_items") */
+typedef enum FusionItems
+{
+	FUSION_ITEMS_ALL,
+	FUSION_ITEMS_NEW			/* only items without interactions */
+} FusionItems;
+
 typedef struct HybridParams
 {
 	char	   *component[N_SIGNALS];
@@ -76,6 +83,7 @@ typedef struct HybridParams
 	char	   *validation;		/* held-out interactions for learned fusion */
 	int32		fusion_users;
 	int32		fusion_candidates;
+	int32		fusion_items;	/* FusionItems */
 	double		fusion_l2;
 	char	   *mlp_hidden;
 	int32		mlp_epochs;

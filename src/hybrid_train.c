@@ -324,6 +324,31 @@ history_decay(const FrTrainData *data, double half_life_days)
 	return w;
 }
 
+/*
+ * 1 for each item with interactions in data ("fusion_items": "new" leaves
+ * them out); refuses a catalogue where every item has some.
+ */
+static uint8 *
+interacted_items(const FrTrainData *data)
+{
+	uint8	   *warm = palloc0(Max(data->n_items, 1));
+	int32		n_new = data->n_items;
+
+	for (int64 q = 0; q < data->ui.nnz; q++)
+		if (!warm[data->ui.indices[q]])
+		{
+			warm[data->ui.indices[q]] = 1;
+			n_new--;
+		}
+	if (n_new == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"fusion_items\": \"new\" needs items without interactions, and every item of the hybrid has some"),
+				 errdetail("New items are those a component knows (by their features or content) that \"interactions\" never mentions."),
+				 errhint("Hold some items out of the components' training and of \"interactions\", with their validation interactions in \"validation\".")));
+	return warm;
+}
+
 /* the training examples of learned fusion, grouped by validation user */
 typedef struct FusionExamples
 {
@@ -361,10 +386,17 @@ examples_add(FusionExamples *e, const float *x, float y, float weighted)
  * outside every signal's top list are not added: they would be the only
  * candidates far down every list, which gives them away (an MLP learns that
  * at once: on ML-100K, validation NDCG 0.57 and test NDCG 0.002).
+ *
+ * With "fusion_items": "new" the items with interactions are left out of
+ * every candidate list as if seen: the fusion then learns to rank new
+ * items against each other, where the signals weigh differently than on
+ * the warm catalogue (a new item has no buyers, and "few buyers" was what
+ * a fusion fitted on both learned).  warm_items marks them.
  */
 static void
 build_examples(const FrTrainData *data, const FrTrainData *vdata, char **vcontext,
-			   const HybridParams *p, const HybridState *st, FusionExamples *e)
+			   const HybridParams *p, const HybridState *st, const uint8 *warm_items,
+			   FusionExamples *e)
 {
 	MemoryContext user_cxt = AllocSetContextCreate(CurrentMemoryContext, "hybrid fusion user",
 												   ALLOCSET_DEFAULT_SIZES);
@@ -415,6 +447,8 @@ build_examples(const FrTrainData *data, const FrTrainData *vdata, char **vcontex
 		float		x[N_FEATURES_CONTEXT];
 
 		fr_check_interrupts();
+		if (warm_items)
+			memcpy(skip, warm_items, n_items);
 		if (tu >= 0)
 		{
 			int64		lo = data->ui.indptr[tu];
@@ -729,6 +763,7 @@ train_learned_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
 	bool		want_mlp = p->fusion == FUSION_MLP || p->fusion == FUSION_AUTO;
 	int			hidden[FR_FUSION_MAX_HIDDEN];
 	int			n_hidden = parse_hidden(p->mlp_hidden, hidden);
+	uint8	   *warm_items = NULL;
 
 	/* the bag is served as one net with the bags' layers side by side (fr_fusion_fit_mlp_bag) */
 	for (int l = 0; want_mlp && l < n_hidden; l++)
@@ -748,14 +783,17 @@ train_learned_fusion(FrTrainJob *job, const HybridParams *p, HybridState *st)
 				 errmsg("\"validation\" has no interactions with the hybrid's items"),
 				 errhint("Give held-out (user, item) pairs the components were not trained on, e.g. a later period.")));
 
+	if (p->fusion_items == FUSION_ITEMS_NEW)
+		warm_items = interacted_items(data);
 	build_examples(data, &vdata, job->has_context ? validation_contexts(job, p, &vdata) : NULL,
-				   p, st, &e);
+				   p, st, warm_items, &e);
 	if (e.n_groups < 4)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"validation\" has %d users with an unseen item among their candidates, learned fusion needs at least 4",
 						e.n_groups),
-				 errdetail("Validation items a user already has in \"interactions\", or that no signal ranks in its top \"fusion_candidates\", are not examples."),
+				 errdetail("Validation items a user already has in \"interactions\", that no signal ranks in its top \"fusion_candidates\", "
+						   "or (with \"fusion_items\": \"new\") that have interactions, are not examples."),
 				 errhint("Hold out more users' later interactions, or raise \"fusion_users\".")));
 	n_fit = (e.n_groups + 1) / 2;
 	n_stop = (e.n_groups - n_fit + 1) / 2;

@@ -168,9 +168,11 @@ SQL
 # fr_ml100k_cold_sql: after fr_ml100k_sql, the new-item split of
 # test/bench/hybrid_ml100k.sh: the items whose md5 puts them in the held-out
 # fifth (held_out), the ratings of the others (view warm), the held-out
-# ratings of users who also have warm ones (view cold_test), and
-# cold_eval(model) -> (users, ndcg, auc): every such user ranks all held-out
-# items (candidates).
+# ratings of users who also have warm ones (view cold_test),
+# cold_users(model) -> (user_id, ndcg, auc): every such user ranks all
+# held-out items (candidates); cold_eval(model) -> (users, ndcg, auc), their
+# means; cold_diff(a, b) -> (users, ndcg, ndcg_se, auc, auc_se): the mean
+# per-user difference a - b and its standard error.
 fr_ml100k_cold_sql() {
     cat <<'SQL'
 CREATE TABLE held_out AS
@@ -183,8 +185,8 @@ SELECT user_id, item_id FROM ratings
    AND user_id IN (SELECT user_id FROM ratings WHERE item_id NOT IN (SELECT item_id FROM held_out));
 -- rank of every held-out item for a user; items the model returns nothing
 -- for share the ranks after the listed ones
-CREATE FUNCTION cold_eval(model text, OUT users bigint, OUT ndcg numeric, OUT auc numeric)
-LANGUAGE sql AS $$
+CREATE FUNCTION cold_users(model text, OUT user_id bigint, OUT ndcg double precision, OUT auc double precision)
+RETURNS SETOF record LANGUAGE sql AS $$
   WITH cand AS (SELECT array_agg(item_id ORDER BY item_id) AS ids, count(*) AS n FROM held_out),
   truth AS (SELECT user_id, array_agg(item_id) AS rel FROM cold_test GROUP BY user_id),
   lists AS (
@@ -202,11 +204,22 @@ LANGUAGE sql AS $$
            sum(r.n - coalesce(r.pos, (r.listed + 1 + r.n) / 2.0)) AS above,
            min(r.p) AS p, min(r.n) AS n
       FROM ranks r GROUP BY r.user_id)
-  SELECT count(*),
-         round(avg(fashionrec.ndcg_at_k(l.ranked, l.rel, 10))::numeric, 4),
-         round(avg((u.above - u.p * (u.p - 1) / 2.0) / (u.p * (u.n - u.p)))::numeric, 4)
+  SELECT u.user_id, fashionrec.ndcg_at_k(l.ranked, l.rel, 10)::double precision,
+         ((u.above - u.p * (u.p - 1) / 2.0) / (u.p * (u.n - u.p)))::double precision
     FROM per_user u JOIN lists l USING (user_id)
    WHERE u.n > u.p
+$$;
+CREATE FUNCTION cold_eval(model text, OUT users bigint, OUT ndcg numeric, OUT auc numeric)
+LANGUAGE sql AS $$
+  SELECT count(*), round(avg(u.ndcg)::numeric, 4), round(avg(u.auc)::numeric, 4) FROM cold_users(model) u
+$$;
+CREATE FUNCTION cold_diff(a text, b text, OUT users bigint, OUT ndcg numeric, OUT ndcg_se numeric,
+                          OUT auc numeric, OUT auc_se numeric)
+LANGUAGE sql AS $$
+  SELECT count(*), round(avg(x.ndcg - y.ndcg)::numeric, 4),
+         round((stddev_samp(x.ndcg - y.ndcg) / sqrt(count(*)))::numeric, 4),
+         round(avg(x.auc - y.auc)::numeric, 4), round((stddev_samp(x.auc - y.auc) / sqrt(count(*)))::numeric, 4)
+    FROM cold_users(a) x JOIN cold_users(b) y USING (user_id)
 $$;
 SQL
 }

@@ -9,7 +9,10 @@
 #    by their genres only (item_identity false); WARP on one thread and two.
 #    Then featurefm ensembles in the hybrid (WARP + BPR + WARP with another
 #    seed as its components), the blend chosen on an inner new-item split of
-#    the training part, beside featurefm alone.
+#    the training part, beside featurefm alone (1b); and the release year of
+#    u.item as a second featurefm component, and learned fusions fitted on the
+#    inner split's new items only ("fusion_items": "new", stacked with
+#    fusion_from), beside featurefm alone and featurefm given the years (1c).
 # 2. Temporal split (as test/bench/ml100k.sh: each user's latest 20% of
 #    ratings are the test set), k = 10: featurefm with identities only and
 #    with identities + genres, on one thread and on two, beside popularity,
@@ -26,6 +29,7 @@ cd "$(dirname "$0")/../.."
 
 fr_ml100k_bench
 echo "load: $(uptime)"
+echo "OpenBLAS kernel in the server: $(q -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
 
 q >/dev/null <<SQL
 SET client_min_messages = warning;
@@ -88,8 +92,8 @@ CREATE VIEW inner_test AS SELECT user_id, item_id FROM warm
  WHERE item_id IN (SELECT item_id FROM inner_held) AND user_id IN (SELECT user_id FROM inner_warm);
 SELECT fashionrec.train('inner-genres', 'embedding', 'genres', '{"interactions": "inner_warm"}');
 SQL
-q >/dev/null -c "$(fr_ml100k_cold_sql | sed -n '/^CREATE FUNCTION cold_eval/,$p' \
-    | sed 's/cold_eval/inner_eval/; s/FROM held_out/FROM inner_held/; s/FROM cold_test/FROM inner_test/')"
+q >/dev/null -c "$(fr_ml100k_cold_sql | sed -n '/^CREATE FUNCTION cold_users/,$p' \
+    | sed 's/cold_users/inner_users/g; s/cold_eval/inner_eval/; s/cold_diff/inner_diff/; s/FROM held_out/FROM inner_held/; s/FROM cold_test/FROM inner_test/')"
 echo "inner split: $(q -c "SELECT count(*) || ' held-out warm items, ' || (SELECT count(*) FROM inner_test) || ' ratings' FROM inner_held")"
 # the components, each trained as inner-fm-NAME on inner_warm and cold-fm-NAME
 # on warm (part 1 trained cold-fm-warp and cold-fm-bpr); 8 factors: 19 genre
@@ -119,26 +123,114 @@ warp8-bpr8|"cf": "@fm-warp8", "content": "@fm-bpr8"
 warp8-bpr8-warp8s16|"cf": "@fm-warp8", "content": "@fm-bpr8", "image": "@fm-warp8-seed16"
 warp8-bpr8-warp8s16.rank|"cf": "@fm-warp8", "content": "@fm-bpr8", "image": "@fm-warp8-seed16", "normalization": "rank"
 warp-genres0.05|"cf": "@fm-warp", "content": "@genres", "content_weight": 0.05'
+# blends LIST: trains each line's hybrid on both sides and prints its figures;
+# sets best to the candidate with the best inner NDCG@10 among those whose
+# inner AUC is not below the first line's (the reference)
+blends() {
+    local label cfg side prefix source eval alone_auc= best_ndcg=-1
+    printf '%-26s %11s %10s %10s %9s\n' "featurefm hybrid" "inner NDCG" "inner AUC" "test NDCG" "test AUC"
+    best=
+    while IFS='|' read -r label cfg; do
+        # static weights 1 for every scoring model (a line may set its own)
+        for side in inner:inner_warm:inner_eval cold:warm:cold_eval; do
+            IFS=: read -r prefix source eval <<<"$side"
+            q >/dev/null -c "SET client_min_messages = warning" -c "SELECT fashionrec.train('ens-$prefix-$label', 'hybrid', NULL,
+                '{\"content_weight\": 1, \"image_weight\": 1, \"history_n0\": 0, ${cfg//@/$prefix-}, \"interactions\": \"$source\"}')"
+            read -r "ndcg_$prefix" "auc_$prefix" <<<"$(q -F ' ' -c "SELECT ndcg, auc FROM $eval('ens-$prefix-$label')")"
+        done
+        printf '%-26s %11s %10s %10s %9s\n' "$label" "$ndcg_inner" "$auc_inner" "$ndcg_cold" "$auc_cold"
+        [ -z "$alone_auc" ] && alone_auc=$auc_inner
+        case $label in *alone) continue ;; esac
+        if awk -v a="$auc_inner" -v b="$alone_auc" -v n="$ndcg_inner" -v m="$best_ndcg" 'BEGIN { exit !(a >= b && n > m) }'; then
+            best=$label best_ndcg=$ndcg_inner
+        fi
+    done <<<"$1"
+    echo "chosen on the inner split: $best"
+}
 echo
-printf '%-26s %11s %10s %10s %9s\n' "featurefm hybrid" "inner NDCG" "inner AUC" "test NDCG" "test AUC"
-best= best_ndcg=-1 alone_auc=
-while IFS='|' read -r label cfg; do
-    # static weights 1 for every scoring model (the genre line sets its own)
-    for side in inner:inner_warm:inner_eval cold:warm:cold_eval; do
-        IFS=: read -r prefix source eval <<<"$side"
-        q >/dev/null -c "SET client_min_messages = warning" -c "SELECT fashionrec.train('ens-$prefix-$label', 'hybrid', NULL,
-            '{\"content_weight\": 1, \"image_weight\": 1, \"history_n0\": 0, ${cfg//@/$prefix-}, \"interactions\": \"$source\"}')"
-        read -r "ndcg_$prefix" "auc_$prefix" <<<"$(q -F ' ' -c "SELECT ndcg, auc FROM $eval('ens-$prefix-$label')")"
-    done
-    printf '%-26s %11s %10s %10s %9s\n' "$label" "$ndcg_inner" "$auc_inner" "$ndcg_cold" "$auc_cold"
-    [ -z "$alone_auc" ] && alone_auc=$auc_inner
-    case $label in *alone) continue ;; esac
-    if awk -v a="$auc_inner" -v b="$alone_auc" -v n="$ndcg_inner" -v m="$best_ndcg" 'BEGIN { exit !(a >= b && n > m) }'; then
-        best=$label best_ndcg=$ndcg_inner
-    fi
-done <<<"$ENSEMBLES"
-echo "chosen on the inner split: $best"
+blends "$ENSEMBLES"
 fr_cold_rows cold-fm-warp cold-fm-warp8 "ens-cold-$best"
+
+# ---- 1c. the release year: a second content component; fusions fitted on new items ----
+# u.item's release date gives each film its decade and, for the 1990s (81%
+# of the films), its year: information the genre model does not have.  It
+# enters the hybrid as a second featurefm over the year features alone
+# (fm-years8), beside featurefm over the genres (fm-warp8); featurefm given
+# genres and years together (fm-gy8) says how much of a gain is the year's.
+# Static blends are chosen on the inner split as in 1b.  The learned fusions
+# are fitted on the inner split (components trained on inner_warm, the
+# inner held-out ratings as validation), with their examples restricted to
+# the held-out items ("fusion_items": "new") or not, and reused over the
+# components trained on warm (fusion_from): their inner figures are on the
+# data they were fitted on, so they take no part in the choice.
+q >/dev/null <<'SQL'
+SET client_min_messages = warning;
+CREATE TABLE item_years AS
+SELECT split_part(line, '|', 1)::bigint AS item_id,
+       nullif(substring(split_part(line, '|', 3) FROM '[0-9]{4}$'), '')::int AS year
+  FROM item_lines;
+CREATE VIEW year_features AS
+SELECT item_id, 'decade=' || year / 10 * 10 AS feature FROM item_years WHERE year IS NOT NULL
+UNION ALL SELECT item_id, 'year=' || year FROM item_years WHERE year >= 1990;
+CREATE VIEW genre_year_features AS SELECT * FROM genre_features UNION ALL SELECT * FROM year_features;
+-- the title without its "(1995)": TF-IDF, the user's history as profile
+CREATE VIEW titles AS
+SELECT split_part(line, '|', 1)::bigint AS item_id,
+       regexp_replace(split_part(line, '|', 2), '\s*\([0-9]{4}\)\s*$', '') AS title
+  FROM item_lines;
+SELECT fashionrec.train('inner-titles', 'tfidf', 'titles', '{"interactions": "inner_warm"}');
+SELECT fashionrec.train('cold-titles', 'tfidf', 'titles', '{"interactions": "warm"}');
+SQL
+for c in 'years8|"item_features": "year_features", "loss": "warp", "factors": 8, "seed": 17' \
+         'gy8|"item_features": "genre_year_features", "loss": "warp", "factors": 8, "seed": 13' \
+         'bpr-gy8|"item_features": "genre_year_features", "loss": "bpr", "factors": 8, "seed": 15' \
+         'gy8-seed16|"item_features": "genre_year_features", "loss": "warp", "factors": 8, "seed": 16'; do
+    for side in inner-fm:inner_warm cold-fm:warm; do
+        q >/dev/null -c "SET client_min_messages = warning" -c "SELECT fashionrec.train('${side%%:*}-${c%%|*}', 'featurefm',
+            '${side#*:}', '{\"item_identity\": false, ${c#*|}}')"
+    done
+done
+echo
+blends 'warp8-alone|"cf": "@fm-warp8"
+years8-alone|"cf": "@fm-years8"
+gy8-alone|"cf": "@fm-gy8"
+gy8-seed16-alone|"cf": "@fm-gy8-seed16"
+titles-alone|"content": "@titles"
+warp8_years8|"cf": "@fm-warp8", "content": "@fm-years8"
+warp8_years8.rank|"cf": "@fm-warp8", "content": "@fm-years8", "normalization": "rank"
+warp8_years8-0.3|"cf": "@fm-warp8", "content": "@fm-years8", "content_weight": 0.3
+warp8_years8_genres0.05|"cf": "@fm-warp8", "content": "@fm-years8", "image": "@genres", "image_weight": 0.05
+gy8_years8-0.3|"cf": "@fm-gy8", "content": "@fm-years8", "content_weight": 0.3
+gy8_bpr-gy8_gy8-seed16|"cf": "@fm-gy8", "content": "@fm-bpr-gy8", "image": "@fm-gy8-seed16"
+gy8_years8-0.3_titles0.05|"cf": "@fm-gy8", "content": "@fm-years8", "content_weight": 0.3, "image": "@titles", "image_weight": 0.05'
+chosen=$best
+# stacked LABEL ITEMS COMPONENTS: a logistic fusion fitted on the inner split
+# with "fusion_items" ITEMS (every sampled user's candidates: each signal's
+# top 300 among those items), reused over the components trained on warm
+stacked() {
+    local cfg=$3
+    q >/dev/null -c "SET client_min_messages = warning" -c "SELECT fashionrec.train('fit-$1', 'hybrid', NULL,
+        '{${cfg//@/inner-}, \"fusion\": \"logistic\", \"fusion_items\": \"$2\", \"fusion_candidates\": 300,
+          \"validation\": \"inner_test\", \"interactions\": \"inner_warm\"}')" \
+        -c "SELECT fashionrec.train('ens-cold-$1', 'hybrid', NULL,
+        '{${cfg//@/cold-}, \"fusion_from\": \"fit-$1\", \"interactions\": \"warm\"}')"
+    printf '%-26s %11s %10s %10s %9s\n' "$1" $(q -F ' ' -c "SELECT i.ndcg, i.auc, c.ndcg, c.auc FROM inner_eval('fit-$1') i, cold_eval('ens-cold-$1') c")
+}
+echo
+printf '%-26s %11s %10s %10s %9s\n' "learned fusion, stacked" "inner (fit)" "inner AUC" "test NDCG" "test AUC"
+stacked warp8_genres.lr-new new '"cf": "@fm-warp8", "content": "@genres"'
+stacked warp8_genres.lr-all all '"cf": "@fm-warp8", "content": "@genres"'
+stacked warp8_years8.lr-new new '"cf": "@fm-warp8", "content": "@fm-years8"'
+stacked warp8_years8.lr-all all '"cf": "@fm-warp8", "content": "@fm-years8"'
+stacked warp8_years8_genres.lr-new new '"cf": "@fm-warp8", "content": "@fm-years8", "image": "@genres"'
+echo
+echo "test: per-user difference (NDCG@10, AUC) and its standard error, against featurefm WARP 8 (genres) and featurefm given the years (gy8)"
+printf '%-26s %8s %8s %8s %8s   %8s %8s %8s %8s\n' hybrid "vs warp8" se AUC se "vs gy8" se AUC se
+for m in "$chosen" warp8_years8 warp8_genres.lr-new warp8_years8.lr-new warp8_years8_genres.lr-new; do
+    printf '%-26s %8s %8s %8s %8s   %8s %8s %8s %8s\n' "$m" $(q -F ' ' -c "SELECT a.ndcg, a.ndcg_se, a.auc, a.auc_se,
+        b.ndcg, b.ndcg_se, b.auc, b.auc_se FROM cold_diff('ens-cold-$m', 'cold-fm-warp8') a, cold_diff('ens-cold-$m', 'cold-fm-gy8') b")
+done
+echo "load: $(uptime)"
 
 # ---- 2. temporal split ---------------------------------------------------------------
 q >/dev/null <<'SQL'
