@@ -283,4 +283,40 @@ SELECT bool_and(abs(s.score - s.total) < 1e-4) AS sums_to_score, count(*) AS exp
 SELECT (SELECT array_agg(item_id ORDER BY rank) FROM fashionrec.recommend('fb-mlp', 7, 10, candidates => :'worst'::bigint[]))
      = (SELECT array_agg(item_id ORDER BY rank) FROM (SELECT DISTINCT rank, item_id
           FROM fashionrec.explain('fb-mlp', 7, k => 10, candidates => :'worst'::bigint[])) e) AS same_order;
-SELECT fashionrec.drop_model(m) FROM unnest(ARRAY['fb-mlp', 'fb-als', 'fb-pop']) m;
+-- ... whatever the candidates' number (a quarter of the catalogue or more
+-- was once scored as a full list, outside the pool in the weighted order),
+-- with a context, and in recommend_all(): the same items with the same
+-- scores as explain()
+CREATE FUNCTION pg_temp.explained(m text, cand bigint[], ctx text DEFAULT NULL)
+RETURNS TABLE (item_id bigint, score real, rank int) LANGUAGE sql AS $$
+    SELECT DISTINCT item_id, score, rank FROM fashionrec.explain(m, 7, k => 10, candidates => cand, context => ctx) $$;
+CREATE FUNCTION pg_temp.differences(a text, b text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM ((SELECT item_id, round(score::numeric, 4), rank FROM (%s) x
+                                           EXCEPT SELECT item_id, round(score::numeric, 4), rank FROM (%s) y)
+                                          UNION ALL
+                                          (SELECT item_id, round(score::numeric, 4), rank FROM (%s) y
+                                           EXCEPT SELECT item_id, round(score::numeric, 4), rank FROM (%s) x)) d', a, b, b, a)
+      INTO n;
+    RETURN n;
+END $$;
+SELECT array_agg(item_id) AS many FROM (
+    SELECT item_id FROM fashionrec.recommend('fb-mlp', 7, 3000) ORDER BY rank DESC LIMIT 800) w \gset
+SELECT pg_temp.differences(format('SELECT * FROM fashionrec.recommend(%L, 7, 10, candidates => %L)', 'fb-mlp', :'many'),
+                           format('SELECT * FROM pg_temp.explained(%L, %L)', 'fb-mlp', :'many')) AS many_candidates,
+       pg_temp.differences(format('SELECT item_id, score, rank FROM fashionrec.recommend_all(%L, ARRAY[7], 10, candidates => %L)', 'fb-mlp', :'many'),
+                           format('SELECT * FROM pg_temp.explained(%L, %L)', 'fb-mlp', :'many')) AS many_recommend_all;
+ALTER TABLE fbig ADD COLUMN ctx text;
+UPDATE fbig SET ctx = CASE extract(day FROM at)::int % 2 WHEN 0 THEN 'even' ELSE 'odd' END;
+SELECT fashionrec.train('fb-ctx-pop', 'popularity', 'SELECT customer, product, 1 AS w, ctx FROM fbig WHERE at < ''2024-02-01''',
+                        '{"context_column": "ctx"}');
+SELECT fashionrec.train('fb-ctx', 'hybrid', NULL,
+       '{"cf": "fb-als", "popularity": "fb-ctx-pop", "fusion": "mlp", "context_column": "ctx",
+         "validation": "SELECT customer, product, ctx FROM fbig WHERE at >= ''2024-02-01''",
+         "interactions": "SELECT customer, product, 1 AS w, at, ctx FROM fbig WHERE at < ''2024-02-01''"}');
+SELECT pg_temp.differences(format('SELECT * FROM fashionrec.recommend(%L, 7, 10, candidates => %L, context => %L)', 'fb-ctx', :'worst', 'odd'),
+                           format('SELECT * FROM pg_temp.explained(%L, %L, %L)', 'fb-ctx', :'worst', 'odd')) AS in_context,
+       pg_temp.differences(format('SELECT item_id, score, rank FROM fashionrec.recommend_all(%L, ARRAY[7], 10, candidates => %L, context => %L)', 'fb-ctx', :'worst', 'odd'),
+                           format('SELECT * FROM pg_temp.explained(%L, %L, %L)', 'fb-ctx', :'worst', 'odd')) AS in_context_recommend_all;
+SELECT fashionrec.drop_model(m) FROM unnest(ARRAY['fb-ctx', 'fb-ctx-pop', 'fb-mlp', 'fb-als', 'fb-pop']) m;

@@ -127,7 +127,7 @@ fr_batch_plan(FrBatchPlan *plan, FrModel *model, const FrServingArgs *args, int 
 	{
 		float	   *ctx = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)), MCXT_ALLOC_HUGE);
 
-		if (fr_context_scores(model, args, -1, NULL, NULL, 0, ctx))
+		if (fr_context_scores(model, args, -1, NULL, NULL, 0, subset, n_subset, ctx))
 		{
 			unknown = ctx;
 			plan->context = args->context;
@@ -151,6 +151,8 @@ fr_batch_plan(FrBatchPlan *plan, FrModel *model, const FrServingArgs *args, int 
 		plan->scores = palloc_extended(mul_size(Max(model->n_items, 1), sizeof(float)),
 									   MCXT_ALLOC_HUGE);
 		plan->marked = palloc(sizeof(int32) * Max(model->n_items, 1));
+		if (subset && model->algo->candidates_exact)
+			plan->candidate_scores = palloc(sizeof(float) * Max(n_subset, 1));
 		return;
 	}
 
@@ -213,8 +215,18 @@ score_one(FrBatchPlan *plan, int32 u, int32 *items, float *scores, int32 *count)
 
 	if (plan->context_scores)
 		ranked = plan->context_scores;
-	else if (plan->context == NULL ||
-			 !model->algo->score_in_context(model, u, NULL, NULL, 0, plan->context, plan->scores))
+	else if (plan->context &&
+			 model->algo->score_in_context(model, u, NULL, NULL, 0, plan->context,
+										   plan->subset, plan->n_subset, plan->scores))
+		;
+	else if (plan->candidate_scores)
+	{
+		/* as recommend() scores candidates that score_user would not score exactly */
+		model->algo->score_user_items(model, u, plan->subset, plan->n_subset, plan->candidate_scores);
+		for (int i = 0; i < plan->n_subset; i++)
+			plan->scores[plan->subset[i]] = plan->candidate_scores[i];
+	}
+	else
 		model->algo->score_user(model, u, plan->scores);
 	/* the user's seen items on top of the excluded ones, unmarked after */
 	if (plan->exclude_seen)

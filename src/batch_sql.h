@@ -26,6 +26,7 @@ typedef struct FrBatchPlan
 	int32	   *subset;
 	int			n_subset;
 	float	   *scores;
+	float	   *candidate_scores;	/* candidates_exact algorithms: the subset's scores */
 	int32	   *marked;
 	/* an unknown user's list: the context's or the popularity ranking after the filters */
 	int32	   *popular_items;

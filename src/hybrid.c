@@ -179,6 +179,7 @@ const FrAlgorithm fr_hybrid_algorithm = {
 	.load = hybrid_load,
 	.score_user = hybrid_score_user,
 	.score_user_items = hybrid_score_user_items,
+	.candidates_exact = true,
 	.score_items = hybrid_score_items,
 	.score_context = hybrid_score_context,
 	.score_in_context = hybrid_score_in_context,

@@ -238,6 +238,7 @@ extern void hybrid_score_items(const FrModel *model, const int32 *items, const f
 							   int n, float *scores);
 extern bool hybrid_score_context(const FrModel *model, const char *context, float *scores);
 extern bool hybrid_score_in_context(const FrModel *model, int32 user, const int32 *items,
-									const float *weights, int n, const char *context, float *scores);
+									const float *weights, int n, const char *context,
+									const int32 *exact, int n_exact, float *scores);
 
 #endif							/* FR_HYBRID_H */

@@ -375,7 +375,8 @@ hybrid_score_context(const FrModel *model, const char *context, float *scores)
  */
 bool
 hybrid_score_in_context(const FrModel *model, int32 user, const int32 *items,
-						const float *weights, int n, const char *context, float *scores)
+						const float *weights, int n, const char *context,
+						const int32 *exact, int n_exact, float *scores)
 {
 	const HybridState *st = model->state;
 
@@ -390,11 +391,11 @@ hybrid_score_in_context(const FrModel *model, int32 user, const int32 *items,
 					model->seen_indices + lo, st->hist_decay ? st->hist_decay + lo : NULL,
 					(int) (model->seen_indptr[user + 1] - lo), context,
 					hybrid_context_propensity(st, user, context),
-					scores, NULL, NULL, 0);
+					scores, NULL, exact, n_exact);
 	}
 	else
 		hybrid_fuse(st, model->n_items, false, 0, items, weights, n, context, 1.0,
-					scores, NULL, NULL, 0);
+					scores, NULL, exact, n_exact);
 	return true;
 }
 

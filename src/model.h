@@ -178,13 +178,15 @@ struct FrAlgorithm
 	/*
 	 * scores[n_items] for a user in a context, the context weighed together
 	 * with what is known of the user: a known user's index (user >= 0), else
-	 * a folded-in history (items, weights, n; n = 0 for none).  False for a
-	 * context the model does not know.  NULL: score_context replaces the
-	 * user's scores.
+	 * a folded-in history (items, weights, n; n = 0 for none).  The call's
+	 * candidates (exact[n_exact], or NULL) must get exact scores where an
+	 * algorithm scores some items only approximately.  False for a context
+	 * the model does not know.  NULL: score_context replaces the user's
+	 * scores.
 	 */
 	bool		(*score_in_context) (const FrModel *model, int32 user, const int32 *items,
 									 const float *weights, int n, const char *context,
-									 float *scores);
+									 const int32 *exact, int n_exact, float *scores);
 	/* one predicted score or rating; NULL means score_user's value */
 	float		(*predict) (const FrModel *model, int32 user, int32 item);
 
@@ -200,6 +202,12 @@ struct FrAlgorithm
 	 */
 	void		(*score_user_items) (const FrModel *model, int32 user,
 									 const int32 *items, int n, float *scores);
+	/*
+	 * score_user ranks some items only approximately (a learned fusion's
+	 * pool) and score_user_items scores its items exactly: candidates go
+	 * through score_user_items however many they are.
+	 */
+	bool		candidates_exact;
 	/*
 	 * A factor model's arrays as batch scoring reads them (batch.h): the
 	 * factors, k, and the biases and constant its score_user adds; the item

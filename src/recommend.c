@@ -367,12 +367,14 @@ fr_apply_filters(const FrModel *model, const FrServingArgs *args, uint8 *skip, i
 
 bool
 fr_context_scores(const FrModel *model, const FrServingArgs *args, int32 user,
-				  const int32 *items, const float *weights, int n, float *scores)
+				  const int32 *items, const float *weights, int n,
+				  const int32 *subset, int n_subset, float *scores)
 {
 	if (args->context == NULL)
 		return false;
 	if (model->algo->score_in_context)
-		return model->algo->score_in_context(model, user, items, weights, n, args->context, scores);
+		return model->algo->score_in_context(model, user, items, weights, n, args->context,
+											 subset, subset ? n_subset : 0, scores);
 	if (model->algo->score_context == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -483,14 +485,14 @@ recommend_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 
 	scores = fr_scratch_floats(model->n_items);
 	if (fr_context_scores(model, &args, n_refreshed < 0 ? user : -1, refreshed, refreshed_weights,
-						  Max(n_refreshed, 0), scores))
+						  Max(n_refreshed, 0), subset, n_subset, scores))
 		;
 	else if (n_refreshed > 0)
 		model->algo->score_items(model, refreshed, refreshed_weights, n_refreshed, scores);
 	else if (user >= 0 && n_refreshed < 0 && subset && model->algo->score_user_items &&
-			 n_subset < model->n_items / 4)
+			 (n_subset < model->n_items / 4 || model->algo->candidates_exact))
 	{
-		/* few candidates: score only those */
+		/* few candidates, or ones score_user would not score exactly: score only those */
 		float	   *part = palloc(sizeof(float) * Max(n_subset, 1));
 
 		model->algo->score_user_items(model, user, subset, n_subset, part);
@@ -710,7 +712,7 @@ recommend_for_items_serve(FunctionCallInfo fcinfo, const FrServingShape *shape)
 	}
 
 	scores = fr_scratch_floats(model->n_items);
-	if (fr_context_scores(model, &args, -1, items, weights, n, scores))
+	if (fr_context_scores(model, &args, -1, items, weights, n, subset, n_subset, scores))
 		;
 	else if (n > 0 && model->algo->score_items)
 		model->algo->score_items(model, items, weights, n, scores);

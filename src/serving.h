@@ -240,11 +240,13 @@ extern int32 *fr_apply_filters(const FrModel *model, const FrServingArgs *args, 
  * one the model does not know, where the caller scores as without one.  An
  * algorithm that weighs a context with the user (score_in_context) gets
  * what is known of the user: a model user index, else (user -1) the history
- * items[n]; the others rank by the context alone.  An algorithm that has no
+ * items[n], and the candidates subset[n_subset] (NULL: none) to score
+ * exactly; the others rank by the context alone.  An algorithm that has no
  * contexts refuses one (0A000).
  */
 extern bool fr_context_scores(const FrModel *model, const FrServingArgs *args, int32 user,
-							  const int32 *items, const float *weights, int n, float *scores);
+							  const int32 *items, const float *weights, int n,
+							  const int32 *subset, int n_subset, float *scores);
 
 /* The top k of scores as (item_id, score, rank) rows of a materialized SRF. */
 extern void fr_emit_topk(FunctionCallInfo fcinfo, const FrModel *model, const float *scores,
