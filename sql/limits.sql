@@ -116,6 +116,12 @@ SELECT count(DISTINCT (g, item_id)) AS explain FROM generate_series(1, 500) g, f
 SELECT count(*) AS recommend_experiment
   FROM generate_series(1, 500) g, fashionrec.recommend_experiment('lim-exp', g % 30 + 1, 10000000, log_exposure => false);
 RESET statement_timeout;
+-- recommend_all() of a few users allocated the lists of 1,024 whatever their
+-- number: for a k of a whole catalogue of 270,000 items, 1.1 GB, refused
+-- (XX000) where recommend() serves the same list
+SELECT fashionrec.train('lim-wide', 'popularity', 'SELECT g % 50 + 1 AS u, g AS i FROM generate_series(1, 270000) g') AS version;
+SELECT count(*) AS recommend, max(rank) FROM fashionrec.recommend('lim-wide', 1, 270000);
+SELECT count(*) AS recommend_all, max(rank) FROM fashionrec.recommend_all('lim-wide', ARRAY[1, 2]::bigint[], 270000);
 -- above max_k is still refused
 SELECT fashionrec.recommend('lim-knn', 1, 10000001);
 RESET fashionrec.max_k;
@@ -124,6 +130,6 @@ RESET fashionrec.max_k;
 SELECT fashionrec.stop_experiment('lim-exp');
 SELECT fashionrec.drop_experiment('lim-exp');
 SELECT sum(fashionrec.drop_model(n)) AS dropped_versions
-  FROM (VALUES ('lim-h'), ('lim-seq'), ('lim-pop'), ('lim-als'), ('lim-knn')) v(n);
+  FROM (VALUES ('lim-h'), ('lim-seq'), ('lim-pop'), ('lim-als'), ('lim-knn'), ('lim-wide')) v(n);
 DROP TABLE lim_buys;
 DROP ROLE fr_limits_trainer;

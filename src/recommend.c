@@ -802,6 +802,7 @@ recommend_all_serve(FunctionCallInfo fcinfo, const FrServingShape *shape, bool s
 	int32	   *items;
 	float	   *best;
 	int32	   *counts;
+	int			block;
 	double		started = fr_now(),
 				reported = started;
 
@@ -828,14 +829,16 @@ recommend_all_serve(FunctionCallInfo fcinfo, const FrServingShape *shape, bool s
 		}
 
 	fr_batch_plan(&plan, model, &args, fr_clamp_k(model, args.k));
-	items = palloc(sizeof(int32) * ALL_BLOCK * plan.k);
-	best = palloc(sizeof(float) * ALL_BLOCK * plan.k);
-	counts = palloc(sizeof(int32) * ALL_BLOCK);
+	/* the lists of a block, sized for the users there are: k may be a whole catalogue */
+	block = Max(Min(ALL_BLOCK, n_users), 1);
+	items = palloc_extended(mul_size(mul_size(block, plan.k), sizeof(int32)), MCXT_ALLOC_HUGE);
+	best = palloc_extended(mul_size(mul_size(block, plan.k), sizeof(float)), MCXT_ALLOC_HUGE);
+	counts = palloc(sizeof(int32) * block);
 	Assert(rsinfo->setDesc->natts == ALL_COLS);
 
-	for (int start = 0; start < n_users; start += ALL_BLOCK)
+	for (int start = 0; start < n_users; start += block)
 	{
-		int			n = Min(ALL_BLOCK, n_users - start);
+		int			n = Min(block, n_users - start);
 
 		CHECK_FOR_INTERRUPTS();
 		fr_batch_score(&plan, users + start, n, items, best, counts);
@@ -846,8 +849,8 @@ recommend_all_serve(FunctionCallInfo fcinfo, const FrServingShape *shape, bool s
 				bool		nulls[ALL_COLS] = {0};
 
 				values[ALL_COL_USER_ID] = Int64GetDatum(user_ids[start + b]);
-				values[ALL_COL_ITEM_ID] = Int64GetDatum(model->item_ids[items[b * plan.k + r]]);
-				values[ALL_COL_SCORE] = Float4GetDatum(best[b * plan.k + r]);
+				values[ALL_COL_ITEM_ID] = Int64GetDatum(model->item_ids[items[(size_t) b * plan.k + r]]);
+				values[ALL_COL_SCORE] = Float4GetDatum(best[(size_t) b * plan.k + r]);
 				values[ALL_COL_RANK] = Int32GetDatum(r + 1);
 				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 			}
