@@ -263,9 +263,14 @@ fr_batch_score(FrBatchPlan *plan, const int32 *users, int n,
 	}
 	if (plan->model->algo->factors && plan->context == NULL)
 	{
-		/* the known users scored together, their lists put back in place */
-		int32	   *kitems = palloc(sizeof(int32) * Max(n_known, 1) * k);
-		float	   *kscores = palloc(sizeof(float) * Max(n_known, 1) * k);
+		/*
+		 * the known users scored together, their lists put back in place; a
+		 * block with a whole-catalogue k can pass 1 GB
+		 */
+		int32	   *kitems = palloc_extended(mul_size(mul_size(Max(n_known, 1), k), sizeof(int32)),
+											 MCXT_ALLOC_HUGE);
+		float	   *kscores = palloc_extended(mul_size(mul_size(Max(n_known, 1), k), sizeof(float)),
+											  MCXT_ALLOC_HUGE);
 		int32	   *kcounts = palloc(sizeof(int32) * Max(n_known, 1));
 		int			j = 0;
 
