@@ -12,6 +12,9 @@
 # BEFORE_LIB=path/to/fashionrec.so (another build of the library) adds the
 # hybrid's and ALS's recommend() at one client with that library and with
 # this one, alternating in two rounds on the same cluster and models.
+# MLP_ONE_BAG=1 adds the MLP fusion with "mlp_bags": 1 (the single MLP of
+# before 0.3's bags) beside the default bag of 3, fitted on the same data.
+# FR_NO_BUILD=1 skips the build (after make install).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . test/lib.sh
@@ -24,7 +27,7 @@ FACTORS=${FACTORS:-64}
 
 fr_install_deps
 fr_setup_paths
-fr_build_install
+[ -n "${FR_NO_BUILD:-}" ] || fr_build_install
 
 fr_bench_cluster
 
@@ -59,6 +62,16 @@ SELECT fashionrec.train('bench-hybrid-' || f, 'hybrid', NULL,
                                      'fusion', f, 'validation', 'later', 'fusion_users', 500)) IS NOT NULL
   FROM unnest(ARRAY['logistic', 'mlp']) f;
 SQL
+HYBRIDS="hybrid hybrid-logistic hybrid-mlp"
+if [ -n "${MLP_ONE_BAG:-}" ]; then
+    psql -qXAt -v ON_ERROR_STOP=1 -d bench -c "SET client_min_messages = warning" -c "SELECT fashionrec.train('bench-hybrid-mlp1', 'hybrid', NULL,
+       '{\"cf\": \"bench\", \"popularity\": \"bench-pop\", \"interactions\": \"buys\", \"fusion\": \"mlp\",
+         \"validation\": \"later\", \"fusion_users\": 500, \"mlp_bags\": 1}') IS NOT NULL"
+    HYBRIDS="$HYBRIDS hybrid-mlp1"
+fi
+echo "MLP fusions: $(psql -qXAt -d bench -c "SELECT string_agg(name || ', mlp_bags ' || coalesce(info ->> 'mlp_bags', '1')
+                                                          || ', fitted in ' || round(seconds::numeric, 1) || ' s', '; ' ORDER BY name)
+                                               FROM fashionrec.models WHERE name LIKE 'bench-hybrid-mlp%'")"
 
 echo "OpenBLAS kernel in the server: $(psql -qXAt -d bench -c "SELECT core || coalesce(' (' || advice || ')', '') FROM fashionrec.blas_info(0)")"
 FACTOR_BYTES=$((ITEMS * FACTORS * 4))
@@ -71,7 +84,7 @@ cat > "$TMP/full.sql" <<SQL
 \set u random(1, $USERS)
 SELECT * FROM fashionrec.recommend('bench', :u, 10);
 SQL
-for f in hybrid hybrid-logistic hybrid-mlp; do
+for f in $HYBRIDS; do
     cat > "$TMP/$f.sql" <<SQL
 \set u random(1, $USERS)
 SELECT * FROM fashionrec.recommend('bench-$f', :u, 10);
@@ -96,7 +109,7 @@ run() {   # script clients -> "tps p50 p99"
 }
 
 printf '\n%-34s %8s %10s %10s  %s\n' "recommend(), k = 10" TPS "p50 ms" "p99 ms" "load (1, 5, 15 min)"
-for script in full cand hybrid hybrid-logistic hybrid-mlp; do
+for script in full cand $HYBRIDS; do
     for c in 1 2; do
         read -r tps p50 p99 < <(run "$script" "$c")
         case $script in
@@ -104,7 +117,8 @@ for script in full cand hybrid hybrid-logistic hybrid-mlp; do
             cand) label="500 candidates" ;;
             hybrid) label="hybrid (ALS + popularity)" ;;
             hybrid-logistic) label="  logistic fusion" ;;
-            hybrid-mlp) label="  MLP fusion (16 hidden)" ;;
+            hybrid-mlp) label="  MLP fusion (default bags)" ;;
+            hybrid-mlp1) label="  MLP fusion (1 bag)" ;;
         esac
         printf '%-34s %8.0f %10.2f %10.2f  %s\n' "$label, $c client(s)" "$tps" "$p50" "$p99" \
             "$(uptime | sed 's/.*load average: //')"
