@@ -12,7 +12,6 @@
  * in the sgemm than 128 users x 2,048 items did for the same products.
  */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "batch.h"
@@ -22,15 +21,6 @@
 
 #define BLOCK_USERS FR_BATCH_BLOCK_USERS
 #define TILE_ITEMS FR_BATCH_TILE_ITEMS
-
-static int
-cmp_int32(const void *a, const void *b)
-{
-	int32_t		x = *(const int32_t *) a;
-	int32_t		y = *(const int32_t *) b;
-
-	return (x > y) - (x < y);
-}
 
 /*
  * The rows of user u's seen items, ascending, into rows; returns how many.
@@ -54,7 +44,7 @@ seen_rows(const FrBatchFactors *f, int32_t u, int32_t *rows)
 		rows[n++] = row;
 	}
 	if (!sorted)
-		qsort(rows, n, sizeof(int32_t), cmp_int32);
+		fr_sort_items(rows, n);
 	return n;
 }
 

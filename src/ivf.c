@@ -14,7 +14,6 @@
  * best k.
  */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "ivf.h"
@@ -578,15 +577,6 @@ queries_recall(const FrIvf *ivf, const float *queries, int n_queries, const int6
 	return wanted > 0 ? (double) hits / wanted : 1.0;
 }
 
-static int
-compare_int32(const void *a, const void *b)
-{
-	int32_t		x = *(const int32_t *) a;
-	int32_t		y = *(const int32_t *) b;
-
-	return (x > y) - (x < y);
-}
-
 int
 fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, const float *user_queries,
 				 const int64_t *user_seen_indptr, const int32_t *user_seen, int n_user_queries,
@@ -648,7 +638,7 @@ fr_ivf_calibrate(const FrIvf *ivf, double target, int n_queries, const float *us
 		int64_t		n_seen = user_seen_indptr[u + 1] - user_seen_indptr[u];
 
 		memcpy(seen, user_seen + user_seen_indptr[u], fr_mul_size(n_seen, sizeof(int32_t)));
-		qsort(seen, n_seen, sizeof(int32_t), compare_int32);
+		fr_sort_items(seen, n_seen);
 	}
 	if (ivf->metric == FR_IVF_COSINE)
 		normalize_rows(queries, n_all, dim);

@@ -3,6 +3,7 @@
  * pass over the scores, which for serving is the cost that matters.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "kernel.h"
 #include "simd.h"
@@ -207,4 +208,19 @@ void
 fr_topk_feed(FrTopkEntry *heap, int *size, int k, const float *scores, int32_t n, int32_t first)
 {
 	topk_feed(heap, size, k, scores, n, first);
+}
+
+static int
+cmp_item(const void *a, const void *b)
+{
+	int32_t		x = *(const int32_t *) a;
+	int32_t		y = *(const int32_t *) b;
+
+	return (x > y) - (x < y);
+}
+
+void
+fr_sort_items(int32_t *items, int64_t n)
+{
+	qsort(items, (size_t) n, sizeof(int32_t), cmp_item);
 }

@@ -54,4 +54,10 @@ extern void fr_topk_feed(FrTopkEntry *heap, int *size, int k,
 extern int	fr_topk_drain(FrTopkEntry *heap, int size,
 						  int32_t *out_items, float *out_scores);
 
+/*
+ * items[n] in ascending order: the item lists a scan in item order walks
+ * beside it, or searches, to leave them out (a user's seen items).
+ */
+extern void fr_sort_items(int32_t *items, int64_t n);
+
 #endif							/* FR_TOPK_H */
