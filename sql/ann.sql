@@ -122,6 +122,12 @@ SELECT avg(hits / 10.0) >= 0.9 AS served_reach
   FROM (SELECT u, (SELECT count(*) FROM fashionrec.recommend('ann-als', u, 10) a
                     WHERE a.item_id IN (SELECT item_id FROM fashionrec.recommend('ann-als', u, 10, exact => true))) AS hits
           FROM generate_series(1, 60) u) s;
+-- a build that would pass fashionrec.max_memory (the vectors, their copies
+-- and the users' sample) is refused before it starts; the index stays
+SET fashionrec.max_memory = '2MB';
+SELECT fashionrec.build_ann('ann-als', lists => 6);
+RESET fashionrec.max_memory;
+SELECT info -> 'ann' ->> 'lists' AS lists_kept FROM fashionrec.models WHERE name = 'ann-als';
 
 -- PureSVD: the same, by request at training
 SELECT fashionrec.train('ann-svd', 'svd', 'SELECT customer, product FROM ann_buys',

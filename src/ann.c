@@ -221,6 +221,34 @@ check_recall(double recall)
 }
 
 /*
+ * A factor model's recommend() searches with users' vectors, which sit
+ * elsewhere than its items' and leave out what each user has seen (on an
+ * ALS shop the customers' recall was a point under the items'), so its
+ * probes are calibrated on users too: this many, evenly spaced over the
+ * user index (a sample that needs no seed); 0 for a model without user
+ * vectors.
+ */
+static int
+calibration_users(const FrModel *model, int32 dim)
+{
+	if (model->n_users < 1 || model->algo->embedding(model, true, 0, NULL) != dim)
+		return 0;
+	return Min(model->n_users, FR_IVF_CALIBRATE_QUERIES);
+}
+
+static int32
+calibration_user(const FrModel *model, int q, int n_sample)
+{
+	return (int32) ((int64) q * model->n_users / n_sample);
+}
+
+static int64
+seen_count(const FrModel *model, int32 u)
+{
+	return model->seen_indptr ? model->seen_indptr[u + 1] - model->seen_indptr[u] : 0;
+}
+
+/*
  * Build the index of model_id with lists lists (0: the default), calibrate
  * its default probes to recall@10 `recall` (0: the default) and store its
  * artifacts, replacing an older index.  Returns the index's description for
@@ -243,7 +271,8 @@ build_index(int64 model_id, int32 lists, double recall)
 	int			probes;
 	double		sample_recall;
 	double		user_recall;
-	int			n_user_queries = 0;
+	int			n_user_queries;
+	int64		n_user_seen = 0;
 	float	   *user_queries = NULL;
 	int64	   *user_seen_indptr = NULL;
 	int32	   *user_seen = NULL;
@@ -271,9 +300,17 @@ build_index(int64 model_id, int32 lists, double recall)
 	 * in what the freed sample and unit copy leave, but for 4 MB.
 	 */
 	vectors_size = mul_size(mul_size(n, dim), sizeof(float));
-	fr_check_memory(add_size(mul_size(4, vectors_size),
-							 add_size(mul_size(mul_size(lists, dim), sizeof(double)),
-									  (Size) 5 << 20)),
+	n_user_queries = calibration_users(model, dim);
+	for (int q = 0; q < n_user_queries; q++)
+		n_user_seen += seen_count(model, calibration_user(model, q, n_user_queries));
+	/*
+	 * and each seen item of the users' sample: its copy, the calibration's
+	 * sorted copy and an entry of its exact top k (heaps of k + seen)
+	 */
+	fr_check_memory(add_size(add_size(mul_size(4, vectors_size),
+									  add_size(mul_size(mul_size(lists, dim), sizeof(double)),
+											   (Size) 5 << 20)),
+							 mul_size(n_user_seen, 16)),
 					"building the ANN index");
 	/* a k-means over the catalog can take minutes: watched in training_progress */
 	fr_training_begin(model_id, model->algo->name);
@@ -285,34 +322,22 @@ build_index(int64 model_id, int32 lists, double recall)
 	metric = model->algo->read_items ? FR_IVF_COSINE : FR_IVF_INNER_PRODUCT;
 	fr_ivf_build(x, n, dim, lists, metric, ANN_SEED, &ivf);
 	calibrating = fr_now();
-	/*
-	 * A factor model's recommend() searches with users' vectors, which sit
-	 * elsewhere than its items' and leave out what each user has seen (on an
-	 * ALS shop the customers' recall was a point under the items'): the
-	 * probes must serve both.  Evenly spaced users are a sample that needs
-	 * no seed.
-	 */
-	if (model->n_users > 0 && model->algo->embedding(model, true, 0, NULL) == dim)
+	if (n_user_queries > 0)
 	{
-		n_user_queries = Min(model->n_users, FR_IVF_CALIBRATE_QUERIES);
 		user_queries = palloc(mul_size(mul_size(n_user_queries, dim), sizeof(float)));
-		user_seen_indptr = palloc0(mul_size(n_user_queries + 1, sizeof(int64)));
+		user_seen_indptr = palloc(mul_size(n_user_queries + 1, sizeof(int64)));
+		user_seen = palloc_extended(mul_size(Max(n_user_seen, 1), sizeof(int32)), MCXT_ALLOC_HUGE);
+		user_seen_indptr[0] = 0;
 		for (int q = 0; q < n_user_queries; q++)
 		{
-			int32		u = (int32) ((int64) q * model->n_users / n_user_queries);
+			int32		u = calibration_user(model, q, n_user_queries);
+			int64		n_seen = seen_count(model, u);
 
 			model->algo->embedding(model, true, u, user_queries + (size_t) q * dim);
-			user_seen_indptr[q + 1] = user_seen_indptr[q] +
-				(model->seen_indptr ? model->seen_indptr[u + 1] - model->seen_indptr[u] : 0);
-		}
-		user_seen = palloc_extended(mul_size(Max(user_seen_indptr[n_user_queries], 1), sizeof(int32)),
-									MCXT_ALLOC_HUGE);
-		for (int q = 0; q < n_user_queries && model->seen_indptr; q++)
-		{
-			int32		u = (int32) ((int64) q * model->n_users / n_user_queries);
-
-			memcpy(user_seen + user_seen_indptr[q], model->seen_indices + model->seen_indptr[u],
-				   (user_seen_indptr[q + 1] - user_seen_indptr[q]) * sizeof(int32));
+			if (n_seen > 0)
+				memcpy(user_seen + user_seen_indptr[q], model->seen_indices + model->seen_indptr[u],
+					   n_seen * sizeof(int32));
+			user_seen_indptr[q + 1] = user_seen_indptr[q] + n_seen;
 		}
 	}
 	probes = fr_ivf_calibrate(&ivf, recall, FR_IVF_CALIBRATE_QUERIES, user_queries, user_seen_indptr,
